@@ -1,0 +1,78 @@
+import { readLock, readUnlock } from '../sync/rwlock.js';
+import { XEN_ARGO_DOMID_ANY } from './constants.js';
+import { hasArgo, type ArgoHost } from './host.js';
+import { loadRxPtr } from './ring-memory.js';
+import { ringsOf } from './ring-table.js';
+import { sendInfoList } from './send-info.js';
+import { A, G, R } from './tables.js';
+
+/** One registered ring as the hypervisor sees it. */
+export interface ArgoRingState {
+  aport: number;
+  /** Partner domid, or `XEN_ARGO_DOMID_ANY` for a wildcard ring. */
+  partner: number;
+  wildcard: boolean;
+  len: number;
+  /** Xen's cached tx_ptr. */
+  tx: number;
+  /** The guest's rx_ptr as it stands in the header. */
+  rx: number;
+  npage: number;
+  gfns: number[];
+  waiters: Array<{ domid: number; length: number }>;
+}
+
+/** A domain's Argo state (`struct argo_domain`), for tests, the CLI and inspection. */
+export interface ArgoDomainState {
+  domid: number;
+  hasArgo: boolean;
+  ringCount: number;
+  rings: ArgoRingState[];
+  /** Send-info records in this domain's table: rings others registered with it as partner. */
+  sendInfo: Array<{ owner: number; aport: number }>;
+}
+
+/**
+ * Reads a consistent snapshot of one domain's Argo state under R(L1).
+ *
+ * @example
+ * ```ts
+ * describeArgoDomain(host, slot, domid).rings[0].waiters;
+ * ```
+ */
+export function describeArgoDomain(host: ArgoHost, slot: number, domid: number): ArgoDomainState {
+  const { tables } = host;
+  readLock(tables.global, G.L1, 'L1');
+  try {
+    const base = tables.domainBase(slot);
+    const mem = host.memories[slot];
+    const rings = ringsOf(tables, slot).map((rb): ArgoRingState => {
+      const r = tables.rings;
+      const npage = r[rb + R.NPAGE];
+      const at = r[rb + R.PAGES_AT];
+      return {
+        aport: r[rb + R.APORT] >>> 0,
+        partner: r[rb + R.PARTNER],
+        wildcard: r[rb + R.PARTNER] === XEN_ARGO_DOMID_ANY,
+        len: r[rb + R.LEN],
+        tx: r[rb + R.TX],
+        rx: mem && npage > 0 ? loadRxPtr(tables, mem, rb) : 0,
+        npage,
+        gfns: Array.from(tables.arena.subarray(at, at + npage)),
+        waiters: Array.from({ length: r[rb + R.NWAITERS] }, (_, i) => ({
+          domid: r[rb + R.WAITERS + 2 * i],
+          length: r[rb + R.WAITERS + 2 * i + 1],
+        })),
+      };
+    });
+    return {
+      domid,
+      hasArgo: hasArgo(host, slot),
+      ringCount: tables.domains[base + A.RING_COUNT],
+      rings,
+      sendInfo: sendInfoList(tables, slot),
+    };
+  } finally {
+    readUnlock(tables.global, G.L1);
+  }
+}

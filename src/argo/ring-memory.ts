@@ -1,0 +1,70 @@
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { RING_HEADER } from './abi.js';
+import { R, type ArgoTables } from './tables.js';
+
+/**
+ * Access to a registered ring's memory: one logical byte array of 64 + len bytes spread over the
+ * ring's gfns, logical byte b in page gfn[b >> 12] at offset b & 4095 (argo.md §5.1). Rings whose
+ * pages are consecutive frames take a single-copy fast path.
+ */
+
+/** gpa of logical ring byte `logical` of the ring at word `rb`. */
+export function ringGpa(tables: ArgoTables, rb: number, logical: number): number {
+  const rings = tables.rings;
+  const contig = rings[rb + R.CONTIG_GPA];
+  if (contig >= 0) return contig + logical;
+  return tables.arena[rings[rb + R.PAGES_AT] + (logical >>> 12)] * 4096 + (logical & 4095);
+}
+
+/** Atomic read of the guest's rx_ptr (unsanitised). */
+export function loadRxPtr(tables: ArgoTables, mem: GuestMemory, rb: number): number {
+  return Atomics.load(mem.i32, ringGpa(tables, rb, RING_HEADER.rx_ptr) >>> 2) >>> 0;
+}
+
+/** Atomic read of tx_ptr as it stands in the header. */
+export function loadTxPtr(tables: ArgoTables, mem: GuestMemory, rb: number): number {
+  return Atomics.load(mem.i32, ringGpa(tables, rb, RING_HEADER.tx_ptr) >>> 2) >>> 0;
+}
+
+/** Publishes tx_ptr: an atomic 32-bit store (a full barrier in JS), argo.md §5.4 step 4. */
+export function storeTxPtr(tables: ArgoTables, mem: GuestMemory, rb: number, tx: number): void {
+  Atomics.store(mem.i32, ringGpa(tables, rb, RING_HEADER.tx_ptr) >>> 2, tx);
+}
+
+/**
+ * Copies `count` bytes of `src` (from `srcAt`) to ring data offset `dataOff` — the caller has
+ * already split at the ring's end, so the run is contiguous in logical space.
+ */
+export function copyToRing(
+  tables: ArgoTables,
+  mem: GuestMemory,
+  rb: number,
+  dataOff: number,
+  src: Uint8Array,
+  srcAt: number,
+  count: number,
+): void {
+  const dst = mem.u8;
+  const contig = tables.rings[rb + R.CONTIG_GPA];
+  let logical = RING_HEADER.ring + dataOff;
+  if (contig >= 0) {
+    copyBytes(dst, contig + logical, src, srcAt, count);
+    return;
+  }
+  while (count > 0) {
+    const inPage = Math.min(count, 4096 - (logical & 4095));
+    copyBytes(dst, ringGpa(tables, rb, logical), src, srcAt, inPage);
+    logical += inPage;
+    srcAt += inPage;
+    count -= inPage;
+  }
+}
+
+/** The copy leaf: short runs byte by byte (cheaper than a subarray), long runs with `set`. */
+function copyBytes(dst: Uint8Array, dstAt: number, src: Uint8Array, srcAt: number, count: number): void {
+  if (count <= 32) {
+    for (let i = 0; i < count; i++) dst[dstAt + i] = src[srcAt + i];
+  } else {
+    dst.set(src.subarray(srcAt, srcAt + count), dstAt);
+  }
+}

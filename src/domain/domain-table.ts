@@ -1,0 +1,124 @@
+import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
+
+/** Domain life states as Xen sees them: a dying domain still resolves by id; a free slot does not. */
+export const DOMAIN_FREE = 0;
+export const DOMAIN_ALIVE = 1;
+export const DOMAIN_DYING = 2;
+
+/**
+ * Field indices of one domain slot (Int32 words). The one place this layout lives.
+ * VIRQ_BOUND / VIRQ_PENDING are bitmasks over VIRQ numbers (< 24): the event-channel state.
+ */
+export const D = {
+  STATE: 0,
+  DOMID: 1,
+  CONTROL: 2,
+  SID: 3,
+  VCPUS: 4,
+  MEMORY_PAGES: 5,
+  PAUSE_COUNT: 6,
+  SHUTDOWN_CODE: 7,
+  LOG_DIRTY: 8,
+  VIRQ_BOUND: 9,
+  VIRQ_PENDING: 10,
+  GENERATION: 11,
+  STRIDE: 12,
+} as const;
+
+/** Default number of domain slots; Xen's own bound is the domid space (0x7FF0). */
+export const MAX_DOMAINS_DEFAULT = 256;
+
+/** The SharedArrayBuffers of a domain table, to hand to another thread. */
+export interface DomainTableBuffers {
+  index: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
+}
+
+/**
+ * The hypervisor's domain table on SharedArrayBuffers: a domid → slot index over the whole
+ * domid space and a fixed number of slots. Any thread holding the buffers sees the same domains.
+ *
+ * @example
+ * ```ts
+ * const table = new DomainTable(64);
+ * const slot = table.allocate(1);
+ * table.slotOf(1) === slot; // true
+ * ```
+ */
+export class DomainTable {
+  /** domid → slot + 1 (0: no domain). */
+  readonly index: Int32Array;
+  readonly slots: Int32Array;
+  readonly capacity: number;
+
+  constructor(capacityOrBuffers: number | DomainTableBuffers) {
+    const buffers =
+      typeof capacityOrBuffers === 'number'
+        ? {
+            index: new SharedArrayBuffer(DOMID_FIRST_RESERVED * 4),
+            slots: new SharedArrayBuffer(capacityOrBuffers * D.STRIDE * 4),
+          }
+        : capacityOrBuffers;
+    this.index = new Int32Array(buffers.index);
+    this.slots = new Int32Array(buffers.slots);
+    this.capacity = this.slots.length / D.STRIDE;
+  }
+
+  get buffers(): DomainTableBuffers {
+    return { index: this.index.buffer as SharedArrayBuffer, slots: this.slots.buffer as SharedArrayBuffer };
+  }
+
+  /** The slot of a domain that resolves by id (alive or dying), or -1. */
+  slotOf(domid: number): number {
+    if (!(domid >= 0 && domid < DOMID_FIRST_RESERVED) || (domid | 0) !== domid) return -1;
+    return Atomics.load(this.index, domid) - 1;
+  }
+
+  /** Word index of `field` in `slot`. */
+  at(slot: number, field: number): number {
+    return slot * D.STRIDE + field;
+  }
+
+  get(slot: number, field: number): number {
+    return Atomics.load(this.slots, slot * D.STRIDE + field);
+  }
+
+  set(slot: number, field: number, value: number): void {
+    Atomics.store(this.slots, slot * D.STRIDE + field, value);
+  }
+
+  /** Claims a free slot for `domid` and publishes the id; throws when the table is full. */
+  allocate(domid: number): number {
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const state = slot * D.STRIDE + D.STATE;
+      if (Atomics.compareExchange(this.slots, state, DOMAIN_FREE, DOMAIN_ALIVE) !== DOMAIN_FREE) continue;
+      const base = slot * D.STRIDE;
+      const generation = this.slots[base + D.GENERATION] + 1;
+      this.slots.fill(0, base + 1, base + D.STRIDE);
+      this.slots[base + D.DOMID] = domid;
+      this.slots[base + D.GENERATION] = generation;
+      this.slots[base + D.SHUTDOWN_CODE] = -1;
+      Atomics.store(this.index, domid, slot + 1);
+      return slot;
+    }
+    throw new RangeError(`domain table full: all ${this.capacity} slots in use (raise maxDomains)`);
+  }
+
+  /** Unpublishes the id and frees the slot (the domain is reaped). */
+  release(slot: number): void {
+    const domid = this.get(slot, D.DOMID);
+    if (Atomics.compareExchange(this.index, domid, slot + 1, 0) !== slot + 1) {
+      throw new Error(`domain table: domid ${domid} does not map to slot ${slot}`);
+    }
+    this.set(slot, D.STATE, DOMAIN_FREE);
+  }
+
+  /** Domids of every domain that resolves, in id order. */
+  domids(): number[] {
+    const out: number[] = [];
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.get(slot, D.STATE) !== DOMAIN_FREE) out.push(this.get(slot, D.DOMID));
+    }
+    return out.sort((a, b) => a - b);
+  }
+}

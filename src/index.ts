@@ -1,0 +1,106 @@
+/**
+ * argosim's public API: the hypercall-level contract (spec/hypercall-api.md), the Argo core's
+ * building blocks, XSM, guest memory and the guest-side library.
+ *
+ * @example
+ * ```ts
+ * import { createHypervisor, ArgoGuest, platformOf } from 'argosim';
+ * const hv = createHypervisor({ argo: { enabled: true } });
+ * hv.createDomain({ domid: 1 });
+ * ```
+ */
+
+// The hypervisor and its hypercall contract
+export { createHypervisor, Hypervisor } from './xen/hypervisor.js';
+export type { CreateDomainOptions, Domain, DomainLife, HypervisorOptions } from './xen/hypervisor.js';
+export { ERRNO, errnoName } from './xen/errno.js';
+export type { ErrnoName } from './xen/errno.js';
+export {
+  DOMID_COW,
+  DOMID_FIRST_RESERVED,
+  DOMID_IDLE,
+  DOMID_INVALID,
+  DOMID_IO,
+  DOMID_SELF,
+  DOMID_XEN,
+  isOrdinaryDomid,
+} from './xen/domid.js';
+export { NR_VIRQS, VIRQ_ARGO, VIRQ_CONSOLE, VIRQ_DEBUG, VIRQ_DOM_EXC, VIRQ_TIMER, virqType } from './xen/virq.js';
+export type { VirqType } from './xen/virq.js';
+
+// Argo ABI
+export {
+  ARGO_DEFAULT_RING_LEN,
+  ARGO_HASHTABLE_SIZE,
+  ARGO_MSG_HEADER_BYTES,
+  ARGO_NPAGE_MAX,
+  ARGO_RING_HEADER_BYTES,
+  ARGO_RING_LEN_MIN,
+  ARGO_RING_OVERHEAD,
+  MAX_ARGO_MESSAGE_SIZE,
+  MAX_NOTIFY_COUNT,
+  MAX_PENDING_PER_RING,
+  MAX_RINGS_PER_DOMAIN,
+  XEN_ARGO_DOMID_ANY,
+  XEN_ARGO_MAXIOV,
+  XEN_ARGO_MAX_RING_SIZE,
+  XEN_ARGO_MSG_SLOT_SIZE,
+  XEN_ARGO_OP_notify,
+  XEN_ARGO_OP_register_ring,
+  XEN_ARGO_OP_sendv,
+  XEN_ARGO_OP_unregister_ring,
+  XEN_ARGO_OP_viptables_add,
+  XEN_ARGO_OP_viptables_del,
+  XEN_ARGO_OP_viptables_list,
+  XEN_ARGO_PORT_ANY,
+  XEN_ARGO_PORT_NONE,
+  XEN_ARGO_REGISTER_FLAG_FAIL_EXIST,
+  XEN_ARGO_RING_EBUSY,
+  XEN_ARGO_RING_EMPTY,
+  XEN_ARGO_RING_EMSGSIZE,
+  XEN_ARGO_RING_EXISTS,
+  XEN_ARGO_RING_SHARED,
+  XEN_ARGO_RING_SUFFICIENT,
+  __HYPERVISOR_argo_op,
+  npagesRing,
+  roundupMessage,
+} from './argo/constants.js';
+export {
+  ADDR,
+  GFN,
+  IOV,
+  MESSAGE_HEADER,
+  REGISTER_RING,
+  RING_DATA,
+  RING_DATA_ENT,
+  RING_HEADER,
+  SEND_ADDR,
+  UNREGISTER_RING,
+  VIPTABLES_LIST,
+  VIPTABLES_RULE,
+} from './argo/abi.js';
+export { XEN_QUIRKS } from './argo/host.js';
+export type { ArgoOptions, ArgoQuirks } from './argo/host.js';
+export { parseArgoBootOption } from './argo/boot-option.js';
+export type { ArgoBootOption } from './argo/boot-option.js';
+export type { ArgoDomainState, ArgoRingState } from './argo/introspect.js';
+
+// XSM
+export { ARGO_PERMS, DEFAULT_FLASK_POLICY, FlaskPolicy, PolicyError, XEN_TYPE, parseFlaskPolicy } from './xsm/flask-policy.js';
+export type { ArgoPerm } from './xsm/flask-policy.js';
+export type { Xsm, XsmConfig, XsmMode } from './xsm/xsm.js';
+
+// Memory
+export { GuestMemory } from './memory/guest-memory.js';
+export { PageAllocator } from './memory/page-allocator.js';
+export { PAGE_SHIFT, PAGE_SIZE } from './memory/constants.js';
+export { LockTimeoutError } from './sync/errors.js';
+
+// Guest library
+export { ArgoGuest } from './guest/argo-guest.js';
+export type { ArgoAddr, GuestIov, RegisterRingOptions, RingInfo, RingQuery, SendOptions } from './guest/argo-guest.js';
+export { ArgoRing } from './guest/argo-ring.js';
+export type { ArgoMessage, ArgoMessageInfo } from './guest/argo-ring.js';
+export { ArgoError } from './guest/argo-error.js';
+export { platformOf } from './guest/platform.js';
+export type { GuestPlatform } from './guest/platform.js';

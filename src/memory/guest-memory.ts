@@ -1,0 +1,89 @@
+import { GUEST_MEMORY_BYTES_MAX, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
+
+/**
+ * One domain's guest-physical memory: `bytes` of RAM at gpa [0, bytes) on a SharedArrayBuffer,
+ * so that any worker thread can run hypervisor code against it.
+ *
+ * `read` / `write` are for guest-side code and tests: an access outside RAM is a bug in that code
+ * and throws a `RangeError`. The hypervisor's own copies use `contains` first and answer EFAULT.
+ *
+ * @example
+ * ```ts
+ * const mem = new GuestMemory(1 << 20);
+ * mem.write(0x1000, new Uint8Array([1, 2, 3]));
+ * mem.read(0x1000, 3); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export class GuestMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly bytes: number;
+  readonly pages: number;
+  /** Byte view (hot copy path). */
+  readonly u8: Uint8Array;
+  /** Word view for atomic 32-bit accesses at 4-aligned gpas (ring rx_ptr / tx_ptr). */
+  readonly i32: Int32Array;
+  /** Little-endian structure access. */
+  readonly view: DataView;
+
+  constructor(bytesOrBuffer: number | SharedArrayBuffer) {
+    const buffer =
+      typeof bytesOrBuffer === 'number' ? GuestMemory.allocate(bytesOrBuffer) : bytesOrBuffer;
+    GuestMemory.assertSize(buffer.byteLength);
+    this.buffer = buffer;
+    this.bytes = buffer.byteLength;
+    this.pages = this.bytes >>> PAGE_SHIFT;
+    this.u8 = new Uint8Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.view = new DataView(buffer);
+  }
+
+  private static allocate(bytes: number): SharedArrayBuffer {
+    GuestMemory.assertSize(bytes);
+    return new SharedArrayBuffer(bytes);
+  }
+
+  private static assertSize(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes <= 0 || bytes % PAGE_SIZE !== 0 || bytes > GUEST_MEMORY_BYTES_MAX) {
+      throw new RangeError(
+        `guest memory size ${bytes} must be a positive multiple of ${PAGE_SIZE} bytes, at most ${GUEST_MEMORY_BYTES_MAX}`,
+      );
+    }
+  }
+
+  /** True when [gpa, gpa + length) lies inside RAM. A zero length at a valid or end address is inside. */
+  contains(gpa: number, length: number): boolean {
+    return (
+      Number.isSafeInteger(gpa) &&
+      Number.isSafeInteger(length) &&
+      gpa >= 0 &&
+      length >= 0 &&
+      gpa + length <= this.bytes
+    );
+  }
+
+  /** Copies `bytes` into guest memory at `gpa`. Throws a RangeError outside RAM. */
+  write(gpa: number, bytes: Uint8Array): void {
+    this.assertRange(gpa, bytes.length, 'write');
+    this.u8.set(bytes, gpa);
+  }
+
+  /** A copy of `length` bytes at `gpa`. Throws a RangeError outside RAM. */
+  read(gpa: number, length: number): Uint8Array {
+    this.assertRange(gpa, length, 'read');
+    return this.u8.slice(gpa, gpa + length);
+  }
+
+  /** Fills [gpa, gpa + length) with zeroes. Throws a RangeError outside RAM. */
+  zero(gpa: number, length: number): void {
+    this.assertRange(gpa, length, 'zero');
+    this.u8.fill(0, gpa, gpa + length);
+  }
+
+  private assertRange(gpa: number, length: number, what: string): void {
+    if (!this.contains(gpa, length)) {
+      throw new RangeError(
+        `guest memory ${what} of ${length} bytes at gpa 0x${gpa.toString(16)} is outside RAM [0, 0x${this.bytes.toString(16)})`,
+      );
+    }
+  }
+}

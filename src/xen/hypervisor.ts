@@ -1,0 +1,300 @@
+import { parseArgoBootOption } from '../argo/boot-option.js';
+import { doArgoOp } from '../argo/do-argo-op.js';
+import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks } from '../argo/host.js';
+import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
+import { ArgoTables, GFN_ARENA_PAGES_DEFAULT } from '../argo/tables.js';
+import { argoTeardown } from '../argo/teardown.js';
+import { A } from '../argo/tables.js';
+import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT } from '../domain/domain-table.js';
+import { EventChannels, type VirqListener } from '../domain/event-channels.js';
+import { GuestMemory } from '../memory/guest-memory.js';
+import { createDummyXsm } from '../xsm/dummy.js';
+import { createFlaskXsm } from '../xsm/flask.js';
+import { DEFAULT_FLASK_POLICY, parseFlaskPolicy } from '../xsm/flask-policy.js';
+import { LabelRegistry } from '../xsm/label-registry.js';
+import { createSiloXsm } from '../xsm/silo.js';
+import type { Xsm, XsmConfig } from '../xsm/xsm.js';
+import { DOMID_FIRST_RESERVED } from './domid.js';
+import { ERRNO } from './errno.js';
+
+/** Options of `createHypervisor` (hypercall-api.md "Creating a host"). */
+export interface HypervisorOptions {
+  /** Kconfig: `argo: false` builds Xen without CONFIG_ARGO (every argo_op is ENOSYS). */
+  build?: { argo?: boolean };
+  /** Xen's `argo=` boot option, as an object or as the command-line text (`'argo=1,mac-permissive=1'`). */
+  argo?: { enabled?: boolean; macPermissive?: boolean } | string;
+  /** XSM module: dummy (default), silo or flask with its policy text. */
+  xsm?: XsmConfig;
+  /** argo.md §9 quirks; each defaults to Xen's actual behaviour (true). */
+  quirks?: Partial<ArgoQuirks>;
+  /** OpenXT patches that are not upstream. */
+  openxt?: { viptables?: boolean };
+  /** Domain slots in the shared tables (default 256). */
+  maxDomains?: number;
+  /** gfn arena size: pages of all mapped rings together (default 1 Mi). */
+  gfnArenaPages?: number;
+}
+
+/** Options of `createDomain`. */
+export interface CreateDomainOptions {
+  /** Domain id; defaults to the lowest free id. */
+  domid?: number;
+  /** Guest RAM in bytes, a multiple of 4096 (default 4 MiB). */
+  memoryBytes?: number;
+  /** XSM type; default `domU_t`, or `dom0_t` for a control domain. */
+  label?: string;
+  /** Marks the control domain; domid 0 is control by default. */
+  control?: boolean;
+  /** vCPUs (default 1). */
+  vcpus?: number;
+}
+
+/** A domain as the host sees it. Its state lives in the shared tables; this is a handle. */
+export interface Domain {
+  readonly domid: number;
+  readonly memory: GuestMemory;
+  readonly label: string;
+  readonly control: boolean;
+  readonly vcpus: number;
+}
+
+/** What became of a domain: alive, dying (resolves, no Argo), or gone. */
+export type DomainLife = 'alive' | 'dying' | 'gone';
+
+const VCPUS_MAX = 128;
+
+/**
+ * The modelled Xen host: the Argo hypercall with Xen's exact contract (hypercall-api.md), domains
+ * with guest memory, VIRQ binding, and the teardown paths. All hypervisor state lives in
+ * SharedArrayBuffers (`buffers`), so another thread can run the same code against it.
+ *
+ * @example
+ * ```ts
+ * const hv = createHypervisor({ argo: { enabled: true } });
+ * const a = hv.createDomain({ domid: 1 });
+ * hv.argoOp(1, XEN_ARGO_OP_notify, 0, 0, 0, 0); // 0
+ * ```
+ */
+export class Hypervisor {
+  readonly domainTable: DomainTable;
+  readonly argoTables: ArgoTables;
+  readonly events: EventChannels;
+  readonly labels: LabelRegistry;
+  readonly xsm: Xsm;
+  readonly argoOptions: Readonly<ArgoOptions>;
+  readonly quirks: Readonly<ArgoQuirks>;
+  /** Boot-option parse errors (Xen reports and carries on). */
+  readonly bootWarnings: readonly string[];
+  private readonly host: ArgoHost;
+  private readonly memories: Array<GuestMemory | undefined> = [];
+  private readonly handles = new Map<number, Domain>();
+
+  constructor(options: HypervisorOptions = {}) {
+    const maxDomains = options.maxDomains ?? MAX_DOMAINS_DEFAULT;
+    if (!Number.isInteger(maxDomains) || maxDomains < 1 || maxDomains > DOMID_FIRST_RESERVED) {
+      throw new RangeError(`maxDomains ${maxDomains} must be an integer in [1, ${DOMID_FIRST_RESERVED}]`);
+    }
+    this.domainTable = new DomainTable(maxDomains);
+    this.argoTables = new ArgoTables({ maxDomains, gfnArenaPages: options.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT });
+    this.events = new EventChannels(this.domainTable);
+    const boot =
+      typeof options.argo === 'string'
+        ? parseArgoBootOption(options.argo)
+        : { enabled: options.argo?.enabled ?? false, macPermissive: options.argo?.macPermissive ?? false, errors: [] };
+    this.bootWarnings = boot.errors;
+    this.argoOptions = Object.freeze({
+      built: options.build?.argo ?? true,
+      enabled: boot.enabled,
+      macPermissive: boot.macPermissive,
+      viptables: options.openxt?.viptables ?? false,
+    });
+    this.quirks = Object.freeze({ ...XEN_QUIRKS, ...options.quirks });
+    const { xsm, labels } = buildXsm(options.xsm ?? { mode: 'dummy' }, this.domainTable);
+    this.xsm = xsm;
+    this.labels = labels;
+    this.host = {
+      tables: this.argoTables,
+      domains: this.domainTable,
+      memories: this.memories,
+      xsm,
+      events: this.events,
+      options: this.argoOptions,
+      quirks: this.quirks,
+    };
+  }
+
+  /**
+   * `do_argo_op(cmd, arg1, arg2, arg3, arg4)` executed by domain `callerDomid`: arg1/arg2 are gpas
+   * in the caller's memory (0 is NULL), arg3/arg4 unsigned integers. Returns 0, a byte count or
+   * -errno; never throws for guest input. A caller that does not resolve gets -ESRCH.
+   */
+  argoOp(callerDomid: number, cmd: number, arg1: number, arg2: number, arg3: number, arg4: number): number {
+    const cs = this.domainTable.slotOf(callerDomid);
+    if (cs < 0) return -ERRNO.ESRCH;
+    return doArgoOp(this.host, cs, callerDomid, cmd, arg1, arg2, arg3, arg4);
+  }
+
+  /** Creates a domain (running; Argo state per `argo_init`, argo.md §8.1). Throws on bad options. */
+  createDomain(options: CreateDomainOptions = {}): Domain {
+    const domid = options.domid ?? this.lowestFreeDomid();
+    if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) {
+      throw new RangeError(`domid ${domid} must be an integer in [0, 0x${DOMID_FIRST_RESERVED.toString(16)})`);
+    }
+    if (this.domainTable.slotOf(domid) >= 0) throw new Error(`domid ${domid} is already in use`);
+    const vcpus = options.vcpus ?? 1;
+    if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > VCPUS_MAX) throw new RangeError(`vcpus ${vcpus} must be in [1, ${VCPUS_MAX}]`);
+    const control = options.control ?? domid === 0;
+    const label = options.label ?? (control ? 'dom0_t' : 'domU_t');
+    if (typeof label !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(label)) throw new Error(`label "${label}" is not a valid XSM type name`);
+    const memory = new GuestMemory(options.memoryBytes ?? 4 << 20);
+    const slot = this.domainTable.allocate(domid);
+    const t = this.domainTable;
+    t.set(slot, D.CONTROL, control ? 1 : 0);
+    t.set(slot, D.SID, this.labels.sidOf(label));
+    t.set(slot, D.VCPUS, vcpus);
+    t.set(slot, D.MEMORY_PAGES, memory.pages);
+    this.memories[slot] = memory;
+    const base = this.argoTables.domainBase(slot);
+    this.argoTables.domains.fill(0, base, base + A.STRIDE);
+    const argo = this.argoOptions.built && this.argoOptions.enabled && this.xsm.argoEnable(slot) === 0;
+    Atomics.store(this.argoTables.domains, base + A.HAS_ARGO, argo ? 1 : 0);
+    const handle: Domain = Object.freeze({ domid, memory, label, control, vcpus });
+    this.handles.set(domid, handle);
+    return handle;
+  }
+
+  /** The domain with this id, while it resolves (alive or dying). */
+  domain(domid: number): Domain | undefined {
+    return this.domainTable.slotOf(domid) >= 0 ? this.handles.get(domid) : undefined;
+  }
+
+  /** Every domain that resolves, in id order. */
+  domainList(): Domain[] {
+    return this.domainTable.domids().map((id) => this.handles.get(id)!);
+  }
+
+  /** Alive, dying or gone. */
+  life(domid: number): DomainLife {
+    const slot = this.domainTable.slotOf(domid);
+    if (slot < 0) return 'gone';
+    return this.domainTable.get(slot, D.STATE) === DOMAIN_DYING ? 'dying' : 'alive';
+  }
+
+  /** True when the domain has Argo state (`d->argo`). */
+  hasArgo(domid: number): boolean {
+    const slot = this.domainTable.slotOf(domid);
+    return slot >= 0 && hasArgo(this.host, slot);
+  }
+
+  /** EVTCHNOP_bind_virq for the domain: 0, -EINVAL, -ENOENT (no such vCPU) or -EEXIST. */
+  bindVirq(domid: number, virq: number, vcpu: number): number {
+    return this.events.bindVirq(this.slot(domid), virq, vcpu);
+  }
+
+  /** The event-channel pending bit of a bound VIRQ. */
+  virqPending(domid: number, virq: number): boolean {
+    return this.events.pending(this.slot(domid), virq);
+  }
+
+  /** Clears the pending bit (the guest's handler acknowledging it). */
+  clearVirq(domid: number, virq: number): void {
+    this.events.clear(this.slot(domid), virq);
+  }
+
+  /** Listens to VIRQs raised on this thread; returns the unsubscribe function. */
+  onVirq(listener: VirqListener): () => void {
+    return this.events.onRaise(listener);
+  }
+
+  /** The domain starts dying: Argo teardown (argo.md §8.2) runs; the id still resolves. Idempotent. */
+  killDomain(domid: number): void {
+    const slot = this.slot(domid);
+    this.domainTable.set(slot, D.STATE, DOMAIN_DYING);
+    argoTeardown(this.host, slot, domid, false);
+  }
+
+  /** A dying domain is gone: teardown runs again (idempotent) and its id no longer resolves. */
+  reapDomain(domid: number): void {
+    const slot = this.slot(domid);
+    if (this.domainTable.get(slot, D.STATE) !== DOMAIN_DYING) {
+      throw new Error(`reapDomain(${domid}): the domain is not dying; kill it first`);
+    }
+    argoTeardown(this.host, slot, domid, false);
+    this.domainTable.release(slot);
+    this.memories[slot] = undefined;
+    this.handles.delete(domid);
+  }
+
+  /** Kill then reap. */
+  destroyDomain(domid: number): void {
+    if (this.life(domid) === 'alive') this.killDomain(domid);
+    this.reapDomain(domid);
+  }
+
+  /** Soft reset (argo.md §8.3): teardown, then fresh empty Argo state; rings can be registered at once. */
+  softResetDomain(domid: number): void {
+    const slot = this.slot(domid);
+    if (this.domainTable.get(slot, D.STATE) !== DOMAIN_ALIVE) throw new Error(`softResetDomain(${domid}): the domain is dying`);
+    argoTeardown(this.host, slot, domid, true);
+  }
+
+  /** Puts the domain in or out of log-dirty mode (live migration): ring registration then gets EAGAIN. */
+  setLogDirty(domid: number, on: boolean): void {
+    this.domainTable.set(this.slot(domid), D.LOG_DIRTY, on ? 1 : 0);
+  }
+
+  /** A snapshot of a domain's Argo state: rings, waiters, ring count and send-info records. */
+  argoState(domid: number): ArgoDomainState | undefined {
+    const slot = this.domainTable.slotOf(domid);
+    if (slot < 0) return undefined;
+    return describeArgoDomain(this.host, slot, domid);
+  }
+
+  /** The shared buffers behind this host, for another thread. */
+  get buffers() {
+    return {
+      domains: this.domainTable.buffers,
+      argo: this.argoTables.buffers,
+      memories: this.memories.map((m) => m?.buffer),
+    };
+  }
+
+  private slot(domid: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    if (slot < 0) throw new RangeError(`no domain ${domid}`);
+    return slot;
+  }
+
+  private lowestFreeDomid(): number {
+    for (let id = 0; id < DOMID_FIRST_RESERVED; id++) if (this.domainTable.slotOf(id) < 0) return id;
+    throw new RangeError('no free domid');
+  }
+}
+
+
+function buildXsm(config: XsmConfig, domains: DomainTable): { xsm: Xsm; labels: LabelRegistry } {
+  if (config.mode === 'flask') {
+    const policy = parseFlaskPolicy(config.policy ?? DEFAULT_FLASK_POLICY);
+    const labels = new LabelRegistry([...policy.types].sort());
+    return { xsm: createFlaskXsm(domains, labels, policy, config.enforcing ?? true), labels };
+  }
+  const labels = new LabelRegistry();
+  if (config.mode === 'silo') return { xsm: createSiloXsm(domains), labels };
+  if (config.mode === 'dummy') return { xsm: createDummyXsm(), labels };
+  throw new Error(`xsm.mode "${String((config as { mode: unknown }).mode)}" is not one of dummy, silo, flask`);
+}
+
+/**
+ * Creates a Xen host (hypercall-api.md).
+ *
+ * @example
+ * ```ts
+ * const hv = createHypervisor({
+ *   argo: { enabled: true, macPermissive: false },
+ *   xsm: { mode: 'dummy' },
+ * });
+ * ```
+ */
+export function createHypervisor(options: HypervisorOptions = {}): Hypervisor {
+  return new Hypervisor(options);
+}
