@@ -1,5 +1,5 @@
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { RING_HEADER } from './abi.js';
+import { MESSAGE_HEADER, RING_HEADER } from './abi.js';
 import { R, type ArgoTables } from './tables.js';
 
 /**
@@ -60,11 +60,43 @@ export function copyToRing(
   }
 }
 
-/** The copy leaf: short runs byte by byte (cheaper than a subarray), long runs with `set`. */
+/** The copy leaf: short runs byte by byte (cheaper than making a subarray), long runs with `set`. */
 function copyBytes(dst: Uint8Array, dstAt: number, src: Uint8Array, srcAt: number, count: number): void {
-  if (count <= 32) {
+  if (count <= 64) {
     for (let i = 0; i < count; i++) dst[dstAt + i] = src[srcAt + i];
   } else {
     dst.set(src.subarray(srcAt, srcAt + count), dstAt);
   }
+}
+
+/** True on little-endian hosts, where the 16-aligned message header can be written as four words. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Writes a message header `{len, source: {aport, domain_id, pad 0}, message_type}` at `gpa`
+ * (16-aligned: it never straddles a page, argo.md §5.4 step 1).
+ */
+export function writeMessageHeader(
+  mem: GuestMemory,
+  gpa: number,
+  len: number,
+  srcPort: number,
+  srcDomid: number,
+  messageType: number,
+): void {
+  if (HOST_LITTLE_ENDIAN) {
+    const w = gpa >>> 2;
+    const i32 = mem.i32;
+    i32[w] = len;
+    i32[w + 1] = srcPort;
+    i32[w + 2] = srcDomid & 0xffff; // domain_id u16, pad u16 = 0
+    i32[w + 3] = messageType;
+    return;
+  }
+  const v = mem.view;
+  v.setUint32(gpa + MESSAGE_HEADER.len, len, true);
+  v.setUint32(gpa + MESSAGE_HEADER.source_aport, srcPort, true);
+  v.setUint16(gpa + MESSAGE_HEADER.source_domain_id, srcDomid, true);
+  v.setUint16(gpa + MESSAGE_HEADER.source_pad, 0, true);
+  v.setUint32(gpa + MESSAGE_HEADER.message_type, messageType, true);
 }

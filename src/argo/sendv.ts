@@ -3,7 +3,7 @@ import { readLock, readUnlock } from '../sync/rwlock.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ERRNO } from '../xen/errno.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
-import { ADDR, IOV, MESSAGE_HEADER, SEND_ADDR } from './abi.js';
+import { ADDR, IOV, SEND_ADDR } from './abi.js';
 import {
   ARGO_MSG_HEADER_BYTES,
   MAX_ARGO_MESSAGE_SIZE,
@@ -14,7 +14,7 @@ import {
 import { guestOk, hasArgo, type ArgoHost } from './host.js';
 import { pendingRequeue } from './pending.js';
 import { freeSpace } from './ring-buffer.js';
-import { copyToRing, ringGpa, storeTxPtr } from './ring-memory.js';
+import { copyToRing, ringGpa, storeTxPtr, writeMessageHeader } from './ring-memory.js';
 import { findRing } from './ring-table.js';
 import { A, G, R } from './tables.js';
 import { viptablesVerdict } from './viptables.js';
@@ -146,13 +146,7 @@ function insertMessage(
     return queued !== 0 ? queued : -ERRNO.EAGAIN;
   }
   let tx = rings[rb + R.TX];
-  const header = ringGpa(tables, rb, 64 + tx);
-  const hv = ring.view;
-  hv.setUint32(header + MESSAGE_HEADER.len, total + ARGO_MSG_HEADER_BYTES, true); // §5.4 step 1
-  hv.setUint32(header + MESSAGE_HEADER.source_aport, srcPort, true);
-  hv.setUint16(header + MESSAGE_HEADER.source_domain_id, cd, true);
-  hv.setUint16(header + MESSAGE_HEADER.source_pad, 0, true);
-  hv.setUint32(header + MESSAGE_HEADER.message_type, messageType, true);
+  writeMessageHeader(ring, ringGpa(tables, rb, 64 + tx), total + ARGO_MSG_HEADER_BYTES, srcPort, cd, messageType); // §5.4 step 1
   tx += ARGO_MSG_HEADER_BYTES;
   if (tx === len) tx = 0;
   for (let i = 0; i < niov; i++) {

@@ -2,14 +2,14 @@ import { ERRNO } from '../xen/errno.js';
 import { NR_VIRQS, virqType } from '../xen/virq.js';
 import { D, DOMAIN_FREE, type DomainTable } from './domain-table.js';
 
-/** Called on the raising thread when a VIRQ's pending bit is set (edge: bit was clear or set). */
+/** Called on the raising thread when a VIRQ's pending bit goes from clear to set (the upcall). */
 export type VirqListener = (domid: number, virq: number) => void;
 
 /**
  * VIRQ bindings and event-channel pending bits, kept in the shared domain table
  * (xen/common/event_channel.c). A signal to an unbound VIRQ is dropped; signals coalesce in the
- * pending bit (argo.md §6.2). Raising also wakes any thread waiting on the word (Atomics.notify) and
- * calls local listeners, so a single-threaded model and a worker-thread model see the same signal.
+ * pending bit (argo.md §6.2). A raise that sets the bit also wakes any thread waiting on the word
+ * (Atomics.notify) and calls local listeners, so a single-threaded model and a worker-thread model see the same signal.
  *
  * @example
  * ```ts
@@ -52,7 +52,9 @@ export class EventChannels {
     const bit = 1 << virq;
     if ((domains.get(slot, D.VIRQ_BOUND) & bit) === 0) return;
     const word = domains.at(slot, D.VIRQ_PENDING);
-    Atomics.or(domains.slots, word, bit);
+    // An event channel makes an upcall only when its pending bit goes from clear to set; a signal
+    // to an already-pending VIRQ coalesces into it (argo.md §6.2).
+    if (Atomics.or(domains.slots, word, bit) & bit) return;
     Atomics.notify(domains.slots, word);
     if (this.listeners.size === 0) return;
     const domid = domains.get(slot, D.DOMID);

@@ -133,6 +133,24 @@ export class ArgoRing {
     return msgLen >= ARGO_MSG_HEADER_BYTES && msgLen <= avail ? msgLen - ARGO_MSG_HEADER_BYTES : -1;
   }
 
+  /** How many whole messages lie between rx and tx (walks the headers; moves nothing). */
+  pendingMessages(): number {
+    let rx = this.rxPtr;
+    const tx = this.txPtr;
+    let count = 0;
+    while (rx !== tx) {
+      let avail = tx - rx;
+      if (avail < 0) avail += this.len;
+      if (avail < ARGO_MSG_HEADER_BYTES) break;
+      const msgLen = this.memory.view.getUint32(this.gpa(RING_HEADER.ring + rx) + MESSAGE_HEADER.len, true);
+      if (msgLen < ARGO_MSG_HEADER_BYTES || msgLen > avail) break;
+      count++;
+      rx = roundupMessage(rx + msgLen);
+      if (rx >= this.len) rx -= this.len;
+    }
+    return count;
+  }
+
   /** Every whole message now in the ring. */
   drain(): ArgoMessage[] {
     const out: ArgoMessage[] = [];

@@ -1,9 +1,16 @@
 import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
 
+/** Word layout: reader count in the low bits, a writer bit, a "someone sleeps" bit. */
+const READERS = (1 << 29) - 1;
+const WRITER = 1 << 29;
+const WAITERS = 1 << 30;
+
 /**
- * A reader/writer lock on one Int32 word of a SharedArrayBuffer: 0 free, n > 0 held by n readers,
- * -1 held by a writer. Xen's global L1 and per-domain rings_L2 are rwlocks (argo.md §8.6). Not
- * reentrant, as in Xen. Waits are bounded (see `LockTimeoutError`).
+ * A reader/writer lock on one Int32 word of a SharedArrayBuffer. Xen's global L1 and per-domain
+ * rings_L2 are rwlocks (argo.md §8.6). Not reentrant for writers, as in Xen. The uncontended paths
+ * are one CAS / one atomic op; `Atomics.notify` is paid only when a sleeper announced itself.
+ * Waits are bounded (see `LockTimeoutError`), and sleep in short slices so a missed wake-up
+ * costs at most a slice.
  *
  * @example
  * ```ts
@@ -15,36 +22,54 @@ export function readLock(words: Int32Array, index: number, name: string): void {
   let waitedMs = 0;
   for (;;) {
     const seen = Atomics.load(words, index);
-    if (seen >= 0 && Atomics.compareExchange(words, index, seen, seen + 1) === seen) return;
-    if (seen >= 0) continue; // lost a race with another reader: retry at once
-    if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
-    Atomics.wait(words, index, seen, LOCK_WAIT_SLICE_MS);
-    waitedMs += LOCK_WAIT_SLICE_MS;
+    if ((seen & WRITER) === 0) {
+      if (Atomics.compareExchange(words, index, seen, seen + 1) === seen) return;
+      continue; // lost a race with another reader: retry at once
+    }
+    waitedMs = sleep(words, index, seen, name, waitedMs);
   }
 }
 
 /** Releases a read hold; asserts one was held. */
 export function readUnlock(words: Int32Array, index: number): void {
   const was = Atomics.sub(words, index, 1);
-  if (was <= 0) throw new Error(`readUnlock: lock word ${index} was ${was}, not read-held`);
-  if (was === 1) Atomics.notify(words, index);
+  if ((was & READERS) === 0 || (was & WRITER) !== 0) {
+    Atomics.add(words, index, 1);
+    throw new Error(`readUnlock: lock word ${index} was ${was}, not read-held`);
+  }
+  if ((was & READERS) === 1 && (was & WAITERS) !== 0) wakeAll(words, index);
 }
 
 /** Takes the lock exclusively. */
 export function writeLock(words: Int32Array, index: number, name: string): void {
   let waitedMs = 0;
   for (;;) {
-    const seen = Atomics.compareExchange(words, index, 0, -1);
-    if (seen === 0) return;
-    if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
-    Atomics.wait(words, index, seen, LOCK_WAIT_SLICE_MS);
-    waitedMs += LOCK_WAIT_SLICE_MS;
+    const seen = Atomics.load(words, index);
+    if ((seen & (READERS | WRITER)) === 0) {
+      if (Atomics.compareExchange(words, index, seen, seen | WRITER) === seen) return;
+      continue;
+    }
+    waitedMs = sleep(words, index, seen, name, waitedMs);
   }
 }
 
 /** Releases an exclusive hold; asserts it was held. */
 export function writeUnlock(words: Int32Array, index: number): void {
-  const was = Atomics.exchange(words, index, 0);
-  if (was !== -1) throw new Error(`writeUnlock: lock word ${index} was ${was}, not write-held`);
+  const was = Atomics.and(words, index, ~WRITER);
+  if ((was & WRITER) === 0) throw new Error(`writeUnlock: lock word ${index} was ${was}, not write-held`);
+  if ((was & WAITERS) !== 0) wakeAll(words, index);
+}
+
+/** Announces a sleeper, then sleeps one slice while the word is unchanged. */
+function sleep(words: Int32Array, index: number, seen: number, name: string, waitedMs: number): number {
+  if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
+  const flagged = seen | WAITERS;
+  if (seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
+  Atomics.wait(words, index, flagged, LOCK_WAIT_SLICE_MS);
+  return waitedMs + LOCK_WAIT_SLICE_MS;
+}
+
+function wakeAll(words: Int32Array, index: number): void {
+  Atomics.and(words, index, ~WAITERS);
   Atomics.notify(words, index);
 }

@@ -1,9 +1,15 @@
 import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
 
+/** Lock word values: free, held, held with (possible) sleepers — Drepper's "Futexes are tricky" mutex. */
+const FREE = 0;
+const HELD = 1;
+const CONTENDED = 2;
+
 /**
- * A spinlock on one Int32 word of a SharedArrayBuffer (0 free, 1 held). Xen's per-ring L3 and
- * per-domain send_L2 / wildcard_L2 are spinlocks (argo.md §8.6). Waits are bounded: after
- * `LOCK_WAIT_TOTAL_MS` a `LockTimeoutError` names the lock instead of hanging the thread.
+ * A spinlock on one Int32 word of a SharedArrayBuffer. Xen's per-ring L3 and per-domain send_L2 /
+ * wildcard_L2 are spinlocks (argo.md §8.6). The uncontended path is one CAS to take and one
+ * atomic sub to release; only a release that saw sleepers pays for `Atomics.notify`. Waits are
+ * bounded: after `LOCK_WAIT_TOTAL_MS` a `LockTimeoutError` names the lock instead of hanging.
  *
  * @example
  * ```ts
@@ -12,20 +18,26 @@ import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './erro
  * ```
  */
 export function spinLock(words: Int32Array, index: number, name: string): void {
-  if (Atomics.compareExchange(words, index, 0, 1) === 0) return;
+  let seen = Atomics.compareExchange(words, index, FREE, HELD);
+  if (seen === FREE) return;
   let waitedMs = 0;
-  for (;;) {
-    const seen = Atomics.compareExchange(words, index, 0, 1);
-    if (seen === 0) return;
+  if (seen !== CONTENDED) seen = Atomics.exchange(words, index, CONTENDED);
+  while (seen !== FREE) {
     if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
-    Atomics.wait(words, index, seen, LOCK_WAIT_SLICE_MS);
+    Atomics.wait(words, index, CONTENDED, LOCK_WAIT_SLICE_MS);
     waitedMs += LOCK_WAIT_SLICE_MS;
+    seen = Atomics.exchange(words, index, CONTENDED);
   }
 }
 
 /** Releases a spinlock taken with `spinLock`; asserts it was held. */
 export function spinUnlock(words: Int32Array, index: number): void {
-  const was = Atomics.exchange(words, index, 0);
-  if (was !== 1) throw new Error(`spinUnlock: lock word ${index} was ${was}, not held`);
+  const was = Atomics.sub(words, index, 1);
+  if (was === HELD) return;
+  if (was !== CONTENDED) {
+    Atomics.store(words, index, FREE);
+    throw new Error(`spinUnlock: lock word ${index} was ${was}, not held`);
+  }
+  Atomics.store(words, index, FREE);
   Atomics.notify(words, index, 1);
 }
