@@ -18,7 +18,7 @@ const WAITERS = 1 << 30;
  * try { ... } finally { readUnlock(words, L1); }
  * ```
  */
-export function readLock(words: Int32Array, index: number, name: string): void {
+export function readLock(words: Int32Array, index: number, name: string, waitMs = LOCK_WAIT_TOTAL_MS): void {
   let waitedMs = 0;
   for (;;) {
     const seen = Atomics.load(words, index);
@@ -26,7 +26,7 @@ export function readLock(words: Int32Array, index: number, name: string): void {
       if (Atomics.compareExchange(words, index, seen, seen + 1) === seen) return;
       continue; // lost a race with another reader: retry at once
     }
-    waitedMs = sleep(words, index, seen, name, waitedMs);
+    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs);
   }
 }
 
@@ -41,7 +41,7 @@ export function readUnlock(words: Int32Array, index: number): void {
 }
 
 /** Takes the lock exclusively. */
-export function writeLock(words: Int32Array, index: number, name: string): void {
+export function writeLock(words: Int32Array, index: number, name: string, waitMs = LOCK_WAIT_TOTAL_MS): void {
   let waitedMs = 0;
   for (;;) {
     const seen = Atomics.load(words, index);
@@ -49,7 +49,7 @@ export function writeLock(words: Int32Array, index: number, name: string): void 
       if (Atomics.compareExchange(words, index, seen, seen | WRITER) === seen) return;
       continue;
     }
-    waitedMs = sleep(words, index, seen, name, waitedMs);
+    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs);
   }
 }
 
@@ -61,8 +61,8 @@ export function writeUnlock(words: Int32Array, index: number): void {
 }
 
 /** Announces a sleeper, then sleeps one slice while the word is unchanged. */
-function sleep(words: Int32Array, index: number, seen: number, name: string, waitedMs: number): number {
-  if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
+function sleep(words: Int32Array, index: number, seen: number, name: string, waitedMs: number, waitMs: number): number {
+  if (waitedMs >= waitMs) throw new LockTimeoutError(name, seen, waitedMs);
   const flagged = seen | WAITERS;
   if (seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
   Atomics.wait(words, index, flagged, LOCK_WAIT_SLICE_MS);

@@ -17,13 +17,13 @@ const CONTENDED = 2;
  * try { ... } finally { spinUnlock(words, index); }
  * ```
  */
-export function spinLock(words: Int32Array, index: number, name: string): void {
+export function spinLock(words: Int32Array, index: number, name: string, waitMs = LOCK_WAIT_TOTAL_MS): void {
   let seen = Atomics.compareExchange(words, index, FREE, HELD);
   if (seen === FREE) return;
   let waitedMs = 0;
   if (seen !== CONTENDED) seen = Atomics.exchange(words, index, CONTENDED);
   while (seen !== FREE) {
-    if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError(name, seen, waitedMs);
+    if (waitedMs >= waitMs) throw new LockTimeoutError(name, seen, waitedMs);
     Atomics.wait(words, index, CONTENDED, LOCK_WAIT_SLICE_MS);
     waitedMs += LOCK_WAIT_SLICE_MS;
     seen = Atomics.exchange(words, index, CONTENDED);

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { readLock, readUnlock, writeLock, writeUnlock } from '../../src/sync/rwlock.js';
+import { spinLock, spinUnlock } from '../../src/sync/spinlock.js';
+import { LockTimeoutError } from '../../src/index.js';
+
+const word = () => new Int32Array(new SharedArrayBuffer(4));
+
+describe('rwlock', () => {
+  it('admits many readers and no writer while they hold it', () => {
+    const w = word();
+    readLock(w, 0, 'L1');
+    readLock(w, 0, 'L1');
+    expect(() => writeLock(w, 0, 'L1', 3)).toThrow(LockTimeoutError);
+    readUnlock(w, 0);
+    readUnlock(w, 0);
+    writeLock(w, 0, 'L1');
+    expect(() => readLock(w, 0, 'L1', 3)).toThrow(LockTimeoutError);
+    writeUnlock(w, 0);
+    expect(w[0]).toBe(0);
+  });
+
+  it('a wait on a dead holder ends in a LockTimeoutError naming the lock', () => {
+    const w = word();
+    writeLock(w, 0, 'rings_L2');
+    try {
+      writeLock(w, 0, 'rings_L2 of domain 3', 2);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(LockTimeoutError);
+      expect((e as LockTimeoutError).lockName).toBe('rings_L2 of domain 3');
+    }
+  });
+
+  it('asserts on releasing a lock that is not held', () => {
+    const w = word();
+    expect(() => readUnlock(w, 0)).toThrow(/not read-held/);
+    expect(() => writeUnlock(w, 0)).toThrow(/not write-held/);
+    expect(w[0]).toBe(0);
+  });
+});
+
+describe('spinlock', () => {
+  it('excludes a second holder and is free after release', () => {
+    const w = word();
+    spinLock(w, 0, 'L3');
+    expect(() => spinLock(w, 0, 'L3', 2)).toThrow(LockTimeoutError);
+    spinUnlock(w, 0); // the failed waiter marked it contended: release still frees it
+    expect(w[0]).toBe(0);
+    spinLock(w, 0, 'L3');
+    spinUnlock(w, 0);
+    expect(() => spinUnlock(w, 0)).toThrow(/not held/);
+  });
+});
