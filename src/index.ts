@@ -104,3 +104,60 @@ export type { ArgoMessage, ArgoMessageInfo } from './guest/argo-ring.js';
 export { ArgoError } from './guest/argo-error.js';
 export { platformOf } from './guest/platform.js';
 export type { GuestPlatform } from './guest/platform.js';
+
+// ---------------------------------------------------------------------------------------------
+// Linux Argo driver model (OpenXT argo-linux socket layer, argo.md §10) and the virtual clock
+// ---------------------------------------------------------------------------------------------
+export { VirtualClock } from './runtime/virtual-clock.js';
+export type { Clock } from './runtime/virtual-clock.js';
+export { ArgoDriver } from './guest/linux/argo-driver.js';
+export type { ArgoDriverOptions } from './guest/linux/argo-driver.js';
+export { ArgoSocketBase } from './guest/linux/socket-base.js';
+export { DgramSocket } from './guest/linux/dgram-socket.js';
+export type { DgramMessage, DgramRecvOptions, DgramSendOptions } from './guest/linux/dgram-socket.js';
+export { StreamSocket } from './guest/linux/stream-socket.js';
+export type { StreamIoOptions } from './guest/linux/stream-socket.js';
+export { DriverRing } from './guest/linux/driver-ring.js';
+export type { ArgoRingId } from './guest/linux/ring-id.js';
+export type { RandomSource } from './guest/linux/random-source.js';
+export type { ArgoRingType, ArgoSocketState } from './guest/linux/socket-state.js';
+export { decodeStreamHeader, encodeStreamHeader } from './guest/linux/stream-header.js';
+export type { StreamHeader } from './guest/linux/stream-header.js';
+export { findSparePort, randomPort } from './guest/linux/port-allocator.js';
+export {
+  ARGOIOCACCEPT,
+  ARGOIOCBIND,
+  ARGOIOCCONNECT,
+  ARGOIOCGETCONNECTERR,
+  ARGOIOCGETPEERNAME,
+  ARGOIOCGETSOCKNAME,
+  ARGOIOCGETSOCKTYPE,
+  ARGOIOCLISTEN,
+  ARGOIOCRECV,
+  ARGOIOCRECV32,
+  ARGOIOCSEND,
+  ARGOIOCSEND32,
+  ARGOIOCSETRINGSIZE,
+  ARGOIOCVIPTABLESADD,
+  ARGOIOCVIPTABLESDEL,
+  ARGOIOCVIPTABLESLIST,
+  ARGO_AUTO_PORT_MAX,
+  ARGO_AUTO_PORT_MIN,
+  ARGO_CONNECT_TIMEOUT_MS,
+  ARGO_DRIVER_DEFAULT_RING_SIZE,
+  ARGO_DRIVER_RING_SIZE_MIN,
+  ARGO_PORTS_EXHAUSTED,
+  ARGO_PROTO_DGRAM,
+  ARGO_PROTO_STREAM,
+  ARGO_PTYPE_DGRAM,
+  ARGO_PTYPE_STREAM,
+  ARGO_SHF_ACK,
+  ARGO_SHF_PING,
+  ARGO_SHF_PONG,
+  ARGO_SHF_RST,
+  ARGO_SHF_SYN,
+  ARGO_STREAM_WRITE_LUMP,
+  ARGO_TYPE,
+  MAX_PENDING_RECVS,
+  STREAM_HEADER,
+} from './guest/linux/constants.js';

@@ -24,16 +24,20 @@ export const ERRNO = Object.freeze({
   EXDEV: 18,
   ENODEV: 19,
   EINVAL: 22,
+  ENOTTY: 25,
   ENOSPC: 28,
+  EPIPE: 32,
   ERANGE: 34,
   ENOSYS: 38,
   ENODATA: 61,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
   EADDRINUSE: 98,
+  EISCONN: 106,
   ENOTCONN: 107,
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
+  EINPROGRESS: 115,
 } as const);
 
 /** The name of an errno, e.g. `'EINVAL'`. */
