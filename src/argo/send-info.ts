@@ -58,24 +58,22 @@ export function sendInfoRemoveOne(tables: ArgoTables, partnerSlot: number, owner
 
 /** Every linked record of a domain slot's send table as (owner, aport), removing them. */
 export function sendInfoDrain(tables: ArgoTables, slot: number): Array<{ owner: number; aport: number }> {
+  return sendInfoRecords(tables, slot, true);
+}
+
+/** Linked records of a slot's send table, without removing them (introspection). */
+export function sendInfoList(tables: ArgoTables, slot: number): Array<{ owner: number; aport: number }> {
+  return sendInfoRecords(tables, slot, false);
+}
+
+function sendInfoRecords(tables: ArgoTables, slot: number, take: boolean): Array<{ owner: number; aport: number }> {
   const info = tables.sendInfo;
   const out: Array<{ owner: number; aport: number }> = [];
   for (let i = 0; i < SEND_INFO_PER_DOMAIN; i++) {
     const at = tables.sendInfoBase(slot, i);
     if (info[at + S.STATE] !== SEND_INFO_USED) continue;
     out.push({ owner: info[at + S.OWNER], aport: info[at + S.APORT] >>> 0 });
-    Atomics.store(info, at + S.STATE, SEND_INFO_FREE);
-  }
-  return out;
-}
-
-/** Linked records of a slot's send table, without removing them (introspection). */
-export function sendInfoList(tables: ArgoTables, slot: number): Array<{ owner: number; aport: number }> {
-  const info = tables.sendInfo;
-  const out: Array<{ owner: number; aport: number }> = [];
-  for (let i = 0; i < SEND_INFO_PER_DOMAIN; i++) {
-    const at = tables.sendInfoBase(slot, i);
-    if (info[at + S.STATE] === SEND_INFO_USED) out.push({ owner: info[at + S.OWNER], aport: info[at + S.APORT] >>> 0 });
+    if (take) Atomics.store(info, at + S.STATE, SEND_INFO_FREE);
   }
   return out;
 }
