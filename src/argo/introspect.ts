@@ -28,7 +28,7 @@ export interface ArgoDomainState {
   hasArgo: boolean;
   ringCount: number;
   rings: ArgoRingState[];
-  /** Send-info records in this domain's table: rings others registered with it as partner. */
+  /** Send-info records on this domain's chain (rings others registered with it as partner), by owner then port. */
   sendInfo: Array<{ owner: number; aport: number }>;
 }
 
@@ -70,7 +70,7 @@ export function describeArgoDomain(host: ArgoHost, slot: number, domid: number):
       hasArgo: hasArgo(host, slot),
       ringCount: tables.domains[base + A.RING_COUNT],
       rings,
-      sendInfo: sendInfoList(tables, slot),
+      sendInfo: sendInfoList(tables, slot).sort((a, b) => a.owner - b.owner || a.aport - b.aport),
     };
   } finally {
     readUnlock(tables.global, G.L1);

@@ -5,6 +5,7 @@ import { ERRNO } from '../xen/errno.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 import { RING_DATA, RING_DATA_ENT } from './abi.js';
 import {
+  ARGO_HASHTABLE_SIZE,
   MAX_NOTIFY_COUNT,
   XEN_ARGO_DOMID_ANY,
   XEN_ARGO_RING_EBUSY,
@@ -17,7 +18,7 @@ import {
 import { guestOk, hasArgo, type ArgoHost } from './host.js';
 import { pendingCancel, pendingFire, pendingRequeue } from './pending.js';
 import { maxMessageSize, payloadSpace } from './ring-buffer.js';
-import { findRing, ringsOf } from './ring-table.js';
+import { findRing } from './ring-table.js';
 import { A, G, R } from './tables.js';
 
 /**
@@ -52,25 +53,35 @@ export function notify(host: ArgoHost, cs: number, cd: number, ringDataGpa: numb
   return rc;
 }
 
-/** argo.c `notify_check_pending`: fire every eligible waiter of every ring the caller owns (§6.3). */
+/**
+ * argo.c `notify_check_pending`: fire every eligible waiter of every ring the caller owns (§6.3),
+ * walking the ring hash chains and taking each ring's L3 in turn (§8.6) — also for a ring whose
+ * list looks empty, since a sender may be queueing on it at this moment.
+ */
 function checkPending(host: ArgoHost, cs: number, woken: number[]): void {
   const { tables } = host;
   const mem = host.memories[cs]!;
-  const l2 = tables.domainBase(cs) + A.RINGS_L2;
-  readLock(tables.domains, l2, 'rings_L2');
+  const rings = tables.rings;
+  const base = tables.domainBase(cs);
+  readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
   try {
-    for (const rb of ringsOf(tables, cs)) {
-      if (tables.rings[rb + R.NWAITERS] === 0) continue;
-      spinLock(tables.rings, rb + R.L3, 'ring L3');
-      try {
-        const space = payloadSpace(tables, mem, rb);
-        if (space > 0) pendingFire(tables.rings, rb, space, woken);
-      } finally {
-        spinUnlock(tables.rings, rb + R.L3);
+    for (let bucket = 0; bucket < ARGO_HASHTABLE_SIZE; bucket++) {
+      for (let link = tables.domains[base + A.BUCKETS + bucket]; link !== 0; ) {
+        const rb = tables.ringBase(cs, link - 1);
+        spinLock(rings, rb + R.L3, 'ring L3');
+        try {
+          if (rings[rb + R.NWAITERS] !== 0) {
+            const space = payloadSpace(tables, mem, rb);
+            if (space > 0) pendingFire(rings, rb, space, woken);
+          }
+        } finally {
+          spinUnlock(rings, rb + R.L3);
+        }
+        link = rings[rb + R.NEXT];
       }
     }
   } finally {
-    readUnlock(tables.domains, l2);
+    readUnlock(tables.domains, base + A.RINGS_L2);
   }
 }
 

@@ -85,7 +85,7 @@ export function registerRing(
     if (partnerSlot < 0) return -ERRNO.ESRCH; // step 7c
     const rc = host.xsm.argoRegisterSingleSource(cs, partnerSlot); // step 7d
     if (rc !== 0) return rc;
-    sendInfo = sendInfoReserve(host.tables, partnerSlot);
+    sendInfo = sendInfoReserve(host.tables);
     if (sendInfo < 0) return -ERRNO.ENOMEM; // step 8
   }
   const g = host.tables.global;
@@ -142,7 +142,7 @@ function registerLocked(
     if (linkSendInfo) {
       const send = tables.domainBase(partnerSlot) + A.SEND_L2;
       spinLock(tables.domains, send, 'send_L2');
-      sendInfoCommit(tables, sendInfo, cd, req.aport);
+      sendInfoCommit(tables, partnerSlot, sendInfo, cd, req.aport);
       spinUnlock(tables.domains, send);
     }
     return { rc: 0, sendInfoUsed: linkSendInfo };

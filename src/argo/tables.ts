@@ -6,8 +6,19 @@ import { ARGO_HASHTABLE_SIZE, MAX_PENDING_PER_RING, MAX_RINGS_PER_DOMAIN } from 
  * they guard. This file is the one place these layouts live.
  */
 
-/** Global words: the L1 rwlock, the gfn arena's spinlock, the viptables rule count. */
-export const G = { L1: 0, ARENA_LOCK: 1, VIPTABLES_LOCK: 2, VIPTABLES_COUNT: 3, STRIDE: 4 } as const;
+/**
+ * Global words: the L1 rwlock, the gfn arena's spinlock, the viptables lock and rule count, and the
+ * send-info pool's spinlock and free-list head (record index + 1, 0 = empty).
+ */
+export const G = {
+  L1: 0,
+  ARENA_LOCK: 1,
+  VIPTABLES_LOCK: 2,
+  VIPTABLES_COUNT: 3,
+  SEND_POOL_LOCK: 4,
+  SEND_FREE_HEAD: 5,
+  STRIDE: 6,
+} as const;
 
 /** Per-domain Argo words (`struct argo_domain`): present iff HAS_ARGO. */
 export const A = {
@@ -16,9 +27,11 @@ export const A = {
   RINGS_L2: 2,
   SEND_L2: 3,
   WILDCARD_L2: 4,
+  /** Head of this domain's send-info chain (record index + 1, 0 = empty), guarded by send_L2. */
+  SEND_HEAD: 5,
   /** ring hash buckets: ring index + 1 of the chain head, 0 = empty. */
-  BUCKETS: 5,
-  STRIDE: 5 + ARGO_HASHTABLE_SIZE,
+  BUCKETS: 6,
+  STRIDE: 6 + ARGO_HASHTABLE_SIZE,
 } as const;
 
 /** Per-ring words (`struct argo_ring_info`), guarded by the ring's L3 under R(rings_L2). */
@@ -43,14 +56,22 @@ export const R = {
   STRIDE: 11 + 2 * MAX_PENDING_PER_RING,
 } as const;
 
-/** Send-info record (`struct argo_send_info`) states and fields, in the partner's table. */
-export const S = { STATE: 0, OWNER: 1, APORT: 2, STRIDE: 3 } as const;
+/**
+ * Send-info record (`struct argo_send_info`): a shared pool; a record is free (on the pool's free
+ * list), reserved by a register in flight, or linked on its partner domain's chain.
+ */
+export const S = { STATE: 0, OWNER: 1, APORT: 2, NEXT: 3, STRIDE: 4 } as const;
 export const SEND_INFO_FREE = 0;
 export const SEND_INFO_RESERVED = 1;
 export const SEND_INFO_USED = 2;
 
-/** Records per domain's send table (Xen allocates them; a full table is an allocation failure, ENOMEM). */
-export const SEND_INFO_PER_DOMAIN = 1024;
+/**
+ * Pool records per domain slot. Every live unicast ring has one record and a domain holds at most 128
+ * rings, so legitimate use needs at most `maxDomains × 128`; the second 128 is headroom for the
+ * records Xen leaks (Q2 duplicates, an owner's soft reset). An empty pool is an allocation failure,
+ * ENOMEM, as Xen's `xzalloc` would eventually give.
+ */
+export const SEND_INFO_POOL_PER_DOMAIN = 2 * MAX_RINGS_PER_DOMAIN;
 /** gfn arena entries (pages of all mapped rings together); full arena is a mapping failure, ENOMEM. */
 export const GFN_ARENA_PAGES_DEFAULT = 1 << 20;
 /** OpenXT viptables rules (argo.md §7.3): src domid, src port, dst domid, dst port, accept. */
@@ -90,6 +111,7 @@ export class ArgoTables {
   readonly maxDomains: number;
 
   constructor(init: { maxDomains: number; gfnArenaPages?: number } | ArgoTableBuffers) {
+    const fresh = !('global' in init);
     const b = 'global' in init ? init : ArgoTables.allocate(init.maxDomains, init.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT);
     this.global = new Int32Array(b.global);
     this.domains = new Int32Array(b.domains);
@@ -99,6 +121,14 @@ export class ArgoTables {
     this.arenaUsed = new Uint8Array(b.arenaUsed);
     this.viptables = new Int32Array(b.viptables);
     this.maxDomains = this.domains.length / A.STRIDE;
+    if (fresh) this.chainFreeSendInfo();
+  }
+
+  /** Threads every send-info record onto the pool's free list (a fresh pool). */
+  private chainFreeSendInfo(): void {
+    const records = this.sendInfo.length / S.STRIDE;
+    for (let i = 0; i < records; i++) this.sendInfo[i * S.STRIDE + S.NEXT] = i + 1 < records ? i + 2 : 0;
+    this.global[G.SEND_FREE_HEAD] = records > 0 ? 1 : 0;
   }
 
   private static allocate(maxDomains: number, arenaPages: number): ArgoTableBuffers {
@@ -107,7 +137,7 @@ export class ArgoTables {
       global: words(G.STRIDE),
       domains: words(maxDomains * A.STRIDE),
       rings: words(maxDomains * MAX_RINGS_PER_DOMAIN * R.STRIDE),
-      sendInfo: words(maxDomains * SEND_INFO_PER_DOMAIN * S.STRIDE),
+      sendInfo: words(maxDomains * SEND_INFO_POOL_PER_DOMAIN * S.STRIDE),
       arena: words(arenaPages),
       arenaUsed: new SharedArrayBuffer(arenaPages),
       viptables: words(VIPTABLES_RULES_MAX * V.STRIDE),
@@ -137,8 +167,8 @@ export class ArgoTables {
     return (slot * MAX_RINGS_PER_DOMAIN + ringIndex) * R.STRIDE;
   }
 
-  /** Word index of send-info record `i` in a domain slot's send table. */
-  sendInfoBase(slot: number, i: number): number {
-    return (slot * SEND_INFO_PER_DOMAIN + i) * S.STRIDE;
+  /** Word index of send-info pool record `i`. */
+  sendInfoBase(i: number): number {
+    return i * S.STRIDE;
   }
 }

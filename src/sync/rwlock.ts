@@ -1,14 +1,20 @@
 import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
 
-/** Word layout: reader count in the low bits, a writer bit, a "someone sleeps" bit. */
-const READERS = (1 << 29) - 1;
+/**
+ * Word layout: reader count in the low bits, a "writer waiting" bit that holds back new readers
+ * (so a stream of overlapping readers cannot starve teardown's W(L1)), a writer bit, and a
+ * "someone sleeps" bit.
+ */
+const READERS = (1 << 28) - 1;
+const WRITER_WAITING = 1 << 28;
 const WRITER = 1 << 29;
 const WAITERS = 1 << 30;
 
 /**
  * A reader/writer lock on one Int32 word of a SharedArrayBuffer. Xen's global L1 and per-domain
  * rings_L2 are rwlocks (argo.md §8.6). Not reentrant for writers, as in Xen. The uncontended paths
- * are one CAS / one atomic op; `Atomics.notify` is paid only when a sleeper announced itself.
+ * are one CAS / one atomic op; `Atomics.notify` is paid only when a sleeper announced itself. A
+ * waiting writer holds back new readers, as Linux/Xen queued rwlocks do, so it cannot be starved.
  * Waits are bounded (see `LockTimeoutError`), and sleep in short slices so a missed wake-up
  * costs at most a slice.
  *
@@ -22,11 +28,11 @@ export function readLock(words: Int32Array, index: number, name: string, waitMs 
   let waitedMs = 0;
   for (;;) {
     const seen = Atomics.load(words, index);
-    if ((seen & WRITER) === 0) {
+    if ((seen & (WRITER | WRITER_WAITING)) === 0) {
       if (Atomics.compareExchange(words, index, seen, seen + 1) === seen) return;
       continue; // lost a race with another reader: retry at once
     }
-    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs);
+    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs, 0);
   }
 }
 
@@ -46,10 +52,10 @@ export function writeLock(words: Int32Array, index: number, name: string, waitMs
   for (;;) {
     const seen = Atomics.load(words, index);
     if ((seen & (READERS | WRITER)) === 0) {
-      if (Atomics.compareExchange(words, index, seen, seen | WRITER) === seen) return;
+      if (Atomics.compareExchange(words, index, seen, (seen & ~WRITER_WAITING) | WRITER) === seen) return;
       continue;
     }
-    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs);
+    waitedMs = sleep(words, index, seen, name, waitedMs, waitMs, WRITER_WAITING);
   }
 }
 
@@ -60,10 +66,24 @@ export function writeUnlock(words: Int32Array, index: number): void {
   if ((was & WAITERS) !== 0) wakeAll(words, index);
 }
 
-/** Announces a sleeper, then sleeps one slice while the word is unchanged. */
-function sleep(words: Int32Array, index: number, seen: number, name: string, waitedMs: number, waitMs: number): number {
-  if (waitedMs >= waitMs) throw new LockTimeoutError(name, seen, waitedMs);
-  const flagged = seen | WAITERS;
+/**
+ * Announces a sleeper (and, for a writer, that a writer waits), then sleeps one slice while the
+ * word is unchanged. A writer that gives up withdraws its "writer waiting" bit so readers go on.
+ */
+function sleep(
+  words: Int32Array,
+  index: number,
+  seen: number,
+  name: string,
+  waitedMs: number,
+  waitMs: number,
+  extra: number,
+): number {
+  if (waitedMs >= waitMs) {
+    if (extra !== 0) Atomics.and(words, index, ~extra);
+    throw new LockTimeoutError(name, seen, waitedMs);
+  }
+  const flagged = seen | WAITERS | extra;
   if (seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
   Atomics.wait(words, index, flagged, LOCK_WAIT_SLICE_MS);
   return waitedMs + LOCK_WAIT_SLICE_MS;

@@ -51,3 +51,20 @@ describe('spinlock', () => {
     expect(() => spinUnlock(w, 0)).toThrow(/not held/);
   });
 });
+
+describe('rwlock writer preference', () => {
+  it('a waiting writer holds back new readers, and withdraws when it gives up', () => {
+    const w = word();
+    readLock(w, 0, 'L1');
+    expect(() => writeLock(w, 0, 'L1', 2)).toThrow(LockTimeoutError);
+    // the writer withdrew its claim: readers go on
+    readLock(w, 0, 'L1');
+    readUnlock(w, 0);
+    // a writer still waiting (its bit set by hand here, as another thread would) blocks new readers
+    Atomics.or(w, 0, 1 << 28);
+    expect(() => readLock(w, 0, 'L1', 2)).toThrow(LockTimeoutError);
+    Atomics.and(w, 0, ~(1 << 28));
+    readUnlock(w, 0);
+    expect(w[0] & ((1 << 28) - 1)).toBe(0);
+  });
+});
