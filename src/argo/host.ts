@@ -62,3 +62,15 @@ export function hasArgo(host: ArgoHost, slot: number): boolean {
 export function guestOk(mem: GuestMemory, gpa: number, bytes: number): boolean {
   return bytes === 0 || (gpa !== 0 && mem.contains(gpa, bytes));
 }
+
+/**
+ * The guest memory of a domain slot. Every domain's memory must be attached to each thread that runs
+ * hypervisor code; a missing one is a wiring bug of the runtime, reported loudly (never a guest error).
+ */
+export function memoryOf(host: ArgoHost, slot: number): GuestMemory {
+  const mem = host.memories[slot];
+  if (mem === undefined) {
+    throw new Error(`argosim: guest memory of domain slot ${slot} is not attached to this thread's hypervisor`);
+  }
+  return mem;
+}

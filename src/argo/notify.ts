@@ -15,7 +15,7 @@ import {
   XEN_ARGO_RING_SHARED,
   XEN_ARGO_RING_SUFFICIENT,
 } from './constants.js';
-import { guestOk, hasArgo, type ArgoHost } from './host.js';
+import { guestOk, hasArgo, memoryOf, type ArgoHost } from './host.js';
 import { pendingCancel, pendingFire, pendingRequeue } from './pending.js';
 import { maxMessageSize, payloadSpace } from './ring-buffer.js';
 import { findRing } from './ring-table.js';
@@ -60,7 +60,7 @@ export function notify(host: ArgoHost, cs: number, cd: number, ringDataGpa: numb
  */
 function checkPending(host: ArgoHost, cs: number, woken: number[]): void {
   const { tables } = host;
-  const mem = host.memories[cs]!;
+  const mem = memoryOf(host, cs);
   const rings = tables.rings;
   const base = tables.domainBase(cs);
   readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
@@ -87,7 +87,7 @@ function checkPending(host: ArgoHost, cs: number, woken: number[]): void {
 
 /** Steps 6–9: copy the ring_data header, bound nent, process entries until the first error. */
 function describeRings(host: ArgoHost, cs: number, cd: number, gpa: number): number {
-  const mem = host.memories[cs]!;
+  const mem = memoryOf(host, cs);
   if (!guestOk(mem, gpa, RING_DATA.size)) return -ERRNO.EFAULT; // step 6
   const nent = mem.view.getUint32(gpa + RING_DATA.nent, true);
   if (nent > MAX_NOTIFY_COUNT) return -ERRNO.EACCES; // step 7 (Q5: sic)
@@ -145,7 +145,7 @@ function describeRing(
     spinLock(rings, rb + R.L3, 'ring L3');
     try {
       const maxSize = maxMessageSize(rings[rb + R.LEN]);
-      const space = payloadSpace(tables, host.memories[os]!, rb);
+      const space = payloadSpace(tables, memoryOf(host, os), rb);
       let flags = XEN_ARGO_RING_EXISTS;
       if (rings[rb + R.PARTNER] === XEN_ARGO_DOMID_ANY) flags |= XEN_ARGO_RING_SHARED;
       if (spaceRequired > maxSize) {

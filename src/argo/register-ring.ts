@@ -15,7 +15,7 @@ import {
   npagesRing,
 } from './constants.js';
 import { arenaAllocate, arenaFree } from './gfn-arena.js';
-import { guestOk, hasArgo, type ArgoHost } from './host.js';
+import { guestOk, hasArgo, memoryOf, type ArgoHost } from './host.js';
 import { sanitisedRx } from './ring-buffer.js';
 import { loadTxPtr, storeTxPtr } from './ring-memory.js';
 import { releaseRingPages, removeRing } from './ring-remove.js';
@@ -49,7 +49,7 @@ export function registerRing(
   npage: number,
   flags: number,
 ): number {
-  const mem = host.memories[cs]!;
+  const mem = memoryOf(host, cs);
   if (npage > ARGO_NPAGE_MAX) return -ERRNO.EINVAL; // §4.1 step 2
   if (!guestOk(mem, gfnsGpa, npage * GFN.size)) return -ERRNO.EFAULT; // step 3
   if ((flags & ~XEN_ARGO_REGISTER_FLAG_MASK) !== 0) return -ERRNO.EINVAL; // step 4
@@ -75,6 +75,7 @@ export function registerRing(
     return -ERRNO.EINVAL;
   }
   let partnerSlot = -1;
+  let partnerGeneration = -1;
   let sendInfo = -1;
   if (req.partner === XEN_ARGO_DOMID_ANY) {
     if (!host.options.macPermissive) return -ERRNO.EPERM; // step 7a
@@ -83,6 +84,7 @@ export function registerRing(
   } else {
     partnerSlot = host.domains.slotOf(req.partner);
     if (partnerSlot < 0) return -ERRNO.ESRCH; // step 7c
+    partnerGeneration = host.domains.get(partnerSlot, D.GENERATION);
     const rc = host.xsm.argoRegisterSingleSource(cs, partnerSlot); // step 7d
     if (rc !== 0) return rc;
     sendInfo = sendInfoReserve(host.tables);
@@ -93,7 +95,9 @@ export function registerRing(
   let result: { rc: number; sendInfoUsed: boolean };
   try {
     if (!hasArgo(host, cs)) result = { rc: -ERRNO.ENODEV, sendInfoUsed: false }; // step 9
-    else if (partnerSlot >= 0 && !hasArgo(host, partnerSlot)) result = { rc: -ERRNO.ECONNREFUSED, sendInfoUsed: false }; // step 10
+    else if (partnerSlot >= 0 && !(host.domains.holds(partnerSlot, req.partner, partnerGeneration) && hasArgo(host, partnerSlot))) {
+      result = { rc: -ERRNO.ECONNREFUSED, sendInfoUsed: false }; // step 10 (a partner reaped since the lookup has no state either)
+    }
     else result = registerLocked(host, cs, cd, mem, req, partnerSlot, sendInfo);
   } finally {
     readUnlock(g, G.L1);

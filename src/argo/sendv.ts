@@ -1,3 +1,4 @@
+import { D } from '../domain/domain-table.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { readLock, readUnlock } from '../sync/rwlock.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
@@ -11,7 +12,7 @@ import {
   XEN_ARGO_MAXIOV,
   roundupMessage,
 } from './constants.js';
-import { guestOk, hasArgo, type ArgoHost } from './host.js';
+import { guestOk, hasArgo, memoryOf, type ArgoHost } from './host.js';
 import { pendingRequeue } from './pending.js';
 import { freeSpace } from './ring-buffer.js';
 import { copyToRing, ringGpa, storeTxPtr, writeMessageHeader } from './ring-memory.js';
@@ -45,7 +46,7 @@ export function sendv(
   niov: number,
   messageType: number,
 ): number {
-  const mem = host.memories[cs]!;
+  const mem = memoryOf(host, cs);
   if (!guestOk(mem, sendAddrGpa, SEND_ADDR.size)) return -ERRNO.EFAULT; // §4.3 step 2
   if (niov > XEN_ARGO_MAXIOV) return -ERRNO.EINVAL; // step 3
   if (!guestOk(mem, iovsGpa, niov * IOV.size)) return -ERRNO.EFAULT; // step 4
@@ -68,6 +69,7 @@ export function sendv(
   if (srcDomid !== cd) return -ERRNO.EPERM; // step 7
   const ds = host.domains.slotOf(dstDomid);
   if (ds < 0) return -ERRNO.ESRCH; // step 8
+  const dstGeneration = host.domains.get(ds, D.GENERATION);
   const xsm = host.xsm.argoSend(cs, ds); // step 9
   if (xsm !== 0) return xsm;
   if (host.options.viptables && !viptablesVerdict(host.tables, cd, srcPort, dstDomid, dstPort)) {
@@ -78,12 +80,13 @@ export function sendv(
   readLock(tables.global, G.L1, 'L1');
   try {
     if (!hasArgo(host, cs)) rc = -ERRNO.ENODEV; // step 10
-    else if (!hasArgo(host, ds)) rc = -ERRNO.ECONNREFUSED; // step 11
+    // step 11; a destination reaped since the lookup is a domain that died: no Argo state
+    else if (!host.domains.holds(ds, dstDomid, dstGeneration) || !hasArgo(host, ds)) rc = -ERRNO.ECONNREFUSED;
     else rc = sendToDomain(host, mem, cd, ds, dstDomid, dstPort, srcPort, niov, messageType);
   } finally {
     readUnlock(tables.global, G.L1);
   }
-  if (rc >= 0) host.events.raise(ds, VIRQ_ARGO); // step 20, signals after locks are dropped
+  if (rc >= 0) host.events.raise(ds, VIRQ_ARGO, dstGeneration); // step 20, signals after locks are dropped
   return rc;
 }
 
@@ -140,7 +143,7 @@ function insertMessage(
   const len = rings[rb + R.LEN];
   const slots = roundupMessage(total);
   if (len <= ARGO_MSG_HEADER_BYTES + slots) return -ERRNO.EMSGSIZE; // step 16: can never fit
-  const ring = host.memories[ds]!;
+  const ring = memoryOf(host, ds);
   if (slots + ARGO_MSG_HEADER_BYTES >= freeSpace(tables, ring, rb)) {
     const queued = pendingRequeue(rings, rb, cd, total); // step 18
     return queued !== 0 ? queued : -ERRNO.EAGAIN;

@@ -3,7 +3,7 @@ import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ERRNO } from '../xen/errno.js';
 import { UNREGISTER_RING } from './abi.js';
 import { XEN_ARGO_DOMID_ANY } from './constants.js';
-import { guestOk, hasArgo, type ArgoHost } from './host.js';
+import { guestOk, hasArgo, memoryOf, type ArgoHost } from './host.js';
 import { removeRing } from './ring-remove.js';
 import { findRing } from './ring-table.js';
 import { sendInfoRemoveOne } from './send-info.js';
@@ -20,7 +20,7 @@ import { A, G } from './tables.js';
  * ```
  */
 export function unregisterRing(host: ArgoHost, cs: number, cd: number, unregGpa: number): number {
-  const mem = host.memories[cs]!;
+  const mem = memoryOf(host, cs);
   if (!guestOk(mem, unregGpa, UNREGISTER_RING.size)) return -ERRNO.EFAULT; // §4.2 step 3
   const aport = mem.view.getUint32(unregGpa + UNREGISTER_RING.aport, true);
   const partner = mem.view.getUint16(unregGpa + UNREGISTER_RING.partner_id, true);

@@ -4,7 +4,7 @@ import { ERRNO } from '../xen/errno.js';
 import { ADDR, VIPTABLES_LIST, VIPTABLES_RULE } from './abi.js';
 import { XEN_ARGO_DOMID_ANY, XEN_ARGO_PORT_ANY } from './constants.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { guestOk, type ArgoHost } from './host.js';
+import { guestOk, memoryOf, type ArgoHost } from './host.js';
 import { G, V, VIPTABLES_RULES_MAX, type ArgoTables } from './tables.js';
 
 /**
@@ -95,7 +95,7 @@ export function viptablesOp(host: ArgoHost, cs: number, cmd: number, arg1: numbe
   const { tables } = host;
   spinLock(tables.global, G.VIPTABLES_LOCK, 'viptables');
   try {
-    const mem = host.memories[cs]!;
+    const mem = memoryOf(host, cs);
     if (cmd === 6) return viptablesAdd(tables, mem, arg1, position);
     if (cmd === 7) return viptablesDel(tables, mem, arg1, position);
     return viptablesList(tables, mem, arg1);

@@ -87,8 +87,11 @@ export class DomainTable {
     Atomics.store(this.slots, slot * D.STRIDE + field, value);
   }
 
-  /** Claims a free slot for `domid` and publishes the id; throws when the table is full. */
-  allocate(domid: number): number {
+  /**
+   * Claims a free slot for `domid` without publishing the id: the caller fills the slot, then calls
+   * `publish`, so no other thread ever resolves a half-built domain. Throws when the table is full.
+   */
+  claim(domid: number): number {
     for (let slot = 0; slot < this.capacity; slot++) {
       const state = slot * D.STRIDE + D.STATE;
       if (Atomics.compareExchange(this.slots, state, DOMAIN_FREE, DOMAIN_ALIVE) !== DOMAIN_FREE) continue;
@@ -98,10 +101,34 @@ export class DomainTable {
       this.slots[base + D.DOMID] = domid;
       this.slots[base + D.GENERATION] = generation;
       this.slots[base + D.SHUTDOWN_CODE] = -1;
-      Atomics.store(this.index, domid, slot + 1);
       return slot;
     }
     throw new RangeError(`domain table full: all ${this.capacity} slots in use (raise maxDomains)`);
+  }
+
+  /** Makes a claimed slot resolve by its domid. */
+  publish(slot: number): void {
+    const domid = this.get(slot, D.DOMID);
+    if (Atomics.compareExchange(this.index, domid, 0, slot + 1) !== 0) {
+      throw new Error(`domain table: domid ${domid} is already published`);
+    }
+  }
+
+  /** Claim and publish at once (tests and tools that fill the slot afterwards). */
+  allocate(domid: number): number {
+    const slot = this.claim(domid);
+    this.publish(slot);
+    return slot;
+  }
+
+  /**
+   * True while `slot` still holds the domain `domid` of `generation`: a lookup made before a lock was
+   * taken is still about the same domain (Xen pins it with an RCU reference instead).
+   */
+  holds(slot: number, domid: number, generation: number): boolean {
+    return (
+      this.get(slot, D.STATE) !== DOMAIN_FREE && this.get(slot, D.DOMID) === domid && this.get(slot, D.GENERATION) === generation
+    );
   }
 
   /** Unpublishes the id and frees the slot (the domain is reaped). */

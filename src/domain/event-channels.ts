@@ -45,10 +45,14 @@ export class EventChannels {
     return (this.domains.get(slot, D.VIRQ_BOUND) & (1 << virq)) !== 0;
   }
 
-  /** send_guest_domain_virq: sets the pending bit if bound, else drops the signal. */
-  raise(slot: number, virq: number): void {
+  /**
+   * send_guest_domain_virq: sets the pending bit if bound, else drops the signal. With `generation`,
+   * a slot that has since been given to another domain is not signalled.
+   */
+  raise(slot: number, virq: number, generation = -1): void {
     const domains = this.domains;
     if (domains.get(slot, D.STATE) === DOMAIN_FREE) return;
+    if (generation >= 0 && domains.get(slot, D.GENERATION) !== generation) return;
     const bit = 1 << virq;
     if ((domains.get(slot, D.VIRQ_BOUND) & bit) === 0) return;
     const word = domains.at(slot, D.VIRQ_PENDING);

@@ -3,8 +3,7 @@ import { doArgoOp } from '../argo/do-argo-op.js';
 import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks } from '../argo/host.js';
 import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
 import { ArgoTables, GFN_ARENA_PAGES_DEFAULT } from '../argo/tables.js';
-import { argoTeardown } from '../argo/teardown.js';
-import { A } from '../argo/tables.js';
+import { argoInitLocked, argoTeardownLocked, underArgoExclusive } from '../argo/domain-lifecycle.js';
 import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT } from '../domain/domain-table.js';
 import { EventChannels, type VirqListener } from '../domain/event-channels.js';
 import { GuestMemory } from '../memory/guest-memory.js';
@@ -147,17 +146,17 @@ export class Hypervisor {
     const label = options.label ?? (control ? 'dom0_t' : 'domU_t');
     if (typeof label !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(label)) throw new Error(`label "${label}" is not a valid XSM type name`);
     const memory = new GuestMemory(options.memoryBytes ?? 4 << 20);
-    const slot = this.domainTable.allocate(domid);
     const t = this.domainTable;
+    const slot = t.claim(domid);
     t.set(slot, D.CONTROL, control ? 1 : 0);
     t.set(slot, D.SID, this.labels.sidOf(label));
     t.set(slot, D.VCPUS, vcpus);
     t.set(slot, D.MEMORY_PAGES, memory.pages);
     this.memories[slot] = memory;
-    const base = this.argoTables.domainBase(slot);
-    this.argoTables.domains.fill(0, base, base + A.STRIDE);
-    const argo = this.argoOptions.built && this.argoOptions.enabled && this.xsm.argoEnable(slot) === 0;
-    Atomics.store(this.argoTables.domains, base + A.HAS_ARGO, argo ? 1 : 0);
+    underArgoExclusive(this.host, () => {
+      argoInitLocked(this.host, slot); // argo.md §8.1, pointer published under W(L1)
+      t.publish(slot);
+    });
     const handle: Domain = Object.freeze({ domid, memory, label, control, vcpus });
     this.handles.set(domid, handle);
     return handle;
@@ -210,7 +209,7 @@ export class Hypervisor {
   killDomain(domid: number): void {
     const slot = this.slot(domid);
     this.domainTable.set(slot, D.STATE, DOMAIN_DYING);
-    argoTeardown(this.host, slot, domid, false);
+    underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, false));
   }
 
   /** A dying domain is gone: teardown runs again (idempotent) and its id no longer resolves. */
@@ -219,8 +218,10 @@ export class Hypervisor {
     if (this.domainTable.get(slot, D.STATE) !== DOMAIN_DYING) {
       throw new Error(`reapDomain(${domid}): the domain is not dying; kill it first`);
     }
-    argoTeardown(this.host, slot, domid, false);
-    this.domainTable.release(slot);
+    underArgoExclusive(this.host, () => {
+      argoTeardownLocked(this.host, slot, domid, false);
+      this.domainTable.release(slot); // retired under W(L1): no operation holding R(L1) sees it go
+    });
     this.memories[slot] = undefined;
     this.handles.delete(domid);
   }
@@ -235,7 +236,7 @@ export class Hypervisor {
   softResetDomain(domid: number): void {
     const slot = this.slot(domid);
     if (this.domainTable.get(slot, D.STATE) !== DOMAIN_ALIVE) throw new Error(`softResetDomain(${domid}): the domain is dying`);
-    argoTeardown(this.host, slot, domid, true);
+    underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
   }
 
   /** Puts the domain in or out of log-dirty mode (live migration): ring registration then gets EAGAIN. */

@@ -8,31 +8,57 @@ import { sendInfoDrain } from './send-info.js';
 import { A, G, R } from './tables.js';
 
 /**
- * argo.c `argo_destroy` / `argo_soft_reset` (argo.md §8.2, §8.3), under W(L1) — globally exclusive,
- * which implies every lower lock. Idempotent. Nobody is signalled. With `reinit` (soft reset) the
- * domain gets fresh, empty Argo state again if Argo is on and XSM still allows `enable`.
+ * Runs `fn` under W(L1): globally exclusive, which implies every lower lock (argo.md §8.6). Domain
+ * creation publishes and reaping retires a domain slot inside it, so an operation holding R(L1)
+ * never sees a slot change owner under it.
  *
  * @example
  * ```ts
- * argoTeardown(host, slot, domid, false); // the domain is dying
+ * underArgoExclusive(host, () => domains.release(slot));
  * ```
  */
-export function argoTeardown(host: ArgoHost, slot: number, domid: number, reinit: boolean): void {
+export function underArgoExclusive<T>(host: ArgoHost, fn: () => T): T {
   const { tables } = host;
   writeLock(tables.global, G.L1, 'L1');
   try {
-    if (!hasArgo(host, slot)) return;
-    removeOwnRings(host, slot, domid); // step 1
-    removePartnerRings(host, slot, domid); // step 2
-    removeWildcardWaits(host, slot, domid); // step 3
-    const base = tables.domainBase(slot);
-    tables.domains.fill(0, base + A.BUCKETS, base + A.STRIDE);
-    tables.domains[base + A.RING_COUNT] = 0;
-    const keep = reinit && host.options.enabled && host.xsm.argoEnable(slot) === 0;
-    Atomics.store(tables.domains, base + A.HAS_ARGO, keep ? 1 : 0); // step 4: d->argo freed or re-initialised
+    return fn();
   } finally {
     writeUnlock(tables.global, G.L1);
   }
+}
+
+/**
+ * argo.c `argo_init` (argo.md §8.1), caller holds W(L1): a fresh domain slot gets empty Argo state
+ * if Argo is built and on and XSM `enable` allows; otherwise it has none (not an error).
+ */
+export function argoInitLocked(host: ArgoHost, slot: number): void {
+  const base = host.tables.domainBase(slot);
+  host.tables.domains.fill(0, base, base + A.STRIDE);
+  const on = host.options.built && host.options.enabled && host.xsm.argoEnable(slot) === 0;
+  Atomics.store(host.tables.domains, base + A.HAS_ARGO, on ? 1 : 0);
+}
+
+/**
+ * argo.c `argo_destroy` / `argo_soft_reset` (argo.md §8.2, §8.3), caller holds W(L1). Idempotent.
+ * Nobody is signalled. With `reinit` (soft reset) the domain gets fresh, empty Argo state again if
+ * Argo is on and XSM still allows `enable`.
+ *
+ * @example
+ * ```ts
+ * underArgoExclusive(host, () => argoTeardownLocked(host, slot, domid, false)); // the domain is dying
+ * ```
+ */
+export function argoTeardownLocked(host: ArgoHost, slot: number, domid: number, reinit: boolean): void {
+  const { tables } = host;
+  if (!hasArgo(host, slot)) return;
+  removeOwnRings(host, slot, domid); // step 1
+  removePartnerRings(host, slot, domid); // step 2
+  removeWildcardWaits(host, slot, domid); // step 3
+  const base = tables.domainBase(slot);
+  tables.domains.fill(0, base + A.BUCKETS, base + A.STRIDE);
+  tables.domains[base + A.RING_COUNT] = 0;
+  const keep = reinit && host.options.enabled && host.xsm.argoEnable(slot) === 0;
+  Atomics.store(tables.domains, base + A.HAS_ARGO, keep ? 1 : 0); // step 4: d->argo freed or re-initialised
 }
 
 /** Step 1: every ring the domain owns goes, its waiters dropped unsignalled; ring_count = 0. */
