@@ -256,6 +256,7 @@ export class Hypervisor {
     return {
       domains: this.domainTable.buffers,
       argo: this.argoTables.buffers,
+      labels: this.labels.buffers,
       memories: this.memories.map((m) => m?.buffer),
     };
   }
