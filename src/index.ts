@@ -99,7 +99,7 @@ export { LockTimeoutError } from './sync/errors.js';
 // Guest library
 export { ArgoGuest } from './guest/argo-guest.js';
 export type { ArgoAddr, GuestIov, RegisterRingOptions, RingInfo, RingQuery, SendOptions } from './guest/argo-guest.js';
-export { ArgoRing } from './guest/argo-ring.js';
+export { ArgoRing, RING_CORRUPT } from './guest/argo-ring.js';
 export type { ArgoMessage, ArgoMessageInfo } from './guest/argo-ring.js';
 export { ArgoError } from './guest/argo-error.js';
 export { platformOf } from './guest/platform.js';

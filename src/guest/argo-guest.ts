@@ -2,12 +2,14 @@ import { ADDR, GFN, IOV, REGISTER_RING, RING_DATA, RING_DATA_ENT, SEND_ADDR, UNR
 import {
   ARGO_DEFAULT_RING_LEN,
   MAX_NOTIFY_COUNT,
+  MAX_PENDING_PER_RING,
   XEN_ARGO_DOMID_ANY,
   XEN_ARGO_MAXIOV,
   XEN_ARGO_OP_notify,
   XEN_ARGO_OP_register_ring,
   XEN_ARGO_OP_sendv,
   XEN_ARGO_OP_unregister_ring,
+  XEN_ARGO_RING_EBUSY,
   XEN_ARGO_RING_EMSGSIZE,
   XEN_ARGO_RING_EXISTS,
   XEN_ARGO_RING_SUFFICIENT,
@@ -18,7 +20,7 @@ import { PageAllocator } from '../memory/page-allocator.js';
 import { ERRNO } from '../xen/errno.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 import { ArgoError, check } from './argo-error.js';
-import { ArgoRing } from './argo-ring.js';
+import { ArgoRing, type ArgoMessage } from './argo-ring.js';
 import type { GuestPlatform } from './platform.js';
 
 /** An Argo address: (domain, port). */
@@ -129,7 +131,13 @@ export class ArgoGuest {
     const gfns = this.pages.allocate(npagesRing(len), { scatter: options.scatter });
     const mem = this.platform.memory;
     for (const gfn of gfns) mem.zero(gfn * PAGE_SIZE, PAGE_SIZE); // the header must be zeroed (§4.1)
-    const rc = this.register(options.aport, partner, len, gfns, options.flags ?? 0);
+    let rc: number;
+    try {
+      rc = this.register(options.aport, partner, len, gfns, options.flags ?? 0);
+    } catch (e) {
+      this.pages.free(gfns); // no room for the gfn list
+      throw e;
+    }
     if (rc < 0) {
       this.pages.free(gfns);
       throw new ArgoError('register_ring', rc, `ring (${this.domid}, ${options.aport}, ${partner}) len ${len}`);
@@ -187,43 +195,83 @@ export class ArgoGuest {
   /**
    * Sends `payload`, waiting while the ring is full: on EAGAIN, wait for VIRQ_ARGO, ask notify
    * whether `payload.length` bytes fit (queueing a space-wait if not), retry when SUFFICIENT
-   * (argo.md §6.3 sender-side protocol). Rejects with ArgoError on any other failure, including the
-   * ring vanishing (ECONNREFUSED) or never fitting (EMSGSIZE).
+   * (argo.md §6.3 sender-side protocol). Rejects with ArgoError on any other sendv failure; with
+   * ECONNREFUSED if a re-check finds the ring gone, EMSGSIZE if it can never fit, and EBUSY if the
+   * ring already has 32 waiters (no space notification could be queued, so none would ever come).
+   *
+   * Xen signals nobody when a ring is unregistered or its owner dies (argo.md §6.2), so a sender
+   * waiting on such a ring is only woken by some other VIRQ: pass `signal` to give up (it rejects
+   * with the signal's reason).
    */
-  async send(dst: ArgoAddr, payload: Uint8Array, options: SendOptions = {}): Promise<number> {
+  async send(dst: ArgoAddr, payload: Uint8Array, options: SendOptions & { signal?: AbortSignal } = {}): Promise<number> {
     for (;;) {
+      options.signal?.throwIfAborted();
       const epoch = this.virqEpoch;
       const rc = this.sendvRaw(dst, [this.stage(payload)], options);
       if (rc >= 0) return rc;
       if (rc !== -ERRNO.EAGAIN) throw new ArgoError('sendv', rc, `to (${dst.domid}, ${dst.aport})`);
-      await this.waitForSpace(dst, payload.length, epoch);
+      await this.waitForSpace(dst, payload.length, epoch, options.signal);
     }
   }
 
   /** Waits until notify reports `bytes` fit in dst's ring (a VIRQ between checks). */
-  private async waitForSpace(dst: ArgoAddr, bytes: number, epoch: number): Promise<void> {
+  private async waitForSpace(dst: ArgoAddr, bytes: number, epoch: number, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      await this.waitVirq(epoch);
+      await this.waitVirq(epoch, signal);
       epoch = this.virqEpoch;
       const [info] = this.notify([{ ring: dst, spaceRequired: bytes }]);
       if (!info.exists) throw new ArgoError('sendv', -ERRNO.ECONNREFUSED, `ring (${dst.domid}, ${dst.aport}) went away`);
       if (info.flags & XEN_ARGO_RING_EMSGSIZE) throw new ArgoError('sendv', -ERRNO.EMSGSIZE, `${bytes} bytes never fit`);
       if (info.sufficient) return;
+      if (info.flags & XEN_ARGO_RING_EBUSY) {
+        throw new ArgoError('sendv', -ERRNO.EBUSY, `ring (${dst.domid}, ${dst.aport}) has ${MAX_PENDING_PER_RING} waiters already`);
+      }
     }
   }
 
-  /** Resolves on the first VIRQ_ARGO after `sinceEpoch` (at once if one already came), clearing the bit. */
-  waitVirq(sinceEpoch = this.virqEpoch): Promise<void> {
-    if (this.virqEpoch !== sinceEpoch || this.platform.virqPending(VIRQ_ARGO)) {
+  /** VIRQ_ARGO upcalls seen so far. Read it before checking rings, then `waitVirq(count)`: no wake-up is lost. */
+  get virqCount(): number {
+    return this.virqEpoch;
+  }
+
+  /**
+   * Resolves on the first VIRQ_ARGO after `sinceCount` (at once if one came since, or one is
+   * pending), clearing the pending bit. Rejects if `signal` aborts.
+   */
+  waitVirq(sinceCount = this.virqEpoch, signal?: AbortSignal): Promise<void> {
+    if (this.virqEpoch !== sinceCount || this.platform.virqPending(VIRQ_ARGO)) {
       this.platform.clearVirq(VIRQ_ARGO);
       return Promise.resolve();
     }
-    return new Promise((resolve) =>
-      this.virqWaiters.push(() => {
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', abort);
         this.platform.clearVirq(VIRQ_ARGO);
         resolve();
-      }),
-    );
+      };
+      const abort = () => {
+        const at = this.virqWaiters.indexOf(wake);
+        if (at >= 0) this.virqWaiters.splice(at, 1);
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      this.virqWaiters.push(wake);
+    });
+  }
+
+  /**
+   * Waits until `ring` holds at least one whole message, then consumes them all and notifies
+   * (argo.md §5.5): the receive loop of a guest, safe against lost wake-ups when several loops of
+   * one guest share its VIRQ.
+   */
+  async receive(ring: ArgoRing, signal?: AbortSignal): Promise<ArgoMessage[]> {
+    for (;;) {
+      const count = this.virqEpoch;
+      const messages = this.consume(ring);
+      if (messages.length > 0) return messages;
+      await this.waitVirq(count, signal);
+    }
   }
 
   /**
@@ -269,7 +317,7 @@ export class ArgoGuest {
   }
 
   /** Drains every whole message from a ring, then notifies once so Xen re-checks waiters (§5.5). */
-  consume(ring: ArgoRing): ReturnType<ArgoRing['drain']> {
+  consume(ring: ArgoRing): ArgoMessage[] {
     const messages = ring.drain();
     if (messages.length > 0) this.notify();
     return messages;
@@ -295,23 +343,25 @@ export class ArgoGuest {
       });
       return this.platform.argoOp(XEN_ARGO_OP_register_ring, reg, list, gfns.length, flags);
     } finally {
-      const first = list / PAGE_SIZE;
-      this.pages.free(Array.from({ length: Math.ceil((gfns.length * GFN.size) / PAGE_SIZE) || 1 }, (_, i) => first + i));
+      this.freeRun(list, gfns.length * GFN.size);
     }
   }
 
   /** Copies a payload into the bounce buffer (grown as needed) and returns its iov. */
   private stage(payload: Uint8Array): GuestIov {
     if (payload.length > this.bounce.bytes) {
-      if (this.bounce.bytes > 0) {
-        const first = this.bounce.gpa / PAGE_SIZE;
-        this.pages.free(Array.from({ length: this.bounce.bytes / PAGE_SIZE }, (_, i) => first + i));
-      }
       const bytes = Math.ceil(payload.length / PAGE_SIZE) * PAGE_SIZE;
-      this.bounce = { gpa: this.pages.allocateBytes(bytes), bytes };
+      const gpa = this.pages.allocateBytes(bytes); // may throw: the old buffer stays valid
+      if (this.bounce.bytes > 0) this.freeRun(this.bounce.gpa, this.bounce.bytes);
+      this.bounce = { gpa, bytes };
     }
     this.platform.memory.u8.set(payload, this.bounce.gpa);
     return { gpa: this.bounce.gpa, len: payload.length };
+  }
+
+  private freeRun(gpa: number, bytes: number): void {
+    const first = gpa / PAGE_SIZE;
+    this.pages.free(Array.from({ length: Math.max(1, Math.ceil(bytes / PAGE_SIZE)) }, (_, i) => first + i));
   }
 }
 

@@ -2,6 +2,10 @@ import { MESSAGE_HEADER, RING_HEADER } from '../argo/abi.js';
 import { ARGO_MSG_HEADER_BYTES, XEN_ARGO_DOMID_ANY, roundupMessage } from '../argo/constants.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 
+/** `nextPayloadBytes` of a ring whose next header disagrees with the pointers. */
+export const RING_CORRUPT = -2;
+const NOTHING = new Uint8Array(0);
+
 /** A message taken off a ring. */
 export interface ArgoMessage {
   source: { domid: number; aport: number };
@@ -110,9 +114,14 @@ export class ArgoRing {
     return payload;
   }
 
-  /** The next message, or null when the ring is empty. Allocates; see `recvInto` for the hot path. */
+  /**
+   * The next message, or null when the ring is empty (or held an inconsistent header, which is
+   * skipped as the Linux driver does and counted in `corrupt`). Allocates; see `recvInto` for the
+   * hot path.
+   */
   recv(options: { peek?: boolean } = {}): ArgoMessage | null {
     const size = this.nextPayloadBytes();
+    if (size === RING_CORRUPT) this.recvInto(NOTHING, options.peek ?? false); // counts and recovers
     if (size < 0) return null;
     const payload = new Uint8Array(size);
     if (this.recvInto(payload, options.peek ?? false) < 0) return null;
@@ -123,14 +132,14 @@ export class ArgoRing {
     };
   }
 
-  /** Payload bytes of the next whole message, or −1. */
+  /** Payload bytes of the next whole message; −1 when there is none, `RING_CORRUPT` (−2) for a bad header. */
   nextPayloadBytes(): number {
     const rx = this.rxPtr;
     let avail = this.txPtr - rx;
     if (avail < 0) avail += this.len;
     if (avail < ARGO_MSG_HEADER_BYTES) return -1;
     const msgLen = this.memory.view.getUint32(this.gpa(RING_HEADER.ring + rx) + MESSAGE_HEADER.len, true);
-    return msgLen >= ARGO_MSG_HEADER_BYTES && msgLen <= avail ? msgLen - ARGO_MSG_HEADER_BYTES : -1;
+    return msgLen >= ARGO_MSG_HEADER_BYTES && msgLen <= avail ? msgLen - ARGO_MSG_HEADER_BYTES : RING_CORRUPT;
   }
 
   /** How many whole messages lie between rx and tx (walks the headers; moves nothing). */
