@@ -19,7 +19,7 @@ import { printTable, rate, si } from './table.js';
 const SIZES = [64, 1024, 65536];
 const BATCH = 64;
 const WARMUP_MS = 500;
-const RUNS = 3;
+const RUNS = 5;
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -1,10 +1,12 @@
+import type { GuestMemory } from '../memory/guest-memory.js';
 import { readLock, readUnlock } from '../sync/rwlock.js';
+import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { XEN_ARGO_DOMID_ANY } from './constants.js';
 import { hasArgo, type ArgoHost } from './host.js';
 import { loadRxPtr } from './ring-memory.js';
 import { ringsOf } from './ring-table.js';
 import { sendInfoList } from './send-info.js';
-import { A, G, R } from './tables.js';
+import { A, G, R, type ArgoTables } from './tables.js';
 
 /** One registered ring as the hypervisor sees it. */
 export interface ArgoRingState {
@@ -42,37 +44,59 @@ export interface ArgoDomainState {
  */
 export function describeArgoDomain(host: ArgoHost, slot: number, domid: number): ArgoDomainState {
   const { tables } = host;
+  const base = tables.domainBase(slot);
   readLock(tables.global, G.L1, 'L1');
+  readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
   try {
-    const base = tables.domainBase(slot);
     const mem = host.memories[slot];
     const rings = ringsOf(tables, slot).map((rb): ArgoRingState => {
-      const r = tables.rings;
-      const npage = r[rb + R.NPAGE];
-      const at = r[rb + R.PAGES_AT];
-      return {
-        aport: r[rb + R.APORT] >>> 0,
-        partner: r[rb + R.PARTNER],
-        wildcard: r[rb + R.PARTNER] === XEN_ARGO_DOMID_ANY,
-        len: r[rb + R.LEN],
-        tx: r[rb + R.TX],
-        rx: mem && npage > 0 ? loadRxPtr(tables, mem, rb) : 0,
-        npage,
-        gfns: Array.from(tables.arena.subarray(at, at + npage)),
-        waiters: Array.from({ length: r[rb + R.NWAITERS] }, (_, i) => ({
-          domid: r[rb + R.WAITERS + 2 * i],
-          length: r[rb + R.WAITERS + 2 * i + 1],
-        })),
-      };
+      spinLock(tables.rings, rb + R.L3, 'ring L3');
+      try {
+        return describeRing(tables, mem, rb);
+      } finally {
+        spinUnlock(tables.rings, rb + R.L3);
+      }
     });
     return {
       domid,
       hasArgo: hasArgo(host, slot),
       ringCount: tables.domains[base + A.RING_COUNT],
       rings,
-      sendInfo: sendInfoList(tables, slot).sort((a, b) => a.owner - b.owner || a.aport - b.aport),
+      sendInfo: sendInfoSnapshot(tables, slot),
     };
   } finally {
+    readUnlock(tables.domains, base + A.RINGS_L2);
     readUnlock(tables.global, G.L1);
+  }
+}
+
+function describeRing(tables: ArgoTables, mem: GuestMemory | undefined, rb: number): ArgoRingState {
+  const r = tables.rings;
+  const npage = r[rb + R.NPAGE];
+  const at = r[rb + R.PAGES_AT];
+  return {
+    aport: r[rb + R.APORT] >>> 0,
+    partner: r[rb + R.PARTNER],
+    wildcard: r[rb + R.PARTNER] === XEN_ARGO_DOMID_ANY,
+    len: r[rb + R.LEN],
+    tx: r[rb + R.TX],
+    rx: mem && npage > 0 ? loadRxPtr(tables, mem, rb) : 0,
+    npage,
+    gfns: Array.from(tables.arena.subarray(at, at + npage)),
+    waiters: Array.from({ length: r[rb + R.NWAITERS] }, (_, i) => ({
+      domid: r[rb + R.WAITERS + 2 * i],
+      length: r[rb + R.WAITERS + 2 * i + 1],
+    })),
+  };
+}
+
+/** The domain's send-info chain under its send_L2, by owner then port. */
+function sendInfoSnapshot(tables: ArgoTables, slot: number): Array<{ owner: number; aport: number }> {
+  const lock = tables.domainBase(slot) + A.SEND_L2;
+  spinLock(tables.domains, lock, 'send_L2');
+  try {
+    return sendInfoList(tables, slot).sort((a, b) => a.owner - b.owner || a.aport - b.aport);
+  } finally {
+    spinUnlock(tables.domains, lock);
   }
 }

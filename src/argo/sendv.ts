@@ -159,11 +159,11 @@ function insertMessage(
     if (iovHandleHi[i] !== 0 || !guestOk(mem, from, count)) return -ERRNO.EFAULT; // step 19: nothing published
     const first = len - tx;
     if (count > first) {
-      copyToRing(tables, ring, rb, tx, mem.u8, from, first); // §5.4 step 2: wrap
-      copyToRing(tables, ring, rb, 0, mem.u8, from + first, count - first);
+      copyToRing(tables, ring, rb, tx, mem, from, first); // §5.4 step 2: wrap
+      copyToRing(tables, ring, rb, 0, mem, from + first, count - first);
       tx = count - first;
     } else {
-      copyToRing(tables, ring, rb, tx, mem.u8, from, count);
+      copyToRing(tables, ring, rb, tx, mem, from, count);
       tx += count;
     }
     if (tx === len) tx = 0;

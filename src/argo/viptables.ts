@@ -20,8 +20,17 @@ import { G, V, VIPTABLES_RULES_MAX, type ArgoTables } from './tables.js';
  * ```
  */
 export function viptablesVerdict(tables: ArgoTables, srcDomid: number, srcPort: number, dstDomid: number, dstPort: number): boolean {
+  spinLock(tables.global, G.VIPTABLES_LOCK, 'viptables'); // add/del shift rules under it
+  try {
+    return firstMatchAccepts(tables, srcDomid, srcPort, dstDomid, dstPort);
+  } finally {
+    spinUnlock(tables.global, G.VIPTABLES_LOCK);
+  }
+}
+
+function firstMatchAccepts(tables: ArgoTables, srcDomid: number, srcPort: number, dstDomid: number, dstPort: number): boolean {
   const rules = tables.viptables;
-  const count = Atomics.load(tables.global, G.VIPTABLES_COUNT);
+  const count = tables.global[G.VIPTABLES_COUNT];
   for (let i = 0; i < count; i++) {
     const r = i * V.STRIDE;
     if (
