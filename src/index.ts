@@ -11,8 +11,15 @@
  */
 
 // The hypervisor and its hypercall contract
-export { createHypervisor, Hypervisor } from './xen/hypervisor.js';
-export type { CreateDomainOptions, Domain, DomainLife, HypervisorOptions } from './xen/hypervisor.js';
+export { attachHypervisor, createHypervisor, Hypervisor } from './xen/hypervisor.js';
+export type {
+  CreateDomainOptions,
+  Domain,
+  DomainLife,
+  HypervisorBuffers,
+  HypervisorOptions,
+  SharedHypervisor,
+} from './xen/hypervisor.js';
 export { ERRNO, errnoName } from './xen/errno.js';
 export type { ErrnoName } from './xen/errno.js';
 export {

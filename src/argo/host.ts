@@ -1,4 +1,4 @@
-import type { DomainTable } from '../domain/domain-table.js';
+import { D, type DomainTable } from '../domain/domain-table.js';
 import type { EventChannels } from '../domain/event-channels.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { Xsm } from '../xsm/xsm.js';
@@ -44,6 +44,8 @@ export interface ArgoHost {
   readonly tables: ArgoTables;
   readonly domains: DomainTable;
   readonly memories: Array<GuestMemory | undefined>;
+  /** The domain-table generation each attached memory belongs to (a reused slot needs its new memory). */
+  readonly memoryGenerations: number[];
   readonly xsm: Xsm;
   readonly events: EventChannels;
   readonly options: Readonly<ArgoOptions>;
@@ -69,7 +71,7 @@ export function guestOk(mem: GuestMemory, gpa: number, bytes: number): boolean {
  */
 export function memoryOf(host: ArgoHost, slot: number): GuestMemory {
   const mem = host.memories[slot];
-  if (mem === undefined) {
+  if (mem === undefined || host.memoryGenerations[slot] !== Atomics.load(host.domains.slots, slot * D.STRIDE + D.GENERATION)) {
     throw new Error(`argosim: guest memory of domain slot ${slot} is not attached to this thread's hypervisor`);
   }
   return mem;

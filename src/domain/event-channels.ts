@@ -69,6 +69,19 @@ export class EventChannels {
     return (this.domains.get(slot, D.VIRQ_PENDING) & (1 << virq)) !== 0;
   }
 
+  /**
+   * Blocks this thread until the VIRQ is pending or `timeoutMs` passes (a worker's idle vCPU;
+   * bounded, as every shared-memory wait is). True when pending.
+   */
+  waitPendingSync(slot: number, virq: number, timeoutMs: number): boolean {
+    const word = this.domains.at(slot, D.VIRQ_PENDING);
+    const bit = 1 << virq;
+    const seen = Atomics.load(this.domains.slots, word);
+    if (seen & bit) return true;
+    Atomics.wait(this.domains.slots, word, seen, timeoutMs);
+    return (Atomics.load(this.domains.slots, word) & bit) !== 0;
+  }
+
   clear(slot: number, virq: number): void {
     Atomics.and(this.domains.slots, this.domains.at(slot, D.VIRQ_PENDING), ~(1 << virq));
   }

@@ -2,15 +2,15 @@ import { parseArgoBootOption } from '../argo/boot-option.js';
 import { doArgoOp } from '../argo/do-argo-op.js';
 import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks } from '../argo/host.js';
 import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
-import { ArgoTables, GFN_ARENA_PAGES_DEFAULT } from '../argo/tables.js';
+import { ArgoTables, GFN_ARENA_PAGES_DEFAULT, type ArgoTableBuffers } from '../argo/tables.js';
 import { argoInitLocked, argoTeardownLocked, underArgoExclusive } from '../argo/domain-lifecycle.js';
-import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT } from '../domain/domain-table.js';
+import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT, type DomainTableBuffers } from '../domain/domain-table.js';
 import { EventChannels, type VirqListener } from '../domain/event-channels.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { createDummyXsm } from '../xsm/dummy.js';
 import { createFlaskXsm } from '../xsm/flask.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy } from '../xsm/flask-policy.js';
-import { LabelRegistry } from '../xsm/label-registry.js';
+import { LabelRegistry, type LabelRegistryBuffers } from '../xsm/label-registry.js';
 import { createSiloXsm } from '../xsm/silo.js';
 import type { Xsm, XsmConfig } from '../xsm/xsm.js';
 import { DOMID_FIRST_RESERVED } from './domid.js';
@@ -32,6 +32,21 @@ export interface HypervisorOptions {
   maxDomains?: number;
   /** gfn arena size: pages of all mapped rings together (default 1 Mi). */
   gfnArenaPages?: number;
+}
+
+/** The shared buffers behind a hypervisor: structured-cloneable, for `attachHypervisor` in another thread. */
+export interface HypervisorBuffers {
+  domains: DomainTableBuffers;
+  argo: ArgoTableBuffers;
+  labels: LabelRegistryBuffers;
+  /** Guest memory by domain-table slot (undefined where no domain is). */
+  memories: Array<SharedArrayBuffer | undefined>;
+}
+
+/** What another thread needs to run this hypervisor's code against the same state. */
+export interface SharedHypervisor {
+  options: HypervisorOptions;
+  buffers: HypervisorBuffers;
 }
 
 /** Options of `createDomain`. */
@@ -86,15 +101,21 @@ export class Hypervisor {
   readonly bootWarnings: readonly string[];
   private readonly host: ArgoHost;
   private readonly memories: Array<GuestMemory | undefined> = [];
-  private readonly handles = new Map<number, Domain>();
+  private readonly memoryGenerations: number[] = [];
+  private readonly handles: Array<{ generation: number; handle: Domain } | undefined> = [];
+  private readonly options: HypervisorOptions;
 
-  constructor(options: HypervisorOptions = {}) {
+  constructor(options: HypervisorOptions = {}, attach?: HypervisorBuffers) {
     const maxDomains = options.maxDomains ?? MAX_DOMAINS_DEFAULT;
     if (!Number.isInteger(maxDomains) || maxDomains < 1 || maxDomains > DOMID_FIRST_RESERVED) {
       throw new RangeError(`maxDomains ${maxDomains} must be an integer in [1, ${DOMID_FIRST_RESERVED}]`);
     }
-    this.domainTable = new DomainTable(maxDomains);
-    this.argoTables = new ArgoTables({ maxDomains, gfnArenaPages: options.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT });
+    this.options = options;
+    this.domainTable = new DomainTable(attach?.domains ?? maxDomains);
+    this.argoTables = new ArgoTables(attach?.argo ?? { maxDomains, gfnArenaPages: options.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT });
+    attach?.memories.forEach((buffer, slot) => {
+      if (buffer) this.setMemory(slot, new GuestMemory(buffer));
+    });
     this.events = new EventChannels(this.domainTable);
     const boot =
       typeof options.argo === 'string'
@@ -108,13 +129,14 @@ export class Hypervisor {
       viptables: options.openxt?.viptables ?? false,
     });
     this.quirks = Object.freeze({ ...XEN_QUIRKS, ...options.quirks });
-    const { xsm, labels } = buildXsm(options.xsm ?? { mode: 'dummy' }, this.domainTable);
+    const { xsm, labels } = buildXsm(options.xsm ?? { mode: 'dummy' }, this.domainTable, attach?.labels);
     this.xsm = xsm;
     this.labels = labels;
     this.host = {
       tables: this.argoTables,
       domains: this.domainTable,
       memories: this.memories,
+      memoryGenerations: this.memoryGenerations,
       xsm,
       events: this.events,
       options: this.argoOptions,
@@ -152,24 +174,65 @@ export class Hypervisor {
     t.set(slot, D.SID, this.labels.sidOf(label));
     t.set(slot, D.VCPUS, vcpus);
     t.set(slot, D.MEMORY_PAGES, memory.pages);
-    this.memories[slot] = memory;
+    this.setMemory(slot, memory);
     underArgoExclusive(this.host, () => {
       argoInitLocked(this.host, slot); // argo.md §8.1, pointer published under W(L1)
       t.publish(slot);
     });
-    const handle: Domain = Object.freeze({ domid, memory, label, control, vcpus });
-    this.handles.set(domid, handle);
-    return handle;
+    return this.handleFor(slot)!;
   }
 
-  /** The domain with this id, while it resolves (alive or dying). */
+  /** The domain with this id, while it resolves (alive or dying) and its memory is attached here. */
   domain(domid: number): Domain | undefined {
-    return this.domainTable.slotOf(domid) >= 0 ? this.handles.get(domid) : undefined;
+    const slot = this.domainTable.slotOf(domid);
+    return slot >= 0 ? this.handleFor(slot) : undefined;
   }
 
-  /** Every domain that resolves, in id order. */
+  /** Every domain that resolves (and whose memory is attached here), in id order. */
   domainList(): Domain[] {
-    return this.domainTable.domids().map((id) => this.handles.get(id)!);
+    return this.domainTable.domids().flatMap((id) => this.domain(id) ?? []);
+  }
+
+  /**
+   * Attaches the guest memory of a domain created by another thread's view of this hypervisor, so
+   * this thread can run hypercalls that touch it.
+   */
+  attachMemory(domid: number, buffer: SharedArrayBuffer): void {
+    const slot = this.slot(domid);
+    const memory = new GuestMemory(buffer);
+    if (memory.pages !== this.domainTable.get(slot, D.MEMORY_PAGES)) {
+      throw new RangeError(`attachMemory(${domid}): ${memory.pages} pages, but the domain has ${this.domainTable.get(slot, D.MEMORY_PAGES)}`);
+    }
+    this.setMemory(slot, memory);
+  }
+
+  /** What `attachHypervisor` needs in another thread: the options and every shared buffer. */
+  share(): SharedHypervisor {
+    return { options: this.options, buffers: this.buffers };
+  }
+
+  private setMemory(slot: number, memory: GuestMemory): void {
+    this.memories[slot] = memory;
+    this.memoryGenerations[slot] = this.domainTable.get(slot, D.GENERATION);
+  }
+
+  /** The handle of the domain in `slot`, rebuilt when the slot's generation changes. */
+  private handleFor(slot: number): Domain | undefined {
+    const t = this.domainTable;
+    const generation = t.get(slot, D.GENERATION);
+    const cached = this.handles[slot];
+    if (cached && cached.generation === generation) return cached.handle;
+    const memory = this.memories[slot];
+    if (!memory || this.memoryGenerations[slot] !== generation) return undefined;
+    const handle: Domain = Object.freeze({
+      domid: t.get(slot, D.DOMID),
+      memory,
+      label: this.labels.labelOf(t.get(slot, D.SID)),
+      control: t.get(slot, D.CONTROL) !== 0,
+      vcpus: t.get(slot, D.VCPUS),
+    });
+    this.handles[slot] = { generation, handle };
+    return handle;
   }
 
   /** Alive, dying or gone. */
@@ -193,6 +256,14 @@ export class Hypervisor {
   /** The event-channel pending bit of a bound VIRQ. */
   virqPending(domid: number, virq: number): boolean {
     return this.events.pending(this.slot(domid), virq);
+  }
+
+  /**
+   * Blocks this thread until the VIRQ is pending (set from any thread) or `timeoutMs` passes; true
+   * when pending. For worker threads; the main thread of a program should wait with `onVirq`.
+   */
+  waitVirqSync(domid: number, virq: number, timeoutMs: number): boolean {
+    return this.events.waitPendingSync(this.slot(domid), virq, timeoutMs);
   }
 
   /** Clears the pending bit (the guest's handler acknowledging it). */
@@ -223,7 +294,7 @@ export class Hypervisor {
       this.domainTable.release(slot); // retired under W(L1): no operation holding R(L1) sees it go
     });
     this.memories[slot] = undefined;
-    this.handles.delete(domid);
+    this.handles[slot] = undefined;
   }
 
   /** Kill then reap. */
@@ -252,7 +323,7 @@ export class Hypervisor {
   }
 
   /** The shared buffers behind this host, for another thread. */
-  get buffers() {
+  get buffers(): HypervisorBuffers {
     return {
       domains: this.domainTable.buffers,
       argo: this.argoTables.buffers,
@@ -274,13 +345,17 @@ export class Hypervisor {
 }
 
 
-function buildXsm(config: XsmConfig, domains: DomainTable): { xsm: Xsm; labels: LabelRegistry } {
+function buildXsm(
+  config: XsmConfig,
+  domains: DomainTable,
+  shared: LabelRegistryBuffers | undefined,
+): { xsm: Xsm; labels: LabelRegistry } {
   if (config.mode === 'flask') {
     const policy = parseFlaskPolicy(config.policy ?? DEFAULT_FLASK_POLICY);
-    const labels = new LabelRegistry([...policy.types].sort());
+    const labels = new LabelRegistry(shared ?? [...policy.types].sort());
     return { xsm: createFlaskXsm(domains, labels, policy, config.enforcing ?? true), labels };
   }
-  const labels = new LabelRegistry();
+  const labels = new LabelRegistry(shared ?? []);
   if (config.mode === 'silo') return { xsm: createSiloXsm(domains), labels };
   if (config.mode === 'dummy') return { xsm: createDummyXsm(), labels };
   throw new Error(`xsm.mode "${String((config as { mode: unknown }).mode)}" is not one of dummy, silo, flask`);
@@ -299,4 +374,22 @@ function buildXsm(config: XsmConfig, domains: DomainTable): { xsm: Xsm; labels: 
  */
 export function createHypervisor(options: HypervisorOptions = {}): Hypervisor {
   return new Hypervisor(options);
+}
+
+/**
+ * A view, in this thread, of a hypervisor created in another: the same domains, rings, waiters and
+ * event-channel bits, through the shared buffers of `hv.share()`. Hypercalls made here run here,
+ * against that state, under the same locks — as in Xen a hypercall runs on the calling vCPU.
+ *
+ * @example
+ * ```ts
+ * // main thread
+ * new Worker(url, { workerData: hv.share() });
+ * // worker
+ * const hv = attachHypervisor(workerData);
+ * hv.argoOp(1, XEN_ARGO_OP_sendv, sendAddrGpa, iovsGpa, 1, 0);
+ * ```
+ */
+export function attachHypervisor(shared: SharedHypervisor): Hypervisor {
+  return new Hypervisor(shared.options, shared.buffers);
 }
