@@ -1,6 +1,6 @@
 /**
  * FLASK policy text: a subset of the Flask TE language (argo.md §7.2, hypercall-api.md), one
- * statement per line, `#` comments:
+ * statement per line (the closing `;` may be left out), `#` comments:
  *
  *   type NAME [, ATTRIBUTE ...];
  *   attribute NAME;
@@ -96,8 +96,9 @@ export function parseFlaskPolicy(text: string, source = 'policy'): FlaskPolicy {
     const fail = (detail: string): never => {
       throw new PolicyError(i + 1, raw, detail, source);
     };
-    if (!line.endsWith(';')) fail('statement must end with ";"');
-    const body = line.slice(0, -1).trim();
+    // One statement per line, so the line ends it; Flask's ";" is accepted and optional.
+    const body = (line.endsWith(';') ? line.slice(0, -1) : line).trim();
+    if (body.includes(';')) fail('one statement per line: split it at ";"');
     const keyword = body.split(/\s+/, 1)[0];
     const rest = body.slice(keyword.length).trim();
     if (keyword === 'type') parseType(policy, rest, fail);

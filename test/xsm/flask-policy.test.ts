@@ -27,6 +27,12 @@ describe('FLASK policy text', () => {
     expect(p.allows('unlabelled_t', 'dom0_t', 'send')).toBe(false);
   });
 
+  it('takes one statement per line with or without the closing semicolon', () => {
+    const p = parseFlaskPolicy('allow a_t b_t:argo send\nallow b_t a_t : argo {send register_single_source};');
+    expect(p.allows('a_t', 'b_t', 'send')).toBe(true);
+    expect(p.allows('b_t', 'a_t', 'register_single_source')).toBe(true);
+  });
+
   it('keeps rules of other classes aside', () => {
     const p = parseFlaskPolicy('allow a_t b_t:domain { create };');
     expect(p.otherRules).toEqual(['allow a_t b_t:domain { create };']);
@@ -36,7 +42,7 @@ describe('FLASK policy text', () => {
   it.each([
     ['allow a_t b_t:argo { sned };', 1, /unknown argo permission "sned"/],
     ['type a_t, nosuch;', 1, /attribute "nosuch" is not declared/],
-    ['\n\nallow a_t b_t:argo send', 3, /must end with ";"/],
+    ['\n\nallow a_t b_t:argo send; allow b_t a_t:argo send;', 3, /one statement per line/],
     ['permit a_t b_t:argo send;', 1, /unknown statement "permit"/],
     ['allow a_t:argo send;', 1, /expected "allow SOURCE TARGET:CLASS/],
   ])('reports %j at line %i with a fix', (text, line, message) => {
