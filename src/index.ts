@@ -74,6 +74,7 @@ export {
 } from './argo/constants.js';
 export {
   ADDR,
+  COMPAT_IOV,
   GFN,
   IOV,
   MESSAGE_HEADER,

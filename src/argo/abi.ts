@@ -14,6 +14,8 @@ export const ADDR = { aport: 0, domain_id: 4, pad: 6, size: 8 } as const;
 export const SEND_ADDR = { src: 0, dst: 8, size: 16 } as const;
 /** `xen_argo_iov_t` (16 on 64-bit guests). */
 export const IOV = { iov_hnd: 0, iov_len: 8, pad: 12, size: 16 } as const;
+/** `compat_argo_iov_t` of a 32-bit guest (12): a 4-byte handle; Xen translates it (argo.md §2, §3). */
+export const COMPAT_IOV = { iov_hnd: 0, iov_len: 4, pad: 8, size: 12 } as const;
 /** `xen_argo_register_ring_t` (12). */
 export const REGISTER_RING = { aport: 0, partner_id: 4, pad: 6, len: 8, size: 12 } as const;
 /** `xen_argo_unregister_ring_t` (8). */

@@ -4,7 +4,7 @@ import { readLock, readUnlock } from '../sync/rwlock.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ERRNO } from '../xen/errno.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
-import { ADDR, IOV, SEND_ADDR } from './abi.js';
+import { ADDR, COMPAT_IOV, IOV, SEND_ADDR } from './abi.js';
 import {
   ARGO_MSG_HEADER_BYTES,
   MAX_ARGO_MESSAGE_SIZE,
@@ -49,7 +49,9 @@ export function sendv(
   const mem = memoryOf(host, cs);
   if (!guestOk(mem, sendAddrGpa, SEND_ADDR.size)) return -ERRNO.EFAULT; // §4.3 step 2
   if (niov > XEN_ARGO_MAXIOV) return -ERRNO.EINVAL; // step 3
-  if (!guestOk(mem, iovsGpa, niov * IOV.size)) return -ERRNO.EFAULT; // step 4
+  // a 32-bit guest's iovs carry 4-byte handles: only sendv is translated for compat guests (§3)
+  const compat = host.domains.get(cs, D.COMPAT) !== 0;
+  if (!guestOk(mem, iovsGpa, niov * (compat ? COMPAT_IOV.size : IOV.size))) return -ERRNO.EFAULT; // step 4
   const v = mem.view;
   const src = sendAddrGpa + SEND_ADDR.src;
   const dst = sendAddrGpa + SEND_ADDR.dst;
@@ -57,13 +59,8 @@ export function sendv(
   let srcDomid = v.getUint16(src + ADDR.domain_id, true);
   const dstPort = v.getUint32(dst + ADDR.aport, true);
   const dstDomid = v.getUint16(dst + ADDR.domain_id, true);
-  for (let i = 0; i < niov; i++) {
-    const iov = iovsGpa + i * IOV.size;
-    iovHandleLo[i] = v.getUint32(iov + IOV.iov_hnd, true);
-    iovHandleHi[i] = v.getUint32(iov + IOV.iov_hnd + 4, true);
-    iovLength[i] = v.getUint32(iov + IOV.iov_len, true);
-    iovPad[i] = v.getUint32(iov + IOV.pad, true);
-  }
+  if (compat) readCompatIovs(v, iovsGpa, niov);
+  else readIovs(v, iovsGpa, niov);
   if (v.getUint16(src + ADDR.pad, true) !== 0 || v.getUint16(dst + ADDR.pad, true) !== 0) return -ERRNO.EINVAL; // step 5
   if (srcDomid === XEN_ARGO_DOMID_ANY) srcDomid = cd; // step 6
   if (srcDomid !== cd) return -ERRNO.EPERM; // step 7
@@ -88,6 +85,28 @@ export function sendv(
   }
   if (rc >= 0) host.events.raise(ds, VIRQ_ARGO, dstGeneration); // step 20, signals after locks are dropped
   return rc;
+}
+
+/** Copies a native guest's iov array into the hypervisor's buffer (do_argo_op's copy_from_guest). */
+function readIovs(v: DataView, iovsGpa: number, niov: number): void {
+  for (let i = 0; i < niov; i++) {
+    const iov = iovsGpa + i * IOV.size;
+    iovHandleLo[i] = v.getUint32(iov + IOV.iov_hnd, true);
+    iovHandleHi[i] = v.getUint32(iov + IOV.iov_hnd + 4, true);
+    iovLength[i] = v.getUint32(iov + IOV.iov_len, true);
+    iovPad[i] = v.getUint32(iov + IOV.pad, true);
+  }
+}
+
+/** The compat translation: a 32-bit guest's 12-byte iovs into the native form. */
+function readCompatIovs(v: DataView, iovsGpa: number, niov: number): void {
+  for (let i = 0; i < niov; i++) {
+    const iov = iovsGpa + i * COMPAT_IOV.size;
+    iovHandleLo[i] = v.getUint32(iov + COMPAT_IOV.iov_hnd, true);
+    iovHandleHi[i] = 0;
+    iovLength[i] = v.getUint32(iov + COMPAT_IOV.iov_len, true);
+    iovPad[i] = v.getUint32(iov + COMPAT_IOV.pad, true);
+  }
 }
 
 /** Step 12 onwards under R(L1): R(dst rings_L2), ring lookup, then L3 for the insert. */

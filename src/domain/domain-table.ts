@@ -22,7 +22,9 @@ export const D = {
   VIRQ_BOUND: 9,
   VIRQ_PENDING: 10,
   GENERATION: 11,
-  STRIDE: 12,
+  /** 1 for a 32-bit ("compat") guest: its guest handles are 4 bytes wide. */
+  COMPAT: 12,
+  STRIDE: 13,
 } as const;
 
 /** Default number of domain slots; Xen's own bound is the domid space (0x7FF0). */

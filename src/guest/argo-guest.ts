@@ -1,4 +1,4 @@
-import { ADDR, GFN, IOV, REGISTER_RING, RING_DATA, RING_DATA_ENT, SEND_ADDR, UNREGISTER_RING } from '../argo/abi.js';
+import { ADDR, COMPAT_IOV, GFN, IOV, REGISTER_RING, RING_DATA, RING_DATA_ENT, SEND_ADDR, UNREGISTER_RING } from '../argo/abi.js';
 import {
   ARGO_DEFAULT_RING_LEN,
   MAX_NOTIFY_COUNT,
@@ -177,12 +177,13 @@ export class ArgoGuest {
     v.setUint32(sa + SEND_ADDR.dst + ADDR.aport, dst.aport, true);
     v.setUint16(sa + SEND_ADDR.dst + ADDR.domain_id, dst.domid, true);
     v.setUint16(sa + SEND_ADDR.dst + ADDR.pad, 0, true);
+    const layout = this.platform.compat ? COMPAT_IOV : IOV; // a 32-bit guest's handles are 4 bytes
     for (let i = 0; i < iovs.length; i++) {
-      const at = this.scratch + IOVS_AT + i * IOV.size;
-      v.setUint32(at + IOV.iov_hnd, iovs[i].gpa, true);
-      v.setUint32(at + IOV.iov_hnd + 4, 0, true);
-      v.setUint32(at + IOV.iov_len, iovs[i].len, true);
-      v.setUint32(at + IOV.pad, 0, true);
+      const at = this.scratch + IOVS_AT + i * layout.size;
+      v.setUint32(at + layout.iov_hnd, iovs[i].gpa, true);
+      if (layout === IOV) v.setUint32(at + IOV.iov_hnd + 4, 0, true);
+      v.setUint32(at + layout.iov_len, iovs[i].len, true);
+      v.setUint32(at + layout.pad, 0, true);
     }
     return this.platform.argoOp(XEN_ARGO_OP_sendv, sa, this.scratch + IOVS_AT, iovs.length, options.messageType ?? 0);
   }

@@ -15,6 +15,8 @@ import type { Hypervisor } from '../xen/hypervisor.js';
 export interface GuestPlatform {
   readonly domid: number;
   readonly memory: GuestMemory;
+  /** A 32-bit guest: its iovs carry 4-byte handles. */
+  readonly compat?: boolean;
   argoOp(cmd: number, arg1: number, arg2: number, arg3: number, arg4: number): number;
   bindVirq(virq: number, vcpu: number): number;
   virqPending(virq: number): boolean;
@@ -30,6 +32,7 @@ export function platformOf(hv: Hypervisor, domid: number): GuestPlatform {
   return {
     domid,
     memory: dom.memory,
+    compat: dom.compat,
     argoOp: (cmd, a1, a2, a3, a4) => hv.argoOp(domid, cmd, a1, a2, a3, a4),
     bindVirq: (virq, vcpu) => hv.bindVirq(domid, virq, vcpu),
     virqPending: (virq) => hv.virqPending(domid, virq),

@@ -61,6 +61,8 @@ export interface CreateDomainOptions {
   control?: boolean;
   /** vCPUs (default 1). */
   vcpus?: number;
+  /** A 32-bit ("compat") guest: sendv's iovs carry 4-byte handles (`COMPAT_IOV`). Default false. */
+  compat?: boolean;
 }
 
 /** A domain as the host sees it. Its state lives in the shared tables; this is a handle. */
@@ -70,6 +72,7 @@ export interface Domain {
   readonly label: string;
   readonly control: boolean;
   readonly vcpus: number;
+  readonly compat: boolean;
 }
 
 /** What became of a domain: alive, dying (resolves, no Argo), or gone. */
@@ -174,6 +177,7 @@ export class Hypervisor {
     t.set(slot, D.SID, this.labels.sidOf(label));
     t.set(slot, D.VCPUS, vcpus);
     t.set(slot, D.MEMORY_PAGES, memory.pages);
+    t.set(slot, D.COMPAT, options.compat ? 1 : 0);
     this.setMemory(slot, memory);
     underArgoExclusive(this.host, () => {
       argoInitLocked(this.host, slot); // argo.md §8.1, pointer published under W(L1)
@@ -230,6 +234,7 @@ export class Hypervisor {
       label: this.labels.labelOf(t.get(slot, D.SID)),
       control: t.get(slot, D.CONTROL) !== 0,
       vcpus: t.get(slot, D.VCPUS),
+      compat: t.get(slot, D.COMPAT) !== 0,
     });
     this.handles[slot] = { generation, handle };
     return handle;
