@@ -35,6 +35,28 @@ export {
 export { NR_VIRQS, VIRQ_ARGO, VIRQ_CONSOLE, VIRQ_DEBUG, VIRQ_DOM_EXC, VIRQ_TIMER, virqType } from './xen/virq.js';
 export type { VirqType } from './xen/virq.js';
 
+// The domain lifecycle at the hypervisor level (virtio-ioreq-lifecycle.md §6)
+export {
+  CONTROLLER_PAUSE_MAX,
+  SHUTDOWN_CODE_INVALID,
+  SHUTDOWN_COMPLETE,
+  SHUTDOWN_IN_PROGRESS,
+  SHUTDOWN_MAX,
+  SHUTDOWN_NONE,
+  SHUTDOWN_crash,
+  SHUTDOWN_poweroff,
+  SHUTDOWN_reboot,
+  SHUTDOWN_soft_reset,
+  SHUTDOWN_suspend,
+  SHUTDOWN_watchdog,
+  XEN_DOMINF_dying,
+  XEN_DOMINF_paused,
+  XEN_DOMINF_running,
+  XEN_DOMINF_shutdown,
+  XEN_DOMINF_shutdownshift,
+} from './domain/lifecycle.js';
+export type { DomainInfo } from './domain/lifecycle.js';
+
 // Argo ABI
 export {
   ARGO_DEFAULT_RING_LEN,

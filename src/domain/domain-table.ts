@@ -24,8 +24,21 @@ export const D = {
   GENERATION: 11,
   /** 1 for a 32-bit ("compat") guest: its guest handles are 4 bytes wide. */
   COMPAT: 12,
-  STRIDE: 13,
+  /** The domain's lifecycle lock (Xen's `shutdown_lock`), a spinlock word. */
+  LOCK: 13,
+  /** Toolstack pause references (`controller_pause_count`): starts at 1, capped at 255. */
+  CONTROLLER_PAUSE: 14,
+  CREATION_FINISHED: 15,
+  /** SHUTDOWN_NONE / SHUTDOWN_IN_PROGRESS / SHUTDOWN_COMPLETE. */
+  SHUTDOWN_STATE: 16,
+  /** Per-vCPU bitmasks over up to 128 vCPUs (4 words each). */
+  VCPU_PAUSED_FOR_SHUTDOWN: 17,
+  VCPU_DEFER_SHUTDOWN: 21,
+  STRIDE: 25,
 } as const;
+
+/** vCPUs a domain may have: the per-vCPU bitmasks hold 4 × 32 bits. */
+export const VCPUS_MAX = 128;
 
 /** Default number of domain slots; Xen's own bound is the domid space (0x7FF0). */
 export const MAX_DOMAINS_DEFAULT = 256;

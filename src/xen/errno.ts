@@ -28,6 +28,7 @@ export const ERRNO = Object.freeze({
   ENOSPC: 28,
   EPIPE: 32,
   ERANGE: 34,
+  EOVERFLOW: 75,
   ENOSYS: 38,
   ENODATA: 61,
   EMSGSIZE: 90,

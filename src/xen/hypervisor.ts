@@ -4,8 +4,23 @@ import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks }
 import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
 import { ArgoTables, GFN_ARENA_PAGES_DEFAULT, type ArgoTableBuffers } from '../argo/tables.js';
 import { argoInitLocked, argoTeardownLocked, underArgoExclusive } from '../argo/domain-lifecycle.js';
-import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT, type DomainTableBuffers } from '../domain/domain-table.js';
+import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT, VCPUS_MAX, type DomainTableBuffers } from '../domain/domain-table.js';
 import { EventChannels, type VirqListener } from '../domain/event-channels.js';
+import {
+  domainCreatedPaused,
+  domainInfo,
+  domainMarkDying,
+  domainPause,
+  domainResume,
+  domainShutdown,
+  domainSoftReset,
+  domainUnpause,
+  notifyDomainException,
+  SHUTDOWN_crash,
+  vcpuEndShutdownDeferral,
+  vcpuStartShutdownDeferral,
+  type DomainInfo,
+} from '../domain/lifecycle.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { createDummyXsm } from '../xsm/dummy.js';
 import { createFlaskXsm } from '../xsm/flask.js';
@@ -14,6 +29,7 @@ import { LabelRegistry, type LabelRegistryBuffers } from '../xsm/label-registry.
 import { createSiloXsm } from '../xsm/silo.js';
 import type { Xsm, XsmConfig } from '../xsm/xsm.js';
 import { DOMID_FIRST_RESERVED } from './domid.js';
+import { NR_VIRQS } from './virq.js';
 import { ERRNO } from './errno.js';
 
 /** Options of `createHypervisor` (hypercall-api.md "Creating a host"). */
@@ -78,7 +94,6 @@ export interface Domain {
 /** What became of a domain: alive, dying (resolves, no Argo), or gone. */
 export type DomainLife = 'alive' | 'dying' | 'gone';
 
-const VCPUS_MAX = 128;
 
 /**
  * The modelled Xen host: the Argo hypercall with Xen's exact contract (hypercall-api.md), domains
@@ -179,6 +194,7 @@ export class Hypervisor {
     t.set(slot, D.MEMORY_PAGES, memory.pages);
     t.set(slot, D.COMPAT, options.compat ? 1 : 0);
     this.setMemory(slot, memory);
+    domainCreatedPaused(t, slot); // a new domain exists paused (lifecycle §6.3)
     underArgoExclusive(this.host, () => {
       argoInitLocked(this.host, slot); // argo.md §8.1, pointer published under W(L1)
       t.publish(slot);
@@ -284,7 +300,7 @@ export class Hypervisor {
   /** The domain starts dying: Argo teardown (argo.md §8.2) runs; the id still resolves. Idempotent. */
   killDomain(domid: number): void {
     const slot = this.slot(domid);
-    this.domainTable.set(slot, D.STATE, DOMAIN_DYING);
+    domainMarkDying(this.domainTable, slot);
     underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, false));
   }
 
@@ -300,6 +316,7 @@ export class Hypervisor {
     });
     this.memories[slot] = undefined;
     this.handles[slot] = undefined;
+    notifyDomainException(this.domainTable, this.events); // dead (lifecycle §6.3)
   }
 
   /** Kill then reap. */
@@ -314,6 +331,45 @@ export class Hypervisor {
     if (this.domainTable.get(slot, D.STATE) !== DOMAIN_ALIVE) throw new Error(`softResetDomain(${domid}): the domain is dying`);
     underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
   }
+
+  /**
+   * SCHEDOP_shutdown by the domain (or the toolstack's xc_domain_shutdown): the first reason wins;
+   * the shutdown completes when every vCPU has stopped (a vCPU with I/O in flight defers it), and
+   * VIRQ_DOM_EXC goes to the control domain. 0 or -EINVAL (unknown reason).
+   */
+  shutdownDomain(domid: number, reason: number): number {
+    return domainShutdown(this.domainTable, this.events, this.slot(domid), reason);
+  }
+
+  /** `domain_crash`: shutdown with reason crash, which cancels every vCPU's deferral. */
+  crashDomain(domid: number): number {
+    return this.shutdownDomain(domid, SHUTDOWN_crash);
+  }
+
+  /**
+   * The toolstack's domctls on the domain lifecycle (lifecycle §6.1–§6.3), each 0 or -errno:
+   * `pause` / `unpause` (reference-counted; a new domain holds one, so the first unpause lets it run),
+   * `resume` (a cancelled suspend), `softReset` (needs the shutdown complete: resets event channels
+   * and Argo, then resumes), `getInfo` (XEN_DOMCTL_getdomaininfo), and the per-vCPU shutdown
+   * deferral an I/O in flight takes.
+   */
+  readonly domctl = {
+    pause: (domid: number): number => domainPause(this.domainTable, this.slot(domid)),
+    unpause: (domid: number): number => domainUnpause(this.domainTable, this.slot(domid)),
+    resume: (domid: number): number => domainResume(this.domainTable, this.slot(domid)),
+    softReset: (domid: number): number => {
+      const slot = this.slot(domid);
+      return domainSoftReset(this.domainTable, slot, () => {
+        for (let virq = 0; virq < NR_VIRQS; virq++) this.events.unbindVirq(slot, virq);
+        underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
+      });
+    },
+    getInfo: (domid: number): DomainInfo => domainInfo(this.domainTable, this.slot(domid)),
+    startShutdownDeferral: (domid: number, vcpu: number): boolean =>
+      vcpuStartShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu),
+    endShutdownDeferral: (domid: number, vcpu: number): void =>
+      vcpuEndShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu),
+  };
 
   /** Puts the domain in or out of log-dirty mode (live migration): ring registration then gets EAGAIN. */
   setLogDirty(domid: number, on: boolean): void {
