@@ -16,10 +16,14 @@ export type {
   CreateDomainOptions,
   Domain,
   DomainLife,
+  HypercallRecord,
   HypervisorBuffers,
   HypervisorOptions,
+  LifecycleChange,
   SharedHypervisor,
 } from './xen/hypervisor.js';
+export { decodeArgoCall } from './argo/decode.js';
+export type { DecodedArgoCall } from './argo/decode.js';
 export { ERRNO, errnoName } from './xen/errno.js';
 export type { ErrnoName } from './xen/errno.js';
 export {
@@ -126,6 +130,23 @@ export { PageAllocator } from './memory/page-allocator.js';
 export { PAGE_SHIFT, PAGE_SIZE } from './memory/constants.js';
 export { LockTimeoutError } from './sync/errors.js';
 
+// Deterministic runtime and streams
+export { Scheduler } from './runtime/scheduler.js';
+export type { RunEnd } from './runtime/scheduler.js';
+export type { PointRequest, SchedulingKind, SchedulingPoint, StepRecord } from './runtime/scheduling-point.js';
+export type { Strategy } from './runtime/strategy.js';
+export { fifoStrategy } from './runtime/strategies/fifo.js';
+export { randomStrategy } from './runtime/strategies/random.js';
+export { ReplayDivergenceError, replayStrategy } from './runtime/strategies/replay.js';
+export { SeededRandom } from './runtime/random.js';
+export { VirtualClock } from './runtime/virtual-clock.js';
+export type { Clock } from './runtime/virtual-clock.js';
+export { fromListener } from './streams/from-listener.js';
+export { virq$ } from './streams/virq-stream.js';
+export type { VirqEvent } from './streams/virq-stream.js';
+export { trace$ } from './streams/trace-stream.js';
+export { lifecycle$ } from './streams/lifecycle-stream.js';
+
 // Guest library
 export { ArgoGuest } from './guest/argo-guest.js';
 export type { ArgoAddr, GuestIov, RegisterRingOptions, RingInfo, RingQuery, SendOptions } from './guest/argo-guest.js';
@@ -136,10 +157,8 @@ export { platformOf } from './guest/platform.js';
 export type { GuestPlatform } from './guest/platform.js';
 
 // ---------------------------------------------------------------------------------------------
-// Linux Argo driver model (OpenXT argo-linux socket layer, argo.md §10) and the virtual clock
+// Linux Argo driver model (OpenXT argo-linux socket layer, argo.md §10)
 // ---------------------------------------------------------------------------------------------
-export { VirtualClock } from './runtime/virtual-clock.js';
-export type { Clock } from './runtime/virtual-clock.js';
 export { ArgoDriver } from './guest/linux/argo-driver.js';
 export type { ArgoDriverOptions } from './guest/linux/argo-driver.js';
 export { ArgoSocketBase } from './guest/linux/socket-base.js';

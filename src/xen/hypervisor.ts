@@ -1,4 +1,6 @@
 import { parseArgoBootOption } from '../argo/boot-option.js';
+import { XEN_ARGO_OP_notify } from '../argo/constants.js';
+import { decodeArgoCall, type DecodedArgoCall } from '../argo/decode.js';
 import { doArgoOp } from '../argo/do-argo-op.js';
 import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks } from '../argo/host.js';
 import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
@@ -16,9 +18,12 @@ import {
   domainSoftReset,
   domainUnpause,
   notifyDomainException,
+  SHUTDOWN_COMPLETE,
   SHUTDOWN_crash,
+  SHUTDOWN_NONE,
   vcpuEndShutdownDeferral,
   vcpuStartShutdownDeferral,
+  XEN_DOMINF_paused,
   type DomainInfo,
 } from '../domain/lifecycle.js';
 import { GuestMemory } from '../memory/guest-memory.js';
@@ -30,7 +35,7 @@ import { createSiloXsm } from '../xsm/silo.js';
 import type { Xsm, XsmConfig } from '../xsm/xsm.js';
 import { DOMID_FIRST_RESERVED } from './domid.js';
 import { NR_VIRQS } from './virq.js';
-import { ERRNO } from './errno.js';
+import { ERRNO, errnoName } from './errno.js';
 
 /** Options of `createHypervisor` (hypercall-api.md "Creating a host"). */
 export interface HypervisorOptions {
@@ -91,6 +96,25 @@ export interface Domain {
   readonly compat: boolean;
 }
 
+/** One Argo hypercall as `onHypercall` reports it. */
+export interface HypercallRecord {
+  caller: number;
+  cmd: number;
+  args: DecodedArgoCall;
+  /** What argoOp returned: 0, a byte count or -errno. */
+  result: number;
+  /** The errno's name when the call failed. */
+  errno?: string;
+}
+
+/** A domain state change as `onLifecycle` reports it (virtio-ioreq-lifecycle.md §6). */
+export interface LifecycleChange {
+  domid: number;
+  change: 'created' | 'paused' | 'unpaused' | 'shutting_down' | 'shutdown' | 'resumed' | 'soft_reset' | 'dying' | 'dead';
+  /** The shutdown reason (SHUTDOWN_*), for shutting_down and shutdown. */
+  reason?: number;
+}
+
 /** What became of a domain: alive, dying (resolves, no Argo), or gone. */
 export type DomainLife = 'alive' | 'dying' | 'gone';
 
@@ -122,6 +146,8 @@ export class Hypervisor {
   private readonly memoryGenerations: number[] = [];
   private readonly handles: Array<{ generation: number; handle: Domain } | undefined> = [];
   private readonly options: HypervisorOptions;
+  private readonly hypercallListeners = new Set<(call: HypercallRecord) => void>();
+  private readonly lifecycleListeners = new Set<(change: LifecycleChange) => void>();
 
   constructor(options: HypervisorOptions = {}, attach?: HypervisorBuffers) {
     const maxDomains = options.maxDomains ?? MAX_DOMAINS_DEFAULT;
@@ -170,7 +196,28 @@ export class Hypervisor {
   argoOp(callerDomid: number, cmd: number, arg1: number, arg2: number, arg3: number, arg4: number): number {
     const cs = this.domainTable.slotOf(callerDomid);
     if (cs < 0) return -ERRNO.ESRCH;
-    return doArgoOp(this.host, cs, callerDomid, cmd, arg1, arg2, arg3, arg4);
+    if (this.hypercallListeners.size === 0) return doArgoOp(this.host, cs, callerDomid, cmd, arg1, arg2, arg3, arg4);
+    return this.tracedArgoOp(cs, callerDomid, cmd, arg1, arg2, arg3, arg4);
+  }
+
+  /**
+   * Listens to every Argo hypercall made on this thread: caller, op, arguments decoded from guest
+   * memory (before the call; notify's flags after it) and result. Costs nothing while no one listens.
+   */
+  onHypercall(listener: (call: HypercallRecord) => void): () => void {
+    this.hypercallListeners.add(listener);
+    return () => this.hypercallListeners.delete(listener);
+  }
+
+  private tracedArgoOp(cs: number, caller: number, cmd: number, a1: number, a2: number, a3: number, a4: number): number {
+    const mem = this.memories[cs];
+    const compat = this.domainTable.get(cs, D.COMPAT) !== 0;
+    const before = mem ? decodeArgoCall(mem, cmd, a1, a2, a3, a4, { compat }) : { op: 'unknown' as const, cmd };
+    const result = doArgoOp(this.host, cs, caller, cmd, a1, a2, a3, a4);
+    const args = mem && cmd === XEN_ARGO_OP_notify && result === 0 ? decodeArgoCall(mem, cmd, a1, a2, a3, a4, { after: true }) : before;
+    const record: HypercallRecord = { caller, cmd, args, result, errno: result < 0 ? (errnoName(result) ?? `E${-result}`) : undefined };
+    for (const listener of this.hypercallListeners) listener(record);
+    return result;
   }
 
   /** Creates a domain (running; Argo state per `argo_init`, argo.md §8.1). Throws on bad options. */
@@ -199,7 +246,40 @@ export class Hypervisor {
       argoInitLocked(this.host, slot); // argo.md §8.1, pointer published under W(L1)
       t.publish(slot);
     });
+    this.emitLifecycle({ domid, change: 'created' });
     return this.handleFor(slot)!;
+  }
+
+  /** Listens to every domain state change made on this thread; returns the unsubscribe function. */
+  onLifecycle(listener: (change: LifecycleChange) => void): () => void {
+    this.lifecycleListeners.add(listener);
+    return () => this.lifecycleListeners.delete(listener);
+  }
+
+  private emitLifecycle(change: LifecycleChange): void {
+    for (const listener of this.lifecycleListeners) listener(change);
+  }
+
+  /** Runs a lifecycle operation and reports the state changes it made (by comparing domain info). */
+  private observed<T>(domid: number, op: () => T): T {
+    if (this.lifecycleListeners.size === 0) return op();
+    const slot = this.slot(domid);
+    const before = domainInfo(this.domainTable, slot);
+    const result = op();
+    if (this.domainTable.slotOf(domid) !== slot) return result;
+    const after = domainInfo(this.domainTable, slot);
+    const paused = (i: DomainInfo) => (i.flags & XEN_DOMINF_paused) !== 0;
+    if (!before.dying && after.dying) this.emitLifecycle({ domid, change: 'dying' });
+    if (!paused(before) && paused(after) && !after.dying) this.emitLifecycle({ domid, change: 'paused' });
+    if (paused(before) && !paused(after)) this.emitLifecycle({ domid, change: 'unpaused' });
+    if (before.shutdownState === SHUTDOWN_NONE && after.shutdownState !== SHUTDOWN_NONE) {
+      this.emitLifecycle({ domid, change: 'shutting_down', reason: after.shutdownCode });
+    }
+    if (before.shutdownState !== SHUTDOWN_COMPLETE && after.shutdownState === SHUTDOWN_COMPLETE) {
+      this.emitLifecycle({ domid, change: 'shutdown', reason: after.shutdownCode });
+    }
+    if (before.shutdownState !== SHUTDOWN_NONE && after.shutdownState === SHUTDOWN_NONE) this.emitLifecycle({ domid, change: 'resumed' });
+    return result;
   }
 
   /** The domain with this id, while it resolves (alive or dying) and its memory is attached here. */
@@ -300,7 +380,7 @@ export class Hypervisor {
   /** The domain starts dying: Argo teardown (argo.md §8.2) runs; the id still resolves. Idempotent. */
   killDomain(domid: number): void {
     const slot = this.slot(domid);
-    domainMarkDying(this.domainTable, slot);
+    this.observed(domid, () => domainMarkDying(this.domainTable, slot));
     underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, false));
   }
 
@@ -317,6 +397,7 @@ export class Hypervisor {
     this.memories[slot] = undefined;
     this.handles[slot] = undefined;
     notifyDomainException(this.domainTable, this.events); // dead (lifecycle §6.3)
+    this.emitLifecycle({ domid, change: 'dead' });
   }
 
   /** Kill then reap. */
@@ -338,7 +419,7 @@ export class Hypervisor {
    * VIRQ_DOM_EXC goes to the control domain. 0 or -EINVAL (unknown reason).
    */
   shutdownDomain(domid: number, reason: number): number {
-    return domainShutdown(this.domainTable, this.events, this.slot(domid), reason);
+    return this.observed(domid, () => domainShutdown(this.domainTable, this.events, this.slot(domid), reason));
   }
 
   /** `domain_crash`: shutdown with reason crash, which cancels every vCPU's deferral. */
@@ -354,21 +435,25 @@ export class Hypervisor {
    * deferral an I/O in flight takes.
    */
   readonly domctl = {
-    pause: (domid: number): number => domainPause(this.domainTable, this.slot(domid)),
-    unpause: (domid: number): number => domainUnpause(this.domainTable, this.slot(domid)),
-    resume: (domid: number): number => domainResume(this.domainTable, this.slot(domid)),
+    pause: (domid: number): number => this.observed(domid, () => domainPause(this.domainTable, this.slot(domid))),
+    unpause: (domid: number): number => this.observed(domid, () => domainUnpause(this.domainTable, this.slot(domid))),
+    resume: (domid: number): number => this.observed(domid, () => domainResume(this.domainTable, this.slot(domid))),
     softReset: (domid: number): number => {
       const slot = this.slot(domid);
-      return domainSoftReset(this.domainTable, slot, () => {
-        for (let virq = 0; virq < NR_VIRQS; virq++) this.events.unbindVirq(slot, virq);
-        underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
-      });
+      const rc = this.observed(domid, () =>
+        domainSoftReset(this.domainTable, slot, () => {
+          for (let virq = 0; virq < NR_VIRQS; virq++) this.events.unbindVirq(slot, virq);
+          underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
+        }),
+      );
+      if (rc === 0) this.emitLifecycle({ domid, change: 'soft_reset' });
+      return rc;
     },
     getInfo: (domid: number): DomainInfo => domainInfo(this.domainTable, this.slot(domid)),
     startShutdownDeferral: (domid: number, vcpu: number): boolean =>
-      vcpuStartShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu),
+      this.observed(domid, () => vcpuStartShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu)),
     endShutdownDeferral: (domid: number, vcpu: number): void =>
-      vcpuEndShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu),
+      this.observed(domid, () => vcpuEndShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu)),
   };
 
   /** Puts the domain in or out of log-dirty mode (live migration): ring registration then gets EAGAIN. */
