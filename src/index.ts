@@ -147,6 +147,54 @@ export type { VirqEvent } from './streams/virq-stream.js';
 export { trace$ } from './streams/trace-stream.js';
 export { lifecycle$ } from './streams/lifecycle-stream.js';
 
+// Scenarios (docs/scenarios.md)
+export { loadScenario, parseScenario } from './scenario/load-scenario.js';
+export type { ScenarioLoadOptions } from './scenario/load-scenario.js';
+export { ScenarioError } from './scenario/scenario-error.js';
+export type { ScenarioErrorPlace } from './scenario/scenario-error.js';
+export { lineOf, scenarioErrorAt } from './scenario/source-lines.js';
+export {
+  DURATION_MS_MAX,
+  DURATION_UNIT_MS,
+  RATE_UNIT_MS,
+  SIZE_UNIT_BYTES,
+  UnitError,
+  parseDuration,
+  parseRate,
+  parseSize,
+} from './scenario/units.js';
+export {
+  DOMAIN_MEMORY_BYTES_DEFAULT,
+  FAULT_KINDS,
+  LIFECYCLE_OPS,
+  MESSAGE_BYTES_DEFAULT,
+  RING_LEN_DEFAULT,
+  RING_LEN_MAX,
+  SCENARIO_LIMITS,
+  SHUTDOWN_REASONS,
+  SHUTDOWN_REASON_CODE,
+  VIRQ_DELAY_MS_DEFAULT,
+  XSM_MODES,
+  scenarioFileSchema,
+} from './scenario/schema.js';
+export type {
+  FaultKind,
+  LifecycleOp,
+  Scenario,
+  ScenarioBoot,
+  ScenarioBuild,
+  ScenarioDomain,
+  ScenarioFault,
+  ScenarioFile,
+  ScenarioLifecycleEvent,
+  ScenarioRing,
+  ScenarioRingRef,
+  ScenarioSource,
+  ScenarioWorkload,
+  ScenarioXsm,
+  ShutdownReason,
+} from './scenario/schema.js';
+
 // Guest library
 export { ArgoGuest } from './guest/argo-guest.js';
 export type { ArgoAddr, GuestIov, RegisterRingOptions, RingInfo, RingQuery, SendOptions } from './guest/argo-guest.js';

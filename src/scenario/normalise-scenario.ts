@@ -1,0 +1,277 @@
+import { parseArgoBootOption } from '../argo/boot-option.js';
+import { npagesRing } from '../argo/constants.js';
+import { XEN_QUIRKS } from '../argo/host.js';
+import { PAGE_SIZE } from '../memory/constants.js';
+import { didYouMean } from './hints.js';
+import { checkLabels, resolveXsm, type ReadText } from './scenario-policy.js';
+import {
+  DOMAIN_MEMORY_BYTES_DEFAULT,
+  MESSAGE_BYTES_DEFAULT,
+  RING_LEN_DEFAULT,
+  SCENARIO_LIMITS,
+  SHUTDOWN_REASON_CODE,
+  VIRQ_DELAY_MS_DEFAULT,
+  type Scenario,
+  type ScenarioBoot,
+  type ScenarioBuild,
+  type ScenarioDomain,
+  type ScenarioFault,
+  type ScenarioFile,
+  type ScenarioLifecycleEvent,
+  type ScenarioRing,
+  type ScenarioWorkload,
+} from './schema.js';
+import { formatPath, type ScenarioPath, type YamlSource } from './yaml-source.js';
+
+/**
+ * The second half of loading: a scenario file that passed the schema, checked field against field
+ * (unique names and domids, references to declared domains and rings, the ring rules, the policy)
+ * and filled in with every default, as the `Scenario` the runtimes take.
+ *
+ * @example
+ * ```ts
+ * const scenario = normaliseScenario(parsedFile, source, (p) => readFileSync(p, 'utf8'));
+ * scenario.domains[1].domid; // 1, assigned
+ * ```
+ */
+export function normaliseScenario(file: ScenarioFile, source: YamlSource, readText: ReadText): Scenario {
+  const build: ScenarioBuild = {
+    ARGO: file.build?.ARGO ?? true,
+    XSM: file.build?.XSM ?? true,
+    IOREQ_SERVER: file.build?.IOREQ_SERVER ?? true,
+  };
+  if (file.until === 0) throw source.errorAt(['until'], 'until 0 ends the run before it starts; use a positive duration or leave it out');
+  const boot = normaliseBoot(file.boot, source);
+  const domains = normaliseDomains(file.domains, source);
+  const { xsm, flask } = resolveXsm(file.xsm, build, source, readText);
+  if (flask) checkLabels(domains, flask, source);
+  const named = new DomainIndex(domains, source);
+  const rings = normaliseRings(file.rings ?? [], named, boot, source);
+  return {
+    name: file.name,
+    description: file.description ?? '',
+    seed: file.seed ?? 1,
+    build,
+    boot,
+    xsm,
+    quirks: {
+      ringCountOnReregister: file.quirks?.ringCountOnReregister ?? XEN_QUIRKS.ringCountOnReregister,
+      duplicateSendInfo: file.quirks?.duplicateSendInfo ?? XEN_QUIRKS.duplicateSendInfo,
+      failedReregisterDeletes: file.quirks?.failedReregisterDeletes ?? XEN_QUIRKS.failedReregisterDeletes,
+    },
+    openxt: { viptables: file.openxt?.viptables ?? false },
+    domains,
+    rings,
+    workloads: normaliseWorkloads(file.workloads ?? [], named, source),
+    lifecycle: normaliseLifecycle(file.lifecycle ?? [], named, source),
+    faults: normaliseFaults(file.faults ?? [], named, rings, source),
+    untilMs: file.until ?? null,
+    source: { file: source.file, lines: source.lines() },
+  };
+}
+
+/** `boot` as a mapping (Argo on unless it says otherwise) or as Xen's command-line text (off unless it says `argo=1`). */
+function normaliseBoot(boot: ScenarioFile['boot'], source: YamlSource): ScenarioBoot {
+  if (typeof boot === 'string') {
+    const parsed = parseArgoBootOption(boot);
+    if (parsed.errors.length > 0) throw source.errorAt(['boot'], `${parsed.errors[0]}; for example "argo=1,mac-permissive=1"`);
+    return { argo: parsed.enabled, macPermissive: parsed.macPermissive };
+  }
+  return { argo: boot?.argo ?? true, macPermissive: boot?.macPermissive ?? false };
+}
+
+/** Domains with domids assigned: an entry without one gets the lowest id that no entry names and none was given. */
+function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource): ScenarioDomain[] {
+  const byName = new Map<string, number>();
+  const byDomid = new Map<number, number>();
+  entries.forEach((d, i) => {
+    const earlier = byName.get(d.name);
+    if (earlier !== undefined) {
+      throw source.errorAt(['domains', i, 'name'], `"${d.name}" already names ${entry(source, 'domains', earlier)}; domain names must be unique`);
+    }
+    byName.set(d.name, i);
+    if (d.domid === undefined) return;
+    const holder = byDomid.get(d.domid);
+    if (holder !== undefined) {
+      const other = `${entry(source, 'domains', holder)} (${entries[holder].name})`;
+      throw source.errorAt(['domains', i, 'domid'], `domid ${d.domid} is already ${other}; give each domain its own domid`);
+    }
+    byDomid.set(d.domid, i);
+  });
+  let next = 0;
+  return entries.map((d, i) => {
+    let domid = d.domid;
+    if (domid === undefined) {
+      while (byDomid.has(next)) next++;
+      domid = next;
+      byDomid.set(domid, i);
+    }
+    const control = d.control ?? domid === 0;
+    return {
+      name: d.name,
+      domid,
+      control,
+      label: d.label ?? (control ? 'dom0_t' : 'domU_t'),
+      memoryBytes: d.memory ?? DOMAIN_MEMORY_BYTES_DEFAULT,
+      vcpus: d.vcpus ?? 1,
+      compat: d.compat ?? false,
+      line: source.positionOf(['domains', i]).line,
+    };
+  });
+}
+
+/** Rings with owner and partner resolved: wildcard rings need mac-permissive, each ring is declared once and fits its owner. */
+function normaliseRings(entries: NonNullable<ScenarioFile['rings']>, named: DomainIndex, boot: ScenarioBoot, source: YamlSource): ScenarioRing[] {
+  const seen = new Map<string, number>();
+  const perOwner = new Map<number, { rings: number; pages: number }>();
+  return entries.map((r, i) => {
+    const owner = named.resolve(r.owner, ['rings', i, 'owner']);
+    const partner = r.partner === 'any' ? 'any' : named.resolve(r.partner, ['rings', i, 'partner']);
+    if (partner === 'any' && !boot.macPermissive) {
+      throw source.errorAt(
+        ['rings', i, 'partner'],
+        'a wildcard ring (partner: any) needs mac-permissive; set boot: { macPermissive: true } (or "argo=1,mac-permissive=1"), or name the partner domain',
+      );
+    }
+    const partnerDomid = partner === 'any' ? 'any' : partner.domid;
+    const id = `${owner.domid}:${r.port}:${partnerDomid}`;
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      const ring = `(owner ${owner.name}, port ${r.port}, partner ${r.partner})`;
+      throw source.errorAt(['rings', i], `this ring ${ring} is already ${entry(source, 'rings', earlier)}; change its port or partner`);
+    }
+    seen.set(id, i);
+    const len = r.len ?? RING_LEN_DEFAULT;
+    const used = perOwner.get(owner.domid) ?? { rings: 0, pages: 0 };
+    used.rings += 1;
+    used.pages += npagesRing(len);
+    perOwner.set(owner.domid, used);
+    if (used.rings > SCENARIO_LIMITS.ringsPerDomain) {
+      const limit = SCENARIO_LIMITS.ringsPerDomain;
+      throw source.errorAt(['rings', i, 'owner'], `${owner.name} would own more than ${limit} rings (argo.c MAX_RINGS_PER_DOMAIN)`);
+    }
+    const usablePages = owner.memoryBytes / PAGE_SIZE - 1; // frame 0 is never handed out: gpa 0 is NULL
+    if (used.pages > usablePages) {
+      throw source.errorAt(
+        r.len === undefined ? ['rings', i] : ['rings', i, 'len'],
+        `${owner.name}'s rings need ${used.pages} pages with their headers, but its memory has ${usablePages} usable; ` +
+          'raise its memory or shrink the rings',
+      );
+    }
+    const line = source.positionOf(['rings', i]).line;
+    return { owner: owner.name, ownerDomid: owner.domid, port: r.port, partner: r.partner, partnerDomid, len, line };
+  });
+}
+
+function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, named: DomainIndex, source: YamlSource): ScenarioWorkload[] {
+  const names = new Map<string, number>();
+  return entries.map((w, i) => {
+    const from = named.resolve(w.from, ['workloads', i, 'from']);
+    const to = named.resolve(w.to.domain, ['workloads', i, 'to', 'domain']);
+    const size = w.size ?? { minBytes: MESSAGE_BYTES_DEFAULT, maxBytes: MESSAGE_BYTES_DEFAULT };
+    if (size.minBytes > size.maxBytes) {
+      throw source.errorAt(['workloads', i, 'size', 'max'], `max ${size.maxBytes} is below min ${size.minBytes}; swap them`);
+    }
+    const name = w.name ?? `${from.name}->${to.name}:${w.to.port}`;
+    const earlier = names.get(name);
+    if (earlier !== undefined) {
+      const at = w.name === undefined ? ['workloads', i] : ['workloads', i, 'name'];
+      throw source.errorAt(at, `workload "${name}" is already ${entry(source, 'workloads', earlier)}; give each workload its own name`);
+    }
+    names.set(name, i);
+    return {
+      name,
+      from: from.name,
+      fromDomid: from.domid,
+      to: { domain: to.name, domid: to.domid, port: w.to.port },
+      count: w.count,
+      size,
+      intervalMs: w.rate ?? 0,
+      messageType: w.messageType ?? 0,
+      srcPort: w.srcPort ?? 0,
+      startMs: w.start ?? 0,
+      line: source.positionOf(['workloads', i]).line,
+    };
+  });
+}
+
+function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, source: YamlSource): ScenarioLifecycleEvent[] {
+  return entries.map((e, i) => {
+    const domain = named.resolve(e.domain, ['lifecycle', i, 'domain']);
+    if (e.op !== 'shutdown' && e.reason !== undefined) {
+      throw source.errorAt(['lifecycle', i, 'reason'], `a reason applies only to op shutdown (${e.op} implies its own); remove it`);
+    }
+    const reason = e.op === 'shutdown' ? (e.reason ?? 'poweroff') : undefined;
+    return {
+      atMs: e.at,
+      op: e.op,
+      domain: domain.name,
+      domid: domain.domid,
+      reason: reason === undefined ? null : { name: reason, code: SHUTDOWN_REASON_CODE[reason] },
+      line: source.positionOf(['lifecycle', i]).line,
+    };
+  });
+}
+
+/** Faults: `unregister` names a declared ring (its owner is the domain); every other kind names a domain. */
+function normaliseFaults(
+  entries: NonNullable<ScenarioFile['faults']>,
+  named: DomainIndex,
+  rings: readonly ScenarioRing[],
+  source: YamlSource,
+): ScenarioFault[] {
+  return entries.map((f, i): ScenarioFault => {
+    const at = (key: string): ScenarioPath => ['faults', i, key];
+    if (f.delay !== undefined && f.kind !== 'virq_delay') throw source.errorAt(at('delay'), `delay applies only to kind virq_delay; remove it`);
+    const common = {
+      kind: f.kind,
+      atMs: f.at ?? null,
+      weight: f.weight ?? 1,
+      delayMs: f.kind === 'virq_delay' ? (f.delay ?? VIRQ_DELAY_MS_DEFAULT) : null,
+      line: source.positionOf(['faults', i]).line,
+    };
+    if (f.kind !== 'unregister') {
+      if (f.ring !== undefined) throw source.errorAt(at('ring'), `ring applies only to kind unregister; name the domain instead`);
+      if (f.domain === undefined) throw source.errorAt(at('domain'), `a ${f.kind} fault needs the domain it hits: add domain: <name>`);
+      const domain = named.resolve(f.domain, at('domain'));
+      return { ...common, domain: domain.name, domid: domain.domid, ring: null };
+    }
+    const ref = f.ring;
+    if (ref === undefined) throw source.errorAt(at('ring'), 'an unregister fault needs the ring: add ring: { owner, port, partner }');
+    const owner = named.resolve(ref.owner, ['faults', i, 'ring', 'owner']);
+    if (ref.partner !== 'any') named.resolve(ref.partner, ['faults', i, 'ring', 'partner']);
+    const ring = rings.find((r) => r.owner === owner.name && r.port === ref.port && r.partner === ref.partner);
+    if (!ring) throw source.errorAt(at('ring'), `no ring (owner ${ref.owner}, port ${ref.port}, partner ${ref.partner}) is declared under rings`);
+    if (f.domain !== undefined && f.domain !== ring.owner) {
+      throw source.errorAt(at('domain'), `an unregister fault hits the ring's owner, ${ring.owner}; remove domain or make it ${ring.owner}`);
+    }
+    const { owner: o, ownerDomid, port, partner, partnerDomid } = ring;
+    return { ...common, domain: owner.name, domid: owner.domid, ring: { owner: o, ownerDomid, port, partner, partnerDomid } };
+  });
+}
+
+/** Domains by name, for references; an unknown name is an error at the reference, with the closest name. */
+class DomainIndex {
+  private readonly byName: Map<string, ScenarioDomain>;
+
+  constructor(
+    private readonly domains: readonly ScenarioDomain[],
+    private readonly source: YamlSource,
+  ) {
+    this.byName = new Map(domains.map((d) => [d.name, d]));
+  }
+
+  resolve(name: string, path: ScenarioPath): ScenarioDomain {
+    const found = this.byName.get(name);
+    if (found) return found;
+    const names = this.domains.map((d) => d.name);
+    const guess = didYouMean(name, names);
+    const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, …` : names.join(', ');
+    throw this.source.errorAt(path, `no domain is named "${name}"${guess ? `; did you mean "${guess}"?` : ''} (domains: ${shown})`);
+  }
+}
+
+/** `domains[1] (line 12)`: an earlier entry, for messages about duplicates. */
+function entry(source: YamlSource, list: string, index: number): string {
+  return `${formatPath([list, index])} (line ${source.positionOf([list, index]).line})`;
+}
