@@ -144,6 +144,7 @@ export function domainShutdown(t: DomainTable, events: EventChannels, slot: numb
 export function vcpuStartShutdownDeferral(t: DomainTable, events: EventChannels, slot: number, vcpu: number): boolean {
   let completed = false;
   const deferred = locked(t, slot, () => {
+    if (vcpuFlag(t, slot, D.VCPU_DEFER_SHUTDOWN, vcpu)) return true; // already deferring
     if (t.get(slot, D.SHUTDOWN_STATE) !== SHUTDOWN_NONE) {
       setVcpuFlag(t, slot, D.VCPU_PAUSED_FOR_SHUTDOWN, vcpu, true);
       completed = checkShutdownComplete(t, slot);
@@ -246,4 +247,18 @@ export function domainMarkDying(t: DomainTable, slot: number): void {
     t.set(slot, D.PAUSE_COUNT, t.get(slot, D.PAUSE_COUNT) + 1);
     t.set(slot, D.STATE, DOMAIN_DYING);
   });
+}
+
+/** A vCPU's shutdown bits: whether it holds a deferral and whether it is paused for shutdown. */
+export interface VcpuShutdownInfo {
+  deferShutdown: boolean;
+  pausedForShutdown: boolean;
+}
+
+/** The shutdown bits of one vCPU (`v->defer_shutdown`, `v->paused_for_shutdown`). */
+export function vcpuShutdownInfo(t: DomainTable, slot: number, vcpu: number): VcpuShutdownInfo {
+  return {
+    deferShutdown: vcpuFlag(t, slot, D.VCPU_DEFER_SHUTDOWN, vcpu),
+    pausedForShutdown: vcpuFlag(t, slot, D.VCPU_PAUSED_FOR_SHUTDOWN, vcpu),
+  };
 }

@@ -22,9 +22,11 @@ import {
   SHUTDOWN_crash,
   SHUTDOWN_NONE,
   vcpuEndShutdownDeferral,
+  vcpuShutdownInfo,
   vcpuStartShutdownDeferral,
   XEN_DOMINF_paused,
   type DomainInfo,
+  type VcpuShutdownInfo,
 } from '../domain/lifecycle.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { createDummyXsm } from '../xsm/dummy.js';
@@ -220,7 +222,10 @@ export class Hypervisor {
     return result;
   }
 
-  /** Creates a domain (running; Argo state per `argo_init`, argo.md §8.1). Throws on bad options. */
+  /**
+   * Creates a domain, paused as `domain_create` leaves it (lifecycle §6.3; `domctl.unpause` lets it
+   * run), with Argo state per `argo_init` (argo.md §8.1). Throws on bad options or a domid in use.
+   */
   createDomain(options: CreateDomainOptions = {}): Domain {
     const domid = options.domid ?? this.lowestFreeDomid();
     if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) {
@@ -450,6 +455,13 @@ export class Hypervisor {
       return rc;
     },
     getInfo: (domid: number): DomainInfo => domainInfo(this.domainTable, this.slot(domid)),
+    getVcpuInfo: (domid: number, vcpu: number): VcpuShutdownInfo => {
+      const slot = this.slot(domid);
+      if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= this.domainTable.get(slot, D.VCPUS)) {
+        throw new RangeError(`domain ${domid} has no vCPU ${vcpu}`);
+      }
+      return vcpuShutdownInfo(this.domainTable, slot, vcpu);
+    },
     startShutdownDeferral: (domid: number, vcpu: number): boolean =>
       this.observed(domid, () => vcpuStartShutdownDeferral(this.domainTable, this.events, this.slot(domid), vcpu)),
     endShutdownDeferral: (domid: number, vcpu: number): void =>

@@ -85,6 +85,17 @@ describe('domain lifecycle (lifecycle spec §6)', () => {
     expect(crash.domctl.getInfo(1)).toMatchObject({ shutdownState: SHUTDOWN_COMPLETE, shutdownCode: SHUTDOWN_crash });
   });
 
+  it('§6.3 a vCPU already holding a deferral keeps it when it asks again during a shutdown', () => {
+    const hv = host(2);
+    expect(hv.domctl.startShutdownDeferral(1, 1)).toBe(true);
+    hv.shutdownDomain(1, SHUTDOWN_poweroff);
+    expect(hv.domctl.startShutdownDeferral(1, 1)).toBe(true);
+    expect(hv.domctl.getVcpuInfo(1, 1)).toEqual({ deferShutdown: true, pausedForShutdown: false });
+    expect(hv.domctl.getVcpuInfo(1, 0)).toEqual({ deferShutdown: false, pausedForShutdown: true });
+    expect(hv.domctl.getInfo(1).shutdownState).toBe(SHUTDOWN_IN_PROGRESS);
+    expect(() => hv.domctl.getVcpuInfo(1, 2)).toThrow(/no vCPU 2/);
+  });
+
   it('§6.3 a deferral asked for after the shutdown began is refused and the vCPU stops', () => {
     const hv = host(1);
     hv.domctl.startShutdownDeferral(1, 0);
