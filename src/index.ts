@@ -141,6 +141,11 @@ export { ReplayDivergenceError, replayStrategy } from './runtime/strategies/repl
 export { SeededRandom } from './runtime/random.js';
 export { VirtualClock } from './runtime/virtual-clock.js';
 export type { Clock } from './runtime/virtual-clock.js';
+export { ArgosimSystem, createSystem, PROGRESS_STEPS } from './runtime/system.js';
+export type { SystemOptions } from './runtime/system.js';
+export type { RunSummary } from './runtime/run-summary.js';
+export { MessageLedger } from './runtime/message-ledger.js';
+export type { MessageCounts, Receipt } from './runtime/message-ledger.js';
 export { fromListener } from './streams/from-listener.js';
 export { virq$ } from './streams/virq-stream.js';
 export type { VirqEvent } from './streams/virq-stream.js';

@@ -348,6 +348,14 @@ export class ArgoGuest {
     }
   }
 
+  /**
+   * Copies a payload into the guest's bounce buffer (grown as needed) and returns its iov, for a
+   * following `sendvRaw`. The buffer is reused by the next call.
+   */
+  stageIov(payload: Uint8Array): GuestIov {
+    return this.stage(payload);
+  }
+
   /** Copies a payload into the bounce buffer (grown as needed) and returns its iov. */
   private stage(payload: Uint8Array): GuestIov {
     if (payload.length > this.bounce.bytes) {

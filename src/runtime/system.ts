@@ -1,0 +1,425 @@
+import { createActor, type Actor } from 'xstate';
+import { domainMachineFor } from '../../machines/implementations/domain-core.js';
+import type { DomainEvent } from '../../machines/domain.js';
+import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
+import { XEN_DOMINF_running } from '../domain/lifecycle.js';
+import { ArgoError } from '../guest/argo-error.js';
+import { ArgoGuest } from '../guest/argo-guest.js';
+import type { ArgoRing } from '../guest/argo-ring.js';
+import { platformOf } from '../guest/platform.js';
+import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
+import { ERRNO, errnoName } from '../xen/errno.js';
+import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
+import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
+import { VIRQ_ARGO } from '../xen/virq.js';
+import { MessageLedger } from './message-ledger.js';
+import { SeededRandom } from './random.js';
+import type { RunSummary } from './run-summary.js';
+import { Scheduler } from './scheduler.js';
+import { randomStrategy } from './strategies/random.js';
+import type { Strategy } from './strategy.js';
+
+/** Options of `createSystem`. */
+export interface SystemOptions {
+  /** Seed of the strategy and of the workloads' payloads (default: the scenario's). */
+  seed?: number;
+  /** Default: seeded random. */
+  strategy?: Strategy;
+  /** Virtual time limit in ms (default: the scenario's `until`, else none). */
+  untilMs?: number;
+  /** Step limit (default 1 000 000). */
+  maxSteps?: number;
+}
+
+interface DomainHost {
+  name: string;
+  domid: number;
+  actor: Actor<ReturnType<typeof domainMachineFor>>;
+  /** The guest kernel's Argo library (replaced when the domain is soft-reset). */
+  guest: ArgoGuest;
+  rings: ArgoRing[];
+  /** Work that waits for the domain to run again (paused, shut down). */
+  deferred: Array<() => void>;
+  virqScheduled: boolean;
+  sent: number;
+  received: number;
+  virqs: number;
+}
+
+interface WorkloadRun {
+  spec: ScenarioWorkload;
+  rng: SeededRandom;
+  sent: number;
+  head: Uint8Array | null;
+  blocked: boolean;
+}
+
+const STEPS_MAX_DEFAULT = 1_000_000;
+/** How often `run` reports progress. */
+export const PROGRESS_STEPS = 1000;
+
+/**
+ * A running argosim system in the deterministic runtime: the hypervisor, one domain actor per
+ * domain, the guests, and the scenario's workloads, lifecycle operations and faults — every one of
+ * them a scheduling point of one seeded scheduler, so a (scenario, seed) pair gives one run, step
+ * for step. The runtime checks the message invariants itself (`MessageLedger`).
+ *
+ * @example
+ * ```ts
+ * const system = createSystem(loadScenario('scenarios/default.yaml'), { seed: 7 });
+ * const summary = system.run();
+ * summary.messages.delivered; summary.invariantViolations; // []
+ * ```
+ */
+export class ArgosimSystem {
+  readonly hv: Hypervisor;
+  readonly scheduler: Scheduler;
+  readonly seed: number;
+  readonly domains = new Map<string, DomainHost>();
+  private readonly ledger = new MessageLedger();
+  private readonly errors: Record<string, number> = {};
+  private readonly refusedRings: Record<string, number> = {};
+  private readonly workloads: WorkloadRun[];
+  private readonly byDomid = new Map<number, DomainHost>();
+  private policy: FlaskPolicy | undefined;
+
+  constructor(
+    readonly scenario: Scenario,
+    private readonly options: SystemOptions = {},
+  ) {
+    this.seed = options.seed ?? scenario.seed;
+    this.scheduler = new Scheduler({ strategy: options.strategy ?? randomStrategy(this.seed) });
+    this.hv = createHypervisor({
+      build: { argo: scenario.build.ARGO },
+      argo: { enabled: scenario.boot.argo, macPermissive: scenario.boot.macPermissive },
+      xsm: scenario.xsm.mode === 'flask' ? { mode: 'flask', policy: scenario.xsm.policy ?? undefined, enforcing: scenario.xsm.enforcing } : { mode: scenario.xsm.mode },
+      quirks: scenario.quirks,
+      openxt: scenario.openxt,
+      maxDomains: Math.max(16, scenario.domains.length * 2),
+    });
+    this.hv.onVirq((domid, virq) => {
+      if (virq === VIRQ_ARGO) this.onArgoVirq(domid);
+    });
+    this.hv.onLifecycle(({ domid, change }) => {
+      if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
+    });
+    const seeds = new SeededRandom(this.seed);
+    this.workloads = scenario.workloads.map((spec) => ({ spec, rng: new SeededRandom(seeds.int(0, 0x7fffffff)), sent: 0, head: null, blocked: false }));
+    for (const spec of scenario.domains) this.boot(spec.name);
+    for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
+    for (const w of this.workloads) this.scheduleSend(w, w.spec.startMs);
+    for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
+    for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
+  }
+
+  /**
+   * Runs to the end (everything done, the time limit, or the step limit) and reports. `onProgress`
+   * is called every `PROGRESS_STEPS` steps with the steps taken and the virtual time.
+   */
+  run(onProgress?: (steps: number, virtualTimeMs: number) => void): RunSummary {
+    const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
+    const maxSteps = this.options.maxSteps ?? STEPS_MAX_DEFAULT;
+    let end: RunSummary['end'] = 'maxSteps';
+    while (this.scheduler.stepCount < maxSteps) {
+      end = this.scheduler.run({ untilMs, maxSteps: Math.min(PROGRESS_STEPS, maxSteps - this.scheduler.stepCount) });
+      onProgress?.(this.scheduler.stepCount, this.scheduler.now());
+      if (end !== 'maxSteps') break;
+    }
+    this.ledger.settle((ring) => end === 'idle' && this.drainable(ring));
+    return {
+      scenario: this.scenario.name,
+      seed: this.seed,
+      runtime: 'deterministic',
+      strategy: this.scheduler.strategy.name,
+      steps: this.scheduler.stepCount,
+      virtualTimeMs: this.scheduler.now(),
+      end,
+      messages: { ...this.ledger.counts },
+      errors: { ...this.errors },
+      refusedRings: { ...this.refusedRings },
+      domains: [...this.domains.values()].map((d) => ({
+        name: d.name,
+        domid: d.domid,
+        state: String(d.actor.getSnapshot().value),
+        sent: d.sent,
+        received: d.received,
+        virqs: d.virqs,
+      })),
+      invariantViolations: [...this.ledger.violations],
+    };
+  }
+
+  /** Creates and unpauses a scenario domain through its actor, with its guest. */
+  private boot(name: string): void {
+    const spec = this.scenario.domains.find((d) => d.name === name)!;
+    const actor = createActor(
+      domainMachineFor(this.hv, spec.domid, { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat }),
+      { input: { domid: spec.domid } },
+    ).start();
+    actor.send({ type: 'CREATE' });
+    actor.send({ type: 'UNPAUSE' });
+    const host: DomainHost = {
+      name,
+      domid: spec.domid,
+      actor,
+      guest: new ArgoGuest(platformOf(this.hv, spec.domid)),
+      rings: [],
+      deferred: [],
+      virqScheduled: false,
+      sent: 0,
+      received: 0,
+      virqs: 0,
+    };
+    this.domains.set(name, host);
+    this.byDomid.set(spec.domid, host);
+  }
+
+  private registerRing(owner: string, port: number, partner: number | 'any', len: number): void {
+    const host = this.domains.get(owner)!;
+    try {
+      host.rings.push(host.guest.registerRing({ aport: port, partner: partner === 'any' ? XEN_ARGO_DOMID_ANY : partner, len }));
+    } catch (e) {
+      if (!(e instanceof ArgoError)) throw e;
+      this.refusedRings[e.code] = (this.refusedRings[e.code] ?? 0) + 1;
+    }
+  }
+
+  /** True when the domain's vCPUs run (not paused, shut down or dying). */
+  private runnable(host: DomainHost): boolean {
+    return this.hv.life(host.domid) === 'alive' && (this.hv.domctl.getInfo(host.domid).flags & XEN_DOMINF_running) !== 0;
+  }
+
+  /** Runs `work` as `host`'s vCPU: now if it runs, else when it runs again. */
+  private asGuest(host: DomainHost, work: () => void): void {
+    if (this.runnable(host)) work();
+    else if (this.hv.life(host.domid) === 'alive') host.deferred.push(work);
+  }
+
+  private runDeferred(domid: number): void {
+    const host = this.byDomid.get(domid);
+    if (!host) return;
+    for (const work of host.deferred.splice(0)) {
+      this.scheduler.schedule({ kind: 'guest', actor: host.name, label: 'resume work', run: () => this.asGuest(host, work) });
+    }
+  }
+
+  private scheduleSend(w: WorkloadRun, atMs: number): void {
+    if (w.sent >= w.spec.count) return;
+    const host = this.domains.get(w.spec.from)!;
+    this.scheduler.schedule({
+      kind: 'guest',
+      actor: host.name,
+      label: `${w.spec.name} #${w.sent}`,
+      delayMs: Math.max(0, atMs - this.scheduler.now()),
+      run: () => this.asGuest(host, () => this.trySend(w, host)),
+    });
+  }
+
+  /** One sendv of the workload's next message; EAGAIN leaves it blocked until a VIRQ says space. */
+  private trySend(w: WorkloadRun, host: DomainHost): void {
+    if (this.hv.life(host.domid) !== 'alive') return;
+    w.head ??= w.rng.bytes(w.rng.int(w.spec.size.minBytes, w.spec.size.maxBytes));
+    const dst = { domid: w.spec.to.domid, aport: w.spec.to.port };
+    const rc = host.guest.sendvRaw(dst, [host.guest.stageIov(w.head)], { messageType: w.spec.messageType, srcPort: w.spec.srcPort });
+    if (rc === -ERRNO.EAGAIN) {
+      w.blocked = true; // EAGAIN: a space-wait is queued; the sender's VIRQ resumes it
+      return;
+    }
+    if (rc >= 0) {
+      if (!this.policyAllows(host.domid, dst.domid)) {
+        this.ledger.violations.push(`${this.scheduler.now()}ms: a message crossed a denied policy edge: domain ${host.domid} → ${dst.domid}`);
+      }
+      this.ledger.sent(host.domid, `${dst.domid}:${dst.aport}`, w.head);
+      host.sent++;
+    } else {
+      this.ledger.refused();
+      const name = errnoName(rc) ?? `E${-rc}`;
+      this.errors[name] = (this.errors[name] ?? 0) + 1;
+    }
+    w.head = null;
+    w.blocked = false;
+    w.sent++;
+    this.scheduleSend(w, w.spec.startMs + w.sent * w.spec.intervalMs);
+  }
+
+  /** VIRQ_ARGO raised in `domid`: its handler runs as a scheduling point (coalesced). */
+  private onArgoVirq(domid: number): void {
+    const host = this.byDomid.get(domid);
+    if (!host || host.virqScheduled) return;
+    host.virqScheduled = true;
+    this.scheduler.schedule({
+      kind: 'virq',
+      actor: host.name,
+      label: 'VIRQ_ARGO',
+      run: () => {
+        host.virqScheduled = false;
+        this.asGuest(host, () => this.handleVirq(host));
+      },
+    });
+  }
+
+  /** The guest's VIRQ handler: consume every ring, notify, and re-check blocked sends. */
+  private handleVirq(host: DomainHost): void {
+    host.virqs++;
+    this.hv.clearVirq(host.domid, VIRQ_ARGO);
+    let consumed = 0;
+    for (const ring of host.rings) {
+      for (let m = ring.recv(); m; m = ring.recv()) {
+        consumed++;
+        host.received++;
+        this.ledger.received(m.source.domid, `${host.domid}:${ring.aport}`, m.payload, this.scheduler.now());
+      }
+    }
+    if (consumed > 0) host.guest.notify();
+    for (const w of this.workloads) {
+      if (!w.blocked || w.spec.from !== host.name) continue;
+      const info = host.guest.query({ domid: w.spec.to.domid, aport: w.spec.to.port }, w.head!.length);
+      if (info.sufficient || !info.exists) {
+        w.blocked = false;
+        this.scheduler.schedule({ kind: 'guest', actor: host.name, label: `${w.spec.name} #${w.sent} retry`, run: () => this.asGuest(host, () => this.trySend(w, host)) });
+      }
+    }
+  }
+
+  private scheduleLifecycle(event: ScenarioLifecycleEvent): void {
+    this.scheduler.schedule({
+      kind: 'toolstack',
+      actor: event.domain,
+      label: `${event.op}${event.reason ? ` ${event.reason.name}` : ''}`,
+      delayMs: event.atMs,
+      run: () => this.lifecycle(event),
+    });
+  }
+
+  private lifecycle(event: ScenarioLifecycleEvent): void {
+    const host = this.domains.get(event.domain)!;
+    const send = (e: DomainEvent) => host.actor.send(e);
+    switch (event.op) {
+      case 'pause': return send({ type: 'PAUSE' });
+      case 'unpause': return send({ type: 'UNPAUSE' });
+      case 'shutdown': return send({ type: 'SHUTDOWN', reason: event.reason!.name });
+      case 'suspend': return send({ type: 'SHUTDOWN', reason: 'suspend' });
+      case 'crash': return send({ type: 'CRASH' });
+      case 'resume': return send({ type: 'RESUME' });
+      case 'soft_reset':
+        send({ type: 'SOFT_RESET' });
+        return this.afterSoftReset(host);
+      case 'destroy': return this.destroy(host);
+      case 'create':
+        if (this.hv.life(host.domid) !== 'gone') return;
+        this.domains.delete(host.name);
+        this.byDomid.delete(host.domid);
+        this.boot(host.name);
+        for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
+        return;
+    }
+  }
+
+  /** libxl destroy: pause, kill (Argo teardown), reap. Rings it owned or partnered are gone. */
+  private destroy(host: DomainHost): void {
+    if (this.hv.life(host.domid) === 'gone') return;
+    host.actor.send({ type: 'DESTROY' });
+    host.actor.send({ type: 'KILL' });
+    host.actor.send({ type: 'TEARDOWN_DONE' });
+    host.deferred.length = 0;
+    this.reconcileRings();
+  }
+
+  /**
+   * A soft-reset domain runs a new kernel (kexec): its rings and the rings partnered to it are gone,
+   * its VIRQ bindings too; the new kernel binds VIRQ_ARGO and registers its scenario rings again.
+   */
+  private afterSoftReset(host: DomainHost): void {
+    this.reconcileRings();
+    if (this.hv.life(host.domid) !== 'alive') return;
+    host.guest.close();
+    host.guest = new ArgoGuest(platformOf(this.hv, host.domid));
+    host.rings.length = 0;
+    for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
+  }
+
+  /** Drops every ring the hypervisor no longer has (teardown of an owner or partner): its messages are lost. */
+  private reconcileRings(): void {
+    for (const host of this.domains.values()) {
+      const live = this.hv.argoState(host.domid)?.rings ?? [];
+      for (const ring of [...host.rings]) {
+        if (!live.some((r) => r.aport === ring.aport && r.partner === ring.partner)) this.dropRing(host, ring);
+      }
+    }
+  }
+
+  private dropRing(host: DomainHost, ring: ArgoRing): void {
+    host.rings.splice(host.rings.indexOf(ring), 1);
+    this.ledger.ringTornDown(`${host.domid}:${ring.aport}`);
+  }
+
+  private scheduleFault(fault: ScenarioFault, seeds: SeededRandom): void {
+    const atMs = fault.atMs ?? seeds.int(0, 50);
+    this.scheduler.schedule({ kind: 'fault', actor: fault.domain, label: fault.kind, delayMs: atMs, run: () => this.fault(fault) });
+  }
+
+  private fault(fault: ScenarioFault): void {
+    const host = this.domains.get(fault.domain)!;
+    if (this.hv.life(host.domid) === 'gone') return;
+    switch (fault.kind) {
+      case 'kill':
+      case 'backend_death':
+        return this.destroy(host);
+      case 'crash':
+        return void host.actor.send({ type: 'CRASH' });
+      case 'soft_reset':
+        this.hv.softResetDomain(host.domid);
+        return this.afterSoftReset(host);
+      case 'unregister': {
+        const ring = host.rings.find((r) => r.aport === fault.ring!.port && r.partner === (fault.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : fault.ring!.partnerDomid));
+        if (!ring) return;
+        host.guest.unregisterRing(ring);
+        return this.reconcileRings();
+      }
+      case 'virq_drop':
+        return this.hv.clearVirq(host.domid, VIRQ_ARGO);
+      case 'virq_delay':
+        host.virqScheduled = true; // hold the handler back, then run it
+        this.scheduler.schedule({ kind: 'fault', actor: host.name, label: 'delayed VIRQ_ARGO', delayMs: fault.delayMs ?? 1, run: () => {
+          host.virqScheduled = false;
+          this.asGuest(host, () => this.handleVirq(host));
+        } });
+        return;
+    }
+  }
+
+  /**
+   * The scenario's own reading of its policy, independent of the hypervisor's XSM: may `src` send to
+   * `dst`? (FLASK: `argo:send` between the labels; SILO: one end is the control domain or both are
+   * the same domain.)
+   */
+  private policyAllows(src: number, dst: number): boolean {
+    const label = (domid: number) => this.scenario.domains.find((d) => d.domid === domid);
+    const a = label(src);
+    const b = label(dst);
+    if (!a || !b) return true;
+    if (this.scenario.xsm.mode === 'silo') return a.control || b.control || src === dst;
+    if (this.scenario.xsm.mode !== 'flask' || !this.scenario.xsm.enforcing) return true;
+    this.policy ??= parseFlaskPolicy(this.scenario.xsm.policy ?? DEFAULT_FLASK_POLICY);
+    return this.policy.allows(a.label, b.label, 'send');
+  }
+
+  /** Whether a ring still open at the end should have been drained (its owner runs). */
+  private drainable(ring: string): boolean {
+    const [domid, port] = ring.split(':').map(Number);
+    const host = this.byDomid.get(domid);
+    return !!host && host.rings.some((r) => r.aport === port) && this.runnable(host);
+  }
+}
+
+/**
+ * Assembles a system for a scenario (issue #3 item 6). See `ArgosimSystem`.
+ *
+ * @example
+ * ```ts
+ * const summary = createSystem(parseScenario(text), { seed: 1 }).run();
+ * ```
+ */
+export function createSystem(scenario: Scenario, options: SystemOptions = {}): ArgosimSystem {
+  return new ArgosimSystem(scenario, options);
+}
