@@ -43,7 +43,10 @@ export class SeededRandom {
   /** `count` random bytes. */
   bytes(count: number): Uint8Array {
     const out = new Uint8Array(count);
-    for (let i = 0; i < count; i++) out[i] = this.int(0, 255);
+    for (let i = 0; i < count; i += 4) {
+      const word = this.generator.unsafeNext(); // 32 random bits per draw
+      for (let j = 0; j < 4 && i + j < count; j++) out[i + j] = (word >>> (8 * j)) & 0xff;
+    }
     return out;
   }
 }

@@ -1,4 +1,5 @@
-import { createActor, type Actor } from 'xstate';
+import { Subject, type Observable } from 'rxjs';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
@@ -10,9 +11,12 @@ import { platformOf } from '../guest/platform.js';
 import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO, errnoName } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
-import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
+import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
+import { lifecycle$ } from '../streams/lifecycle-stream.js';
+import { trace$ } from '../streams/trace-stream.js';
+import { virq$, type VirqEvent } from '../streams/virq-stream.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
-import { MessageLedger } from './message-ledger.js';
+import { MessageLedger, type MessageCounts } from './message-ledger.js';
 import { SeededRandom } from './random.js';
 import type { RunSummary } from './run-summary.js';
 import { Scheduler } from './scheduler.js';
@@ -29,6 +33,21 @@ export interface SystemOptions {
   untilMs?: number;
   /** Step limit (default 1 000 000). */
   maxSteps?: number;
+  /**
+   * Attach XState inspection to every actor and publish its events on `inspection$` — and to the
+   * given function, which also sees the actors' boot (default off: inspection costs on every actor
+   * event).
+   */
+  inspect?: boolean | ((event: InspectionEvent) => void);
+}
+
+/** A sample of the run's progress on `metrics$`. */
+export interface RunMetrics {
+  steps: number;
+  virtualTimeMs: number;
+  /** Scheduling points waiting. */
+  pending: number;
+  messages: MessageCounts;
 }
 
 interface DomainHost {
@@ -76,12 +95,21 @@ export class ArgosimSystem {
   readonly scheduler: Scheduler;
   readonly seed: number;
   readonly domains = new Map<string, DomainHost>();
+  /** XState inspection events of every actor (only with `inspect: true`). */
+  readonly inspection$ = new Subject<InspectionEvent>();
+  /** Progress samples, one every `PROGRESS_STEPS` steps and one at the end. */
+  readonly metrics$ = new Subject<RunMetrics>();
+  /** Hypercalls (decoded), VIRQ upcalls and domain state changes, stamped with virtual time. */
+  readonly trace$: Observable<HypercallRecord & { atMs: number }>;
+  readonly virq$: Observable<VirqEvent>;
+  readonly lifecycle$: Observable<LifecycleChange & { atMs: number }>;
   private readonly ledger = new MessageLedger();
   private readonly errors: Record<string, number> = {};
   private readonly refusedRings: Record<string, number> = {};
   private readonly workloads: WorkloadRun[];
   private readonly byDomid = new Map<number, DomainHost>();
   private policy: FlaskPolicy | undefined;
+  private readonly policyDecisions = new Map<number, boolean>();
 
   constructor(
     readonly scenario: Scenario,
@@ -97,6 +125,9 @@ export class ArgosimSystem {
       openxt: scenario.openxt,
       maxDomains: Math.max(16, scenario.domains.length * 2),
     });
+    this.trace$ = trace$(this.hv, this.scheduler);
+    this.virq$ = virq$(this.hv, this.scheduler);
+    this.lifecycle$ = lifecycle$(this.hv, this.scheduler);
     this.hv.onVirq((domid, virq) => {
       if (virq === VIRQ_ARGO) this.onArgoVirq(domid);
     });
@@ -123,6 +154,9 @@ export class ArgosimSystem {
     while (this.scheduler.stepCount < maxSteps) {
       end = this.scheduler.run({ untilMs, maxSteps: Math.min(PROGRESS_STEPS, maxSteps - this.scheduler.stepCount) });
       onProgress?.(this.scheduler.stepCount, this.scheduler.now());
+      if (this.metrics$.observed) {
+        this.metrics$.next({ steps: this.scheduler.stepCount, virtualTimeMs: this.scheduler.now(), pending: this.scheduler.pending, messages: { ...this.ledger.counts } });
+      }
       if (end !== 'maxSteps') break;
     }
     this.ledger.settle((ring) => end === 'idle' && this.drainable(ring));
@@ -149,12 +183,23 @@ export class ArgosimSystem {
     };
   }
 
+  /** The inspect callback actors get, or undefined when inspection is off. */
+  private inspector(): ((event: InspectionEvent) => void) | undefined {
+    const option = this.options.inspect;
+    if (!option) return undefined;
+    const forward = typeof option === 'function' ? option : undefined;
+    return (event) => {
+      forward?.(event);
+      this.inspection$.next(event);
+    };
+  }
+
   /** Creates and unpauses a scenario domain through its actor, with its guest. */
   private boot(name: string): void {
     const spec = this.scenario.domains.find((d) => d.name === name)!;
     const actor = createActor(
       domainMachineFor(this.hv, spec.domid, { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat }),
-      { input: { domid: spec.domid } },
+      { input: { domid: spec.domid }, inspect: this.inspector() },
     ).start();
     actor.send({ type: 'CREATE' });
     actor.send({ type: 'UNPAUSE' });
@@ -394,6 +439,13 @@ export class ArgosimSystem {
    * the same domain.)
    */
   private policyAllows(src: number, dst: number): boolean {
+    const key = src * 65536 + dst;
+    let allowed = this.policyDecisions.get(key);
+    if (allowed === undefined) this.policyDecisions.set(key, (allowed = this.policyDecides(src, dst)));
+    return allowed;
+  }
+
+  private policyDecides(src: number, dst: number): boolean {
     const label = (domid: number) => this.scenario.domains.find((d) => d.domid === domid);
     const a = label(src);
     const b = label(dst);
