@@ -20,3 +20,17 @@ export { domainMachineFor } from './implementations/domain-core.js';
 export { argoRingMachine } from './argo-ring.js';
 export type { ArgoRingContext, ArgoRingEvent, ArgoRingInput, RingTeardownReason } from './argo-ring.js';
 export { argoRingMachineFor } from './implementations/argo-ring-core.js';
+
+// The toolstack's ao operations (virtio-ioreq-lifecycle.md §6.4)
+export {
+  toolstackMachine,
+  TOOLSTACK_SHUTDOWN_REASONS,
+  XL_DEFAULT_ON_SHUTDOWN,
+  LIBXL_ACK_TIMEOUT_MS,
+  LIBXL_DESTROY_TIMEOUT_MS,
+  LIBXL_DEVICE_MODEL_START_TIMEOUT_MS,
+  LIBXL_DOMID_REUSE_TIMEOUT_MS,
+} from './toolstack.js';
+export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShutdownActions, ReportedEvent, ToolstackContext, ToolstackEvent, ToolstackInput } from './toolstack.js';
+export { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock } from './implementations/toolstack-core.js';
+export type { DeviceModel, ToolstackHost, XStateClock } from './implementations/toolstack-core.js';
