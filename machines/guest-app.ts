@@ -142,7 +142,10 @@ export const guestAppMachine = setup({
     queryRing: assign(() => ({ report: { kind: 'sufficient' as const } })),
     countSent: assign(({ context }) => ({ seq: context.seq + 1, sent: context.sent + 1 })),
     countBlocked: assign(({ context }) => ({ blockedCount: context.blockedCount + 1 })),
-    countRefused: assign(({ context }) => countRefusal(context, context.report?.kind === 'refused' ? context.report.errno : 'EUNKNOWN')),
+    countRefused: assign(({ context }) => {
+      if (context.report?.kind !== 'refused') throw new Error(`guestAppMachine: sendv reported ${JSON.stringify(context.report)}`);
+      return countRefusal(context, context.report.errno);
+    }),
     // argo.md §6.2: Xen signals nobody when a ring goes away; the sender finds it gone on its re-check
     countConnRefused: assign(({ context }) => countRefusal(context, 'ECONNREFUSED')),
   },

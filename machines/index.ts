@@ -34,3 +34,13 @@ export {
 export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShutdownActions, ReportedEvent, ToolstackContext, ToolstackEvent, ToolstackInput } from './toolstack.js';
 export { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock } from './implementations/toolstack-core.js';
 export type { DeviceModel, ToolstackHost, XStateClock } from './implementations/toolstack-core.js';
+
+// The host (createHypervisor's domain table and boot options)
+export { hypervisorMachine } from './hypervisor.js';
+export type { HostBootOptions, HostDomain, HostDomainOptions, HostOperation, HypervisorContext, HypervisorEvent } from './hypervisor.js';
+export { hypervisorMachineFor } from './implementations/hypervisor-core.js';
+
+// A guest application sending over Argo (argo.md §6.3)
+export { guestAppMachine, messageSize } from './guest-app.js';
+export type { GuestAppContext, GuestAppEvent, GuestAppInput, GuestAppReport } from './guest-app.js';
+export { guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
