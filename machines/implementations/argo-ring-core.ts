@@ -9,7 +9,8 @@ import { argoRingMachine, type ArgoRingContext } from '../argo-ring.js';
  * `argoRingMachine` wired to a Hypervisor and the ring owner's guest library: `registerRing`,
  * `reregisterRing` and `unregisterRing` go through `guest` (which owns the ring's pages), and
  * `readRing` reads the ring from `hv.argoState(owner)`: whether it exists, rx/tx and its waiters.
- * A call the core refuses (an ArgoError) changes nothing there, so the machine stays where it was.
+ * A call the core refuses (an ArgoError) changes nothing there, so the machine stays where it was;
+ * `onRefused` hears of it with the errno.
  *
  * @example
  * ```ts
@@ -23,7 +24,7 @@ import { argoRingMachine, type ArgoRingContext } from '../argo-ring.js';
  * ring.send({ type: 'PARTNER_DIED' });   // tornDown, reason 'partnerDeath' (argo.md §8.2 step 2)
  * ```
  */
-export function argoRingMachineFor(hv: Hypervisor, guest: ArgoGuest) {
+export function argoRingMachineFor(hv: Hypervisor, guest: ArgoGuest, onRefused?: (error: ArgoError) => void) {
   const owned = (context: ArgoRingContext): ArgoRingContext => {
     if (context.owner !== guest.domid) {
       throw new Error(`argoRingMachineFor: ring owner ${context.owner}, but the guest library is domain ${guest.domid}'s`);
@@ -39,21 +40,25 @@ export function argoRingMachineFor(hv: Hypervisor, guest: ArgoGuest) {
     actions: {
       registerRing: ({ context }) => {
         const { aport, partner, len } = owned(context);
-        refusable(() => guest.registerRing({ aport, partner, len }));
+        refusable(() => guest.registerRing({ aport, partner, len }), onRefused);
       },
-      reregisterRing: ({ context }) => refusable(() => guest.reregister(ringOf(context))),
-      unregisterRing: ({ context }) => refusable(() => guest.unregisterRing(ringOf(context))),
+      reregisterRing: ({ context }) => refusable(() => guest.reregister(ringOf(context)), onRefused),
+      unregisterRing: ({ context }) => refusable(() => guest.unregisterRing(ringOf(context)), onRefused),
       readRing: assign(({ context }) => readRing(hv, context)),
     },
   });
 }
 
-/** Runs a hypercall of the guest library; an ArgoError is the core's refusal, which `readRing` will see. */
-function refusable(hypercall: () => unknown): void {
+/**
+ * Runs a hypercall of the guest library; an ArgoError is the core's refusal, which `readRing` will
+ * see (and `onRefused` is told of, with its errno).
+ */
+function refusable(hypercall: () => unknown, onRefused?: (error: ArgoError) => void): void {
   try {
     hypercall();
   } catch (e) {
     if (!(e instanceof ArgoError)) throw e;
+    onRefused?.(e);
   }
 }
 

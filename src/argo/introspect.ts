@@ -4,7 +4,7 @@ import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { XEN_ARGO_DOMID_ANY } from './constants.js';
 import { hasArgo, type ArgoHost } from './host.js';
 import { loadRxPtr } from './ring-memory.js';
-import { ringsOf } from './ring-table.js';
+import { findRing, ringsOf } from './ring-table.js';
 import { sendInfoList } from './send-info.js';
 import { A, G, R, type ArgoTables } from './tables.js';
 
@@ -98,5 +98,43 @@ function sendInfoSnapshot(tables: ArgoTables, slot: number): Array<{ owner: numb
     return sendInfoList(tables, slot).sort((a, b) => a.owner - b.owner || a.aport - b.aport);
   } finally {
     spinUnlock(tables.domains, lock);
+  }
+}
+
+/**
+ * How full one ring is, cheaply (no snapshot): the bytes between rx and tx and its waiter count, or
+ * undefined when the domain has no such ring. Read under R(L1), R(rings_L2) and the ring's L3.
+ *
+ * @example
+ * ```ts
+ * ringOccupancy(host, slot, domid, 80, 1); // { pendingBytes: 48, waiters: 1 }
+ * ```
+ */
+export function ringOccupancy(
+  host: ArgoHost,
+  slot: number,
+  domid: number,
+  aport: number,
+  partner: number,
+): { pendingBytes: number; waiters: number } | undefined {
+  const { tables } = host;
+  const base = tables.domainBase(slot);
+  readLock(tables.global, G.L1, 'L1');
+  readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
+  try {
+    const rb = findRing(tables, slot, domid, aport, partner);
+    const mem = host.memories[slot];
+    if (rb < 0 || !mem) return undefined;
+    spinLock(tables.rings, rb + R.L3, 'ring L3');
+    try {
+      const len = tables.rings[rb + R.LEN];
+      const pending = tables.rings[rb + R.TX] - loadRxPtr(tables, mem, rb);
+      return { pendingBytes: pending < 0 ? pending + len : pending, waiters: tables.rings[rb + R.NWAITERS] };
+    } finally {
+      spinUnlock(tables.rings, rb + R.L3);
+    }
+  } finally {
+    readUnlock(tables.domains, base + A.RINGS_L2);
+    readUnlock(tables.global, G.L1);
   }
 }

@@ -1,5 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
@@ -50,13 +51,21 @@ export interface RunMetrics {
   messages: MessageCounts;
 }
 
+/** A registered ring: the guest's view for consuming, and its actor. */
+interface RingHost {
+  ring: ArgoRing;
+  actor: Actor<ReturnType<typeof argoRingMachineFor>>;
+  /** The occupancy last reported to the actor: empty, holding data, or with waiters. */
+  reported: 'empty' | 'holdingData' | 'fullWithWaiters';
+}
+
 interface DomainHost {
   name: string;
   domid: number;
   actor: Actor<ReturnType<typeof domainMachineFor>>;
   /** The guest kernel's Argo library (replaced when the domain is soft-reset). */
   guest: ArgoGuest;
-  rings: ArgoRing[];
+  rings: RingHost[];
   /** Work that waits for the domain to run again (paused, shut down). */
   deferred: Array<() => void>;
   virqScheduled: boolean;
@@ -219,14 +228,47 @@ export class ArgosimSystem {
     this.byDomid.set(spec.domid, host);
   }
 
+  /** Registers a scenario ring through its ring actor; a refusal is counted by errno. */
   private registerRing(owner: string, port: number, partner: number | 'any', len: number): void {
     const host = this.domains.get(owner)!;
-    try {
-      host.rings.push(host.guest.registerRing({ aport: port, partner: partner === 'any' ? XEN_ARGO_DOMID_ANY : partner, len }));
-    } catch (e) {
-      if (!(e instanceof ArgoError)) throw e;
-      this.refusedRings[e.code] = (this.refusedRings[e.code] ?? 0) + 1;
+    const partnerId = partner === 'any' ? XEN_ARGO_DOMID_ANY : partner;
+    let refused: ArgoError | undefined;
+    const actor = createActor(argoRingMachineFor(this.hv, host.guest, (e) => (refused = e)), {
+      input: { owner: host.domid, aport: port, partner: partnerId, len },
+      inspect: this.inspector(),
+    }).start();
+    actor.send({ type: 'REGISTER' });
+    const ring = [...host.guest.rings.values()].find((r) => r.aport === port >>> 0 && r.partner === partnerId);
+    if (refused || !ring || !actor.getSnapshot().matches('registered')) {
+      const code = refused?.code ?? 'UNKNOWN';
+      this.refusedRings[code] = (this.refusedRings[code] ?? 0) + 1;
+      actor.stop();
+      return;
     }
+    host.rings.push({ ring, actor, reported: 'empty' });
+  }
+
+  /**
+   * Tells a ring's actor how full the core says it is now — when that moves it between empty,
+   * holding data and full with waiters (its states); byte counts in between are not events.
+   */
+  private reportRing(owner: DomainHost, r: RingHost): void {
+    const occupancy = this.hv.argoRingOccupancy(owner.domid, r.ring.aport, r.ring.partner);
+    if (!occupancy) return;
+    const now = occupancy.waiters > 0 ? 'fullWithWaiters' : occupancy.pendingBytes > 0 ? 'holdingData' : 'empty';
+    if (now === r.reported) return;
+    r.reported = now;
+    r.actor.send({ type: 'RING_STATE', ...occupancy });
+  }
+
+  /** The ring a send from `sender` to (dst, port) lands in: the unicast one first, then the wildcard (§6.1). */
+  private ringFor(sender: number, dst: number, port: number): { owner: DomainHost; ring: RingHost } | undefined {
+    const owner = this.byDomid.get(dst);
+    if (!owner) return undefined;
+    const ring =
+      owner.rings.find((r) => r.ring.aport === port && r.ring.partner === sender) ??
+      owner.rings.find((r) => r.ring.aport === port && r.ring.partner === XEN_ARGO_DOMID_ANY);
+    return ring && { owner, ring };
   }
 
   /** True when the domain's vCPUs run (not paused, shut down or dying). */
@@ -268,6 +310,8 @@ export class ArgosimSystem {
     const rc = host.guest.sendvRaw(dst, [host.guest.stageIov(w.head)], { messageType: w.spec.messageType, srcPort: w.spec.srcPort });
     if (rc === -ERRNO.EAGAIN) {
       w.blocked = true; // EAGAIN: a space-wait is queued; the sender's VIRQ resumes it
+      const target = this.ringFor(host.domid, dst.domid, dst.aport);
+      if (target) this.reportRing(target.owner, target.ring); // full, with a waiter
       return;
     }
     if (rc >= 0) {
@@ -307,15 +351,24 @@ export class ArgosimSystem {
   private handleVirq(host: DomainHost): void {
     host.virqs++;
     this.hv.clearVirq(host.domid, VIRQ_ARGO);
-    let consumed = 0;
-    for (const ring of host.rings) {
-      for (let m = ring.recv(); m; m = ring.recv()) {
-        consumed++;
+    const drained: RingHost[] = [];
+    for (const r of host.rings) {
+      let taken = 0;
+      for (let m = r.ring.recv(); m; m = r.ring.recv()) {
+        taken++;
         host.received++;
-        this.ledger.received(m.source.domid, `${host.domid}:${ring.aport}`, m.payload, this.scheduler.now());
+        this.ledger.received(m.source.domid, `${host.domid}:${r.ring.aport}`, m.payload, this.scheduler.now());
       }
+      if (taken > 0) drained.push(r);
     }
-    if (consumed > 0) host.guest.notify();
+    if (drained.length > 0) host.guest.notify();
+    for (const r of drained) {
+      // drained and notified: the ring is empty, and every waiter fitted (none queues a length the
+      // ring can never hold, argo.md §4.4), so Xen fired them all
+      if (r.reported === 'empty') continue;
+      r.reported = 'empty';
+      r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
+    }
     for (const w of this.workloads) {
       if (!w.blocked || w.spec.from !== host.name) continue;
       const info = host.guest.query({ domid: w.spec.to.domid, aport: w.spec.to.port }, w.head!.length);
@@ -367,7 +420,7 @@ export class ArgosimSystem {
     host.actor.send({ type: 'KILL' });
     host.actor.send({ type: 'TEARDOWN_DONE' });
     host.deferred.length = 0;
-    this.reconcileRings();
+    this.reconcileRings(host.domid, 'OWNER_DIED');
   }
 
   /**
@@ -375,7 +428,7 @@ export class ArgosimSystem {
    * its VIRQ bindings too; the new kernel binds VIRQ_ARGO and registers its scenario rings again.
    */
   private afterSoftReset(host: DomainHost): void {
-    this.reconcileRings();
+    this.reconcileRings(host.domid, 'SOFT_RESET');
     if (this.hv.life(host.domid) !== 'alive') return;
     host.guest.close();
     host.guest = new ArgoGuest(platformOf(this.hv, host.domid));
@@ -383,19 +436,26 @@ export class ArgosimSystem {
     for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
   }
 
-  /** Drops every ring the hypervisor no longer has (teardown of an owner or partner): its messages are lost. */
-  private reconcileRings(): void {
+  /**
+   * Drops every ring the hypervisor no longer has after `subject` died or was soft-reset: the ring
+   * actors hear why (their own owner's `ownEvent`, else their partner's death), and what was in
+   * flight to those rings is lost.
+   */
+  private reconcileRings(subject: number, ownEvent: 'OWNER_DIED' | 'SOFT_RESET'): void {
     for (const host of this.domains.values()) {
       const live = this.hv.argoState(host.domid)?.rings ?? [];
-      for (const ring of [...host.rings]) {
-        if (!live.some((r) => r.aport === ring.aport && r.partner === ring.partner)) this.dropRing(host, ring);
+      for (const r of [...host.rings]) {
+        if (live.some((l) => l.aport === r.ring.aport && l.partner === r.ring.partner)) continue;
+        r.actor.send({ type: host.domid === subject ? ownEvent : 'PARTNER_DIED' });
+        this.dropRing(host, r);
       }
     }
   }
 
-  private dropRing(host: DomainHost, ring: ArgoRing): void {
-    host.rings.splice(host.rings.indexOf(ring), 1);
-    this.ledger.ringTornDown(`${host.domid}:${ring.aport}`);
+  private dropRing(host: DomainHost, r: RingHost): void {
+    host.rings.splice(host.rings.indexOf(r), 1);
+    r.actor.stop();
+    this.ledger.ringTornDown(`${host.domid}:${r.ring.aport}`);
   }
 
   private scheduleFault(fault: ScenarioFault, seeds: SeededRandom): void {
@@ -416,10 +476,11 @@ export class ArgosimSystem {
         this.hv.softResetDomain(host.domid);
         return this.afterSoftReset(host);
       case 'unregister': {
-        const ring = host.rings.find((r) => r.aport === fault.ring!.port && r.partner === (fault.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : fault.ring!.partnerDomid));
-        if (!ring) return;
-        host.guest.unregisterRing(ring);
-        return this.reconcileRings();
+        const partner = fault.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : fault.ring!.partnerDomid;
+        const r = host.rings.find((x) => x.ring.aport === fault.ring!.port && x.ring.partner === partner);
+        if (!r) return;
+        r.actor.send({ type: 'UNREGISTER' }); // the ring actor unregisters it (argo.md §4.2)
+        return this.dropRing(host, r);
       }
       case 'virq_drop':
         return this.hv.clearVirq(host.domid, VIRQ_ARGO);
@@ -460,7 +521,7 @@ export class ArgosimSystem {
   private drainable(ring: string): boolean {
     const [domid, port] = ring.split(':').map(Number);
     const host = this.byDomid.get(domid);
-    return !!host && host.rings.some((r) => r.aport === port) && this.runnable(host);
+    return !!host && host.rings.some((r) => r.ring.aport === port) && this.runnable(host);
   }
 }
 

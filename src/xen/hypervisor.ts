@@ -3,7 +3,7 @@ import { XEN_ARGO_OP_notify } from '../argo/constants.js';
 import { decodeArgoCall, type DecodedArgoCall } from '../argo/decode.js';
 import { doArgoOp } from '../argo/do-argo-op.js';
 import { XEN_QUIRKS, hasArgo, type ArgoHost, type ArgoOptions, type ArgoQuirks } from '../argo/host.js';
-import { describeArgoDomain, type ArgoDomainState } from '../argo/introspect.js';
+import { describeArgoDomain, ringOccupancy, type ArgoDomainState } from '../argo/introspect.js';
 import { ArgoTables, GFN_ARENA_PAGES_DEFAULT, type ArgoTableBuffers } from '../argo/tables.js';
 import { argoInitLocked, argoTeardownLocked, underArgoExclusive } from '../argo/domain-lifecycle.js';
 import { D, DOMAIN_ALIVE, DOMAIN_DYING, DomainTable, MAX_DOMAINS_DEFAULT, VCPUS_MAX, type DomainTableBuffers } from '../domain/domain-table.js';
@@ -478,6 +478,12 @@ export class Hypervisor {
     const slot = this.domainTable.slotOf(domid);
     if (slot < 0) return undefined;
     return describeArgoDomain(this.host, slot, domid);
+  }
+
+  /** How full a ring is (bytes between rx and tx, waiters), or undefined when there is no such ring. */
+  argoRingOccupancy(domid: number, aport: number, partner: number): { pendingBytes: number; waiters: number } | undefined {
+    const slot = this.domainTable.slotOf(domid);
+    return slot < 0 ? undefined : ringOccupancy(this.host, slot, domid, aport, partner);
   }
 
   /** The shared buffers behind this host, for another thread. */

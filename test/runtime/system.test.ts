@@ -82,13 +82,42 @@ describe('system streams', () => {
     expect(seen.off).toBe(0);
     expect(seen.metrics).toBe(1);
     expect(seen.sendv).toBe(summary.messages.sent);
-    // boot happened before subscribing; the inspected actors still report their snapshots as they run
+    // boot happened before subscribing; the domain actors report what happens to them later
     const late = createSystem(scenario, { seed: 1, inspect: true });
     let events = 0;
     late.inspection$.subscribe(() => events++);
     late.domains.get('web')!.actor.send({ type: 'PAUSE' });
     expect(events).toBeGreaterThan(0);
-    expect(seen.on).toBe(0); // nothing after boot in the default scenario touches a domain actor
+    expect(seen.on).toBeGreaterThan(0); // ring actors hear their fill level after each VIRQ handler run
+  });
+});
+
+describe('ring actors in a run', () => {
+  it('each registered ring is an actor that follows its fill level and hears why it was torn down', () => {
+    const scenario = parseScenario(`
+name: rings
+boot: { argo: true, macPermissive: false }
+domains:
+  - { name: a }
+  - { name: b }
+rings:
+  - { owner: b, port: 1, partner: a, len: 256 }
+workloads:
+  - { from: a, to: { domain: b, port: 1 }, count: 30, size: 64 }
+lifecycle:
+  - { at: 1ms, op: pause, domain: b }
+  - { at: 2ms, op: unpause, domain: b }
+  - { at: 5ms, op: destroy, domain: a }
+`);
+    const system = createSystem(scenario, { seed: 2 });
+    const ring = system.domains.get('b')!.rings[0].actor;
+    const states = new Set<string>();
+    ring.subscribe((snapshot) => states.add(JSON.stringify(snapshot.value)));
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect([...states]).toContain(JSON.stringify({ registered: 'fullWithWaiters' }));
+    expect(ring.getSnapshot().value).toBe('tornDown');
+    expect(ring.getSnapshot().context.reason).toBe('partnerDeath');
   });
 });
 
