@@ -15,11 +15,12 @@ export function formatRunSummary(s: RunSummary): string {
     `argosim run: ${s.scenario} (seed ${s.seed}, ${s.runtime} runtime, ${s.strategy} strategy)`,
     `${s.steps} steps, ${s.virtualTimeMs} ms of virtual time, ended: ${s.end}`,
     '',
-    `${'domain'.padEnd(14)} ${'state'.padEnd(14)} ${'sent'.padStart(7)} ${'received'.padStart(9)} ${'VIRQs'.padStart(7)}`,
+    `${'domain'.padEnd(14)} ${'state'.padEnd(10)} ${'sent'.padStart(6)} ${'bytes'.padStart(9)} ${'received'.padStart(9)} ${'bytes'.padStart(9)} ${'waits'.padStart(6)} ${'VIRQs'.padStart(6)}`,
     ...s.domains.map(
       (d) =>
-        `${`${d.name} (${d.domid})`.padEnd(14)} ${d.state.padEnd(14)} ${String(d.sent).padStart(7)} ${String(d.received).padStart(9)} ${String(d.virqs).padStart(7)}`,
+        `${`${d.name} (${d.domid})`.padEnd(14)} ${d.state.padEnd(10)} ${String(d.sent).padStart(6)} ${String(d.bytesSent).padStart(9)} ${String(d.received).padStart(9)} ${String(d.bytesReceived).padStart(9)} ${String(d.waits).padStart(6)} ${String(d.virqs).padStart(6)}`,
     ),
+    '(waits: sends that met a full ring, queued a space-wait with EAGAIN and were woken by the receiver\'s notify)',
     '',
     `messages: ${m.sent} sent, ${m.delivered} delivered, ${m.refused} refused, ${m.lost} lost to teardown, ${m.duplicated} duplicated, ${m.corrupted} corrupted, ${m.reordered} reordered`,
     `failed sends: ${counts(s.errors)}; refused ring registrations: ${counts(s.refusedRings)}`,

@@ -24,6 +24,17 @@ export interface RunSummary {
   errors: Record<string, number>;
   /** Ring registrations the hypervisor refused, by errno name. */
   refusedRings: Record<string, number>;
-  domains: Array<{ name: string; domid: number; state: string; sent: number; received: number; virqs: number }>;
+  /** Per domain: messages and bytes sent and received, sends that waited on a full ring, VIRQ handler runs. */
+  domains: Array<{
+    name: string;
+    domid: number;
+    state: string;
+    sent: number;
+    received: number;
+    bytesSent: number;
+    bytesReceived: number;
+    waits: number;
+    virqs: number;
+  }>;
   invariantViolations: string[];
 }

@@ -71,6 +71,10 @@ interface DomainHost {
   virqScheduled: boolean;
   sent: number;
   received: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Sends that met a full ring (EAGAIN), queued a space-wait and waited for notify. */
+  waits: number;
   virqs: number;
 }
 
@@ -186,6 +190,9 @@ export class ArgosimSystem {
         state: String(d.actor.getSnapshot().value),
         sent: d.sent,
         received: d.received,
+        bytesSent: d.bytesSent,
+        bytesReceived: d.bytesReceived,
+        waits: d.waits,
         virqs: d.virqs,
       })),
       invariantViolations: [...this.ledger.violations],
@@ -222,6 +229,9 @@ export class ArgosimSystem {
       virqScheduled: false,
       sent: 0,
       received: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      waits: 0,
       virqs: 0,
     };
     this.domains.set(name, host);
@@ -310,6 +320,7 @@ export class ArgosimSystem {
     const rc = host.guest.sendvRaw(dst, [host.guest.stageIov(w.head)], { messageType: w.spec.messageType, srcPort: w.spec.srcPort });
     if (rc === -ERRNO.EAGAIN) {
       w.blocked = true; // EAGAIN: a space-wait is queued; the sender's VIRQ resumes it
+      host.waits++;
       const target = this.ringFor(host.domid, dst.domid, dst.aport);
       if (target) this.reportRing(target.owner, target.ring); // full, with a waiter
       return;
@@ -320,6 +331,7 @@ export class ArgosimSystem {
       }
       this.ledger.sent(host.domid, `${dst.domid}:${dst.aport}`, w.head);
       host.sent++;
+      host.bytesSent += w.head.length;
     } else {
       this.ledger.refused();
       const name = errnoName(rc) ?? `E${-rc}`;
@@ -357,6 +369,7 @@ export class ArgosimSystem {
       for (let m = r.ring.recv(); m; m = r.ring.recv()) {
         taken++;
         host.received++;
+        host.bytesReceived += m.payload.length;
         this.ledger.received(m.source.domid, `${host.domid}:${r.ring.aport}`, m.payload, this.scheduler.now());
       }
       if (taken > 0) drained.push(r);
