@@ -1,5 +1,16 @@
 import type { MessageCounts } from './message-ledger.js';
 
+/** Per domain: messages and bytes sent and received, sends that waited on a full ring, VIRQ handler runs. */
+export interface DomainFigures {
+  sent: number;
+  received: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Sends that met a full ring (EAGAIN), queued a space-wait and waited for notify. */
+  waits: number;
+  virqs: number;
+}
+
 /**
  * What `argosim run` reports (issue #3 item 5): the JSON object of `--json`, and the basis of the
  * readable summary.
@@ -24,17 +35,6 @@ export interface RunSummary {
   errors: Record<string, number>;
   /** Ring registrations the hypervisor refused, by errno name. */
   refusedRings: Record<string, number>;
-  /** Per domain: messages and bytes sent and received, sends that waited on a full ring, VIRQ handler runs. */
-  domains: Array<{
-    name: string;
-    domid: number;
-    state: string;
-    sent: number;
-    received: number;
-    bytesSent: number;
-    bytesReceived: number;
-    waits: number;
-    virqs: number;
-  }>;
+  domains: Array<{ name: string; domid: number; state: string } & DomainFigures>;
   invariantViolations: string[];
 }

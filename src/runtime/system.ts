@@ -19,7 +19,7 @@ import { virq$, type VirqEvent } from '../streams/virq-stream.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 import { MessageLedger, type MessageCounts } from './message-ledger.js';
 import { SeededRandom } from './random.js';
-import type { RunSummary } from './run-summary.js';
+import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler } from './scheduler.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -59,7 +59,7 @@ interface RingHost {
   reported: 'empty' | 'holdingData' | 'fullWithWaiters';
 }
 
-interface DomainHost {
+interface DomainHost extends DomainFigures {
   name: string;
   domid: number;
   actor: Actor<ReturnType<typeof domainMachineFor>>;
@@ -69,13 +69,6 @@ interface DomainHost {
   /** Work that waits for the domain to run again (paused, shut down). */
   deferred: Array<() => void>;
   virqScheduled: boolean;
-  sent: number;
-  received: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Sends that met a full ring (EAGAIN), queued a space-wait and waited for notify. */
-  waits: number;
-  virqs: number;
 }
 
 interface WorkloadRun {
