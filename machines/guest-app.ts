@@ -18,7 +18,8 @@
  * |------------|-----------------------------------------------------------------------------------|
  * | `idle`     | not started                                                                       |
  * | `sending`  | one sendv of message `seq` (entry), then: sent → `next`, EAGAIN → `blocked`, another errno → counted, `next` |
- * | `next`     | all `count` messages dealt with → `done`, else → `sending`                       |
+ * | `next`     | all `count` messages dealt with → `done`; paced → `ready`; else → `sending`       |
+ * | `ready`    | paced: waits for the runtime's SEND (the workload's next slot)                    |
  * | `blocked`  | EAGAIN: the core queued a space-wait; waits for VIRQ                              |
  * | `checking` | notify with the message's size: SUFFICIENT → `sending`; the ring gone → ECONNREFUSED counted, `next`; else → `blocked` |
  * | `done`     | every message sent or refused (final)                                             |
@@ -32,8 +33,9 @@
  * | event   | accepted in    | does                                                               |
  * |---------|----------------|--------------------------------------------------------------------|
  * | `START` | idle           | → `next` (so `count` 0 is done at once)                            |
+ * | `SEND`  | ready          | → `sending` (paced apps only)                                      |
  * | `VIRQ`  | blocked        | `queryRing` (notify, acknowledging the VIRQ), → `checking`         |
- * | `STOP`  | idle, blocked  | → `stopped`                                                        |
+ * | `STOP`  | idle, ready, blocked | → `stopped`                                                  |
  *
  * @example
  * ```ts
@@ -74,6 +76,11 @@ export interface GuestAppInput {
   dst: { domid: number; aport: number };
   count: number;
   sizes: number[];
+  /**
+   * Paced: after each message the app waits in `ready` for the runtime's SEND (a workload's rate);
+   * unpaced (the default) it sends as fast as the ring allows.
+   */
+  paced?: boolean;
 }
 
 /**
@@ -102,7 +109,7 @@ export interface GuestAppContext extends GuestAppInput {
  * app.send({ type: 'VIRQ' } satisfies GuestAppEvent);
  * ```
  */
-export type GuestAppEvent = { type: 'START' } | { type: 'VIRQ' } | { type: 'STOP' };
+export type GuestAppEvent = { type: 'START' } | { type: 'SEND' } | { type: 'VIRQ' } | { type: 'STOP' };
 
 /** The size of message `seq`. */
 export const messageSize = (c: GuestAppInput, seq: number): number => {
@@ -152,6 +159,7 @@ export const guestAppMachine = setup({
   guards: {
     reportIs: ({ context }, params: { kind: GuestAppReport['kind'] }) => context.report?.kind === params.kind,
     allDealtWith: ({ context }) => context.seq >= context.count,
+    paced: ({ context }) => context.paced === true,
   },
 }).createMachine({
   id: 'guestApp',
@@ -172,8 +180,12 @@ export const guestAppMachine = setup({
       ],
     },
     next: {
-      description: 'The next message, or done.',
-      always: [{ target: 'done', guard: 'allDealtWith' }, { target: 'sending' }],
+      description: 'The next message, or done; a paced app waits for its turn.',
+      always: [{ target: 'done', guard: 'allDealtWith' }, { target: 'ready', guard: 'paced' }, { target: 'sending' }],
+    },
+    ready: {
+      description: "Paced: waiting for the runtime's SEND (the workload's next slot in virtual time).",
+      on: { SEND: 'sending', STOP: 'stopped' },
     },
     blocked: {
       description: 'EAGAIN: a space-wait is queued on the ring; waiting for VIRQ_ARGO.',

@@ -44,3 +44,4 @@ export { hypervisorMachineFor } from './implementations/hypervisor-core.js';
 export { guestAppMachine, messageSize } from './guest-app.js';
 export type { GuestAppContext, GuestAppEvent, GuestAppInput, GuestAppReport } from './guest-app.js';
 export { guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
+export type { GuestAppHooks } from './implementations/guest-app-core.js';

@@ -32,12 +32,15 @@ export function payloadFor(seq: number, size: number): Uint8Array {
  * app.send({ type: 'START' });
  * ```
  */
-export function guestAppMachineFor(guest: ArgoGuest, options: SendOptions = {}) {
+export function guestAppMachineFor(guest: ArgoGuest, options: SendOptions = {}, hooks: GuestAppHooks = {}) {
+  const payloadOf = hooks.payload ?? payloadFor;
   return guestAppMachine.provide({
     actions: {
       sendv: assign(({ context }) => {
         const size = messageSize(context, context.seq);
-        const rc = guest.sendvRaw(context.dst, [guest.stageIov(payloadFor(context.seq, size))], options);
+        const payload = payloadOf(context.seq, size);
+        const rc = guest.sendvRaw(context.dst, [guest.stageIov(payload)], options);
+        hooks.onSendv?.(context.seq, payload, rc);
         return { report: reportOfSendv(rc) };
       }),
       queryRing: assign(({ context }) => {
@@ -48,6 +51,15 @@ export function guestAppMachineFor(guest: ArgoGuest, options: SendOptions = {}) 
       }),
     },
   });
+}
+
+/**
+ * Hooks a runtime gives the wired app: the payload of message `seq` (the same bytes on a retry), and
+ * every sendv's result, so the runtime can account for each message.
+ */
+export interface GuestAppHooks {
+  payload?: (seq: number, size: number) => Uint8Array;
+  onSendv?: (seq: number, payload: Uint8Array, rc: number) => void;
 }
 
 function reportOfSendv(rc: number): GuestAppReport {

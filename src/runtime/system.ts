@@ -2,6 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
+import { guestAppMachineFor } from '../../machines/implementations/guest-app-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
@@ -71,12 +72,14 @@ interface DomainHost extends DomainFigures {
   virqScheduled: boolean;
 }
 
-interface WorkloadRun {
+/** A workload: a guest-application actor of its sending domain, and what the runtime knows of it. */
+interface AppRun {
   spec: ScenarioWorkload;
-  rng: SeededRandom;
-  sent: number;
-  head: Uint8Array | null;
-  blocked: boolean;
+  actor: Actor<ReturnType<typeof guestAppMachineFor>>;
+  /** Refusals already accounted for, by errno name. */
+  refusedSeen: Record<string, number>;
+  /** The message the next SEND slot was scheduled for (paced apps). */
+  slotFor: number;
 }
 
 const STEPS_MAX_DEFAULT = 1_000_000;
@@ -112,7 +115,7 @@ export class ArgosimSystem {
   private readonly ledger = new MessageLedger();
   private readonly errors: Record<string, number> = {};
   private readonly refusedRings: Record<string, number> = {};
-  private readonly workloads: WorkloadRun[];
+  private readonly apps: AppRun[] = [];
   private readonly byDomid = new Map<number, DomainHost>();
   private policy: FlaskPolicy | undefined;
   private readonly policyDecisions = new Map<number, boolean>();
@@ -141,10 +144,9 @@ export class ArgosimSystem {
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
     });
     const seeds = new SeededRandom(this.seed);
-    this.workloads = scenario.workloads.map((spec) => ({ spec, rng: new SeededRandom(seeds.int(0, 0x7fffffff)), sent: 0, head: null, blocked: false }));
     for (const spec of scenario.domains) this.boot(spec.name);
     for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
-    for (const w of this.workloads) this.scheduleSend(w, w.spec.startMs);
+    for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
     for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
   }
@@ -293,47 +295,92 @@ export class ArgosimSystem {
     }
   }
 
-  private scheduleSend(w: WorkloadRun, atMs: number): void {
-    if (w.sent >= w.spec.count) return;
-    const host = this.domains.get(w.spec.from)!;
+  /**
+   * A workload as a guest-application actor (argo.md §6.3 sender): sizes and payload bytes are drawn
+   * from the workload's seed (the same bytes again on a retry); a paced app gets a SEND per slot of
+   * virtual time; the runtime accounts every sendv the app makes.
+   */
+  private startApp(spec: ScenarioWorkload, rng: SeededRandom): void {
+    const host = this.domains.get(spec.from)!;
+    const sizes = Array.from({ length: Math.max(1, spec.count) }, () => rng.int(spec.size.minBytes, spec.size.maxBytes));
+    const payloads = new Map<number, Uint8Array>();
+    const payload = (seq: number, size: number) => {
+      let bytes = payloads.get(seq);
+      if (!bytes) payloads.set(seq, (bytes = rng.bytes(size)));
+      return bytes;
+    };
+    const logic = guestAppMachineFor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, {
+      payload,
+      onSendv: (seq, bytes, rc) => {
+        payloads.delete(seq - 1);
+        this.accountSendv(spec, bytes, rc);
+      },
+    });
+    const actor = createActor(logic, {
+      input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
+      inspect: this.inspector(),
+    });
+    const app: AppRun = { spec, actor, refusedSeen: {}, slotFor: -1 };
+    actor.subscribe((snapshot) => this.observeApp(app, snapshot));
+    actor.start();
+    this.apps.push(app);
     this.scheduler.schedule({
       kind: 'guest',
       actor: host.name,
-      label: `${w.spec.name} #${w.sent}`,
-      delayMs: Math.max(0, atMs - this.scheduler.now()),
-      run: () => this.asGuest(host, () => this.trySend(w, host)),
+      label: `${spec.name} start`,
+      delayMs: spec.startMs,
+      run: () => this.asGuest(this.domains.get(spec.from)!, () => actor.send({ type: 'START' })),
     });
   }
 
-  /** One sendv of the workload's next message; EAGAIN leaves it blocked until a VIRQ says space. */
-  private trySend(w: WorkloadRun, host: DomainHost): void {
-    if (this.hv.life(host.domid) !== 'alive') return;
-    w.head ??= w.rng.bytes(w.rng.int(w.spec.size.minBytes, w.spec.size.maxBytes));
-    const dst = { domid: w.spec.to.domid, aport: w.spec.to.port };
-    const rc = host.guest.sendvRaw(dst, [host.guest.stageIov(w.head)], { messageType: w.spec.messageType, srcPort: w.spec.srcPort });
+  /** After each app step: count its new refusals, and give a paced app its next slot. */
+  private observeApp(app: AppRun, snapshot: ReturnType<AppRun['actor']['getSnapshot']>): void {
+    for (const [errno, n] of Object.entries(snapshot.context.refused)) {
+      for (let k = app.refusedSeen[errno] ?? 0; k < n; k++) {
+        this.ledger.refused();
+        this.errors[errno] = (this.errors[errno] ?? 0) + 1;
+      }
+      app.refusedSeen[errno] = n;
+    }
+    if (snapshot.value !== 'ready' || app.slotFor === snapshot.context.seq) return;
+    const seq = (app.slotFor = snapshot.context.seq);
+    const at = app.spec.startMs + seq * app.spec.intervalMs;
+    this.scheduler.schedule({
+      kind: 'guest',
+      actor: app.spec.from,
+      label: `${app.spec.name} #${seq}`,
+      delayMs: Math.max(0, at - this.scheduler.now()),
+      run: () =>
+        this.asGuest(this.domains.get(app.spec.from)!, () => {
+          if (app.actor.getSnapshot().value === 'ready') app.actor.send({ type: 'SEND' });
+        }),
+    });
+  }
+
+  /** Accounts one sendv of an app: accepted (ledger, policy check), or EAGAIN (a wait on a full ring). */
+  private accountSendv(spec: ScenarioWorkload, bytes: Uint8Array, rc: number): void {
+    const host = this.domains.get(spec.from)!;
+    const dst = { domid: spec.to.domid, aport: spec.to.port };
     if (rc === -ERRNO.EAGAIN) {
-      w.blocked = true; // EAGAIN: a space-wait is queued; the sender's VIRQ resumes it
-      host.waits++;
+      host.waits++; // a space-wait is queued in Xen; the sender's VIRQ resumes the app
       const target = this.ringFor(host.domid, dst.domid, dst.aport);
       if (target) this.reportRing(target.owner, target.ring); // full, with a waiter
       return;
     }
-    if (rc >= 0) {
-      if (!this.policyAllows(host.domid, dst.domid)) {
-        this.ledger.violations.push(`${this.scheduler.now()}ms: a message crossed a denied policy edge: domain ${host.domid} → ${dst.domid}`);
-      }
-      this.ledger.sent(host.domid, `${dst.domid}:${dst.aport}`, w.head);
-      host.sent++;
-      host.bytesSent += w.head.length;
-    } else {
-      this.ledger.refused();
-      const name = errnoName(rc) ?? `E${-rc}`;
-      this.errors[name] = (this.errors[name] ?? 0) + 1;
+    if (rc < 0) return; // refusals are counted from the app's own tally (it also counts a ring gone on re-check)
+    if (!this.policyAllows(host.domid, dst.domid)) {
+      this.ledger.violations.push(`${this.scheduler.now()}ms: a message crossed a denied policy edge: domain ${host.domid} → ${dst.domid}`);
     }
-    w.head = null;
-    w.blocked = false;
-    w.sent++;
-    this.scheduleSend(w, w.spec.startMs + w.sent * w.spec.intervalMs);
+    this.ledger.sent(host.domid, `${dst.domid}:${dst.aport}`, bytes);
+    host.sent++;
+    host.bytesSent += bytes.length;
+  }
+
+  /** The guest kernel is gone (destroy, soft reset): its applications stop. */
+  private stopApps(host: DomainHost): void {
+    for (const app of this.apps) {
+      if (app.spec.from === host.name && app.actor.getSnapshot().status === 'active') app.actor.stop();
+    }
   }
 
   /** VIRQ_ARGO raised in `domid`: its handler runs as a scheduling point (coalesced). */
@@ -375,13 +422,8 @@ export class ArgosimSystem {
       r.reported = 'empty';
       r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
     }
-    for (const w of this.workloads) {
-      if (!w.blocked || w.spec.from !== host.name) continue;
-      const info = host.guest.query({ domid: w.spec.to.domid, aport: w.spec.to.port }, w.head!.length);
-      if (info.sufficient || !info.exists) {
-        w.blocked = false;
-        this.scheduler.schedule({ kind: 'guest', actor: host.name, label: `${w.spec.name} #${w.sent} retry`, run: () => this.asGuest(host, () => this.trySend(w, host)) });
-      }
+    for (const app of this.apps) {
+      if (app.spec.from === host.name && app.actor.getSnapshot().value === 'blocked') app.actor.send({ type: 'VIRQ' });
     }
   }
 
@@ -426,6 +468,7 @@ export class ArgosimSystem {
     host.actor.send({ type: 'KILL' });
     host.actor.send({ type: 'TEARDOWN_DONE' });
     host.deferred.length = 0;
+    this.stopApps(host);
     this.reconcileRings(host.domid, 'OWNER_DIED');
   }
 
@@ -435,6 +478,7 @@ export class ArgosimSystem {
    */
   private afterSoftReset(host: DomainHost): void {
     this.reconcileRings(host.domid, 'SOFT_RESET');
+    this.stopApps(host);
     if (this.hv.life(host.domid) !== 'alive') return;
     host.guest.close();
     host.guest = new ArgoGuest(platformOf(this.hv, host.domid));

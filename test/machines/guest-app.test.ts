@@ -200,6 +200,37 @@ function replayOnCore(path: EdgePath, taken: Set<string>): void {
   app.stop();
 }
 
+/**
+ * A paced app on the core: it sends one message per SEND, waits in `ready` between them, and STOP
+ * there ends it; the messages in the ring are exactly those it sent.
+ */
+function replayPaced(taken: Set<string>): void {
+  for (const stopEarly of [false, true]) {
+    const { sender, ring } = world();
+    const app = createActor(guestAppMachineFor(sender), {
+      input: { dst: DST, count: 2, sizes: [100], paced: true },
+      inspect: (e) => {
+        if (e.type === '@xstate.microstep') for (const t of e._transitions) taken.add(transitionKey(t));
+      },
+    }).start();
+    app.send({ type: 'START' });
+    expect(app.getSnapshot().value).toBe('ready');
+    expect(ring.pendingMessages()).toBe(0);
+    app.send({ type: 'SEND' });
+    expect(app.getSnapshot().value).toBe('ready');
+    expect(ring.pendingMessages()).toBe(1);
+    if (stopEarly) {
+      app.send({ type: 'STOP' });
+      expect(app.getSnapshot().value).toBe('stopped');
+    } else {
+      app.send({ type: 'SEND' });
+      expect(app.getSnapshot().value).toBe('done');
+      expect(ring.pendingMessages()).toBe(2);
+    }
+    app.stop();
+  }
+}
+
 describe('guestAppMachine (argo.md §6.3 sender)', () => {
   it('the machine definition imports xstate only', () => {
     const source = readFileSync(new URL('../../machines/guest-app.ts', import.meta.url), 'utf8');
@@ -225,10 +256,11 @@ describe('guestAppMachine (argo.md §6.3 sender)', () => {
     expect([...edges].filter((e) => !taken.has(e))).toEqual([]);
     expect(paths.length).toBe(edges.size);
     expect(edges.size).toBe(23); // 10 messages, 3 fit: blocked at message 4 and again at 8
+    replayPaced(takenTransitions);
     // every transition the app machine declares was taken on the core, eventless ones included
     const declared = declaredTransitions(guestAppMachine.root);
     expect(declared.filter((t) => !takenTransitions.has(t))).toEqual([]);
-    expect(declared.length).toBe(12);
+    expect(declared.length).toBe(15);
   });
 
   it('without .provide(), the ideal destination takes every message', () => {
