@@ -17,7 +17,7 @@
  * | state      | what                                                                              |
  * |------------|-----------------------------------------------------------------------------------|
  * | `idle`     | not started                                                                       |
- * | `sending`  | one sendv of message `seq` (entry), then: sent → `next`, EAGAIN → `blocked`, another errno → counted, `next` |
+ * | `sending`  | one sendv of message `seq` (entry), then: sent → `sending` again (unpaced, more to send) or `ready` (paced, more to send) or `next`; EAGAIN → `blocked`; another errno → counted, `next` |
  * | `next`     | all `count` messages dealt with → `done`; paced → `ready`; else → `sending`       |
  * | `ready`    | paced: waits for the runtime's SEND (the workload's next slot)                    |
  * | `blocked`  | EAGAIN: the core queued a space-wait; waits for VIRQ                              |
@@ -160,6 +160,8 @@ export const guestAppMachine = setup({
     reportIs: ({ context }, params: { kind: GuestAppReport['kind'] }) => context.report?.kind === params.kind,
     allDealtWith: ({ context }) => context.seq >= context.count,
     paced: ({ context }) => context.paced === true,
+    sentAndMoreUnpaced: ({ context }) => context.report?.kind === 'sent' && context.paced !== true && context.seq + 1 < context.count,
+    sentAndMorePaced: ({ context }) => context.report?.kind === 'sent' && context.paced === true && context.seq + 1 < context.count,
   },
 }).createMachine({
   id: 'guestApp',
@@ -174,6 +176,10 @@ export const guestAppMachine = setup({
       description: 'One sendv of message seq (argo.md §6.3).',
       entry: 'sendv',
       always: [
+        // unpaced and more to send: straight on to the next message (one microstep per message)
+        { target: 'sending', reenter: true, guard: 'sentAndMoreUnpaced', actions: 'countSent' },
+        // paced and more to send: wait for the next slot
+        { target: 'ready', guard: 'sentAndMorePaced', actions: 'countSent' },
         { target: 'next', guard: reportIs('sent'), actions: 'countSent' },
         { target: 'blocked', guard: reportIs('eagain'), actions: 'countBlocked' },
         { target: 'next', actions: 'countRefused' },

@@ -260,7 +260,7 @@ describe('guestAppMachine (argo.md §6.3 sender)', () => {
     // every transition the app machine declares was taken on the core, eventless ones included
     const declared = declaredTransitions(guestAppMachine.root);
     expect(declared.filter((t) => !takenTransitions.has(t))).toEqual([]);
-    expect(declared.length).toBe(15);
+    expect(declared.length).toBe(17);
   });
 
   it('without .provide(), the ideal destination takes every message', () => {
