@@ -88,12 +88,12 @@ export class Scheduler implements Clock {
   step(): boolean {
     if (this.points.length === 0) return false;
     if (this.points[0].dueMs > this.nowMs) this.nowMs = this.points[0].dueMs;
-    const enabled = this.points.slice(0, this.enabledCount());
-    const choice = this.strategy.pick(enabled, this.steps);
-    if (!Number.isInteger(choice) || choice < 0 || choice >= enabled.length) {
-      throw new RangeError(`strategy ${this.strategy.name} picked ${choice} of ${enabled.length} enabled points at step ${this.steps}`);
+    const enabled = this.enabledCount();
+    const choice = this.strategy.pick(this.points, enabled, this.steps);
+    if (!Number.isInteger(choice) || choice < 0 || choice >= enabled) {
+      throw new RangeError(`strategy ${this.strategy.name} picked ${choice} of ${enabled} enabled points at step ${this.steps}`);
     }
-    const point = enabled[choice];
+    const point = this.points[choice];
     this.points.splice(choice, 1);
     this.choices.push(choice);
     if (this.record) {
@@ -101,7 +101,7 @@ export class Scheduler implements Clock {
         step: this.steps,
         atMs: this.nowMs,
         choice,
-        enabled: enabled.length,
+        enabled,
         kind: point.kind,
         actor: point.actor,
         label: point.label,

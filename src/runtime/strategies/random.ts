@@ -16,6 +16,6 @@ export function randomStrategy(seed: number): Strategy {
   const rng = new SeededRandom(seed);
   return {
     name: 'random',
-    pick: (enabled) => (enabled.length === 1 ? 0 : rng.int(0, enabled.length - 1)),
+    pick: (_points, enabled) => (enabled === 1 ? 0 : rng.int(0, enabled - 1)),
   };
 }

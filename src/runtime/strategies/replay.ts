@@ -28,9 +28,9 @@ export class ReplayDivergenceError extends Error {
 export function replayStrategy(choices: readonly number[]): Strategy {
   return {
     name: 'replay',
-    pick: (enabled, step) => {
+    pick: (_points, enabled, step) => {
       const choice = choices[step];
-      if (choice === undefined || choice >= enabled.length) throw new ReplayDivergenceError(step, choice, enabled.length);
+      if (choice === undefined || choice >= enabled) throw new ReplayDivergenceError(step, choice, enabled);
       return choice;
     },
   };
