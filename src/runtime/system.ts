@@ -56,8 +56,14 @@ export interface RunMetrics {
 interface RingHost {
   ring: ArgoRing;
   actor: Actor<ReturnType<typeof argoRingMachineFor>>;
-  /** The occupancy last reported to the actor: empty, holding data, or with waiters. */
-  reported: 'empty' | 'holdingData' | 'fullWithWaiters';
+}
+
+type Occupancy = 'empty' | 'holdingData' | 'fullWithWaiters';
+
+/** The occupancy a ring actor last heard of: its `registered` substate. */
+function reportedOccupancy(r: RingHost): Occupancy | undefined {
+  const value = r.actor.getSnapshot().value;
+  return typeof value === 'object' && 'registered' in value ? (value.registered as Occupancy) : undefined;
 }
 
 interface DomainHost extends DomainFigures {
@@ -250,7 +256,7 @@ export class ArgosimSystem {
       actor.stop();
       return;
     }
-    host.rings.push({ ring, actor, reported: 'empty' });
+    host.rings.push({ ring, actor });
   }
 
   /**
@@ -260,10 +266,8 @@ export class ArgosimSystem {
   private reportRing(owner: DomainHost, r: RingHost): void {
     const occupancy = this.hv.argoRingOccupancy(owner.domid, r.ring.aport, r.ring.partner);
     if (!occupancy) return;
-    const now = occupancy.waiters > 0 ? 'fullWithWaiters' : occupancy.pendingBytes > 0 ? 'holdingData' : 'empty';
-    if (now === r.reported) return;
-    r.reported = now;
-    r.actor.send({ type: 'RING_STATE', ...occupancy });
+    const now: Occupancy = occupancy.waiters > 0 ? 'fullWithWaiters' : occupancy.pendingBytes > 0 ? 'holdingData' : 'empty';
+    if (now !== reportedOccupancy(r)) r.actor.send({ type: 'RING_STATE', ...occupancy });
   }
 
   /** The ring a send from `sender` to (dst, port) lands in: the unicast one first, then the wildcard (§6.1). */
@@ -418,9 +422,7 @@ export class ArgosimSystem {
     for (const r of drained) {
       // drained and notified: the ring is empty, and every waiter fitted (none queues a length the
       // ring can never hold, argo.md §4.4), so Xen fired them all
-      if (r.reported === 'empty') continue;
-      r.reported = 'empty';
-      r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
+      if (reportedOccupancy(r) !== 'empty') r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
     }
     for (const app of this.apps) {
       if (app.spec.from === host.name && app.actor.getSnapshot().value === 'blocked') app.actor.send({ type: 'VIRQ' });
