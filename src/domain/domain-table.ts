@@ -56,7 +56,8 @@ export interface DomainTableBuffers {
  * @example
  * ```ts
  * const table = new DomainTable(64);
- * const slot = table.allocate(1);
+ * const slot = table.claim(1);  // fill the slot, then
+ * table.publish(slot);
  * table.slotOf(1) === slot; // true
  * ```
  */
@@ -127,13 +128,6 @@ export class DomainTable {
     if (Atomics.compareExchange(this.index, domid, 0, slot + 1) !== 0) {
       throw new Error(`domain table: domid ${domid} is already published`);
     }
-  }
-
-  /** Claim and publish at once (tests and tools that fill the slot afterwards). */
-  allocate(domid: number): number {
-    const slot = this.claim(domid);
-    this.publish(slot);
-    return slot;
   }
 
   /**

@@ -40,11 +40,6 @@ export class EventChannels {
     this.clear(slot, virq);
   }
 
-  /** True when the VIRQ is bound. */
-  bound(slot: number, virq: number): boolean {
-    return (this.domains.get(slot, D.VIRQ_BOUND) & (1 << virq)) !== 0;
-  }
-
   /**
    * send_guest_domain_virq: sets the pending bit if bound, else drops the signal. With `generation`,
    * a slot that has since been given to another domain is not signalled.
