@@ -3,38 +3,41 @@
  * the sender protocol of argo.md §6.3 — sendv; on EAGAIN wait for VIRQ_ARGO, ask with notify whether
  * the message fits now (which queues a space-wait if not), and retry when SUFFICIENT.
  *
- * Every step that touches the hypervisor is a named action that records what the core answered in
- * `report` (`sendv`: sent / eagain / refused with its errno; `queryRing`: sufficient / insufficient /
- * gone), and eventless transitions guarded by `reportIs` move the machine to the state that answer
- * puts it in. Message `seq` has `sizes[seq % sizes.length]` bytes.
+ * A sender is a loop: an unpaced app sendvs message after message until the ring is full (EAGAIN)
+ * or every message is dealt with, as a Linux application's `sendmsg` loop does; a paced app sends
+ * one message per SEND (a slot of its workload's rate). Such a run is one action, which makes one
+ * `sendvRaw` hypercall per message and records the counters and what the core last answered in
+ * `report` (`sent`, `eagain`, or `refused` with its errno); guards on `report` then move the
+ * machine to the state that answer puts it in. The events of the common cases — a paced SEND whose
+ * message goes, a VIRQ after which the ring fills again — are transitions without a target: one
+ * microstep each, and no eventless one. Message `seq` has `sizes[seq % sizes.length]` bytes.
  *
- * The default implementations are an ideal destination that takes every message at once, so the
+ * The default implementation is an ideal destination that takes every message at once, so the
  * machine runs alone; `guestAppMachineFor(guest)` in `implementations/guest-app-core.ts` sends with a
- * real ArgoGuest.
+ * real ArgoGuest. Both run `sendRun` and `retryRun` over their own single sendv and notify query.
  *
  * States:
  *
  * | state      | what                                                                              |
  * |------------|-----------------------------------------------------------------------------------|
  * | `idle`     | not started                                                                       |
- * | `sending`  | one sendv of message `seq` (entry), then: sent → `sending` again (unpaced, more to send) or `ready` (paced, more to send) or `next`; EAGAIN → `blocked`; another errno → counted, `next` |
- * | `next`     | all `count` messages dealt with → `done`; paced → `ready`; else → `sending`       |
- * | `ready`    | paced: waits for the runtime's SEND (the workload's next slot)                    |
- * | `blocked`  | EAGAIN: the core queued a space-wait; waits for VIRQ                              |
- * | `checking` | notify with the message's size: SUFFICIENT → `sending`; the ring gone → ECONNREFUSED counted, `next`; else → `blocked` |
+ * | `starting` | START: all dealt with (count 0) → `done`; paced → `ready`; else → `sending`       |
+ * | `sending`  | unpaced: the run of sendvs (entry); EAGAIN → `blocked`; all dealt with → `done`   |
+ * | `ready`    | paced: each SEND is one sendv of the next message, staying here; EAGAIN → `blocked`; all dealt with → `done` |
+ * | `blocked`  | EAGAIN: the core queued a space-wait. Each VIRQ is a re-check (`retry`): still short → stays; otherwise the sends go on (see `retryRun`) → `done`, `ready` (paced), or stays on a new EAGAIN |
  * | `done`     | every message sent or refused (final)                                             |
  * | `stopped`  | STOP (final)                                                                      |
  *
- * `sending`, `next` and `checking` are left in the same macrostep: the stable states are idle,
+ * `starting` and `sending` are left in the same macrostep: the stable states are idle, ready,
  * blocked, done and stopped.
  *
  * Events:
  *
  * | event   | accepted in    | does                                                               |
  * |---------|----------------|--------------------------------------------------------------------|
- * | `START` | idle           | → `next` (so `count` 0 is done at once)                            |
- * | `SEND`  | ready          | → `sending` (paced apps only)                                      |
- * | `VIRQ`  | blocked        | `queryRing` (notify, acknowledging the VIRQ), → `checking`         |
+ * | `START` | idle           | → `starting`                                                       |
+ * | `SEND`  | ready          | `sendv` of the next message (paced apps only)                      |
+ * | `VIRQ`  | blocked        | `retry`: acknowledge the VIRQ, notify with the message's size, and go on if it fits (`retryRun`) |
  * | `STOP`  | idle, ready, blocked | → `stopped`                                                  |
  *
  * @example
@@ -85,7 +88,8 @@ export interface GuestAppInput {
 
 /**
  * The guest application's context: its input, the next message (`seq`), messages sent, refusals by
- * errno name, how many sendvs answered EAGAIN, and the core's last answer.
+ * errno name, how many sendvs answered EAGAIN, and the core's last answer (of a sendv, or of the
+ * re-check's notify when that ended the wait: `insufficient` while the app still waits).
  *
  * @example
  * ```ts
@@ -117,10 +121,78 @@ export const messageSize = (c: GuestAppInput, seq: number): number => {
   return c.sizes[seq % c.sizes.length];
 };
 
-const countRefusal = (c: GuestAppContext, errno: string) => ({
-  seq: c.seq + 1,
-  refused: { ...c.refused, [errno]: (c.refused[errno] ?? 0) + 1 },
-});
+/**
+ * One sendv of message `seq` of `size` bytes: the byte count the core accepted (>= 0), or a negative
+ * errno (-EAGAIN: the ring is full and a space-wait was queued).
+ */
+export type SendvOne = (seq: number, size: number) => number;
+
+/** What a blocked sender's re-check (notify with the message's size, argo.md §6.3) found. */
+export type QueryReport = Extract<GuestAppReport, { kind: 'sufficient' | 'insufficient' | 'gone' | 'refused' }>;
+
+/** EAGAIN, whose value is Xen's (and Linux's) on x86 and Arm. */
+const EAGAIN = 11;
+
+type RunFields = Pick<GuestAppContext, 'seq' | 'sent' | 'refused' | 'blockedCount' | 'report'>;
+
+/**
+ * The counters and report after a run of sends from message `seq` (argo.md §6.3): an unpaced app
+ * sends until EAGAIN or every message is dealt with; a paced one deals with one message. A refusal
+ * (another errno) is counted under `errnoName(rc)` and the run goes on with the next message; on
+ * EAGAIN `seq` stays, to be retried, and `blockedCount` grows.
+ *
+ * @example
+ * ```ts
+ * sendRun(context, (seq, size) => guest.sendvRaw(dst, [guest.stageIov(payloadFor(seq, size))]), errnoName);
+ * ```
+ */
+export function sendRun(c: GuestAppContext, sendvOne: SendvOne, errnoName: (rc: number) => string): RunFields {
+  let { seq, sent, refused, blockedCount } = c;
+  let report = c.report;
+  while (seq < c.count) {
+    const rc = sendvOne(seq, messageSize(c, seq));
+    if (rc === -EAGAIN) {
+      report = { kind: 'eagain' };
+      blockedCount++;
+      break;
+    }
+    if (rc >= 0) {
+      sent++;
+      report = { kind: 'sent', bytes: rc };
+    } else {
+      const errno = errnoName(rc);
+      refused = { ...refused, [errno]: (refused[errno] ?? 0) + 1 };
+      report = { kind: 'refused', errno };
+    }
+    seq++;
+    if (c.paced === true) break;
+  }
+  return { seq, sent, refused, blockedCount, report };
+}
+
+/**
+ * A blocked sender's re-check after a VIRQ (argo.md §6.3), given what notify said: still short —
+ * the notify queued a space-wait again, keep waiting; room now — send on (`sendRun`, the same
+ * message first); the ring gone (Xen tells nobody, §6.2) — ECONNREFUSED; a wait that could never be
+ * woken (the message can never fit, or 32 waiters already: `refused` EMSGSIZE / EBUSY) — that
+ * errno. A message given up is counted and, unless the app is paced, the run goes on with the next.
+ *
+ * @example
+ * ```ts
+ * retryRun(context, guest.query(dst, size).sufficient ? { kind: 'sufficient' } : { kind: 'insufficient' }, sendvOne, errnoName);
+ * ```
+ */
+export function retryRun(c: GuestAppContext, query: QueryReport, sendvOne: SendvOne, errnoName: (rc: number) => string): RunFields {
+  if (query.kind === 'insufficient') return { ...c, report: query };
+  if (query.kind === 'sufficient') return sendRun(c, sendvOne, errnoName);
+  const errno = query.kind === 'gone' ? 'ECONNREFUSED' : query.errno;
+  const after: GuestAppContext = { ...c, seq: c.seq + 1, refused: { ...c.refused, [errno]: (c.refused[errno] ?? 0) + 1 }, report: { kind: 'refused', errno } };
+  return c.paced === true ? after : sendRun(after, sendvOne, errnoName);
+}
+
+/** The ideal destination: every message goes whole. */
+const idealSendv: SendvOne = (_seq, size) => size;
+const idealErrno = (rc: number) => `E${-rc}`;
 
 const reportIs = (kind: GuestAppReport['kind']) => ({ type: 'reportIs' as const, params: { kind } });
 
@@ -133,7 +205,7 @@ const reportIs = (kind: GuestAppReport['kind']) => ({ type: 'reportIs' as const,
  * const app = createActor(guestAppMachineFor(guest), { input: { dst: { domid: 2, aport: 80 }, count: 5, sizes: [1000] } }).start();
  * app.send({ type: 'START' });                          // blocked if the ring filled up
  * receiver.consume(ring);                               // notify: Xen signals VIRQ_ARGO to the sender
- * app.send({ type: 'VIRQ' });                           // query SUFFICIENT: sending again
+ * app.send({ type: 'VIRQ' });                           // the re-check finds room: sending again
  * ```
  */
 export const guestAppMachine = setup({
@@ -143,25 +215,17 @@ export const guestAppMachine = setup({
     input: {} as GuestAppInput,
   },
   actions: {
-    /** One sendv of message `seq`; the ideal destination takes it. */
-    sendv: assign(({ context }) => ({ report: { kind: 'sent' as const, bytes: messageSize(context, context.seq) } })),
-    /** Notify with one entry for the destination, `space_required` the message's size. */
-    queryRing: assign(() => ({ report: { kind: 'sufficient' as const } })),
-    countSent: assign(({ context }) => ({ seq: context.seq + 1, sent: context.sent + 1 })),
-    countBlocked: assign(({ context }) => ({ blockedCount: context.blockedCount + 1 })),
-    countRefused: assign(({ context }) => {
-      if (context.report?.kind !== 'refused') throw new Error(`guestAppMachine: sendv reported ${JSON.stringify(context.report)}`);
-      return countRefusal(context, context.report.errno);
-    }),
-    // argo.md §6.2: Xen signals nobody when a ring goes away; the sender finds it gone on its re-check
-    countConnRefused: assign(({ context }) => countRefusal(context, 'ECONNREFUSED')),
+    /** The run of sends from message `seq` (`sendRun`). */
+    sendv: assign(({ context }) => sendRun(context, idealSendv, idealErrno)),
+    /** Acknowledge the VIRQ, re-check with notify, and go on if it fits (`retryRun`). */
+    retry: assign(({ context }) => retryRun(context, { kind: 'sufficient' }, idealSendv, idealErrno)),
   },
   guards: {
     reportIs: ({ context }, params: { kind: GuestAppReport['kind'] }) => context.report?.kind === params.kind,
     allDealtWith: ({ context }) => context.seq >= context.count,
     paced: ({ context }) => context.paced === true,
-    sentAndMoreUnpaced: ({ context }) => context.report?.kind === 'sent' && context.paced !== true && context.seq + 1 < context.count,
-    sentAndMorePaced: ({ context }) => context.report?.kind === 'sent' && context.paced === true && context.seq + 1 < context.count,
+    /** A paced app whose re-check ended the wait: the message went, or was given up. */
+    pacedAndGoing: ({ context }) => context.paced === true && context.report?.kind !== 'eagain' && context.report?.kind !== 'insufficient',
   },
 }).createMachine({
   id: 'guestApp',
@@ -170,39 +234,34 @@ export const guestAppMachine = setup({
   states: {
     idle: {
       description: 'Not started.',
-      on: { START: 'next', STOP: 'stopped' },
+      on: { START: 'starting', STOP: 'stopped' },
     },
-    sending: {
-      description: 'One sendv of message seq (argo.md §6.3).',
-      entry: 'sendv',
-      always: [
-        // unpaced and more to send: straight on to the next message (one microstep per message)
-        { target: 'sending', reenter: true, guard: 'sentAndMoreUnpaced', actions: 'countSent' },
-        // paced and more to send: wait for the next slot
-        { target: 'ready', guard: 'sentAndMorePaced', actions: 'countSent' },
-        { target: 'next', guard: reportIs('sent'), actions: 'countSent' },
-        { target: 'blocked', guard: reportIs('eagain'), actions: 'countBlocked' },
-        { target: 'next', actions: 'countRefused' },
-      ],
-    },
-    next: {
-      description: 'The next message, or done; a paced app waits for its turn.',
+    starting: {
+      description: 'Nothing to send: done; paced: wait for the first slot; else send.',
       always: [{ target: 'done', guard: 'allDealtWith' }, { target: 'ready', guard: 'paced' }, { target: 'sending' }],
     },
+    sending: {
+      description: 'Unpaced: sendv message after message (argo.md §6.3) until EAGAIN or all are dealt with.',
+      entry: 'sendv',
+      always: [
+        { target: 'blocked', guard: reportIs('eagain') },
+        { target: 'done', guard: 'allDealtWith' },
+      ],
+    },
     ready: {
-      description: "Paced: waiting for the runtime's SEND (the workload's next slot in virtual time).",
-      on: { SEND: 'sending', STOP: 'stopped' },
+      description: "Paced: each SEND (the workload's next slot in virtual time) is one sendv of the next message.",
+      on: { SEND: { actions: 'sendv' }, STOP: 'stopped' },
+      always: [
+        { target: 'blocked', guard: reportIs('eagain') },
+        { target: 'done', guard: 'allDealtWith' },
+      ],
     },
     blocked: {
-      description: 'EAGAIN: a space-wait is queued on the ring; waiting for VIRQ_ARGO.',
-      on: { VIRQ: { target: 'checking', actions: 'queryRing' }, STOP: 'stopped' },
-    },
-    checking: {
-      description: 'notify with space_required: SUFFICIENT, still short (a space-wait queued again), or the ring gone.',
+      description: 'EAGAIN: a space-wait is queued on the ring; each VIRQ_ARGO is a re-check with notify, and the sends go on once the message fits.',
+      on: { VIRQ: { actions: 'retry' }, STOP: 'stopped' },
       always: [
-        { target: 'sending', guard: reportIs('sufficient') },
-        { target: 'next', guard: reportIs('gone'), actions: 'countConnRefused' },
-        { target: 'blocked' },
+        { target: 'done', guard: 'allDealtWith' },
+        { target: 'ready', guard: 'pacedAndGoing' },
       ],
     },
     done: {

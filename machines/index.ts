@@ -43,5 +43,5 @@ export { hypervisorMachineFor } from './implementations/hypervisor-core.js';
 // A guest application sending over Argo (argo.md §6.3)
 export { guestAppMachine, messageSize } from './guest-app.js';
 export type { GuestAppContext, GuestAppEvent, GuestAppInput, GuestAppReport } from './guest-app.js';
-export { guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
+export { createGuestAppActor, guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
 export type { GuestAppHooks } from './implementations/guest-app-core.js';

@@ -1,8 +1,9 @@
-import { assign } from 'xstate';
-import type { ArgoGuest, SendOptions } from '../../src/guest/argo-guest.js';
-import { ERRNO, errnoName } from '../../src/xen/errno.js';
+import { assign, createActor, type Actor, type ActorOptions, type AnyActorRef } from 'xstate';
+import { XEN_ARGO_RING_EBUSY, XEN_ARGO_RING_EMSGSIZE } from '../../src/argo/constants.js';
+import type { ArgoAddr, ArgoGuest, RingInfo, SendOptions } from '../../src/guest/argo-guest.js';
+import { errnoName } from '../../src/xen/errno.js';
 import { VIRQ_ARGO } from '../../src/xen/virq.js';
-import { guestAppMachine, messageSize, type GuestAppReport } from '../guest-app.js';
+import { guestAppMachine, messageSize, retryRun, sendRun, type GuestAppContext, type GuestAppInput, type QueryReport } from '../guest-app.js';
 
 /**
  * The payload of message `seq` of `size` bytes: byte i is `(seq * 31 + i) & 0xff`, so a receiver can
@@ -20,9 +21,9 @@ export function payloadFor(seq: number, size: number): Uint8Array {
 }
 
 /**
- * `guestAppMachine` sending with a real ArgoGuest: `sendv` is one `guest.sendvRaw` of
+ * `guestAppMachine` sending with a real ArgoGuest: each sendv of a run is one `guest.sendvRaw` of
  * `payloadFor(seq, size)` staged in the guest's bounce buffer (bytes, EAGAIN, or another errno by its
- * name), and `queryRing` acknowledges the VIRQ (clears its pending bit) and asks with
+ * name), and `retry` acknowledges the VIRQ (clears its pending bit) and asks with
  * `guest.query(dst, size)` — a notify that queues a space-wait when the message does not fit.
  *
  * @example
@@ -33,24 +34,81 @@ export function payloadFor(seq: number, size: number): Uint8Array {
  * ```
  */
 export function guestAppMachineFor(guest: ArgoGuest, options: SendOptions = {}, hooks: GuestAppHooks = {}) {
-  const payloadOf = hooks.payload ?? payloadFor;
+  const wire = wireOf(guest, options, hooks);
   return guestAppMachine.provide({
     actions: {
-      sendv: assign(({ context }) => {
-        const size = messageSize(context, context.seq);
-        const payload = payloadOf(context.seq, size);
-        const rc = guest.sendvRaw(context.dst, [guest.stageIov(payload)], options);
-        hooks.onSendv?.(context.seq, payload, rc);
-        return { report: reportOfSendv(rc) };
-      }),
-      queryRing: assign(({ context }) => {
-        guest.platform.clearVirq(VIRQ_ARGO);
-        const info = guest.query(context.dst, messageSize(context, context.seq));
-        const report: GuestAppReport = !info.exists ? { kind: 'gone' } : info.sufficient ? { kind: 'sufficient' } : { kind: 'insufficient' };
-        return { report };
-      }),
+      sendv: assign(({ context }) => wire.sendv(context)),
+      retry: assign(({ context }) => wire.retry(context)),
     },
   });
+}
+
+/** What the wired actions do for one app: its sendv runs and its re-checks, over its ArgoGuest. */
+interface GuestAppWire {
+  sendv(context: GuestAppContext): ReturnType<typeof sendRun>;
+  retry(context: GuestAppContext): ReturnType<typeof retryRun>;
+}
+
+function wireOf(guest: ArgoGuest, options: SendOptions, hooks: GuestAppHooks): GuestAppWire {
+  const payloadOf = hooks.payload ?? payloadFor;
+  const sendvTo = (dst: ArgoAddr, seq: number, size: number): number => {
+    const payload = payloadOf(seq, size);
+    const rc = guest.sendvRaw(dst, [guest.stageIov(payload)], options);
+    hooks.onSendv?.(seq, payload, rc);
+    return rc;
+  };
+  return {
+    sendv: (context) => sendRun(context, (seq, size) => sendvTo(context.dst, seq, size), nameOf),
+    retry: (context) => {
+      guest.platform.clearVirq(VIRQ_ARGO); // the VIRQ is acknowledged before the re-check: none is lost
+      const query = reportOfQuery(guest.query(context.dst, messageSize(context, context.seq)));
+      return retryRun(context, query, (seq, size) => sendvTo(context.dst, seq, size), nameOf);
+    },
+  };
+}
+
+/** The wire of each actor made by `createGuestAppActor`. */
+const WIRES = new WeakMap<AnyActorRef, GuestAppWire>();
+
+function wireOfActor(self: AnyActorRef): GuestAppWire {
+  const wire = WIRES.get(self);
+  if (!wire) throw new Error('guestAppMachineWired: the actor was not made by createGuestAppActor');
+  return wire;
+}
+
+/**
+ * One wired machine for every app of a program: each actor finds its own ArgoGuest through the
+ * actor itself (`createGuestAppActor` records it). A machine's transitions are computed once, when
+ * first used, so a runtime with many apps makes them from this one rather than one `.provide()`
+ * each.
+ */
+const guestAppMachineWired = guestAppMachine.provide({
+  actions: {
+    sendv: assign(({ context, self }) => wireOfActor(self).sendv(context)),
+    retry: assign(({ context, self }) => wireOfActor(self).retry(context)),
+  },
+});
+
+/**
+ * An actor (not started) of the guest application machine sending with `guest` — the same as
+ * `createActor(guestAppMachineFor(guest, options, hooks), actorOptions)`, made from one shared
+ * machine.
+ *
+ * @example
+ * ```ts
+ * const app = createGuestAppActor(sender, {}, {}, { input: { dst: { domid: 2, aport: 80 }, count: 3, sizes: [1000] } }).start();
+ * app.send({ type: 'START' });
+ * ```
+ */
+export function createGuestAppActor(
+  guest: ArgoGuest,
+  options: SendOptions,
+  hooks: GuestAppHooks,
+  actorOptions: ActorOptions<typeof guestAppMachineWired> & { input: GuestAppInput },
+): Actor<typeof guestAppMachineWired> {
+  const actor = createActor(guestAppMachineWired, actorOptions);
+  WIRES.set(actor, wireOf(guest, options, hooks));
+  return actor;
 }
 
 /**
@@ -62,8 +120,17 @@ export interface GuestAppHooks {
   onSendv?: (seq: number, payload: Uint8Array, rc: number) => void;
 }
 
-function reportOfSendv(rc: number): GuestAppReport {
-  if (rc >= 0) return { kind: 'sent', bytes: rc };
-  if (rc === -ERRNO.EAGAIN) return { kind: 'eagain' };
-  return { kind: 'refused', errno: errnoName(rc) ?? `E${-rc}` };
+const nameOf = (rc: number): string => errnoName(rc) ?? `E${-rc}`;
+
+/**
+ * What a notify query says for a blocked sender (argo.md §4.4, §6.3): the ring gone; room now; a
+ * wait that can never be woken — the message can never fit (EMSGSIZE) or no space-wait could be
+ * queued because 32 are already (EBUSY) — as a refusal; else still short, with a space-wait queued.
+ */
+function reportOfQuery(info: RingInfo): QueryReport {
+  if (!info.exists) return { kind: 'gone' };
+  if (info.sufficient) return { kind: 'sufficient' };
+  if (info.flags & XEN_ARGO_RING_EMSGSIZE) return { kind: 'refused', errno: 'EMSGSIZE' };
+  if (info.flags & XEN_ARGO_RING_EBUSY) return { kind: 'refused', errno: 'EBUSY' };
+  return { kind: 'insufficient' };
 }

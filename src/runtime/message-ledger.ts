@@ -28,14 +28,13 @@ const RECENT_DELIVERED = 64;
 export class MessageLedger {
   readonly counts: MessageCounts = { sent: 0, delivered: 0, refused: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
   readonly violations: string[] = [];
-  /** In flight, per `sender>ring`, oldest first. */
-  private readonly inFlight = new Map<string, Uint8Array[]>();
-  private readonly recent = new Map<string, Uint8Array[]>();
+  /** Per ring (`domid:port`), per sender: what is in flight, oldest first, and the last delivered. */
+  private readonly rings = new Map<string, Map<number, Flow>>();
 
   /** A sendv accepted `payload` from `sender` into the ring at `ring` (`domid:port`). */
   sent(sender: number, ring: string, payload: Uint8Array): void {
     this.counts.sent++;
-    this.queue(this.inFlight, `${sender}>${ring}`).push(payload);
+    this.flow(sender, ring).inFlight.push(payload);
   }
 
   /** A send failed with an errno: the message never entered a ring. */
@@ -45,23 +44,24 @@ export class MessageLedger {
 
   /** The ring at `ring` was torn down: what was in flight to it is lost, legitimately. */
   ringTornDown(ring: string): void {
-    for (const [key, queue] of this.inFlight) {
-      if (!key.endsWith(`>${ring}`)) continue;
-      this.counts.lost += queue.length;
-      this.inFlight.delete(key);
-    }
+    const flows = this.rings.get(ring);
+    if (!flows) return;
+    for (const flow of flows.values()) this.counts.lost += flow.inFlight.length;
+    this.rings.delete(ring);
   }
 
-  /** A receiver took `bytes` from `ring`, with `source` as Xen wrote it in the header. */
+  /**
+   * A receiver took `bytes` from `ring`, with `source` as Xen wrote it in the header. `bytes` may
+   * be a scratch buffer the caller reuses: the ledger keeps no reference to it.
+   */
   received(source: number, ring: string, bytes: Uint8Array, atMs: number): Receipt {
-    const key = `${source}>${ring}`;
-    const queue = this.inFlight.get(key) ?? [];
+    const flow = this.rings.get(ring)?.get(source);
+    const queue = flow?.inFlight ?? [];
     const at = queue.findIndex((p) => same(p, bytes));
-    if (at === 0 || at > 0) {
-      queue.splice(at, 1);
-      const recent = this.queue(this.recent, key);
-      recent.push(bytes);
-      if (recent.length > RECENT_DELIVERED) recent.shift();
+    if (at >= 0) {
+      const [payload] = queue.splice(at, 1);
+      flow!.recent.push(payload);
+      if (flow!.recent.length > RECENT_DELIVERED) flow!.recent.shift();
       if (at === 0) {
         this.counts.delivered++;
         return 'delivered';
@@ -70,7 +70,7 @@ export class MessageLedger {
       this.violations.push(`${atMs}ms: message from domain ${source} to ring ${ring} arrived ahead of ${at} earlier ones`);
       return 'reordered';
     }
-    if ((this.recent.get(key) ?? []).some((p) => same(p, bytes))) {
+    if ((flow?.recent ?? []).some((p) => same(p, bytes))) {
       this.counts.duplicated++;
       this.violations.push(`${atMs}ms: a message from domain ${source} to ring ${ring} was delivered twice`);
       return 'duplicated';
@@ -80,26 +80,44 @@ export class MessageLedger {
     return 'corrupted';
   }
 
-  /** At the end: messages still in flight to rings that `stillOpen` says should have been drained. */
+  /** At the end: messages still in flight to rings that `drained` says should have been drained. */
   settle(drained: (ring: string) => boolean): void {
-    for (const [key, queue] of this.inFlight) {
-      if (queue.length === 0) continue;
-      const ring = key.slice(key.indexOf('>') + 1);
-      this.counts.lost += queue.length;
-      if (drained(ring)) this.violations.push(`end: ${queue.length} message(s) from ${key.replace('>', ' to ring ')} were accepted but never delivered`);
+    for (const [ring, flows] of this.rings) {
+      for (const [sender, flow] of flows) {
+        const n = flow.inFlight.length;
+        if (n === 0) continue;
+        this.counts.lost += n;
+        if (drained(ring)) this.violations.push(`end: ${n} message(s) from ${sender} to ring ${ring} were accepted but never delivered`);
+      }
     }
-    this.inFlight.clear();
+    this.rings.clear();
   }
 
-  private queue(map: Map<string, Uint8Array[]>, key: string): Uint8Array[] {
-    let q = map.get(key);
-    if (!q) map.set(key, (q = []));
-    return q;
+  private flow(sender: number, ring: string): Flow {
+    let flows = this.rings.get(ring);
+    if (!flows) this.rings.set(ring, (flows = new Map()));
+    let flow = flows.get(sender);
+    if (!flow) flows.set(sender, (flow = { inFlight: [], recent: [] }));
+    return flow;
   }
 }
 
+interface Flow {
+  inFlight: Uint8Array[];
+  recent: Uint8Array[];
+}
+
+/** Byte equality, a word at a time where both arrays allow it. */
 function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  const n = a.length;
+  if (n !== b.length) return false;
+  let i = 0;
+  if (n >= 16 && ((a.byteOffset | b.byteOffset) & 3) === 0) {
+    const wa = new Int32Array(a.buffer, a.byteOffset, n >>> 2);
+    const wb = new Int32Array(b.buffer, b.byteOffset, n >>> 2);
+    for (let w = 0; w < wa.length; w++) if (wa[w] !== wb[w]) return false;
+    i = wa.length << 2;
+  }
+  for (; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }

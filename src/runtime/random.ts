@@ -40,13 +40,39 @@ export class SeededRandom {
     return items[this.int(0, items.length - 1)];
   }
 
-  /** `count` random bytes. */
+  /** `count` pseudo-random bytes (see `fill`). */
   bytes(count: number): Uint8Array {
-    const out = new Uint8Array(count);
-    for (let i = 0; i < count; i += 4) {
-      const word = this.generator.unsafeNext(); // 32 random bits per draw
-      for (let j = 0; j < 4 && i + j < count; j++) out[i + j] = (word >>> (8 * j)) & 0xff;
+    return this.fill(new Uint8Array(count));
+  }
+
+  /**
+   * Fills `out` with pseudo-random bytes for payloads and returns it: one draw seeds a xorshift32
+   * stream that fills the bytes a word at a time, least significant byte first — one draw per call
+   * however long, so workloads of large messages stay cheap. The bytes are fixed by the seed and
+   * the calls before.
+   */
+  fill(out: Uint8Array): Uint8Array {
+    let x = this.generator.unsafeNext() | 0;
+    if (x === 0) x = 0x6d2b79f5; // xorshift32 never leaves 0; any other state is fine
+    const words = out.length >>> 2;
+    let i = 0;
+    if (LITTLE_ENDIAN && (out.byteOffset & 3) === 0) {
+      const w = new Int32Array(out.buffer, out.byteOffset, words);
+      for (; i < words; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        w[i] = x;
+      }
+    }
+    for (let at = i << 2; at < out.length; at += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      for (let j = 0; j < 4 && at + j < out.length; j++) out[at + j] = (x >>> (8 * j)) & 0xff;
     }
     return out;
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -2,7 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
-import { guestAppMachineFor } from '../../machines/implementations/guest-app-core.js';
+import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
@@ -22,6 +22,7 @@ import { MessageLedger, type MessageCounts } from './message-ledger.js';
 import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler } from './scheduler.js';
+import { Slab } from './slab.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
 
@@ -56,6 +57,10 @@ export interface RunMetrics {
 interface RingHost {
   ring: ArgoRing;
   actor: Actor<ReturnType<typeof argoRingMachineFor>>;
+  /** The ledger's name for it: `domid:port`. */
+  key: string;
+  /** Where its handler receives a message: as long as the ring, the longest a message can be. */
+  scratch: Uint8Array;
 }
 
 type Occupancy = 'empty' | 'holdingData' | 'fullWithWaiters';
@@ -81,7 +86,7 @@ interface DomainHost extends DomainFigures {
 /** A workload: a guest-application actor of its sending domain, and what the runtime knows of it. */
 interface AppRun {
   spec: ScenarioWorkload;
-  actor: Actor<ReturnType<typeof guestAppMachineFor>>;
+  actor: ReturnType<typeof createGuestAppActor>;
   /** Refusals already accounted for, by errno name. */
   refusedSeen: Record<string, number>;
   /** The message the next SEND slot was scheduled for (paced apps). */
@@ -119,11 +124,12 @@ export class ArgosimSystem {
   readonly virq$: Observable<VirqEvent>;
   readonly lifecycle$: Observable<LifecycleChange & { atMs: number }>;
   private readonly ledger = new MessageLedger();
+  /** Workload payloads are carved from here (see `Slab`). */
+  private readonly slab = new Slab();
   private readonly errors: Record<string, number> = {};
   private readonly refusedRings: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
   private readonly byDomid = new Map<number, DomainHost>();
-  private policy: FlaskPolicy | undefined;
   private readonly policyDecisions = new Map<number, boolean>();
 
   constructor(
@@ -256,7 +262,7 @@ export class ArgosimSystem {
       actor.stop();
       return;
     }
-    host.rings.push({ ring, actor });
+    host.rings.push({ ring, actor, key: `${host.domid}:${ring.aport}`, scratch: new Uint8Array(ring.len) });
   }
 
   /**
@@ -310,17 +316,17 @@ export class ArgosimSystem {
     const payloads = new Map<number, Uint8Array>();
     const payload = (seq: number, size: number) => {
       let bytes = payloads.get(seq);
-      if (!bytes) payloads.set(seq, (bytes = rng.bytes(size)));
+      if (!bytes) payloads.set(seq, (bytes = rng.fill(this.slab.take(size))));
       return bytes;
     };
-    const logic = guestAppMachineFor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, {
+    const hooks = {
       payload,
-      onSendv: (seq, bytes, rc) => {
+      onSendv: (seq: number, bytes: Uint8Array, rc: number) => {
         payloads.delete(seq - 1);
         this.accountSendv(spec, bytes, rc);
       },
-    });
-    const actor = createActor(logic, {
+    };
+    const actor = createGuestAppActor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
       input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
       inspect: this.inspector(),
     });
@@ -410,11 +416,11 @@ export class ArgosimSystem {
     const drained: RingHost[] = [];
     for (const r of host.rings) {
       let taken = 0;
-      for (let m = r.ring.recv(); m; m = r.ring.recv()) {
+      for (let n = r.ring.recvInto(r.scratch); n >= 0; n = r.ring.recvInto(r.scratch)) {
         taken++;
         host.received++;
-        host.bytesReceived += m.payload.length;
-        this.ledger.received(m.source.domid, `${host.domid}:${r.ring.aport}`, m.payload, this.scheduler.now());
+        host.bytesReceived += n;
+        this.ledger.received(r.ring.last.sourceDomid, r.key, r.scratch.subarray(0, n), this.scheduler.now());
       }
       if (taken > 0) drained.push(r);
     }
@@ -565,8 +571,7 @@ export class ArgosimSystem {
     if (!a || !b) return true;
     if (this.scenario.xsm.mode === 'silo') return a.control || b.control || src === dst;
     if (this.scenario.xsm.mode !== 'flask' || !this.scenario.xsm.enforcing) return true;
-    this.policy ??= parseFlaskPolicy(this.scenario.xsm.policy ?? DEFAULT_FLASK_POLICY);
-    return this.policy.allows(a.label, b.label, 'send');
+    return scenarioPolicy(this.scenario).allows(a.label, b.label, 'send');
   }
 
   /** Whether a ring still open at the end should have been drained (its owner runs). */
@@ -575,6 +580,15 @@ export class ArgosimSystem {
     const host = this.byDomid.get(domid);
     return !!host && host.rings.some((r) => r.ring.aport === port) && this.runnable(host);
   }
+}
+
+/** The runtime's reading of each scenario's FLASK policy: parsed once, however many runs. */
+const POLICIES = new WeakMap<Scenario, FlaskPolicy>();
+
+function scenarioPolicy(scenario: Scenario): FlaskPolicy {
+  let policy = POLICIES.get(scenario);
+  if (!policy) POLICIES.set(scenario, (policy = parseFlaskPolicy(scenario.xsm.policy ?? DEFAULT_FLASK_POLICY)));
+  return policy;
 }
 
 /**

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup, type AnyStateNode, type AnyTransitionDefinition, type SnapshotFrom } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes, serializeSnapshot, type StatePath } from 'xstate/graph';
-import { guestAppMachine, guestAppMachineFor, messageSize, payloadFor, type GuestAppInput } from '../../machines/index.js';
-import { ArgoGuest, createHypervisor, ERRNO, platformOf, VIRQ_ARGO, type ArgoRing, type Hypervisor } from '../../src/index.js';
+import { createGuestAppActor, guestAppMachine, guestAppMachineFor, messageSize, payloadFor, type GuestAppInput } from '../../machines/index.js';
+import { ArgoGuest, createHypervisor, ERRNO, platformOf, VIRQ_ARGO, XEN_ARGO_DOMID_ANY, type ArgoRing, type Hypervisor } from '../../src/index.js';
 
 // argo.md §6.3 (the sender protocol) against the hypervisor core. The application's own default
 // implementation is an ideal destination, so the graph here is walked over a model of the whole
@@ -229,6 +229,63 @@ function replayPaced(taken: Set<string>): void {
     }
     app.stop();
   }
+  // a paced app that fills the ring waits in `blocked`, and after the VIRQ retries the same message
+  // and goes back to waiting for its slot
+  const { receiver, sender, ring } = world();
+  const app = createActor(guestAppMachineFor(sender), {
+    input: { dst: DST, count: CAPACITY + 2, sizes: [1000], paced: true },
+    inspect: (e) => {
+      if (e.type === '@xstate.microstep') for (const t of e._transitions) taken.add(transitionKey(t));
+    },
+  }).start();
+  app.send({ type: 'START' });
+  for (let i = 0; i < CAPACITY; i++) app.send({ type: 'SEND' });
+  expect(app.getSnapshot().value).toBe('ready');
+  app.send({ type: 'SEND' });
+  expect(app.getSnapshot().value).toBe('blocked');
+  expect(app.getSnapshot().context).toMatchObject({ seq: CAPACITY, sent: CAPACITY, blockedCount: 1 });
+  expect(receiver.consume(ring)).toHaveLength(CAPACITY);
+  app.send({ type: 'VIRQ' });
+  expect(app.getSnapshot().value).toBe('ready');
+  expect(app.getSnapshot().context).toMatchObject({ seq: CAPACITY + 1, sent: CAPACITY + 1 });
+  app.send({ type: 'SEND' });
+  expect(app.getSnapshot().value).toBe('done');
+  expect(ring.pendingMessages()).toBe(2);
+}
+
+/**
+ * argo.md §4.4 step 14 / §6.3: a blocked sender whose space-wait was fired, and which finds on its
+ * re-check that the ring is full again and already has 32 waiters, can queue no wait — notify flags
+ * EBUSY, and the app counts the message refused with EBUSY rather than wait for a VIRQ that would
+ * never come.
+ */
+function replayEbusyQuery(taken: Set<string>): void {
+  const others = Array.from({ length: 33 }, (_, i) => 10 + i);
+  const hv = createHypervisor({ argo: { enabled: true, macPermissive: true }, maxDomains: 64, gfnArenaPages: 1024 });
+  for (const domid of [0, SENDER, RECEIVER, ...others]) hv.createDomain({ domid });
+  const receiver = new ArgoGuest(platformOf(hv, RECEIVER));
+  const ring = receiver.registerRing({ aport: APORT, partner: XEN_ARGO_DOMID_ANY, len: RING_LEN });
+  const app = createActor(guestAppMachineFor(new ArgoGuest(platformOf(hv, SENDER))), {
+    input: { dst: DST, count: CAPACITY + 1, sizes: [1000] },
+    inspect: (e) => {
+      if (e.type === '@xstate.microstep') for (const t of e._transitions) taken.add(transitionKey(t));
+    },
+  }).start();
+  app.send({ type: 'START' });
+  expect(app.getSnapshot().value).toBe('blocked');
+  receiver.consume(ring); // the app's wait fires: VIRQ_ARGO pending for it
+  expect(hv.virqPending(SENDER, VIRQ_ARGO)).toBe(true);
+  const filler = new ArgoGuest(platformOf(hv, others[0]));
+  for (let i = 0; i < CAPACITY; i++) expect(filler.sendvRaw(DST, [filler.stageIov(new Uint8Array(1000))])).toBe(1000);
+  for (const domid of others.slice(1)) {
+    const g = new ArgoGuest(platformOf(hv, domid));
+    expect(g.sendvRaw(DST, [g.stageIov(new Uint8Array(1000))])).toBe(domid < 10 + 33 ? -ERRNO.EAGAIN : -ERRNO.EBUSY);
+  }
+  expect(waitersOf(hv)).toHaveLength(32);
+  app.send({ type: 'VIRQ' });
+  expect(app.getSnapshot().value).toBe('done');
+  expect(app.getSnapshot().context).toMatchObject({ seq: CAPACITY + 1, sent: CAPACITY, refused: { EBUSY: 1 } });
+  app.stop();
 }
 
 describe('guestAppMachine (argo.md §6.3 sender)', () => {
@@ -257,10 +314,34 @@ describe('guestAppMachine (argo.md §6.3 sender)', () => {
     expect(paths.length).toBe(edges.size);
     expect(edges.size).toBe(23); // 10 messages, 3 fit: blocked at message 4 and again at 8
     replayPaced(takenTransitions);
+    replayEbusyQuery(takenTransitions);
+    // count 0: done at START
+    const idle = createActor(guestAppMachineFor(world().sender), {
+      input: { ...INPUT, count: 0 },
+      inspect: (e) => {
+        if (e.type === '@xstate.microstep') for (const t of e._transitions) takenTransitions.add(transitionKey(t));
+      },
+    }).start();
+    idle.send({ type: 'START' });
+    expect(idle.getSnapshot().value).toBe('done');
     // every transition the app machine declares was taken on the core, eventless ones included
     const declared = declaredTransitions(guestAppMachine.root);
     expect(declared.filter((t) => !takenTransitions.has(t))).toEqual([]);
-    expect(declared.length).toBe(17);
+    expect(declared.length).toBe(15);
+  });
+
+  it('createGuestAppActor: apps made from one shared machine each send with their own guest', () => {
+    const hv = createHypervisor({ argo: { enabled: true }, maxDomains: 8, gfnArenaPages: 1024 });
+    for (const domid of [0, 1, 2, 3]) hv.createDomain({ domid });
+    const receiver = new ArgoGuest(platformOf(hv, 3));
+    const rings = [1, 2].map((partner) => receiver.registerRing({ aport: APORT, partner, len: RING_LEN }));
+    const apps = [1, 2].map((domid) =>
+      createGuestAppActor(new ArgoGuest(platformOf(hv, domid)), {}, {}, { input: { dst: { domid: 3, aport: APORT }, count: 2 * domid, sizes: [100] } }).start(),
+    );
+    expect(apps[0].logic).toBe(apps[1].logic);
+    apps.forEach((app) => app.send({ type: 'START' }));
+    expect(apps.map((a) => a.getSnapshot().value)).toEqual(['done', 'done']);
+    expect(rings.map((r) => r.drain().map((m) => m.source.domid))).toEqual([[1, 1], [2, 2, 2, 2]]);
   });
 
   it('without .provide(), the ideal destination takes every message', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Slab } from '../../src/runtime/slab.js';
 import { SeededRandom } from '../../src/runtime/random.js';
 import { VirtualClock } from '../../src/runtime/virtual-clock.js';
 
@@ -31,7 +32,38 @@ describe('SeededRandom', () => {
     expect(new SeededRandom(43).bytes(16)).not.toEqual(new SeededRandom(42).bytes(16));
   });
 
+  it('bytes: any length, fixed by the seed, every byte value about equally often, and a new stream per call', () => {
+    for (let n = 0; n <= 9; n++) expect(new SeededRandom(5).bytes(n)).toHaveLength(n);
+    expect(new SeededRandom(5).bytes(1000)).toEqual(new SeededRandom(5).bytes(1000));
+    const rng = new SeededRandom(5);
+    const first = rng.bytes(64);
+    expect(rng.bytes(64)).not.toEqual(first);
+    const big = new SeededRandom(9).bytes(256 * 64);
+    const counts = new Array<number>(256).fill(0);
+    for (const b of big) counts[b]++;
+    expect(Math.min(...counts)).toBeGreaterThan(20); // 64 expected per value
+    expect(Math.max(...counts)).toBeLessThan(120);
+  });
+
   it('rejects a seed that is not an integer', () => {
     expect(() => new SeededRandom(1.5)).toThrow(/integer/);
   });
 });
+
+describe('Slab', () => {
+  it('hands out zeroed, 8-byte-aligned views that never overlap, across chunks, and big ones on their own', () => {
+    const slab = new Slab(1024);
+    const views = [100, 3, 250, 8, 200, 255, 255].map((n) => slab.take(n));
+    views.forEach((v, i) => {
+      expect(v.byteOffset % 8).toBe(0);
+      expect(v.every((b) => b === 0)).toBe(true);
+      v.fill(i + 1);
+    });
+    views.forEach((v, i) => expect(v.every((b) => b === i + 1)).toBe(true)); // nothing was overwritten
+    expect(new Set(views.map((v) => v.buffer)).size).toBe(2); // the 1024-byte chunk ran out once
+    const big = slab.take(257);
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(257);
+  });
+});
+
