@@ -142,7 +142,7 @@ export { SeededRandom } from './runtime/random.js';
 export { VirtualClock } from './runtime/virtual-clock.js';
 export type { Clock } from './runtime/virtual-clock.js';
 export { ArgosimSystem, createSystem, PROGRESS_STEPS } from './runtime/system.js';
-export type { RunMetrics, SystemOptions } from './runtime/system.js';
+export type { RunMetrics, SystemActor, SystemOptions } from './runtime/system.js';
 export type { DomainFigures, RunSummary } from './runtime/run-summary.js';
 export { MessageLedger } from './runtime/message-ledger.js';
 export type { MessageCounts, Receipt } from './runtime/message-ledger.js';

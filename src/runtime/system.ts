@@ -1,5 +1,5 @@
 import { Subject, type Observable } from 'rxjs';
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
 import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
@@ -21,7 +21,7 @@ import { VIRQ_ARGO } from '../xen/virq.js';
 import { MessageLedger, type MessageCounts } from './message-ledger.js';
 import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -51,6 +51,25 @@ export interface RunMetrics {
   /** Scheduling points waiting. */
   pending: number;
   messages: MessageCounts;
+}
+
+/**
+ * One actor of a running system (see `ArgosimSystem.actors`).
+ *
+ * @example
+ * ```ts
+ * const { id, kind, machine, actor } = system.actors()[0]; // 'domain:dom0', 'domain', 'domain', …
+ * ```
+ */
+export interface SystemActor {
+  /** Stable within a run: `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`. */
+  id: string;
+  kind: 'domain' | 'ring' | 'app';
+  /** The domain it belongs to (a ring's owner, an app's sender). */
+  domain: string;
+  /** The id of the machine it runs: `domain`, `argoRing`, `guestApp`. */
+  machine: string;
+  actor: AnyActorRef;
 }
 
 /** A registered ring: the guest's view for consuming, and its actor. */
@@ -129,6 +148,8 @@ export class ArgosimSystem {
   private readonly errors: Record<string, number> = {};
   private readonly refusedRings: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
+  private ended: RunEnd | undefined;
+  private summary: RunSummary | undefined;
   private readonly byDomid = new Map<number, DomainHost>();
   private readonly policyDecisions = new Map<number, boolean>();
 
@@ -168,18 +189,76 @@ export class ArgosimSystem {
    * is called every `PROGRESS_STEPS` steps with the steps taken and the virtual time.
    */
   run(onProgress?: (steps: number, virtualTimeMs: number) => void): RunSummary {
+    while (this.advance(PROGRESS_STEPS) === 'more') onProgress?.(this.scheduler.stepCount, this.scheduler.now());
+    onProgress?.(this.scheduler.stepCount, this.scheduler.now());
+    return this.finish();
+  }
+
+  /**
+   * Takes at most `steps` scheduling points, within the run's time and step limits — for a driver
+   * that runs the system a little at a time (an inspector's step and pause). Returns `more` while
+   * there is more to run, else why the run is over: `idle` (nothing waits), `until` (the time
+   * limit), `maxSteps`. Then call `finish`.
+   *
+   * @example
+   * ```ts
+   * while (system.advance(1) === 'more') render(system.actors());
+   * const summary = system.finish();
+   * ```
+   */
+  advance(steps = 1): RunEnd | 'more' {
+    if (this.ended) return this.ended;
     const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
     const maxSteps = this.options.maxSteps ?? STEPS_MAX_DEFAULT;
-    let end: RunSummary['end'] = 'maxSteps';
-    while (this.scheduler.stepCount < maxSteps) {
-      end = this.scheduler.run({ untilMs, maxSteps: Math.min(PROGRESS_STEPS, maxSteps - this.scheduler.stepCount) });
-      onProgress?.(this.scheduler.stepCount, this.scheduler.now());
-      if (this.metrics$.observed) {
-        this.metrics$.next({ steps: this.scheduler.stepCount, virtualTimeMs: this.scheduler.now(), pending: this.scheduler.pending, messages: { ...this.ledger.counts } });
-      }
-      if (end !== 'maxSteps') break;
+    const left = maxSteps - this.scheduler.stepCount;
+    const end = left <= 0 ? 'maxSteps' : this.scheduler.run({ untilMs, maxSteps: Math.min(steps, left) });
+    if (this.metrics$.observed) {
+      this.metrics$.next({ steps: this.scheduler.stepCount, virtualTimeMs: this.scheduler.now(), pending: this.scheduler.pending, messages: { ...this.ledger.counts } });
     }
+    if (end !== 'maxSteps' || this.scheduler.stepCount >= maxSteps) return (this.ended = end);
+    return 'more';
+  }
+
+  /**
+   * Ends the run and reports: what is still in flight is settled (lost; a violation if its ring
+   * should have been drained: the run went idle and the owner runs). Further calls return the same
+   * summary.
+   */
+  finish(): RunSummary {
+    if (this.summary) return this.summary;
+    const end = this.ended ?? 'maxSteps';
+    this.ended = end;
     this.ledger.settle((ring) => end === 'idle' && this.drainable(ring));
+    return (this.summary = this.summarise(end));
+  }
+
+  /**
+   * Every actor of the system now: domains, rings and guest applications, with the kind and the
+   * machine each runs — what an inspector lists.
+   *
+   * @example
+   * ```ts
+   * system.actors().filter((a) => a.kind === 'ring').map((a) => a.actor.getSnapshot().value);
+   * ```
+   */
+  actors(): SystemActor[] {
+    const out: SystemActor[] = [];
+    for (const host of this.domains.values()) {
+      out.push({ id: `domain:${host.name}`, kind: 'domain', domain: host.name, machine: 'domain', actor: host.actor });
+      for (const r of host.rings) {
+        const partner = r.ring.partner === XEN_ARGO_DOMID_ANY ? 'any' : String(r.ring.partner);
+        out.push({ id: `ring:${host.name}:${r.ring.aport}:${partner}`, kind: 'ring', domain: host.name, machine: 'argoRing', actor: r.actor });
+      }
+    }
+    for (const app of this.apps) {
+      if (app.actor.getSnapshot().status !== 'stopped') {
+        out.push({ id: `app:${app.spec.name}`, kind: 'app', domain: app.spec.from, machine: 'guestApp', actor: app.actor });
+      }
+    }
+    return out;
+  }
+
+  private summarise(end: RunEnd): RunSummary {
     return {
       scenario: this.scenario.name,
       seed: this.seed,

@@ -149,3 +149,25 @@ describe('MessageLedger', () => {
     expect(ledger.violations).toEqual(['end: 1 message(s) from 1 to ring 3:7 were accepted but never delivered']);
   });
 });
+
+describe('ArgosimSystem driven a step at a time', () => {
+  it('advance/finish give the same run as run(), and actors() lists every domain, ring and app', () => {
+    const scenario = loadScenario('scenarios/default.yaml');
+    const whole = createSystem(scenario, { seed: 3 }).run();
+    const system = createSystem(scenario, { seed: 3 });
+    const ids = system.actors().map((a) => a.id);
+    expect(ids).toContain('domain:web');
+    expect(ids).toContain('ring:db:5432:1');
+    expect(ids).toContain('ring:dom0:514:any');
+    expect(ids).toContain('app:queries');
+    expect(system.actors().filter((a) => a.kind === 'ring')).toHaveLength(4); // sandbox's ring was refused
+    let calls = 0;
+    let end;
+    while ((end = system.advance(1)) === 'more') calls++;
+    expect(end).toBe(whole.end);
+    expect(calls + 1).toBe(whole.steps);
+    expect(system.finish()).toEqual(whole);
+    expect(system.finish()).toBe(system.finish());
+    expect(system.advance(5)).toBe(whole.end);
+  });
+});
