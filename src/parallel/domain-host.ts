@@ -1,0 +1,344 @@
+import type { MessagePort } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { createActor, type Actor } from 'xstate';
+import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
+import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
+import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
+import { XEN_DOMINF_running } from '../domain/lifecycle.js';
+import { ArgoError } from '../guest/argo-error.js';
+import { ArgoGuest } from '../guest/argo-guest.js';
+import type { ArgoRing } from '../guest/argo-ring.js';
+import { platformOf } from '../guest/platform.js';
+import { SeededRandom } from '../runtime/random.js';
+import { Slab } from '../runtime/slab.js';
+import type { Scenario, ScenarioWorkload } from '../scenario/schema.js';
+import { ERRNO } from '../xen/errno.js';
+import { attachHypervisor, type Hypervisor, type SharedHypervisor } from '../xen/hypervisor.js';
+import { VIRQ_ARGO } from '../xen/virq.js';
+import { ACT, CTL, REC, RunLogWriter, WS, digest, tick, type RunBuffers } from './run-log.js';
+import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
+import { bridgeVirq } from './virq-bridge.js';
+
+/** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
+export interface DomainHostTask {
+  worker: number;
+  shared: SharedHypervisor;
+  scenario: Scenario;
+  /** The domains this worker hosts. */
+  domids: number[];
+  /** Seed of each scenario workload (by index), drawn as the deterministic runtime draws them. */
+  workloadSeeds: number[];
+  run: RunBuffers;
+  /** Commands from the main thread, replies to it (see `protocol.ts`). */
+  port: MessagePort;
+}
+
+interface RingHost {
+  ring: ArgoRing;
+  actor: Actor<ReturnType<typeof argoRingMachineFor>>;
+  incarnation: number;
+  scratch: Uint8Array;
+}
+
+interface AppHost {
+  spec: ScenarioWorkload;
+  actor: ReturnType<typeof createGuestAppActor>;
+  refusedSeen: Record<string, number>;
+  final: boolean;
+}
+
+interface Hosted {
+  domid: number;
+  name: string;
+  guest: ArgoGuest;
+  rings: RingHost[];
+  apps: AppHost[];
+  stopBridge: () => void;
+  /** The guest kernel is gone (quiesced for teardown): no guest code runs. */
+  stopped: boolean;
+  /** A delayed VIRQ (fault `virq_delay`): the handler waits until this time. */
+  holdUntilMs: number;
+  virqs: number;
+  waits: number;
+}
+
+/**
+ * The guest side of a set of domains in one worker thread (issue #5): each domain's guest kernel
+ * (`ArgoGuest`), its rings as ring actors and its workloads as guest-application actors, over a view
+ * of the hypervisor attached to the shared buffers — so every hypercall runs here, in the calling
+ * domain's thread, under the §8.6 locks. VIRQ_ARGO reaches a domain from any thread through its
+ * pending bit (`bridgeVirq`), and its handler consumes, notifies and wakes blocked apps, as the
+ * deterministic runtime's handler does. Everything that matters to the invariants is written to
+ * this worker's shared run log, stamped with the shared clock.
+ *
+ * @example
+ * ```ts
+ * // workers/domain-host.ts
+ * export default (task: DomainHostTask) => new DomainHost(task).run();
+ * ```
+ */
+export class DomainHost {
+  private readonly hv: Hypervisor;
+  private readonly log: RunLogWriter;
+  private readonly control: Int32Array;
+  private readonly status: Int32Array;
+  private readonly statusAt: number;
+  private readonly hosted = new Map<number, Hosted>();
+  private readonly slab = new Slab();
+  private startedAtMs = -1;
+  private timeScale = 1;
+  private pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private finish: ((figures: WorkerFigures) => void) | undefined;
+
+  constructor(private readonly task: DomainHostTask) {
+    this.hv = attachHypervisor(task.shared);
+    this.log = new RunLogWriter(task.run.logs[task.worker]);
+    this.control = new Int32Array(task.run.control);
+    this.status = new Int32Array(task.run.status);
+    this.statusAt = task.worker * WS.STRIDE;
+  }
+
+  /** Boots the hosted guests, says ready, and serves commands until `finish`; resolves with its figures. */
+  run(): Promise<WorkerFigures> {
+    const done = new Promise<WorkerFigures>((resolve) => (this.finish = resolve));
+    this.heartbeat = setInterval(() => Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1), 5);
+    for (const domid of this.task.domids) this.boot(domid);
+    this.task.port.on('message', (command: HostCommand) => this.command(command));
+    this.reply({ type: 'ready' });
+    return done;
+  }
+
+  private reply(message: HostReply): void {
+    this.task.port.postMessage(message);
+  }
+
+  private command(c: HostCommand): void {
+    switch (c.type) {
+      case 'start':
+        this.startedAtMs = performance.now();
+        this.timeScale = c.timeScale;
+        for (const h of this.hosted.values()) for (const app of h.apps) this.startApp(h, app);
+        return this.pump();
+      case 'quiesce':
+        this.quiesce(c.domid);
+        return this.reply({ type: 'ack', id: c.id });
+      case 'reboot':
+        this.hosted.delete(c.domid);
+        this.boot(c.domid, false);
+        return this.reply({ type: 'ack', id: c.id });
+      case 'unregister':
+        this.unregister(c.domid, c.port, c.partner);
+        return this.reply({ type: 'ack', id: c.id });
+      case 'kick': {
+        const h = this.hosted.get(c.domid);
+        if (h) this.handleVirq(h, true);
+        return;
+      }
+      case 'virq_delay': {
+        const h = this.hosted.get(c.domid);
+        if (h) h.holdUntilMs = performance.now() + c.delayMs * this.timeScale;
+        return;
+      }
+      case 'crash':
+        process.exit(70); // a worker thread dies between two hypercalls: its domains' guests vanish
+        return;
+      case 'finish':
+        return this.end();
+    }
+  }
+
+  /** A domain's guest boots in this thread: its kernel, its scenario rings, the VIRQ bridge, its apps. */
+  private boot(domid: number, withApps = true): void {
+    const spec = this.task.scenario.domains.find((d) => d.domid === domid)!;
+    const guest = new ArgoGuest(platformOf(this.hv, domid));
+    const h: Hosted = { domid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, virqs: 0, waits: 0 };
+    this.hosted.set(domid, h);
+    for (const r of this.task.scenario.rings) if (r.ownerDomid === domid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : r.partnerDomid, r.len);
+    h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
+    if (!withApps) return;
+    this.task.scenario.workloads.forEach((w, i) => {
+      if (w.fromDomid === domid) h.apps.push(this.createApp(h, w, new SeededRandom(this.task.workloadSeeds[i])));
+    });
+  }
+
+  private announce(activity: number, domid: number, peer = 0): void {
+    Atomics.store(this.status, this.statusAt + WS.DOMID, domid);
+    Atomics.store(this.status, this.statusAt + WS.PEER, peer);
+    Atomics.store(this.status, this.statusAt + WS.ACTIVITY, activity);
+    if (activity === ACT.IDLE) Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1);
+  }
+
+  /** Registers a ring through its ring actor, logging the incarnation (or the refusal). */
+  private registerRing(h: Hosted, aport: number, partner: number, len: number): void {
+    let refused: ArgoError | undefined;
+    const actor = createActor(argoRingMachineFor(this.hv, h.guest, (e) => (refused = e)), { input: { owner: h.domid, aport, partner, len } }).start();
+    this.announce(ACT.REGISTER, h.domid);
+    const before = tick(this.control);
+    actor.send({ type: 'REGISTER' });
+    const after = tick(this.control);
+    this.announce(ACT.IDLE, 0);
+    const ring = [...h.guest.rings.values()].find((r) => r.aport === aport >>> 0 && r.partner === partner);
+    if (refused || !ring || !actor.getSnapshot().matches('registered')) {
+      this.log.append(REC.REGISTER_REFUSED, after, 0, h.domid, aport, partner, refused?.errno ?? 0);
+      actor.stop();
+      return;
+    }
+    const incarnation = Atomics.add(this.control, CTL.INCARNATION, 1) + 1;
+    this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation);
+    h.rings.push({ ring, actor, incarnation, scratch: new Uint8Array(ring.len) });
+  }
+
+  private unregister(domid: number, aport: number, partner: number): void {
+    const h = this.hosted.get(domid);
+    const r = h?.rings.find((x) => x.ring.aport === aport && x.ring.partner === partner);
+    if (!h || !r || h.stopped) return;
+    this.announce(ACT.UNREGISTER, domid);
+    const before = tick(this.control);
+    r.actor.send({ type: 'UNREGISTER' }); // the ring actor unregisters it (argo.md §4.2)
+    const after = tick(this.control);
+    this.announce(ACT.IDLE, 0);
+    this.log.append(REC.UNREGISTERED, before, after, r.incarnation);
+    h.rings.splice(h.rings.indexOf(r), 1);
+    r.actor.stop();
+  }
+
+  /** The domain is about to be torn down: its guest stops running here (its vCPUs are descheduled). */
+  private quiesce(domid: number): void {
+    const h = this.hosted.get(domid);
+    if (!h || h.stopped) return;
+    h.stopped = true;
+    h.stopBridge();
+    for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
+    for (const r of h.rings) r.actor.stop();
+    h.guest.close();
+  }
+
+  /** A workload as a guest-application actor; payloads drawn from its seed, every sendv logged. */
+  private createApp(h: Hosted, spec: ScenarioWorkload, rng: SeededRandom): AppHost {
+    const sizes = Array.from({ length: Math.max(1, spec.count) }, () => rng.int(spec.size.minBytes, spec.size.maxBytes));
+    const payloads = new Map<number, Uint8Array>();
+    let before = 0;
+    const hooks = {
+      payload: (seq: number, size: number) => {
+        let bytes = payloads.get(seq);
+        if (!bytes) payloads.set(seq, (bytes = rng.fill(this.slab.take(size))));
+        before = tick(this.control); // before the sendv: smaller than any stamp of its delivery
+        return bytes;
+      },
+      onSendv: (seq: number, bytes: Uint8Array, rc: number) => {
+        payloads.delete(seq - 1);
+        if (rc === -ERRNO.EAGAIN) h.waits++;
+        if (rc < 0) return; // refusals are logged from the app's own tally (see observeApp)
+        const [lo, hi] = digest(bytes);
+        this.log.append(REC.SENT, before, tick(this.control), h.domid, spec.to.domid, spec.to.port, bytes.length, lo, hi);
+      },
+    };
+    const actor = createGuestAppActor(h.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
+      input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
+    });
+    const app: AppHost = { spec, actor, refusedSeen: {}, final: false };
+    actor.subscribe((snapshot) => this.observeApp(h, app, snapshot));
+    actor.start();
+    return app;
+  }
+
+  private observeApp(h: Hosted, app: AppHost, snapshot: ReturnType<AppHost['actor']['getSnapshot']>): void {
+    for (const [name, n] of Object.entries(snapshot.context.refused)) {
+      const errno = ERRNO[name as keyof typeof ERRNO] ?? 0;
+      for (let k = app.refusedSeen[name] ?? 0; k < n; k++) {
+        this.log.append(REC.REFUSED, tick(this.control), 0, h.domid, app.spec.to.domid, app.spec.to.port, errno);
+      }
+      app.refusedSeen[name] = n;
+    }
+    if (!app.final && snapshot.status !== 'active') {
+      app.final = true;
+      this.reply({ type: 'app-final', name: app.spec.name });
+    }
+  }
+
+  /** True while the domain's vCPUs run (alive, not paused, not shut down) and its guest is here. */
+  private runnable(h: Hosted): boolean {
+    if (h.stopped || this.hv.life(h.domid) !== 'alive') return false;
+    return (this.hv.domctl.getInfo(h.domid).flags & XEN_DOMINF_running) !== 0;
+  }
+
+  private startApp(h: Hosted, app: AppHost): void {
+    const at = this.startedAtMs + app.spec.startMs * this.timeScale;
+    const go = () => {
+      if (app.actor.getSnapshot().status !== 'active') return;
+      if (!this.runnable(h)) return void (h.stopped ? undefined : setTimeout(go, 1)); // deferred until it runs again
+      this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
+      app.actor.send({ type: 'START' });
+      this.announce(ACT.IDLE, 0);
+    };
+    setTimeout(go, Math.max(0, at - performance.now()));
+  }
+
+  /** Paced apps: a SEND for every slot of their rate that has come (virtual ms × timeScale). */
+  private pump(): void {
+    const now = performance.now();
+    for (const h of this.hosted.values()) {
+      if (!this.runnable(h)) continue;
+      for (const app of h.apps) {
+        if (app.spec.intervalMs <= 0) continue;
+        for (let guard = 0; guard < 64; guard++) {
+          const s = app.actor.getSnapshot();
+          if (s.status !== 'active' || s.value !== 'ready') break;
+          if (this.startedAtMs + (app.spec.startMs + s.context.seq * app.spec.intervalMs) * this.timeScale > now) break;
+          this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
+          app.actor.send({ type: 'SEND' });
+          this.announce(ACT.IDLE, 0);
+        }
+      }
+    }
+    this.pumpTimer = setTimeout(() => this.pump(), 1);
+  }
+
+  /**
+   * The guest's VIRQ_ARGO handler (as the deterministic runtime's): acknowledge, consume every ring
+   * (each message logged with its digest), notify once, and let blocked apps re-check. A paused or
+   * held domain leaves the VIRQ pending for later.
+   */
+  private handleVirq(h: Hosted, force: boolean): void {
+    if (!this.runnable(h)) return;
+    if (!force && h.holdUntilMs > performance.now()) return;
+    h.virqs++;
+    this.announce(ACT.VIRQ_HANDLER, h.domid);
+    this.hv.clearVirq(h.domid, VIRQ_ARGO);
+    let drained = 0;
+    for (const r of h.rings) drained += this.consume(h, r);
+    if (drained > 0) h.guest.notify();
+    for (const app of h.apps) {
+      if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') app.actor.send({ type: 'VIRQ' });
+    }
+    this.announce(ACT.IDLE, 0);
+  }
+
+  private consume(h: Hosted, r: RingHost): number {
+    let taken = 0;
+    for (let n = r.ring.recvInto(r.scratch); n >= 0; n = r.ring.recvInto(r.scratch)) {
+      taken++;
+      const [lo, hi] = digest(r.scratch.subarray(0, n));
+      this.log.append(REC.RECEIVED, tick(this.control), 0, h.domid, r.ring.aport, r.incarnation, r.ring.last.sourceDomid, n, lo, hi);
+    }
+    return taken;
+  }
+
+  /** The end of the run: a last consume of every ring of a running domain, then the figures. */
+  private end(): void {
+    clearTimeout(this.pumpTimer);
+    clearInterval(this.heartbeat);
+    for (const h of this.hosted.values()) {
+      if (this.runnable(h)) this.handleVirq(h, true);
+      this.quiesce(h.domid);
+    }
+    this.task.port.close();
+    this.finish?.({
+      worker: this.task.worker,
+      threadId,
+      domains: [...this.hosted.values()].map((h) => ({ domid: h.domid, name: h.name, virqs: h.virqs, waits: h.waits })),
+    });
+  }
+}

@@ -1,0 +1,462 @@
+import { MessageChannel } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { createActor, type Actor } from 'xstate';
+import { domainMachineFor } from '../../machines/implementations/domain-core.js';
+import type { DomainEvent } from '../../machines/domain.js';
+import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
+import { XEN_DOMINF_running } from '../domain/lifecycle.js';
+import { SeededRandom } from '../runtime/random.js';
+import type { DomainFigures, RunSummary } from '../runtime/run-summary.js';
+import type { Scenario, ScenarioFault, ScenarioLifecycleEvent } from '../scenario/schema.js';
+import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
+import { VIRQ_ARGO } from '../xen/virq.js';
+import type { DomainHostTask } from './domain-host.js';
+import { checkFlows } from './flow-check.js';
+import { checkedPlacement, roundRobin, type Placement } from './placement.js';
+import { scenarioPolicyAllows } from './policy-edge.js';
+import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
+import { REC, RunLogWriter, allocateRunBuffers, readRunLog, tick, type RunBuffers } from './run-log.js';
+import { leftoverArgoState } from './teardown-check.js';
+import { Watchdog, type StuckReport } from './watchdog.js';
+import { workerFile } from './worker-file.js';
+
+/** Options of `runParallel`. */
+export interface ParallelOptions {
+  /** Worker threads (default 2). */
+  workers?: number;
+  /** Seed of the workloads' sizes and payloads and of untimed faults (default: the scenario's). */
+  seed?: number;
+  /** Which worker hosts which domain (default round-robin). */
+  placement?: Placement;
+  /** Limit in scenario milliseconds (default: the scenario's `until`, else none). */
+  untilMs?: number;
+  /** Wall-clock milliseconds per scenario millisecond (default 1). */
+  timeScale?: number;
+  /** The run is idle when no message moved for this long after the last timed event (default 200 ms). */
+  idleMs?: number;
+  /** Fault of the parallel runtime itself: worker `worker`'s thread dies at scenario time `atMs`. */
+  workerCrash?: { worker: number; atMs: number };
+  /** A worker busy in one activity with no heartbeat for this long is reported stuck (default 2000 ms). */
+  stuckMs?: number;
+  /** Called with each stuck report as the watchdog makes it. */
+  onStuck?: (report: StuckReport) => void;
+  /** Records each thread's run log can hold (default: from the workloads' message counts). */
+  recordsMax?: number;
+}
+
+/** Per worker, in the summary of a parallel run. */
+export interface ParallelWorkerSummary {
+  worker: number;
+  threadId: number | null;
+  /** The thread died: its domains were crashed and destroyed; the rest went on. */
+  crashed: boolean;
+  domains: string[];
+  sent: number;
+  received: number;
+  bytesSent: number;
+  bytesReceived: number;
+  virqs: number;
+  waits: number;
+}
+
+/**
+ * What `argosim run --runtime parallel` reports: the shape of the deterministic runtime's summary
+ * (`steps` counts logged events, `virtualTimeMs` is wall time over `timeScale`), plus per-worker
+ * figures and what the watchdog saw.
+ */
+export type ParallelRunSummary = Omit<RunSummary, 'runtime' | 'domains'> & {
+  runtime: 'parallel';
+  /** As the deterministic summary's, `toolstack` listing the operations and faults run on the domain. */
+  domains: Array<{ name: string; domid: number; state: string; toolstack: string[] } & DomainFigures>;
+  wallMs: number;
+  workers: ParallelWorkerSummary[];
+  watchdog: StuckReport[];
+};
+
+const WORKERS_MAX = 64;
+
+/**
+ * Lifecycle operations of a scenario that the parallel runtime runs. Re-creating a destroyed domain
+ * is not among them: a new domain's guest memory would have to be attached in every worker before
+ * any of them could send to it, and the core resolves the domid as soon as it is created.
+ */
+export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'destroy'] as const;
+const READY_TIMEOUT_MS = 60_000;
+const FINISH_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a scenario in the parallel runtime (issue #5): a piscina pool whose workers each host a
+ * share of the domains (`DomainHost`), over one hypervisor in SharedArrayBuffers. The main thread is
+ * the toolstack: it creates the domains, runs lifecycle operations and faults through the domain
+ * actors (kill, reap and soft reset take W(L1) inside the core), and checks the run's records
+ * afterwards (`checkFlows`), then destroys every domain and checks that no ring, waiter or
+ * send-info record is left.
+ *
+ * @example
+ * ```ts
+ * const summary = await runParallel(loadScenario('scenarios/stress-small.yaml'), { workers: 2 });
+ * summary.messages.lost; summary.invariantViolations; // []
+ * ```
+ */
+export async function runParallel(scenario: Scenario, options: ParallelOptions = {}): Promise<ParallelRunSummary> {
+  const workers = options.workers ?? 2;
+  if (!Number.isInteger(workers) || workers < 1 || workers > WORKERS_MAX) throw new RangeError(`workers must be an integer in [1, ${WORKERS_MAX}], got ${workers}`);
+  const unsupported = scenario.lifecycle.find((e) => !(PARALLEL_LIFECYCLE_OPS as readonly string[]).includes(e.op));
+  if (unsupported) {
+    throw new Error(
+      `${scenario.source.file}:${unsupported.line}: lifecycle op "${unsupported.op}" is not supported by the parallel runtime yet (it runs ${PARALLEL_LIFECYCLE_OPS.join(', ')}); run this scenario with --runtime deterministic`,
+    );
+  }
+  if (options.workerCrash && !(options.workerCrash.worker >= 0 && options.workerCrash.worker < workers)) throw new RangeError(`workerCrash.worker ${options.workerCrash.worker} is not a worker`);
+  return new ParallelRun(scenario, workers, options).run();
+}
+
+class ParallelRun {
+  private readonly seed: number;
+  private readonly hv: Hypervisor;
+  private readonly actors = new Map<number, Actor<ReturnType<typeof domainMachineFor>>>();
+  private readonly buffers: RunBuffers;
+  private readonly control: Int32Array;
+  private readonly log: RunLogWriter;
+  private readonly hostOf: number[];
+  private readonly ports: Array<import('node:worker_threads').MessagePort | undefined> = [];
+  private readonly crashed = new Set<number>();
+  private readonly finalApps = new Set<string>();
+  private readonly acks = new Map<number, () => void>();
+  private readonly figures: Array<WorkerFigures | undefined> = [];
+  private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
+  /** Per domid, the toolstack operations run on it, in order. */
+  private readonly toolstack = new Map<number, string[]>();
+  private nextId = 1;
+  private timedLeft = 0;
+  private readyCount = 0;
+  private onReady: (() => void) | undefined;
+  private watchdog: Watchdog | undefined;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly workers: number,
+    private readonly options: ParallelOptions,
+  ) {
+    this.seed = options.seed ?? scenario.seed;
+    this.hv = createHypervisor({
+      build: { argo: scenario.build.ARGO },
+      argo: { enabled: scenario.boot.argo, macPermissive: scenario.boot.macPermissive },
+      xsm: scenario.xsm.mode === 'flask' ? { mode: 'flask', policy: scenario.xsm.policy ?? undefined, enforcing: scenario.xsm.enforcing } : { mode: scenario.xsm.mode },
+      quirks: scenario.quirks,
+      openxt: scenario.openxt,
+      maxDomains: Math.max(16, scenario.domains.length * 2),
+    });
+    const messages = scenario.workloads.reduce((n, w) => n + w.count, 0);
+    this.buffers = allocateRunBuffers(workers + 1, workers, options.recordsMax ?? 2 * messages + 4 * scenario.rings.length + 1024);
+    this.control = new Int32Array(this.buffers.control);
+    this.log = new RunLogWriter(this.buffers.logs[workers]);
+    this.hostOf = checkedPlacement(options.placement ?? roundRobin, scenario.domains.map((d) => d.domid), workers);
+  }
+
+  async run(): Promise<ParallelRunSummary> {
+    for (const spec of this.scenario.domains) this.boot(spec.domid);
+    const pool = new Piscina({ filename: workerFile('domain-host'), minThreads: this.workers, maxThreads: this.workers, concurrentTasksPerWorker: 1, atomics: 'disabled', idleTimeout: 1000 });
+    const tasks = this.startWorkers(pool);
+    try {
+      await this.allReady();
+      const startedAt = performance.now();
+      this.watchdog = new Watchdog(this.hv, this.buffers, this.workers, this.options.stuckMs ?? 2000, (w) => this.crashed.has(w), this.options.onStuck);
+      for (let w = 0; w < this.workers; w++) this.send(w, { type: 'start', timeScale: this.timeScale });
+      this.scheduleEvents();
+      const end = await this.untilEnd(startedAt);
+      for (const t of this.timers) clearTimeout(t);
+      const wallMs = performance.now() - startedAt;
+      for (let w = 0; w < this.workers; w++) this.send(w, { type: 'finish' });
+      let giveUp: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.allSettled(tasks), new Promise((r) => (giveUp = setTimeout(r, FINISH_TIMEOUT_MS)))]);
+      clearTimeout(giveUp);
+      this.watchdog.stop();
+      return this.summarise(end, wallMs);
+    } finally {
+      this.watchdog?.stop();
+      for (const t of this.timers) clearTimeout(t);
+      for (const port of this.ports) port?.close();
+      await pool.destroy();
+    }
+  }
+
+  private get timeScale(): number {
+    return this.options.timeScale ?? 1;
+  }
+
+  /** Creates and unpauses a domain through its actor, in the main thread (the toolstack). */
+  private boot(domid: number): void {
+    const spec = this.scenario.domains.find((d) => d.domid === domid)!;
+    const actor = createActor(domainMachineFor(this.hv, domid, { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat }), {
+      input: { domid },
+    }).start();
+    actor.send({ type: 'CREATE' });
+    actor.send({ type: 'UNPAUSE' });
+    this.actors.set(domid, actor);
+    this.toolstack.set(domid, []);
+  }
+
+  private startWorkers(pool: Piscina): Array<Promise<void>> {
+    const seeds = new SeededRandom(this.seed);
+    const workloadSeeds = this.scenario.workloads.map(() => seeds.int(0, 0x7fffffff)); // as createSystem draws them
+    this.faultSeeds = seeds;
+    const shared = this.hv.share();
+    return Array.from({ length: this.workers }, (_, w) => {
+      const channel = new MessageChannel();
+      this.ports[w] = channel.port1;
+      channel.port1.on('message', (m: HostReply) => this.onReply(m));
+      const task: DomainHostTask = {
+        worker: w,
+        shared,
+        scenario: this.scenario,
+        domids: this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid),
+        workloadSeeds,
+        run: this.buffers,
+        port: channel.port2,
+      };
+      return pool.run(task, { transferList: [channel.port2] }).then(
+        (figures: WorkerFigures) => void (this.figures[w] = figures),
+        () => this.workerDied(w),
+      );
+    });
+  }
+
+  private faultSeeds: SeededRandom | undefined;
+
+  private onReply(m: HostReply): void {
+    if (m.type === 'ready') {
+      this.readyCount++;
+      if (this.readyCount === this.workers) this.onReady?.();
+    } else if (m.type === 'ack') {
+      this.acks.get(m.id)?.();
+      this.acks.delete(m.id);
+    } else this.finalApps.add(m.name);
+  }
+
+  private allReady(): Promise<void> {
+    if (this.readyCount === this.workers) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`parallel runtime: ${this.workers - this.readyCount} worker(s) not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      this.onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private send(worker: number, command: HostCommand): void {
+    if (!this.crashed.has(worker)) this.ports[worker]?.postMessage(command);
+  }
+
+  /** A command the worker must have done before the toolstack goes on (no answer from a dead worker). */
+  private request(worker: number, command: (id: number) => HostCommand): Promise<void> {
+    if (this.crashed.has(worker)) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.acks.set(id, resolve);
+      this.ports[worker]!.postMessage(command(id));
+    });
+  }
+
+  private workerOf(domid: number): number {
+    return this.hostOf[this.scenario.domains.findIndex((d) => d.domid === domid)];
+  }
+
+  /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
+  private scheduleEvents(): void {
+    let chain = Promise.resolve();
+    const at = (ms: number, what: () => Promise<void> | void) => {
+      this.timedLeft++;
+      this.timers.push(
+        setTimeout(() => {
+          chain = chain.then(what).finally(() => this.timedLeft--);
+        }, ms * this.timeScale),
+      );
+    };
+    for (const e of this.scenario.lifecycle) at(e.atMs, () => this.lifecycle(e));
+    for (const f of this.scenario.faults) at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
+    const crash = this.options.workerCrash;
+    if (crash) at(crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
+  }
+
+  /** The lifecycle operations this runtime runs (see `PARALLEL_LIFECYCLE_OPS`), through the domain's actor. */
+  private async lifecycle(e: ScenarioLifecycleEvent): Promise<void> {
+    const domid = e.domid;
+    if (this.hv.life(domid) === 'gone') return;
+    const actor = this.actors.get(domid)!;
+    this.toolstack.get(domid)!.push(e.op);
+    const kick = () => this.send(this.workerOf(domid), { type: 'kick', domid });
+    switch (e.op as string) {
+      case 'pause': return void actor.send({ type: 'PAUSE' });
+      case 'unpause': actor.send({ type: 'UNPAUSE' }); return kick();
+      case 'resume': actor.send({ type: 'RESUME' }); return kick();
+      case 'crash': return void actor.send({ type: 'CRASH' });
+      case 'suspend': return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
+      case 'shutdown':
+      case 'guest_shutdown':
+        return void actor.send({ type: 'SHUTDOWN', reason: e.reason?.name ?? 'poweroff' });
+      case 'destroy': return this.destroy(domid);
+    }
+  }
+
+  private async fault(f: ScenarioFault): Promise<void> {
+    if (this.hv.life(f.domid) === 'gone') return;
+    const worker = this.workerOf(f.domid);
+    this.toolstack.get(f.domid)!.push(`fault ${f.kind}`);
+    switch (f.kind) {
+      case 'kill':
+      case 'backend_death':
+        return this.destroy(f.domid);
+      case 'crash':
+        return void this.actors.get(f.domid)!.send({ type: 'CRASH' });
+      case 'soft_reset':
+        if (this.hv.life(f.domid) !== 'alive') return;
+        return this.softReset(f.domid, () => this.hv.softResetDomain(f.domid));
+      case 'unregister': {
+        const partner = f.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : f.ring!.partnerDomid;
+        return this.request(worker, (id) => ({ type: 'unregister', domid: f.domid, port: f.ring!.port, partner, id }));
+      }
+      case 'virq_drop':
+        return this.hv.clearVirq(f.domid, VIRQ_ARGO);
+      case 'virq_delay':
+        return this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
+    }
+  }
+
+  /** Logs a teardown of `domid`'s Argo state done by `teardown`, with stamps around it. */
+  private tornDown(domid: number, teardown: () => void): void {
+    const before = tick(this.control);
+    teardown();
+    this.log.append(REC.DOMAIN_TORN_DOWN, before, tick(this.control), domid);
+  }
+
+  /** libxl destroy: the guest stops (its worker quiesces it), then kill and reap under W(L1). */
+  private async destroy(domid: number): Promise<void> {
+    if (this.hv.life(domid) === 'gone') return;
+    await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
+    this.markAppsFinal(domid);
+    const actor = this.actors.get(domid)!;
+    this.tornDown(domid, () => {
+      actor.send({ type: 'DESTROY' });
+      actor.send({ type: 'KILL' });
+      actor.send({ type: 'TEARDOWN_DONE' });
+    });
+  }
+
+  /** Soft reset: the old kernel stops, Argo is reset under W(L1), a new kernel registers its rings. */
+  private async softReset(domid: number, reset: () => void): Promise<void> {
+    const worker = this.workerOf(domid);
+    await this.request(worker, (id) => ({ type: 'quiesce', domid, id }));
+    this.markAppsFinal(domid);
+    this.tornDown(domid, reset);
+    if (this.hv.life(domid) === 'alive') await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
+  }
+
+  private markAppsFinal(domid: number): void {
+    for (const w of this.scenario.workloads) if (w.fromDomid === domid) this.finalApps.add(w.name);
+  }
+
+  /** A worker thread died: its domains crash and are destroyed; the other workers go on. */
+  private workerDied(worker: number): void {
+    if (this.crashed.has(worker) || this.figures[worker]) return;
+    this.crashed.add(worker);
+    this.ports[worker]?.close();
+    for (const [i, d] of this.scenario.domains.entries()) {
+      if (this.hostOf[i] !== worker || this.hv.life(d.domid) === 'gone') continue;
+      this.markAppsFinal(d.domid);
+      const actor = this.actors.get(d.domid)!;
+      actor.send({ type: 'CRASH' });
+      this.tornDown(d.domid, () => {
+        actor.send({ type: 'DESTROY' });
+        actor.send({ type: 'KILL' });
+        actor.send({ type: 'TEARDOWN_DONE' });
+      });
+    }
+  }
+
+  /** Resolves with why the run ends: every app done (`idle`), nothing moving (`idle`), or the time limit. */
+  private untilEnd(startedAt: number): Promise<'idle' | 'until'> {
+    const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
+    const idleMs = this.options.idleMs ?? 200;
+    let lastCount = -1;
+    let lastMoveAt = performance.now();
+    return new Promise((resolve) => {
+      const check = () => {
+        const now = performance.now();
+        if ((now - startedAt) / this.timeScale >= untilMs) return resolve('until');
+        const count = this.recordCount();
+        if (count !== lastCount) {
+          lastCount = count;
+          lastMoveAt = now;
+        }
+        const quiet = this.timedLeft === 0 && this.acks.size === 0;
+        if (quiet && this.finalApps.size >= this.scenario.workloads.length) return resolve('idle');
+        if (quiet && now - lastMoveAt >= idleMs) return resolve('idle');
+        setTimeout(check, 5);
+      };
+      check();
+    });
+  }
+
+  private recordCount(): number {
+    return this.buffers.logs.reduce((n, b) => n + Atomics.load(new Int32Array(b), 0), 0);
+  }
+
+  private runnable(domid: number): boolean {
+    return this.hv.life(domid) === 'alive' && (this.hv.domctl.getInfo(domid).flags & XEN_DOMINF_running) !== 0;
+  }
+
+  private summarise(end: 'idle' | 'until', wallMs: number): ParallelRunSummary {
+    const records = this.buffers.logs.flatMap((b) => readRunLog(b));
+    const states = new Map([...this.actors].map(([domid, a]) => [domid, String(a.getSnapshot().value)]));
+    const drainable = new Set(this.scenario.domains.filter((d) => this.runnable(d.domid) && !this.crashed.has(this.workerOf(d.domid))).map((d) => d.domid));
+    const flows = checkFlows(records, { policyAllows: scenarioPolicyAllows(this.scenario), drainable: (owner) => end === 'idle' && drainable.has(owner) });
+    const leftovers = this.destroyAllAndCheck();
+    const perDomain = (domid: number) => flows.perDomain.get(domid) ?? { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 };
+    const hostFigures = (domid: number) => this.figures[this.workerOf(domid)]?.domains.find((d) => d.domid === domid) ?? { virqs: 0, waits: 0 };
+    return {
+      scenario: this.scenario.name,
+      seed: this.seed,
+      runtime: 'parallel',
+      strategy: `${this.workers} workers, ${this.options.placement ? 'injected' : 'round-robin'} placement`,
+      steps: records.length,
+      virtualTimeMs: Math.round(wallMs / this.timeScale),
+      end,
+      messages: flows.messages,
+      errors: flows.errors,
+      refusedRings: flows.refusedRings,
+      domains: this.scenario.domains.map((d) => ({ name: d.name, domid: d.domid, state: states.get(d.domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) })),
+      invariantViolations: [...flows.violations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
+      wallMs: Math.round(wallMs),
+      workers: Array.from({ length: this.workers }, (_, w) => {
+        const domids = this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid);
+        const sum = (f: (domid: number) => number) => domids.reduce((n, d) => n + f(d), 0);
+        return {
+          worker: w,
+          threadId: this.figures[w]?.threadId ?? null,
+          crashed: this.crashed.has(w),
+          domains: domids.map((d) => this.scenario.domains.find((s) => s.domid === d)!.name),
+          sent: sum((d) => perDomain(d).sent),
+          received: sum((d) => perDomain(d).received),
+          bytesSent: sum((d) => perDomain(d).bytesSent),
+          bytesReceived: sum((d) => perDomain(d).bytesReceived),
+          virqs: sum((d) => hostFigures(d).virqs),
+          waits: sum((d) => hostFigures(d).waits),
+        };
+      }),
+      watchdog: [...(this.watchdog?.reports ?? [])],
+    };
+  }
+
+  /** After the run: every domain is destroyed; nothing of Argo's may be left (rings, waiters, send-info). */
+  private destroyAllAndCheck(): string[] {
+    for (const d of this.scenario.domains) if (this.hv.life(d.domid) !== 'gone') this.hv.destroyDomain(d.domid);
+    return leftoverArgoState(this.hv);
+  }
+}
+
+function pick(f: { virqs: number; waits: number }): { virqs: number; waits: number } {
+  return { virqs: f.virqs, waits: f.waits };
+}

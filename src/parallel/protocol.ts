@@ -1,0 +1,34 @@
+/**
+ * The messages between the parallel runtime's main thread and its domain-host workers, over one
+ * MessagePort per worker. Commands that the main thread must see done before it goes on (a domain
+ * quiesced before its teardown) carry an `id` the worker acknowledges.
+ */
+
+/** Main thread → worker. */
+export type HostCommand =
+  | { type: 'start'; timeScale: number }
+  | { type: 'quiesce'; domid: number; id: number }
+  | { type: 'reboot'; domid: number; id: number }
+  | { type: 'unregister'; domid: number; port: number; partner: number; id: number }
+  | { type: 'kick'; domid: number }
+  | { type: 'virq_delay'; domid: number; delayMs: number }
+  | { type: 'crash' }
+  | { type: 'finish' };
+
+/** Worker → main thread. */
+export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type: 'app-final'; name: string };
+
+/**
+ * What a worker reports when it finishes: its thread and, per hosted domain, VIRQ handler runs and
+ * sends that waited on a full ring.
+ *
+ * @example
+ * ```ts
+ * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }] };
+ * ```
+ */
+export interface WorkerFigures {
+  worker: number;
+  threadId: number;
+  domains: Array<{ domid: number; name: string; virqs: number; waits: number }>;
+}

@@ -1,0 +1,165 @@
+/**
+ * The parallel runtime's record of what happened, kept in SharedArrayBuffers so that it outlives a
+ * worker thread that crashes: one append-only log per writer (each worker, and the main thread for
+ * the toolstack), and one shared event clock that orders records across threads. This file is the one
+ * place the record layout lives.
+ *
+ * Every record is `RECORD_WORDS` Int32 words: `[kind, stampA, stampB, f0 … f6]`. Stamps come from
+ * `tick` (an Atomics.add on the shared clock word), so a stamp taken before an operation is smaller
+ * than any stamp taken after it anywhere.
+ */
+
+/** Record kinds and their fields (f0…f6). */
+export const REC = {
+  /** A sendv accepted: stampA before the hypercall, stampB after; sender, dst domid, dst port, bytes, digest lo, digest hi. */
+  SENT: 1,
+  /** A message taken off a ring: stampA after it was read; owner, port, incarnation, source domid, bytes, digest lo, digest hi. */
+  RECEIVED: 2,
+  /** A sendv refused with an errno (EAGAIN excluded): stampA; sender, dst domid, dst port, errno. */
+  REFUSED: 3,
+  /** A ring registered: stampA/B around the hypercall; owner, port, partner, incarnation. */
+  REGISTERED: 4,
+  /** A ring registration refused: stampA; owner, port, partner, errno. */
+  REGISTER_REFUSED: 5,
+  /** A ring unregistered by its owner: stampA/B around the hypercall; incarnation. */
+  UNREGISTERED: 6,
+  /** Argo teardown of a domain (kill, reap, soft reset) under W(L1): stampA/B around it; domid. */
+  DOMAIN_TORN_DOWN: 7,
+} as const;
+
+export const RECORD_WORDS = 10;
+
+/** Words of the run's control block. */
+export const CTL = {
+  /** The event clock. */
+  CLOCK: 0,
+  /** Next ring incarnation id. */
+  INCARNATION: 1,
+  STRIDE: 2,
+} as const;
+
+/** Words of each worker's status block, read by the watchdog. */
+export const WS = {
+  /** Bumped by the worker every time it comes back to its event loop. */
+  HEARTBEAT: 0,
+  /** What the worker is doing now (`ACT`). */
+  ACTIVITY: 1,
+  /** The domain it does it for. */
+  DOMID: 2,
+  /** The peer (destination domid), where there is one. */
+  PEER: 3,
+  STRIDE: 4,
+} as const;
+
+/** Activities a worker announces before running guest code that enters the hypervisor. */
+export const ACT = { IDLE: 0, SENDV: 1, VIRQ_HANDLER: 2, REGISTER: 3, UNREGISTER: 4, NOTIFY: 5 } as const;
+export const ACT_NAMES = ['idle', 'sendv', 'VIRQ handler (consume + notify)', 'register_ring', 'unregister_ring', 'notify'] as const;
+
+/** The structured-cloneable buffers of a run: control block, worker status blocks, one log per writer. */
+export interface RunBuffers {
+  control: SharedArrayBuffer;
+  status: SharedArrayBuffer;
+  logs: SharedArrayBuffer[];
+}
+
+/**
+ * Allocates a run's buffers: `writers` logs of `recordsMax` records each, status for `workers`.
+ *
+ * @example
+ * ```ts
+ * const buffers = allocateRunBuffers(3, 2, 100_000); // 2 workers + the main thread
+ * ```
+ */
+export function allocateRunBuffers(writers: number, workers: number, recordsMax: number): RunBuffers {
+  return {
+    control: new SharedArrayBuffer(CTL.STRIDE * 4),
+    status: new SharedArrayBuffer(workers * WS.STRIDE * 4),
+    // word 0: words used; the records follow
+    logs: Array.from({ length: writers }, () => new SharedArrayBuffer((1 + recordsMax * RECORD_WORDS) * 4)),
+  };
+}
+
+/** The shared event clock: the next stamp, from any thread. */
+export function tick(control: Int32Array): number {
+  return Atomics.add(control, CTL.CLOCK, 1) + 1;
+}
+
+/**
+ * The single writer of one log. Running out of room is a loud error (a limit exceeded), never a
+ * silent loss of records.
+ *
+ * @example
+ * ```ts
+ * log.append(REC.REFUSED, tick(control), 0, sender, dst, port, 13);
+ * ```
+ */
+export class RunLogWriter {
+  private readonly words: Int32Array;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer);
+  }
+
+  append(kind: number, stampA: number, stampB: number, f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0): void {
+    const w = this.words;
+    const at = 1 + w[0];
+    if (at + RECORD_WORDS > w.length) {
+      throw new RangeError(`parallel run log full: ${(w.length - 1) / RECORD_WORDS} records (raise recordsMax)`);
+    }
+    w[at] = kind;
+    w[at + 1] = stampA;
+    w[at + 2] = stampB;
+    w[at + 3] = f0;
+    w[at + 4] = f1;
+    w[at + 5] = f2;
+    w[at + 6] = f3;
+    w[at + 7] = f4;
+    w[at + 8] = f5;
+    w[at + 9] = f6;
+    Atomics.store(w, 0, w[0] + RECORD_WORDS); // publish the whole record at once
+  }
+}
+
+/** One record read back. */
+export interface RunRecord {
+  kind: number;
+  stampA: number;
+  stampB: number;
+  f: number[];
+}
+
+/** Every whole record of a log, in the order it was written. */
+export function readRunLog(buffer: SharedArrayBuffer): RunRecord[] {
+  const w = new Int32Array(buffer);
+  const used = Atomics.load(w, 0);
+  const out: RunRecord[] = [];
+  for (let at = 1; at < 1 + used; at += RECORD_WORDS) {
+    out.push({ kind: w[at], stampA: w[at + 1], stampB: w[at + 2], f: Array.from(w.subarray(at + 3, at + RECORD_WORDS)) });
+  }
+  return out;
+}
+
+/**
+ * A 64-bit digest of a message's bytes (two independent 32-bit hashes, a word at a time where the
+ * bytes are aligned): the flow checker recognises a message by it, as the deterministic runtime's
+ * ledger recognises it by its bytes.
+ */
+export function digest(bytes: Uint8Array): [number, number] {
+  let a = 0x811c9dc5 ^ bytes.length;
+  let b = 0x9e3779b9 + bytes.length;
+  const n = bytes.length;
+  let i = 0;
+  if ((bytes.byteOffset & 3) === 0 && n >= 4) {
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, n >>> 2);
+    for (let k = 0; k < words.length; k++) {
+      a = Math.imul(a ^ words[k], 0x01000193);
+      b = Math.imul((b + words[k]) ^ (b >>> 15), 0x85ebca6b);
+    }
+    i = words.length << 2;
+  }
+  for (; i < n; i++) {
+    a = Math.imul(a ^ bytes[i], 0x01000193);
+    b = Math.imul((b + bytes[i]) ^ (b >>> 15), 0x85ebca6b);
+  }
+  return [a | 0, (b ^ (b >>> 13)) | 0];
+}

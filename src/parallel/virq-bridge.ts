@@ -1,0 +1,52 @@
+import { D } from '../domain/domain-table.js';
+
+/** `Atomics.waitAsync` (ES2024; in Node since 16), typed here because the project's lib is ES2023. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+}).waitAsync;
+import type { Hypervisor } from '../xen/hypervisor.js';
+
+/** How long one wait on a pending word may last before it is re-armed (every wait is bounded). */
+export const VIRQ_WAIT_SLICE_MS = 50;
+
+/**
+ * Carries a domain's VIRQ across threads: waits (`Atomics.waitAsync`, bounded) on the domain's
+ * event-channel pending word in the shared domain table, and calls `deliver` on this thread's event
+ * loop when `virq`'s pending bit is set — from whichever thread raised it. Raises coalesce in the
+ * pending bit as event channels coalesce (argo.md §6.2): `deliver` acknowledges by clearing the bit,
+ * and one delivery covers every raise before it. Returns the function that stops the bridge.
+ *
+ * @example
+ * ```ts
+ * const stop = bridgeVirq(hv, 3, VIRQ_ARGO, () => host.handleVirq());
+ * ```
+ */
+export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => void): () => void {
+  const table = hv.domainTable;
+  const slot = table.slotOf(domid);
+  if (slot < 0) throw new RangeError(`bridgeVirq: no domain ${domid}`);
+  const word = table.at(slot, D.VIRQ_PENDING);
+  const bit = 1 << virq;
+  let stopped = false;
+  const arm = (): void => {
+    if (stopped) return;
+    const seen = Atomics.load(table.slots, word);
+    if (seen & bit) {
+      setImmediate(() => {
+        if (stopped) return;
+        deliver();
+        // still pending: the handler left it for later (a paused or held domain): look again soon
+        if (Atomics.load(table.slots, word) & bit) setTimeout(arm, 1);
+        else arm();
+      });
+      return;
+    }
+    const wait = waitAsync(table.slots, word, seen, VIRQ_WAIT_SLICE_MS);
+    if (wait.async) void (wait.value as Promise<string>).then(arm);
+    else setImmediate(arm); // the word moved already
+  };
+  arm();
+  return () => {
+    stopped = true;
+  };
+}
