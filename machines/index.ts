@@ -14,12 +14,12 @@
 // The domain lifecycle (virtio-ioreq-lifecycle.md §6.5)
 export { domainMachine, SHUTDOWN_REASONS } from './domain.js';
 export type { DomainContext, DomainEvent, DomainInfoRecord, DomainInput, ShutdownReason, ShutdownState } from './domain.js';
-export { domainMachineFor } from './implementations/domain-core.js';
+export { createDomainActor, domainMachineFor, type DomainWire } from './implementations/domain-core.js';
 
 // Argo rings (argo.md §4.1, §4.2, §8)
 export { argoRingMachine } from './argo-ring.js';
 export type { ArgoRingContext, ArgoRingEvent, ArgoRingInput, RingTeardownReason } from './argo-ring.js';
-export { argoRingMachineFor } from './implementations/argo-ring-core.js';
+export { argoRingMachineFor, createArgoRingActor, type ArgoRingWire } from './implementations/argo-ring-core.js';
 
 // The toolstack's ao operations (virtio-ioreq-lifecycle.md §6.4)
 export {
@@ -32,8 +32,8 @@ export {
   LIBXL_DOMID_REUSE_TIMEOUT_MS,
 } from './toolstack.js';
 export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShutdownActions, ReportedEvent, ToolstackContext, ToolstackEvent, ToolstackInput } from './toolstack.js';
-export { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock } from './implementations/toolstack-core.js';
-export type { DeviceModel, ToolstackHost, XStateClock } from './implementations/toolstack-core.js';
+export { ControlNodes, hypervisorControl, releaseDomainEvent, toolstackMachineFor, xstateClock } from './implementations/toolstack-core.js';
+export type { ControlWatch, DeviceModel, DomainControl, ToolstackHost, XStateClock } from './implementations/toolstack-core.js';
 
 // The host (createHypervisor's domain table and boot options)
 export { hypervisorMachine } from './hypervisor.js';
@@ -41,7 +41,8 @@ export type { HostBootOptions, HostDomain, HostDomainOptions, HostOperation, Hyp
 export { hypervisorMachineFor } from './implementations/hypervisor-core.js';
 
 // A guest application sending over Argo (argo.md §6.3)
-export { guestAppMachine, messageSize } from './guest-app.js';
+export { guestAppMachine, messageSize, retryRun, sendRun } from './guest-app.js';
+export { wiredActors } from './implementations/wired.js';
 export type { GuestAppContext, GuestAppEvent, GuestAppInput, GuestAppReport } from './guest-app.js';
 export { createGuestAppActor, guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
 export type { GuestAppHooks } from './implementations/guest-app-core.js';

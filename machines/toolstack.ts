@@ -17,7 +17,7 @@
  * | `idle`                         | no domain of this configuration                                   |
  * | `creating.choosing`            | domain_make done (created paused); a device model to start?       |
  * | `creating.startingDm`          | waiting for DM_STARTED, at most LIBXL_DEVICE_MODEL_START_TIMEOUT  |
- * | `creating.attaching`           | devices attached; creation completes (unpaused if `autoUnpause`)  |
+ * | `creating.attaching`           | devices attached (if it has any); creation completes (unpaused if `autoUnpause`) |
  * | `active.ao.idle`               | the domain exists; no ao in flight                                |
  * | `active.ao.awaitingAck`        | control/shutdown written; waiting LIBXL_ACK_TIMEOUT for the guest |
  * | `active.ao.checkingAck`        | timed out: the transaction re-reads the node (a late ack counts)  |
@@ -25,7 +25,7 @@
  * | `active.watch.alive`           | @releaseDomain: no shutdown reported for this domain              |
  * | `active.watch.shutdown`        | DOMAIN_SHUTDOWN reported once; the on_* action applied            |
  * | `destroying.deviceModel`       | PCI removed, domain paused; the device model is killed if any     |
- * | `destroying.devicesChoice`     | none attached (a failed create): nothing to remove                |
+ * | `destroying.devicesChoice`     | none attached (a failed create, or none configured): nothing to remove |
  * | `destroying.devices`           | devices removed: waits for be/state=Closed unless the backend is gone |
  * | `destroying.xenstore`          | xenstore paths removed (recorded as a step)                       |
  * | `destroying.domain`            | xc_domain_destroy; the domid quarantined LIBXL_DOMID_REUSE_TIMEOUT |
@@ -44,6 +44,7 @@
  * | after 60 s                 | active.ao.awaitingAck                | → checkingAck: acknowledged after all, or ERROR_TIMEDOUT |
  * | `DOMAIN_SHUTDOWN {reason}` | active (both regions), destroying    | reported once; suspend ao: OK for suspend, else ERROR_FAIL; the on_* action |
  * | `DOMAIN_DEATH`             | active, destroying                   | reported once; in active the domain is gone → idle  |
+ * | `RESUME`                   | active                               | `domctlResume` (libxl_domain_resume: xc_domain_resume); after a reported shutdown the watch is armed again |
  * | `DESTROY`                  | active                               | → destroying                                       |
  * | `BACKEND_CLOSED`           | destroying.devices                   | be/state=Closed: removal finishes                  |
  * | after 10 s                 | destroying.devices                   | LIBXL_DESTROY_TIMEOUT: removal forced              |
@@ -178,6 +179,11 @@ export interface ToolstackInput {
   pvControl: boolean;
   /** Unpause once created (`xl create` without -p). Default false: the domain stays paused. */
   autoUnpause?: boolean;
+  /**
+   * The configuration has PV devices (disks, NICs, VirtIO) with a backend: a destroy removes them and
+   * waits for the backend to close them. Default true; false for a domain with none.
+   */
+  devices?: boolean;
   /** on_* actions; missing ones take `XL_DEFAULT_ON_SHUTDOWN`. */
   onShutdown?: Partial<OnShutdownActions>;
 }
@@ -235,6 +241,7 @@ export type ToolstackEvent =
   | { type: 'REBOOT' }
   | { type: 'SUSPEND' }
   | { type: 'GUEST_ACK' }
+  | { type: 'RESUME' }
   | { type: 'DOMAIN_SHUTDOWN'; reason: Reason }
   | { type: 'DOMAIN_DEATH' }
   | { type: 'DESTROY' }
@@ -281,6 +288,7 @@ export const toolstackMachine = setup({
     killDeviceModel: () => {},
     domctlPause: () => {},
     domctlUnpause: () => {},
+    domctlResume: () => {},
     writeControlNode: () => {},
     domainSuspendDirect: () => {},
     domctlSoftReset: () => {},
@@ -301,7 +309,7 @@ export const toolstackMachine = setup({
     setRequest: assign((_, params: { request: ControlRequest }) => ({ request: params.request, acked: false })),
     recordAck: assign({ acked: true }),
     newDomain: assign({ shutdownReason: null, deathReported: false, backendGone: false, devicesAttached: false, destroyCause: null, request: null, acked: false }),
-    markDevicesAttached: assign({ devicesAttached: true }),
+    markDevicesAttached: assign(({ context }) => ({ devicesAttached: context.config.devices })),
     reportShutdown: assign(({ context, event }) => {
       assertEvent(event, 'DOMAIN_SHUTDOWN');
       return {
@@ -361,6 +369,7 @@ export const toolstackMachine = setup({
       deviceModel: input.deviceModel,
       pvControl: input.pvControl,
       autoUnpause: input.autoUnpause ?? false,
+      devices: input.devices ?? true,
       onShutdown: { ...XL_DEFAULT_ON_SHUTDOWN, ...input.onShutdown },
     },
     domid: null,
@@ -505,11 +514,15 @@ export const toolstackMachine = setup({
             alive: {
               on: {
                 DOMAIN_SHUTDOWN: { target: 'shutdown', actions: ['reportShutdown', raise({ type: 'ON_SHUTDOWN_ACTION' })] },
+                // a resume of a domain that did not shut down: Xen refuses it, the watch stays as it is
+                RESUME: { actions: ['domctlResume', step('resume')] },
               },
             },
             shutdown: {
               // DOMAIN_SHUTDOWN again (the watch fires more than once): not reported again (case 45)
               on: {
+                // lifecycle §6.3 domain_resume: the domain runs again, and its next shutdown is news
+                RESUME: { target: 'alive', actions: ['domctlResume', step('resume'), 'clearShutdown'] },
                 ON_SHUTDOWN_ACTION: [
                   {
                     guard: { type: 'onShutdownIs', params: { action: 'soft-reset' } },

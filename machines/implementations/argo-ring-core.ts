@@ -1,9 +1,10 @@
-import { assign } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import { ArgoError } from '../../src/guest/argo-error.js';
 import type { ArgoGuest } from '../../src/guest/argo-guest.js';
 import type { ArgoRing } from '../../src/guest/argo-ring.js';
 import type { Hypervisor } from '../../src/xen/hypervisor.js';
 import { argoRingMachine, type ArgoRingContext } from '../argo-ring.js';
+import { wiredActors } from './wired.js';
 
 /**
  * `argoRingMachine` wired to a Hypervisor and the ring owner's guest library: `registerRing`,
@@ -25,26 +26,66 @@ import { argoRingMachine, type ArgoRingContext } from '../argo-ring.js';
  * ```
  */
 export function argoRingMachineFor(hv: Hypervisor, guest: ArgoGuest, onRefused?: (error: ArgoError) => void) {
-  const owned = (context: ArgoRingContext): ArgoRingContext => {
+  const wire: ArgoRingWire = { hv, guest, onRefused };
+  return provideArgoRing(() => wire);
+}
+
+/**
+ * What a wired ring actor acts on: the hypervisor, the owner's guest library, and who hears of a
+ * refusal.
+ *
+ * @example
+ * ```ts
+ * const wire: ArgoRingWire = { hv, guest, onRefused: (e) => console.log(e.code) };
+ * ```
+ */
+export interface ArgoRingWire {
+  hv: Hypervisor;
+  guest: ArgoGuest;
+  onRefused?: (error: ArgoError) => void;
+}
+
+/**
+ * A ring actor (not started) over `wire` — the same as `createActor(argoRingMachineFor(hv, guest,
+ * onRefused), actorOptions)`, made from one shared machine (see `wiredActors`).
+ *
+ * @example
+ * ```ts
+ * const ring = createArgoRingActor({ hv, guest }, { input: { owner: 2, aport: 80, partner: 1, len: 4032 } }).start();
+ * ring.send({ type: 'REGISTER' });
+ * ```
+ */
+export const createArgoRingActor = wiredActors('createArgoRingActor', provideArgoRing);
+
+/** `argoRingMachine` with each action using the running actor's wire. */
+function provideArgoRing(wireOf: (self: AnyActorRef) => ArgoRingWire) {
+  const owned = ({ guest }: ArgoRingWire, context: ArgoRingContext): ArgoRingContext => {
     if (context.owner !== guest.domid) {
       throw new Error(`argoRingMachineFor: ring owner ${context.owner}, but the guest library is domain ${guest.domid}'s`);
     }
     return context;
   };
-  const ringOf = (context: ArgoRingContext): ArgoRing => {
-    owned(context);
-    for (const ring of guest.rings.values()) if (ring.aport === context.aport >>> 0 && ring.partner === context.partner) return ring;
-    throw new Error(`argoRingMachineFor: domain ${guest.domid}'s guest library holds no ring (aport ${context.aport}, partner ${context.partner})`);
+  const ringOf = (w: ArgoRingWire, context: ArgoRingContext): ArgoRing => {
+    owned(w, context);
+    for (const ring of w.guest.rings.values()) if (ring.aport === context.aport >>> 0 && ring.partner === context.partner) return ring;
+    throw new Error(`argoRingMachineFor: domain ${w.guest.domid}'s guest library holds no ring (aport ${context.aport}, partner ${context.partner})`);
   };
   return argoRingMachine.provide({
     actions: {
-      registerRing: ({ context }) => {
-        const { aport, partner, len } = owned(context);
-        refusable(() => guest.registerRing({ aport, partner, len }), onRefused);
+      registerRing: ({ context, self }) => {
+        const w = wireOf(self);
+        const { aport, partner, len } = owned(w, context);
+        refusable(() => w.guest.registerRing({ aport, partner, len }), w.onRefused);
       },
-      reregisterRing: ({ context }) => refusable(() => guest.reregister(ringOf(context)), onRefused),
-      unregisterRing: ({ context }) => refusable(() => guest.unregisterRing(ringOf(context)), onRefused),
-      readRing: assign(({ context }) => readRing(hv, context)),
+      reregisterRing: ({ context, self }) => {
+        const w = wireOf(self);
+        refusable(() => w.guest.reregister(ringOf(w, context)), w.onRefused);
+      },
+      unregisterRing: ({ context, self }) => {
+        const w = wireOf(self);
+        refusable(() => w.guest.unregisterRing(ringOf(w, context)), w.onRefused);
+      },
+      readRing: assign(({ context, self }) => readRing(wireOf(self).hv, context)),
     },
   });
 }

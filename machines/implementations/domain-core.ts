@@ -1,7 +1,8 @@
-import { assign } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import { SHUTDOWN_CODE_INVALID, SHUTDOWN_COMPLETE, SHUTDOWN_IN_PROGRESS, type DomainInfo } from '../../src/domain/lifecycle.js';
 import type { CreateDomainOptions, Hypervisor } from '../../src/xen/hypervisor.js';
 import { domainMachine, SHUTDOWN_REASONS, type DomainContext, type ShutdownState } from '../domain.js';
+import { wiredActors } from './wired.js';
 
 /**
  * `domainMachine` wired to a Hypervisor for domain `domid`: each named action makes the call its name
@@ -22,26 +23,62 @@ import { domainMachine, SHUTDOWN_REASONS, type DomainContext, type ShutdownState
  * ```
  */
 export function domainMachineFor(hv: Hypervisor, domid: number, options: Omit<CreateDomainOptions, 'domid'> = {}) {
-  const sameDomain = (context: DomainContext): number => {
-    if (context.domid !== domid) {
-      throw new Error(`domainMachineFor(hv, ${domid}) was started with input domid ${context.domid}: pass { domid: ${domid} }`);
+  const wire: DomainWire = { hv, domid, options };
+  return provideDomain(() => wire);
+}
+
+/**
+ * What a wired domain actor acts on: the hypervisor, its domain's id, and how `CREATE` creates it.
+ *
+ * @example
+ * ```ts
+ * const wire: DomainWire = { hv, domid: 3, options: { memoryBytes: 1 << 20 } };
+ * ```
+ */
+export interface DomainWire {
+  hv: Hypervisor;
+  domid: number;
+  options: Omit<CreateDomainOptions, 'domid'>;
+}
+
+/**
+ * A domain actor (not started) over `wire` — the same as `createActor(domainMachineFor(hv, domid,
+ * options), actorOptions)`, made from one shared machine (see `wiredActors`).
+ *
+ * @example
+ * ```ts
+ * const domain = createDomainActor({ hv, domid: 1, options: {} }, { input: { domid: 1 } }).start();
+ * domain.send({ type: 'CREATE' });
+ * ```
+ */
+export const createDomainActor = wiredActors('createDomainActor', provideDomain);
+
+/** `domainMachine` with each action calling the hypervisor of the running actor's wire. */
+function provideDomain(wireOf: (self: AnyActorRef) => DomainWire) {
+  const sameDomain = (w: DomainWire, context: DomainContext): number => {
+    if (context.domid !== w.domid) {
+      throw new Error(`domainMachineFor(hv, ${w.domid}) was started with input domid ${context.domid}: pass { domid: ${w.domid} }`);
     }
-    return domid;
+    return w.domid;
   };
+  const call = (fn: (w: DomainWire) => unknown) => ({ self }: { self: AnyActorRef }) => void fn(wireOf(self));
   return domainMachine.provide({
     actions: {
-      domainCreate: ({ context }) => void hv.createDomain({ ...options, domid: sameDomain(context) }),
-      domctlPause: () => void hv.domctl.pause(domid),
-      domctlUnpause: () => void hv.domctl.unpause(domid),
-      schedopShutdown: (_, params) => void hv.shutdownDomain(domid, SHUTDOWN_REASONS.indexOf(params.reason)),
-      domainCrash: () => void hv.crashDomain(domid),
-      vcpuStartShutdownDeferral: (_, params) => void hv.domctl.startShutdownDeferral(domid, params.vcpu),
-      vcpuEndShutdownDeferral: (_, params) => hv.domctl.endShutdownDeferral(domid, params.vcpu),
-      domctlResume: () => void hv.domctl.resume(domid),
-      domctlSoftReset: () => void hv.domctl.softReset(domid),
-      domainKill: () => hv.killDomain(domid),
-      domainReap: () => hv.reapDomain(domid),
-      getDomainInfo: assign(() => readDomainInfo(hv, domid)),
+      domainCreate: ({ context, self }) => {
+        const w = wireOf(self);
+        w.hv.createDomain({ ...w.options, domid: sameDomain(w, context) });
+      },
+      domctlPause: call((w) => w.hv.domctl.pause(w.domid)),
+      domctlUnpause: call((w) => w.hv.domctl.unpause(w.domid)),
+      schedopShutdown: ({ self }, params) => call((w) => w.hv.shutdownDomain(w.domid, SHUTDOWN_REASONS.indexOf(params.reason)))({ self }),
+      domainCrash: call((w) => w.hv.crashDomain(w.domid)),
+      vcpuStartShutdownDeferral: ({ self }, params) => call((w) => w.hv.domctl.startShutdownDeferral(w.domid, params.vcpu))({ self }),
+      vcpuEndShutdownDeferral: ({ self }, params) => call((w) => w.hv.domctl.endShutdownDeferral(w.domid, params.vcpu))({ self }),
+      domctlResume: call((w) => w.hv.domctl.resume(w.domid)),
+      domctlSoftReset: call((w) => w.hv.domctl.softReset(w.domid)),
+      domainKill: call((w) => w.hv.killDomain(w.domid)),
+      domainReap: call((w) => w.hv.reapDomain(w.domid)),
+      getDomainInfo: assign(({ self }) => readDomainInfo(wireOf(self).hv, wireOf(self).domid)),
     },
   });
 }

@@ -1,8 +1,9 @@
-import { assign, createActor, type Actor, type ActorOptions, type AnyActorRef } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import { XEN_ARGO_RING_EBUSY, XEN_ARGO_RING_EMSGSIZE } from '../../src/argo/constants.js';
 import type { ArgoAddr, ArgoGuest, RingInfo, SendOptions } from '../../src/guest/argo-guest.js';
 import { errnoName } from '../../src/xen/errno.js';
 import { VIRQ_ARGO } from '../../src/xen/virq.js';
+import { wiredActors } from './wired.js';
 import { guestAppMachine, messageSize, retryRun, sendRun, type GuestAppContext, type GuestAppInput, type QueryReport } from '../guest-app.js';
 
 /**
@@ -67,27 +68,15 @@ function wireOf(guest: ArgoGuest, options: SendOptions, hooks: GuestAppHooks): G
   };
 }
 
-/** The wire of each actor made by `createGuestAppActor`. */
-const WIRES = new WeakMap<AnyActorRef, GuestAppWire>();
-
-function wireOfActor(self: AnyActorRef): GuestAppWire {
-  const wire = WIRES.get(self);
-  if (!wire) throw new Error('guestAppMachineWired: the actor was not made by createGuestAppActor');
-  return wire;
-}
-
-/**
- * One wired machine for every app of a program: each actor finds its own ArgoGuest through the
- * actor itself (`createGuestAppActor` records it). A machine's transitions are computed once, when
- * first used, so a runtime with many apps makes them from this one rather than one `.provide()`
- * each.
- */
-const guestAppMachineWired = guestAppMachine.provide({
-  actions: {
-    sendv: assign(({ context, self }) => wireOfActor(self).sendv(context)),
-    retry: assign(({ context, self }) => wireOfActor(self).retry(context)),
-  },
-});
+/** One wired machine for every app of a program (see `wiredActors`). */
+const createWiredGuestApp = wiredActors('createGuestAppActor', (wireOf: (self: AnyActorRef) => GuestAppWire) =>
+  guestAppMachine.provide({
+    actions: {
+      sendv: assign(({ context, self }) => wireOf(self).sendv(context)),
+      retry: assign(({ context, self }) => wireOf(self).retry(context)),
+    },
+  }),
+);
 
 /**
  * An actor (not started) of the guest application machine sending with `guest` — the same as
@@ -104,11 +93,9 @@ export function createGuestAppActor(
   guest: ArgoGuest,
   options: SendOptions,
   hooks: GuestAppHooks,
-  actorOptions: ActorOptions<typeof guestAppMachineWired> & { input: GuestAppInput },
-): Actor<typeof guestAppMachineWired> {
-  const actor = createActor(guestAppMachineWired, actorOptions);
-  WIRES.set(actor, wireOf(guest, options, hooks));
-  return actor;
+  actorOptions: Parameters<typeof createWiredGuestApp>[1] & { input: GuestAppInput },
+): ReturnType<typeof createWiredGuestApp> {
+  return createWiredGuestApp(wireOf(guest, options, hooks), actorOptions);
 }
 
 /**

@@ -42,10 +42,12 @@ export function xstateClock(clock: Clock): XStateClock {
  */
 export class ControlNodes {
   private readonly nodes = new Map<number, ControlRequest>();
+  private readonly watchers = new Set<ControlWatch>();
 
-  /** libxl: writes the request. */
+  /** libxl: writes the request (the guest's watch on the node fires). */
   write(domid: number, request: ControlRequest): void {
     this.nodes.set(domid, request);
+    for (const w of this.watchers) w.written?.(domid, request);
   }
 
   /** The node's value, or undefined when empty. */
@@ -53,9 +55,13 @@ export class ControlNodes {
     return this.nodes.get(domid);
   }
 
-  /** The guest clears the node; false if there was no request to acknowledge. */
+  /** The guest clears the node (libxl's watch on it fires); false if there was no request to acknowledge. */
   acknowledge(domid: number): boolean {
-    return this.nodes.delete(domid);
+    const request = this.nodes.get(domid);
+    if (request === undefined) return false;
+    this.nodes.delete(domid);
+    for (const w of this.watchers) w.acknowledged?.(domid, request);
+    return true;
   }
 
   /**
@@ -65,6 +71,33 @@ export class ControlNodes {
   cancelInTransaction(domid: number): boolean {
     return !this.nodes.delete(domid);
   }
+
+  /**
+   * xenstore watches on the nodes: `written` is the guest's (its xenbus watch on control/shutdown),
+   * `acknowledged` libxl's (the node cleared by the guest). Returns the unwatch function.
+   *
+   * @example
+   * ```ts
+   * const unwatch = nodes.watch({ written: (domid, request) => guestOf(domid).onControl(request) });
+   * ```
+   */
+  watch(watch: ControlWatch): () => void {
+    this.watchers.add(watch);
+    return () => void this.watchers.delete(watch);
+  }
+}
+
+/**
+ * Watches on the control/shutdown nodes (see `ControlNodes.watch`).
+ *
+ * @example
+ * ```ts
+ * const w: ControlWatch = { acknowledged: (domid) => toolstack.send({ type: 'GUEST_ACK' }) };
+ * ```
+ */
+export interface ControlWatch {
+  written?(domid: number, request: ControlRequest): void;
+  acknowledged?(domid: number, request: ControlRequest): void;
 }
 
 /**
@@ -82,6 +115,53 @@ export interface DeviceModel {
 }
 
 /**
+ * The domctls and domain operations the toolstack makes on a domain, as one port: by default the
+ * hypervisor's own calls (`hypervisorControl`); a runtime passes one that goes through its domain
+ * actors, so each call is an event of the domain's actor.
+ *
+ * @example
+ * ```ts
+ * const control: DomainControl = { ...hypervisorControl(hv), pause: (domid) => domainActor.send({ type: 'PAUSE' }) };
+ * ```
+ */
+export interface DomainControl {
+  /** domain_make: XEN_DOMCTL_createdomain (the domain is created paused). */
+  make(domid: number): void;
+  pause(domid: number): void;
+  unpause(domid: number): void;
+  /** XEN_DOMCTL_resumedomain. */
+  resume(domid: number): void;
+  /** xc_domain_shutdown(SHUTDOWN_suspend): suspending a guest without PV control. */
+  suspend(domid: number): void;
+  /** XEN_DOMCTL_soft_reset. */
+  softReset(domid: number): void;
+  /** xc_domain_destroy: the domain is killed, and reaped once its resources are relinquished. */
+  destroy(domid: number): void;
+}
+
+/**
+ * `DomainControl` over a Hypervisor's own calls.
+ *
+ * @example
+ * ```ts
+ * hypervisorControl(hv, { memoryBytes: 1 << 20 }).make(3);
+ * ```
+ */
+export function hypervisorControl(hv: Hypervisor, createOptions: Omit<CreateDomainOptions, 'domid'> = {}): DomainControl {
+  return {
+    make: (domid) => void hv.createDomain({ ...createOptions, domid }),
+    pause: (domid) => void hv.domctl.pause(domid),
+    unpause: (domid) => void hv.domctl.unpause(domid),
+    resume: (domid) => void hv.domctl.resume(domid),
+    suspend: (domid) => void hv.shutdownDomain(domid, SHUTDOWN_suspend),
+    softReset: (domid) => void hv.domctl.softReset(domid),
+    destroy: (domid) => {
+      if (hv.life(domid) !== 'gone') hv.destroyDomain(domid);
+    },
+  };
+}
+
+/**
  * Options of `toolstackMachineFor`.
  *
  * @example
@@ -90,8 +170,10 @@ export interface DeviceModel {
  * ```
  */
 export interface ToolstackHost {
-  /** Passed to `hv.createDomain` with the allocated domid. */
+  /** Passed to `hv.createDomain` with the allocated domid (by the default `control`). */
   createOptions?: Omit<CreateDomainOptions, 'domid'>;
+  /** How the domctls are made; default the hypervisor's own calls (`hypervisorControl`). */
+  control?: DomainControl;
   /** The device model; default one that reports started at once. */
   deviceModel?: DeviceModel;
   /** The control/shutdown nodes; default a fresh set (no guest acknowledges). */
@@ -103,11 +185,12 @@ export interface ToolstackHost {
 const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill: () => {} };
 
 /**
- * `toolstackMachine` wired to a Hypervisor: `domainMake` is `hv.createDomain` (created paused),
- * `domctlPause` / `domctlUnpause` / `domctlSoftReset` the domctls, `domainSuspendDirect`
- * `hv.shutdownDomain(domid, SHUTDOWN_suspend)`, `domainDestroy` `hv.destroyDomain` (kill + reap);
- * the device model and control nodes are the host's. Domid allocation skips ids in use and
- * quarantined ones; `backendGone` also asks the hypervisor whether the backend domain still exists.
+ * `toolstackMachine` wired to a Hypervisor: `domainMake` is `control.make` (by default
+ * `hv.createDomain`, created paused), `domctlPause` / `domctlUnpause` / `domctlResume` /
+ * `domctlSoftReset` the domctls, `domainSuspendDirect` a shutdown with SHUTDOWN_suspend,
+ * `domainDestroy` kill + reap; the device model and control nodes are the host's. Domid allocation
+ * skips ids in use and quarantined ones; `backendGone` also asks the hypervisor whether the backend
+ * domain still exists.
  *
  * @example
  * ```ts
@@ -119,24 +202,23 @@ const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill:
 export function toolstackMachineFor(hv: Hypervisor, host: ToolstackHost = {}) {
   const deviceModel = host.deviceModel ?? startsAtOnce;
   const nodes = host.controlNodes ?? new ControlNodes();
+  const control = host.control ?? hypervisorControl(hv, host.createOptions);
   const domidOf = (context: { domid: number | null }): number => {
     if (context.domid === null) throw new Error('toolstack: no domid assigned yet');
     return context.domid;
   };
   return toolstackMachine.provide({
     actions: {
-      domainMake: ({ context }) => void hv.createDomain({ ...host.createOptions, domid: domidOf(context) }),
+      domainMake: ({ context }) => control.make(domidOf(context)),
       spawnDeviceModel: ({ context, self }) => deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' })),
       killDeviceModel: ({ context }) => deviceModel.kill(domidOf(context)),
-      domctlPause: ({ context }) => void hv.domctl.pause(domidOf(context)),
-      domctlUnpause: ({ context }) => void hv.domctl.unpause(domidOf(context)),
+      domctlPause: ({ context }) => control.pause(domidOf(context)),
+      domctlUnpause: ({ context }) => control.unpause(domidOf(context)),
+      domctlResume: ({ context }) => control.resume(domidOf(context)),
       writeControlNode: ({ context }) => nodes.write(domidOf(context), context.request!),
-      domainSuspendDirect: ({ context }) => void hv.shutdownDomain(domidOf(context), SHUTDOWN_suspend),
-      domctlSoftReset: ({ context }) => void hv.domctl.softReset(domidOf(context)),
-      domainDestroy: ({ context }) => {
-        const domid = domidOf(context);
-        if (hv.life(domid) !== 'gone') hv.destroyDomain(domid);
-      },
+      domainSuspendDirect: ({ context }) => control.suspend(domidOf(context)),
+      domctlSoftReset: ({ context }) => control.softReset(domidOf(context)),
+      domainDestroy: ({ context }) => control.destroy(domidOf(context)),
       controlNodeTransaction: assign(({ context }) => ({ acked: nodes.cancelInTransaction(domidOf(context)) })),
       allocateDomid: assign(({ context }, params: { domid: number | undefined }) => {
         if (params.domid !== undefined) return { domid: params.domid };

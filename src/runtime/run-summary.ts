@@ -35,6 +35,11 @@ export interface RunSummary {
   errors: Record<string, number>;
   /** Ring registrations the hypervisor refused, by errno name. */
   refusedRings: Record<string, number>;
-  domains: Array<{ name: string; domid: number; state: string } & DomainFigures>;
+  /**
+   * Per scenario domain (its current incarnation's domid and state; the figures over the whole run),
+   * with `toolstack`: the operations its toolstack completed, in order, as `op RESULT` (libxl's
+   * result, e.g. `shutdown OK`, `suspend ERROR_FAIL`).
+   */
+  domains: Array<{ name: string; domid: number; state: string; toolstack: string[] } & DomainFigures>;
   invariantViolations: string[];
 }

@@ -1,7 +1,9 @@
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
-import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
-import { domainMachineFor } from '../../machines/implementations/domain-core.js';
+import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
+import { createDomainActor } from '../../machines/implementations/domain-core.js';
+import { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
+import type { ControlRequest } from '../../machines/toolstack.js';
 import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
@@ -10,7 +12,7 @@ import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
-import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
+import type { Scenario, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO, errnoName } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
 import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
@@ -62,12 +64,12 @@ export interface RunMetrics {
  * ```
  */
 export interface SystemActor {
-  /** Stable within a run: `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`. */
+  /** Stable within a run: `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`, `toolstack:<name>`. */
   id: string;
-  kind: 'domain' | 'ring' | 'app';
+  kind: 'domain' | 'ring' | 'app' | 'toolstack';
   /** The domain it belongs to (a ring's owner, an app's sender). */
   domain: string;
-  /** The id of the machine it runs: `domain`, `argoRing`, `guestApp`. */
+  /** The id of the machine it runs: `domain`, `argoRing`, `guestApp`, `toolstack`. */
   machine: string;
   actor: AnyActorRef;
 }
@@ -75,7 +77,7 @@ export interface SystemActor {
 /** A registered ring: the guest's view for consuming, and its actor. */
 interface RingHost {
   ring: ArgoRing;
-  actor: Actor<ReturnType<typeof argoRingMachineFor>>;
+  actor: ReturnType<typeof createArgoRingActor>;
   /** The ledger's name for it: `domid:port`. */
   key: string;
   /** Where its handler receives a message: as long as the ring, the longest a message can be. */
@@ -92,8 +94,9 @@ function reportedOccupancy(r: RingHost): Occupancy | undefined {
 
 interface DomainHost extends DomainFigures {
   name: string;
+  /** This incarnation's domid (a restart gives the domain a new one, as xl does). */
   domid: number;
-  actor: Actor<ReturnType<typeof domainMachineFor>>;
+  actor: ReturnType<typeof createDomainActor>;
   /** The guest kernel's Argo library (replaced when the domain is soft-reset). */
   guest: ArgoGuest;
   rings: RingHost[];
@@ -102,14 +105,33 @@ interface DomainHost extends DomainFigures {
   virqScheduled: boolean;
 }
 
-/** A workload: a guest-application actor of its sending domain, and what the runtime knows of it. */
+/**
+ * A workload: the guest-application actor of its sending domain's running kernel, and what the
+ * runtime knows of it. A new kernel (soft reset, restart, create) runs a new actor for the messages
+ * the workload has not dealt with yet.
+ */
 interface AppRun {
   spec: ScenarioWorkload;
   actor: ReturnType<typeof createGuestAppActor>;
-  /** Refusals already accounted for, by errno name. */
+  /** Where this actor sends: the destination's domid when it started. */
+  dst: { domid: number; aport: number };
+  /** Messages dealt with by earlier actors of the workload: this actor's message `seq` is `base + seq`. */
+  base: number;
+  sizes: number[];
+  rng: SeededRandom;
+  payloads: Map<number, Uint8Array>;
+  /** Refusals of this actor already accounted for, by errno name. */
   refusedSeen: Record<string, number>;
   /** The message the next SEND slot was scheduled for (paced apps). */
   slotFor: number;
+}
+
+/** A scenario domain's toolstack (libxl for that configuration), and the @releaseDomain watch's state. */
+interface ToolstackRun {
+  name: string;
+  actor: Actor<ReturnType<typeof toolstackMachineFor>>;
+  /** A @releaseDomain delivery waits for it (watch firings coalesce). */
+  releasePending: boolean;
 }
 
 const STEPS_MAX_DEFAULT = 1_000_000;
@@ -151,6 +173,15 @@ export class ArgosimSystem {
   private ended: RunEnd | undefined;
   private summary: RunSummary | undefined;
   private readonly byDomid = new Map<number, DomainHost>();
+  /** Every domid a scenario domain has had, to its name. */
+  private readonly nameOf = new Map<number, string>();
+  private readonly toolstacks = new Map<string, ToolstackRun>();
+  /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
+  private readonly domctls: Array<() => void> = [];
+  /** xenstore's control/shutdown nodes, watched by the guests and the toolstacks. */
+  private readonly controlNodes = new ControlNodes();
+  /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
+  private booting = true;
   private readonly policyDecisions = new Map<number, boolean>();
 
   constructor(
@@ -175,11 +206,20 @@ export class ArgosimSystem {
     });
     this.hv.onLifecycle(({ domid, change }) => {
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
+      // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
+      if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
+    });
+    this.controlNodes.watch({
+      written: (domid, request) => this.controlRequested(domid, request),
+      acknowledged: (domid) => this.controlAcknowledged(domid),
     });
     const seeds = new SeededRandom(this.seed);
-    for (const spec of scenario.domains) this.boot(spec.name);
-    for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
+    // xl create of every domain before time starts; their kernels register the scenario's rings,
+    // then the workloads start
+    for (const spec of scenario.domains) this.startToolstack(spec);
+    for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
     for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
+    this.booting = false;
     for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
     for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
   }
@@ -250,6 +290,9 @@ export class ArgosimSystem {
         out.push({ id: `ring:${host.name}:${r.ring.aport}:${partner}`, kind: 'ring', domain: host.name, machine: 'argoRing', actor: r.actor });
       }
     }
+    for (const ts of this.toolstacks.values()) {
+      out.push({ id: `toolstack:${ts.name}`, kind: 'toolstack', domain: ts.name, machine: 'toolstack', actor: ts.actor });
+    }
     for (const app of this.apps) {
       if (app.actor.getSnapshot().status !== 'stopped') {
         out.push({ id: `app:${app.spec.name}`, kind: 'app', domain: app.spec.from, machine: 'guestApp', actor: app.actor });
@@ -274,6 +317,7 @@ export class ArgosimSystem {
         name: d.name,
         domid: d.domid,
         state: String(d.actor.getSnapshot().value),
+        toolstack: this.toolstacks.get(d.name)!.actor.getSnapshot().context.results.map((r) => `${r.op} ${r.result}`),
         sent: d.sent,
         received: d.received,
         bytesSent: d.bytesSent,
@@ -296,20 +340,66 @@ export class ArgosimSystem {
     };
   }
 
-  /** Creates and unpauses a scenario domain through its actor, with its guest. */
-  private boot(name: string): void {
-    const spec = this.scenario.domains.find((d) => d.name === name)!;
-    const actor = createActor(
-      domainMachineFor(this.hv, spec.domid, { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat }),
-      { input: { domid: spec.domid }, inspect: this.inspector() },
-    ).start();
+  /**
+   * The toolstack of a scenario domain (libxl, with its timeouts on the scheduler's clock): its
+   * domctls go through the domain's actor, and `xl create` builds the domain now.
+   */
+  private startToolstack(spec: ScenarioDomain): void {
+    const later = (op: (domid: number) => void) => (domid: number) => void this.domctls.push(() => op(domid));
+    const control: DomainControl = {
+      make: later((domid) => this.makeDomain(spec, domid)),
+      pause: later((domid) => this.domainEvent(domid, { type: 'PAUSE' })),
+      unpause: later((domid) => this.domainEvent(domid, { type: 'UNPAUSE' })),
+      resume: later((domid) => this.domainEvent(domid, { type: 'RESUME' })),
+      suspend: later((domid) => this.domainEvent(domid, { type: 'SHUTDOWN', reason: 'suspend' })),
+      softReset: later((domid) => {
+        const host = this.byDomid.get(domid);
+        if (!host) return;
+        host.actor.send({ type: 'SOFT_RESET' });
+        this.afterSoftReset(host);
+      }),
+      destroy: later((domid) => {
+        const host = this.byDomid.get(domid);
+        if (host) this.destroy(host);
+      }),
+    };
+    // the toolstack's timers fire as scheduling points; its domctls are made when each has run
+    const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.scheduler.setTimer(ms, () => this.toolstackDoes(fn)) });
+    const actor = createActor(toolstackMachineFor(this.hv, { control, controlNodes: this.controlNodes }), {
+      // no device model and no PV devices yet: VirtIO devices come with issue #6
+      input: { domid: spec.domid, deviceModel: false, devices: false, pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
+      clock,
+      inspect: this.inspector(),
+    }).start();
+    this.toolstacks.set(spec.name, { name: spec.name, actor, releasePending: false });
+    this.toolstackDoes(() => actor.send({ type: 'CREATE', domid: spec.domid }));
+  }
+
+  /**
+   * Runs a step of a toolstack actor (an event, or a timer), then the domctls it made, in order.
+   * The toolstack's actions queue them rather than make them: a domctl may create or stop other
+   * actors (domain_make creates the domain's actor), which XState wants done outside an actor's
+   * action. Nothing else runs in between, so to every other actor they are made in that step.
+   */
+  private toolstackDoes(step: () => void): void {
+    step();
+    for (let op = this.domctls.shift(); op; op = this.domctls.shift()) op();
+  }
+
+  /**
+   * domain_make for the toolstack: a domain actor creates the domain (paused) with a guest library;
+   * its kernel starts when it first runs — registering its scenario rings and going on with its
+   * workloads — or, while the scenario boots, right away (see the constructor).
+   */
+  private makeDomain(spec: ScenarioDomain, domid: number): void {
+    const options = { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat };
+    const actor = createDomainActor({ hv: this.hv, domid, options }, { input: { domid }, inspect: this.inspector() }).start();
     actor.send({ type: 'CREATE' });
-    actor.send({ type: 'UNPAUSE' });
     const host: DomainHost = {
-      name,
-      domid: spec.domid,
+      name: spec.name,
+      domid,
       actor,
-      guest: new ArgoGuest(platformOf(this.hv, spec.domid)),
+      guest: new ArgoGuest(platformOf(this.hv, domid)),
       rings: [],
       deferred: [],
       virqScheduled: false,
@@ -320,16 +410,41 @@ export class ArgosimSystem {
       waits: 0,
       virqs: 0,
     };
-    this.domains.set(name, host);
-    this.byDomid.set(spec.domid, host);
+    const before = this.domains.get(spec.name);
+    if (before) {
+      // a new incarnation: the figures are the domain's over the whole run
+      for (const k of ['sent', 'received', 'bytesSent', 'bytesReceived', 'waits', 'virqs'] as const) host[k] = before[k];
+    }
+    this.domains.set(spec.name, host);
+    this.byDomid.set(domid, host);
+    this.nameOf.set(domid, spec.name);
+    if (!this.booting) host.deferred.push(() => this.startKernel(host)); // runs as a scheduling point once unpaused
+  }
+
+  /** A domain's kernel starts: it registers the domain's scenario rings and goes on with its workloads. */
+  private startKernel(host: DomainHost): void {
+    for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
+    for (const app of this.apps) if (app.spec.from === host.name) this.resumeApp(app);
+  }
+
+  /** A domctl of the toolstack, as an event of the domain's actor (none once the domain is gone). */
+  private domainEvent(domid: number, event: DomainEvent): void {
+    this.byDomid.get(domid)?.actor.send(event);
+  }
+
+  /** The current domid of a scenario domain, or undefined while it has none. */
+  private domidOf(name: string): number | undefined {
+    const host = this.domains.get(name);
+    return host && this.hv.life(host.domid) !== 'gone' ? host.domid : undefined;
   }
 
   /** Registers a scenario ring through its ring actor; a refusal is counted by errno. */
-  private registerRing(owner: string, port: number, partner: number | 'any', len: number): void {
+  private registerRing(owner: string, port: number, partner: string, len: number): void {
     const host = this.domains.get(owner)!;
-    const partnerId = partner === 'any' ? XEN_ARGO_DOMID_ANY : partner;
+    // the partner as it is now: a domain restarted since has a new domid
+    const partnerId = partner === 'any' ? XEN_ARGO_DOMID_ANY : (this.domidOf(partner) ?? this.scenario.domains.find((d) => d.name === partner)!.domid);
     let refused: ArgoError | undefined;
-    const actor = createActor(argoRingMachineFor(this.hv, host.guest, (e) => (refused = e)), {
+    const actor = createArgoRingActor({ hv: this.hv, guest: host.guest, onRefused: (e) => (refused = e) }, {
       input: { owner: host.domid, aport: port, partner: partnerId, len },
       inspect: this.inspector(),
     }).start();
@@ -390,36 +505,57 @@ export class ArgosimSystem {
    * virtual time; the runtime accounts every sendv the app makes.
    */
   private startApp(spec: ScenarioWorkload, rng: SeededRandom): void {
-    const host = this.domains.get(spec.from)!;
     const sizes = Array.from({ length: Math.max(1, spec.count) }, () => rng.int(spec.size.minBytes, spec.size.maxBytes));
-    const payloads = new Map<number, Uint8Array>();
-    const payload = (seq: number, size: number) => {
-      let bytes = payloads.get(seq);
-      if (!bytes) payloads.set(seq, (bytes = rng.fill(this.slab.take(size))));
-      return bytes;
-    };
+    const app = { spec, base: 0, sizes, rng, payloads: new Map(), refusedSeen: {}, slotFor: -1 } as unknown as AppRun;
+    this.apps.push(app);
+    this.launchApp(app, spec.startMs);
+  }
+
+  /**
+   * The app's actor on its domain's running kernel, for the messages from `base` on, to the
+   * destination's domid of now (an application looks its peer up when it starts); START at
+   * `startMs` of virtual time, or now.
+   */
+  private launchApp(app: AppRun, startMs: number): void {
+    const { spec } = app;
+    const host = this.domains.get(spec.from)!;
+    const base = app.base;
     const hooks = {
-      payload,
+      payload: (seq: number, size: number) => {
+        let bytes = app.payloads.get(base + seq);
+        if (!bytes) app.payloads.set(base + seq, (bytes = app.rng.fill(this.slab.take(size))));
+        return bytes;
+      },
       onSendv: (seq: number, bytes: Uint8Array, rc: number) => {
-        payloads.delete(seq - 1);
-        this.accountSendv(spec, bytes, rc);
+        app.payloads.delete(base + seq - 1);
+        this.accountSendv(app, bytes, rc);
       },
     };
-    const actor = createGuestAppActor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
-      input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
+    app.dst = { domid: this.domidOf(spec.to.domain) ?? spec.to.domid, aport: spec.to.port };
+    app.refusedSeen = {};
+    app.slotFor = -1;
+    app.actor = createGuestAppActor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
+      input: { dst: app.dst, count: spec.count - base, sizes: app.sizes.slice(base, spec.count), paced: spec.intervalMs > 0 },
       inspect: this.inspector(),
     });
-    const app: AppRun = { spec, actor, refusedSeen: {}, slotFor: -1 };
+    const actor = app.actor;
     actor.subscribe((snapshot) => this.observeApp(app, snapshot));
     actor.start();
-    this.apps.push(app);
     this.scheduler.schedule({
       kind: 'guest',
       actor: host.name,
       label: `${spec.name} start`,
-      delayMs: spec.startMs,
-      run: () => this.asGuest(this.domains.get(spec.from)!, () => actor.send({ type: 'START' })),
+      delayMs: Math.max(0, startMs - this.scheduler.now()),
+      run: () => this.asGuest(host, () => {
+        if (app.actor === actor) actor.send({ type: 'START' });
+      }),
     });
+  }
+
+  /** A new kernel goes on with a workload the old one did not finish. */
+  private resumeApp(app: AppRun): void {
+    if (app.actor.getSnapshot().status !== 'stopped' || app.base >= app.spec.count) return;
+    this.launchApp(app, app.spec.startMs + app.base * app.spec.intervalMs);
   }
 
   /** After each app step: count its new refusals, and give a paced app its next slot. */
@@ -433,23 +569,24 @@ export class ArgosimSystem {
     }
     if (snapshot.value !== 'ready' || app.slotFor === snapshot.context.seq) return;
     const seq = (app.slotFor = snapshot.context.seq);
-    const at = app.spec.startMs + seq * app.spec.intervalMs;
+    const at = app.spec.startMs + (app.base + seq) * app.spec.intervalMs;
+    const actor = app.actor;
     this.scheduler.schedule({
       kind: 'guest',
       actor: app.spec.from,
-      label: `${app.spec.name} #${seq}`,
+      label: `${app.spec.name} #${app.base + seq}`,
       delayMs: Math.max(0, at - this.scheduler.now()),
       run: () =>
         this.asGuest(this.domains.get(app.spec.from)!, () => {
-          if (app.actor.getSnapshot().value === 'ready') app.actor.send({ type: 'SEND' });
+          if (app.actor === actor && actor.getSnapshot().value === 'ready') actor.send({ type: 'SEND' });
         }),
     });
   }
 
   /** Accounts one sendv of an app: accepted (ledger, policy check), or EAGAIN (a wait on a full ring). */
-  private accountSendv(spec: ScenarioWorkload, bytes: Uint8Array, rc: number): void {
-    const host = this.domains.get(spec.from)!;
-    const dst = { domid: spec.to.domid, aport: spec.to.port };
+  private accountSendv(app: AppRun, bytes: Uint8Array, rc: number): void {
+    const host = this.domains.get(app.spec.from)!;
+    const dst = app.dst;
     if (rc === -ERRNO.EAGAIN) {
       host.waits++; // a space-wait is queued in Xen; the sender's VIRQ resumes the app
       const target = this.ringFor(host.domid, dst.domid, dst.aport);
@@ -465,10 +602,12 @@ export class ArgosimSystem {
     host.bytesSent += bytes.length;
   }
 
-  /** The guest kernel is gone (destroy, soft reset): its applications stop. */
+  /** The guest kernel is gone (destroy, soft reset): its applications stop where they are. */
   private stopApps(host: DomainHost): void {
     for (const app of this.apps) {
-      if (app.spec.from === host.name && app.actor.getSnapshot().status === 'active') app.actor.stop();
+      if (app.spec.from !== host.name || app.actor.getSnapshot().status !== 'active') continue;
+      app.base += app.actor.getSnapshot().context.seq;
+      app.actor.stop();
     }
   }
 
@@ -510,7 +649,8 @@ export class ArgosimSystem {
       if (reportedOccupancy(r) !== 'empty') r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
     }
     for (const app of this.apps) {
-      if (app.spec.from === host.name && app.actor.getSnapshot().value === 'blocked') app.actor.send({ type: 'VIRQ' });
+      const snapshot = app.actor.getSnapshot();
+      if (app.spec.from === host.name && snapshot.status === 'active' && snapshot.value === 'blocked') app.actor.send({ type: 'VIRQ' });
     }
   }
 
@@ -524,31 +664,95 @@ export class ArgosimSystem {
     });
   }
 
+  /**
+   * A scenario lifecycle operation: the toolstack's (xl create, pause, unpause, shutdown, reboot,
+   * suspend, resume, destroy — an operation the toolstack's state does not accept is ignored, as
+   * libxl refuses it), or the guest's own SCHEDOP_shutdown (when its vCPUs run), or Xen's
+   * domain_crash.
+   */
   private lifecycle(event: ScenarioLifecycleEvent): void {
+    const toolstack = this.toolstacks.get(event.domain)!.actor;
     const host = this.domains.get(event.domain)!;
-    const send = (e: DomainEvent) => host.actor.send(e);
     switch (event.op) {
-      case 'pause': return send({ type: 'PAUSE' });
-      case 'unpause': return send({ type: 'UNPAUSE' });
-      case 'shutdown': return send({ type: 'SHUTDOWN', reason: event.reason!.name });
-      case 'suspend': return send({ type: 'SHUTDOWN', reason: 'suspend' });
-      case 'crash': return send({ type: 'CRASH' });
-      case 'resume': return send({ type: 'RESUME' });
-      case 'soft_reset':
-        send({ type: 'SOFT_RESET' });
-        return this.afterSoftReset(host);
-      case 'destroy': return this.destroy(host);
-      case 'create':
-        if (this.hv.life(host.domid) !== 'gone') return;
-        this.domains.delete(host.name);
-        this.byDomid.delete(host.domid);
-        this.boot(host.name);
-        for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
-        return;
+      case 'create': return this.toolstackDoes(() => toolstack.send({ type: 'CREATE' }));
+      case 'pause': return this.toolstackDoes(() => toolstack.send({ type: 'PAUSE' }));
+      case 'unpause': return this.toolstackDoes(() => toolstack.send({ type: 'UNPAUSE' }));
+      case 'shutdown': return this.toolstackDoes(() => toolstack.send({ type: 'SHUTDOWN' }));
+      case 'reboot': return this.toolstackDoes(() => toolstack.send({ type: 'REBOOT' }));
+      case 'suspend': return this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
+      case 'resume': return this.toolstackDoes(() => toolstack.send({ type: 'RESUME' }));
+      case 'destroy': return this.toolstackDoes(() => toolstack.send({ type: 'DESTROY' }));
+      case 'guest_shutdown':
+        return this.asGuest(host, () => host.actor.send({ type: 'SHUTDOWN', reason: event.reason!.name }));
+      case 'crash': return host.actor.send({ type: 'CRASH' });
     }
   }
 
-  /** libxl destroy: pause, kill (Argo teardown), reap. Rings it owned or partnered are gone. */
+  /**
+   * xenstored's @releaseDomain watch for the toolstack of `domid`'s domain: a scheduling point (the
+   * watch event crosses to dom0) that reports what getdomaininfo then shows; firings coalesce while
+   * one waits. A domid the toolstack no longer manages (an earlier incarnation) is not its news.
+   */
+  private releaseDomain(domid: number): void {
+    const name = this.nameOf.get(domid);
+    const ts = name === undefined ? undefined : this.toolstacks.get(name);
+    if (!ts || ts.releasePending) return;
+    ts.releasePending = true;
+    this.scheduler.schedule({
+      kind: 'toolstack',
+      actor: `toolstack:${ts.name}`,
+      label: '@releaseDomain',
+      run: () => {
+        ts.releasePending = false;
+        const current = ts.actor.getSnapshot().context.domid;
+        if (current === null) return;
+        const event = releaseDomainEvent(this.hv, current);
+        if (event) this.toolstackDoes(() => ts.actor.send(event));
+      },
+    });
+  }
+
+  /**
+   * libxl wrote control/shutdown: the guest's xenbus watch fires — when its vCPUs run — and its
+   * handler acknowledges by clearing the node, then does what was asked (a scheduling point each):
+   * SCHEDOP_shutdown with poweroff, reboot or suspend.
+   */
+  private controlRequested(domid: number, request: ControlRequest): void {
+    const host = this.byDomid.get(domid);
+    if (!host) return;
+    this.scheduler.schedule({
+      kind: 'guest',
+      actor: host.name,
+      label: `control/shutdown: ${request}`,
+      run: () =>
+        this.asGuest(host, () => {
+          if (this.controlNodes.read(domid) !== request || !this.controlNodes.acknowledge(domid)) return; // cancelled meanwhile
+          this.scheduler.schedule({
+            kind: 'guest',
+            actor: host.name,
+            label: `SCHEDOP_shutdown ${request}`,
+            run: () => this.asGuest(host, () => host.actor.send({ type: 'SHUTDOWN', reason: request })),
+          });
+        }),
+    });
+  }
+
+  /** The guest cleared control/shutdown: libxl's watch on the node tells the toolstack (a scheduling point). */
+  private controlAcknowledged(domid: number): void {
+    const name = this.nameOf.get(domid);
+    const ts = name === undefined ? undefined : this.toolstacks.get(name);
+    if (!ts) return;
+    this.scheduler.schedule({
+      kind: 'toolstack',
+      actor: `toolstack:${ts.name}`,
+      label: 'control/shutdown acknowledged',
+      run: () => {
+        if (ts.actor.getSnapshot().context.domid === domid) this.toolstackDoes(() => ts.actor.send({ type: 'GUEST_ACK' }));
+      },
+    });
+  }
+
+  /** Destroy (the toolstack's, or a fault's): pause, kill (Argo teardown), reap. Rings it owned or partnered are gone. */
   private destroy(host: DomainHost): void {
     if (this.hv.life(host.domid) === 'gone') return;
     host.actor.send({ type: 'DESTROY' });
@@ -557,11 +761,13 @@ export class ArgosimSystem {
     host.deferred.length = 0;
     this.stopApps(host);
     this.reconcileRings(host.domid, 'OWNER_DIED');
+    this.byDomid.delete(host.domid);
   }
 
   /**
    * A soft-reset domain runs a new kernel (kexec): its rings and the rings partnered to it are gone,
-   * its VIRQ bindings too; the new kernel binds VIRQ_ARGO and registers its scenario rings again.
+   * its VIRQ bindings too; the new kernel binds VIRQ_ARGO, registers its scenario rings again and
+   * goes on with its workloads.
    */
   private afterSoftReset(host: DomainHost): void {
     this.reconcileRings(host.domid, 'SOFT_RESET');
@@ -570,7 +776,7 @@ export class ArgosimSystem {
     host.guest.close();
     host.guest = new ArgoGuest(platformOf(this.hv, host.domid));
     host.rings.length = 0;
-    for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partnerDomid, ring.len);
+    this.scheduler.schedule({ kind: 'guest', actor: host.name, label: 'kernel start', run: () => this.asGuest(host, () => this.startKernel(host)) });
   }
 
   /**

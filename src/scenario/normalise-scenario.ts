@@ -115,6 +115,15 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
       memoryBytes: d.memory ?? DOMAIN_MEMORY_BYTES_DEFAULT,
       vcpus: d.vcpus ?? 1,
       compat: d.compat ?? false,
+      pvControl: d.pvControl ?? true,
+      // xl's defaults (lifecycle §6.2)
+      onShutdown: {
+        poweroff: d.onPoweroff ?? 'destroy',
+        reboot: d.onReboot ?? 'restart',
+        crash: d.onCrash ?? 'destroy',
+        watchdog: d.onWatchdog ?? 'destroy',
+        soft_reset: d.onSoftReset ?? 'soft-reset',
+      },
       line: source.positionOf(['domains', i]).line,
     };
   });
@@ -198,10 +207,11 @@ function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, nam
 function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, source: YamlSource): ScenarioLifecycleEvent[] {
   return entries.map((e, i) => {
     const domain = named.resolve(e.domain, ['lifecycle', i, 'domain']);
-    if (e.op !== 'shutdown' && e.reason !== undefined) {
-      throw source.errorAt(['lifecycle', i, 'reason'], `a reason applies only to op shutdown (${e.op} implies its own); remove it`);
+    if (e.op !== 'guest_shutdown' && e.reason !== undefined) {
+      const hint = e.op === 'shutdown' ? "; for the guest's own SCHEDOP_shutdown with a reason use op guest_shutdown" : '';
+      throw source.errorAt(['lifecycle', i, 'reason'], `a reason applies only to op guest_shutdown (${e.op} implies its own); remove it${hint}`);
     }
-    const reason = e.op === 'shutdown' ? (e.reason ?? 'poweroff') : undefined;
+    const reason = e.op === 'guest_shutdown' ? (e.reason ?? 'poweroff') : undefined;
     return {
       atMs: e.at,
       op: e.op,

@@ -63,13 +63,20 @@ export const MESSAGE_BYTES_DEFAULT = 64;
 /** How late a `virq_delay` fault delivers a VIRQ when it names no delay. */
 export const VIRQ_DELAY_MS_DEFAULT = 1;
 
-export const LIFECYCLE_OPS = ['pause', 'unpause', 'shutdown', 'crash', 'suspend', 'resume', 'soft_reset', 'destroy', 'create'] as const;
+/**
+ * Lifecycle operations: the toolstack's (xl create, pause, unpause, shutdown, reboot, suspend, resume,
+ * destroy) and the guest's own (`guest_shutdown`: SCHEDOP_shutdown with a reason; `crash`).
+ */
+export const LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'shutdown', 'reboot', 'suspend', 'resume', 'destroy', 'guest_shutdown', 'crash'] as const;
+/** xl's on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset actions (lifecycle §6.2). */
+export const ON_SHUTDOWN_ACTIONS = ['destroy', 'restart', 'preserve', 'soft-reset'] as const;
 /** Shutdown reasons (public/sched.h, lifecycle.md §6.2). */
 export const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'] as const;
 export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay'] as const;
 export const XSM_MODES = ['dummy', 'silo', 'flask'] as const satisfies readonly XsmMode[];
 
 export type LifecycleOp = (typeof LIFECYCLE_OPS)[number];
+export type OnShutdownActionName = (typeof ON_SHUTDOWN_ACTIONS)[number];
 export type ShutdownReason = (typeof SHUTDOWN_REASONS)[number];
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -186,6 +193,12 @@ const domainSchema = strict({
   memory: unit(parseMemory).optional(),
   vcpus: z.number().int().min(1).max(VCPUS_MAX).optional(),
   compat: z.boolean().optional(),
+  pvControl: z.boolean().optional(),
+  onPoweroff: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
+  onReboot: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
+  onCrash: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
+  onWatchdog: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
+  onSoftReset: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
 });
 
 const ringSchema = strict({ owner: reference, port: u32, partner, len: unit(parseRingLen).optional() });
@@ -296,6 +309,10 @@ export interface ScenarioDomain {
   memoryBytes: number;
   vcpus: number;
   compat: boolean;
+  /** The guest acknowledges control/shutdown requests (PV drivers); without, xl shutdown fails with ERROR_NOPARAVIRT. */
+  pvControl: boolean;
+  /** xl's on_* actions by shutdown reason (defaults: xl's, lifecycle §6.2). */
+  onShutdown: Record<'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'soft_reset', OnShutdownActionName>;
   /** The line of the domain's entry. */
   line: number;
 }
@@ -343,7 +360,7 @@ export interface ScenarioLifecycleEvent {
   op: LifecycleOp;
   domain: string;
   domid: number;
-  /** For `shutdown`: the reason and its SHUTDOWN_* code; null for the other ops. */
+  /** For `guest_shutdown`: the reason and its SHUTDOWN_* code; null for the other ops. */
   reason: { name: ShutdownReason; code: number } | null;
   line: number;
 }

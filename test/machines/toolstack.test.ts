@@ -468,6 +468,7 @@ const EVENTS: readonly ToolstackEvent[] = [
   { type: 'REBOOT' },
   { type: 'SUSPEND' },
   { type: 'GUEST_ACK' },
+  { type: 'RESUME' },
   ...TOOLSTACK_SHUTDOWN_REASONS.map((reason) => ({ type: 'DOMAIN_SHUTDOWN' as const, reason })),
   { type: 'DOMAIN_DEATH' },
   { type: 'DESTROY' },
@@ -549,6 +550,6 @@ describe('toolstackMachine graph', () => {
     expect(edges).toBeGreaterThan(100);
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
-    expect(declared.length).toBe(47);
+    expect(declared.length).toBe(49);
   });
 });

@@ -74,7 +74,7 @@ describe('scenario errors: one field at a time', () => {
 
   it('an unknown enum value, with the close one', () => {
     expect(errorOf(text('name: x', 'domains: [{ name: a }]', 'lifecycle:', '  - { at: 1ms, op: pasue, domain: a }')).message).toBe(
-      'scenarios/x.yaml:4:20: lifecycle[0].op: "pasue" is not one of pause, unpause, shutdown, crash, suspend, resume, soft_reset, destroy, create; did you mean "pause"?',
+      'scenarios/x.yaml:4:20: lifecycle[0].op: "pasue" is not one of create, pause, unpause, shutdown, reboot, suspend, resume, destroy, guest_shutdown, crash; did you mean "pause"?',
     );
   });
 
@@ -195,9 +195,12 @@ describe('scenario errors: fields against each other', () => {
     ).toBe('scenarios/x.yaml:5:5: workloads[1]: workload "a->a:1" is already workloads[0] (line 4); give each workload its own name');
   });
 
-  it('a reason on an op other than shutdown', () => {
+  it('a reason on an op other than guest_shutdown (xl shutdown gets a hint)', () => {
+    expect(errorOf(text('name: x', 'domains: [{ name: a }]', 'lifecycle:', '  - { at: 0, op: shutdown, domain: a, reason: crash }')).message).toBe(
+      "scenarios/x.yaml:4:47: lifecycle[0].reason: a reason applies only to op guest_shutdown (shutdown implies its own); remove it; for the guest's own SCHEDOP_shutdown with a reason use op guest_shutdown",
+    );
     expect(errorOf(text('name: x', 'domains: [{ name: a }]', 'lifecycle:', '  - { at: 0, op: pause, domain: a, reason: crash }')).message).toBe(
-      'scenarios/x.yaml:4:44: lifecycle[0].reason: a reason applies only to op shutdown (pause implies its own); remove it',
+      'scenarios/x.yaml:4:44: lifecycle[0].reason: a reason applies only to op guest_shutdown (pause implies its own); remove it',
     );
   });
 

@@ -30,11 +30,18 @@ describe('scenario normalisation: defaults', () => {
     });
   });
 
-  it('gives domain 0 control and dom0_t, the others domU_t, 4 MiB and one vCPU', () => {
+  it("gives domain 0 control and dom0_t, the others domU_t, 4 MiB, one vCPU, PV control and xl's on_* defaults", () => {
+    const xl = { poweroff: 'destroy', reboot: 'restart', crash: 'destroy', watchdog: 'destroy', soft_reset: 'soft-reset' };
     expect(minimal.domains).toEqual([
-      { name: 'dom0', domid: 0, control: true, label: 'dom0_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, line: 3 },
-      { name: 'web', domid: 1, control: false, label: 'domU_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, line: 4 },
+      { name: 'dom0', domid: 0, control: true, label: 'dom0_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, onShutdown: xl, line: 3 },
+      { name: 'web', domid: 1, control: false, label: 'domU_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, onShutdown: xl, line: 4 },
     ]);
+  });
+
+  it('reads pvControl and the on_* actions of a domain', () => {
+    const s = parseScenario(text('name: x', 'domains:', '  - { name: a, pvControl: false, onReboot: destroy, onCrash: preserve, onPoweroff: restart }'));
+    expect(s.domains[0].pvControl).toBe(false);
+    expect(s.domains[0].onShutdown).toEqual({ poweroff: 'restart', reboot: 'destroy', crash: 'preserve', watchdog: 'destroy', soft_reset: 'soft-reset' });
   });
 
   it('assigns each missing domid the lowest id no entry names, in file order', () => {
@@ -65,7 +72,7 @@ describe('scenario normalisation: defaults', () => {
         '  - { from: b, to: { domain: a, port: 1 }, count: 3, size: 64B, rate: 500/s, start: 1.5s }',
         '  - { name: w, from: a, to: { domain: a, port: 2 }, count: 1, size: { min: 1, max: 1KiB }, rate: 250us }',
         'lifecycle:',
-        '  - { at: 2s, op: shutdown, domain: b, reason: reboot }',
+        '  - { at: 2s, op: guest_shutdown, domain: b, reason: reboot }',
         '  - { at: 2500, op: crash, domain: b }',
         'until: 1min',
       ),
@@ -88,15 +95,16 @@ describe('scenario normalisation: defaults', () => {
     });
     expect(s.workloads[1]).toMatchObject({ name: 'w', size: { minBytes: 1, maxBytes: 1024 }, intervalMs: 0.25, startMs: 0 });
     expect(s.lifecycle).toEqual([
-      { atMs: 2000, op: 'shutdown', domain: 'b', domid: 1, reason: { name: 'reboot', code: 1 }, line: 13 },
+      { atMs: 2000, op: 'guest_shutdown', domain: 'b', domid: 1, reason: { name: 'reboot', code: 1 }, line: 13 },
       { atMs: 2500, op: 'crash', domain: 'b', domid: 1, reason: null, line: 14 },
     ]);
     expect(s.untilMs).toBe(60_000);
   });
 
-  it('a shutdown without a reason is a poweroff (SHUTDOWN_poweroff, 0)', () => {
-    const s = parseScenario(text('name: x', 'domains: [{ name: a }]', 'lifecycle: [{ at: 0, op: shutdown, domain: a }]'));
+  it("a guest's shutdown without a reason is a poweroff (SHUTDOWN_poweroff, 0); the toolstack's ops carry none", () => {
+    const s = parseScenario(text('name: x', 'domains: [{ name: a }]', 'lifecycle: [{ at: 0, op: guest_shutdown, domain: a }, { at: 1, op: shutdown, domain: a }]'));
     expect(s.lifecycle[0].reason).toEqual({ name: 'poweroff', code: 0 });
+    expect(s.lifecycle[1].reason).toBeNull();
   });
 
   it('reads the boot option as Xen command-line text, off unless it says argo=1', () => {
