@@ -41,6 +41,8 @@ export interface ParallelOptions {
   stuckMs?: number;
   /** Called with each stuck report as the watchdog makes it. */
   onStuck?: (report: StuckReport) => void;
+  /** Called once every worker is ready, just before the run starts, with the main thread's hypervisor view. */
+  onStart?: (hv: Hypervisor) => void;
   /** Records each thread's run log can hold (default: from the workloads' message counts). */
   recordsMax?: number;
 }
@@ -123,7 +125,7 @@ class ParallelRun {
   private readonly ports: Array<import('node:worker_threads').MessagePort | undefined> = [];
   private readonly crashed = new Set<number>();
   private readonly finalApps = new Set<string>();
-  private readonly acks = new Map<number, () => void>();
+  private readonly acks = new Map<number, { worker: number; done: () => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
   private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
   /** Per domid, the toolstack operations run on it, in order. */
@@ -161,6 +163,7 @@ class ParallelRun {
     const tasks = this.startWorkers(pool);
     try {
       await this.allReady();
+      this.options.onStart?.(this.hv);
       const startedAt = performance.now();
       this.watchdog = new Watchdog(this.hv, this.buffers, this.workers, this.options.stuckMs ?? 2000, (w) => this.crashed.has(w), this.options.onStuck);
       for (let w = 0; w < this.workers; w++) this.send(w, { type: 'start', timeScale: this.timeScale });
@@ -230,7 +233,7 @@ class ParallelRun {
       this.readyCount++;
       if (this.readyCount === this.workers) this.onReady?.();
     } else if (m.type === 'ack') {
-      this.acks.get(m.id)?.();
+      this.acks.get(m.id)?.done();
       this.acks.delete(m.id);
     } else this.finalApps.add(m.name);
   }
@@ -255,7 +258,7 @@ class ParallelRun {
     if (this.crashed.has(worker)) return Promise.resolve();
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.acks.set(id, resolve);
+      this.acks.set(id, { worker, done: resolve });
       this.ports[worker]!.postMessage(command(id));
     });
   }
@@ -336,6 +339,7 @@ class ParallelRun {
   private async destroy(domid: number): Promise<void> {
     if (this.hv.life(domid) === 'gone') return;
     await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
+    if (this.hv.life(domid) === 'gone') return; // its worker died meanwhile, and took it down
     this.markAppsFinal(domid);
     const actor = this.actors.get(domid)!;
     this.tornDown(domid, () => {
@@ -349,6 +353,7 @@ class ParallelRun {
   private async softReset(domid: number, reset: () => void): Promise<void> {
     const worker = this.workerOf(domid);
     await this.request(worker, (id) => ({ type: 'quiesce', domid, id }));
+    if (this.hv.life(domid) !== 'alive') return;
     this.markAppsFinal(domid);
     this.tornDown(domid, reset);
     if (this.hv.life(domid) === 'alive') await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
@@ -363,6 +368,11 @@ class ParallelRun {
     if (this.crashed.has(worker) || this.figures[worker]) return;
     this.crashed.add(worker);
     this.ports[worker]?.close();
+    for (const [id, ack] of this.acks) {
+      if (ack.worker !== worker) continue;
+      this.acks.delete(id); // a dead worker answers nothing: the toolstack goes on without it
+      ack.done();
+    }
     for (const [i, d] of this.scenario.domains.entries()) {
       if (this.hostOf[i] !== worker || this.hv.life(d.domid) === 'gone') continue;
       this.markAppsFinal(d.domid);
