@@ -6,6 +6,7 @@ import { createSystem } from '../runtime/system.js';
 import { loadScenario } from '../scenario/load-scenario.js';
 import { parseDuration } from '../scenario/units.js';
 import { formatRunSummary } from './format-run.js';
+import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
 import { Presets, SingleBar } from 'cli-progress';
 
 function parseSeed(value: string): number {
@@ -43,7 +44,12 @@ program
   .option('--seed <n>', 'seed of the scheduler and the workloads (default: the scenario\'s)', parseSeed)
   .option('--until <time>', 'virtual time limit, e.g. 500ms or 2s (default: the scenario\'s)', parseUntil)
   .option('--json', 'print one JSON object on stdout')
-  .action((file: string, options: { seed?: number; until?: number; json?: boolean }) => {
+  .option('--inspect', 'run it in the browser inspector instead (see `argosim inspect`)')
+  .option('--port <n>', 'with --inspect: the inspector\'s port (0: any free one)', parsePort, 7777)
+  .option('--record <file>', 'write a trace of every step to <file> (JSON), for `argosim replay`')
+  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string }) => {
+    if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));
+    if (options.record) return reportRun(recordScenario(file, options.record, options, progress(options.json)), options.json);
     const scenario = loadScenario(file);
     const system = createSystem(scenario, { seed: options.seed, untilMs: options.until });
     const bar = !options.json && process.stderr.isTTY ? progressBar() : undefined;
@@ -52,6 +58,46 @@ program
     console.log(options.json ? JSON.stringify(summary) : formatRunSummary(summary));
     if (summary.invariantViolations.length > 0) process.exitCode = 2;
   });
+
+program
+  .command('inspect')
+  .description('run a scenario live in the browser inspector: topology, statecharts, event log, metrics; pause, step, resume')
+  .argument('[scenario]', 'scenario file (YAML, see docs/scenarios.md)', 'scenarios/default.yaml')
+  .option('--port <n>', 'port on 127.0.0.1 (0: any free one)', parsePort, 7777)
+  .option('--seed <n>', 'seed of the scheduler and the workloads (default: the scenario\'s)', parseSeed)
+  .option('--until <time>', 'virtual time limit, e.g. 500ms or 2s (default: the scenario\'s)', parseUntil)
+  .option('--paused', 'wait for ▶ on the page instead of running when it connects')
+  .action(async (file: string, options: { port: number; seed?: number; until?: number; paused?: boolean }) => {
+    await inspectScenario(file, options);
+  });
+
+program
+  .command('replay')
+  .description('re-run a trace written by `argosim run --record` and check it, or scrub through it in the inspector (--ui)')
+  .argument('<trace>', 'trace file (JSON)')
+  .option('--ui', 'open the inspector with a time-travel scrubber')
+  .option('--port <n>', 'with --ui: port on 127.0.0.1 (0: any free one)', parsePort, 7777)
+  .action(async (trace: string, options: { ui?: boolean; port: number }) => {
+    await replayTrace(trace, options);
+  });
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port takes a port number 0-65535, got "${value}"`);
+  return port;
+}
+
+/** Prints a run's summary and sets the exit code on a violated invariant. */
+function reportRun(summary: ReturnType<typeof recordScenario>, json?: boolean): void {
+  console.log(json ? JSON.stringify(summary) : formatRunSummary(summary));
+  if (summary.invariantViolations.length > 0) process.exitCode = 2;
+}
+
+/** The progress callback of a run: a bar on a terminal, else none. */
+function progress(json?: boolean): ((steps: number, ms: number) => void) | undefined {
+  const bar = !json && process.stderr.isTTY ? progressBar() : undefined;
+  return bar ? (steps, ms) => bar.update(steps, { ms }) : undefined;
+}
 
 /** A terminal progress line: steps taken and virtual time. */
 function progressBar(): { update(steps: number, payload: { ms: number }): void; stop(): void } {
