@@ -6,6 +6,7 @@ import { createSystem } from '../runtime/system.js';
 import { loadScenario } from '../scenario/load-scenario.js';
 import { parseDuration } from '../scenario/units.js';
 import { formatRunSummary } from './format-run.js';
+import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
 import { Presets, SingleBar } from 'cli-progress';
 
@@ -47,7 +48,10 @@ program
   .option('--inspect', 'run it in the browser inspector instead (see `argosim inspect`)')
   .option('--port <n>', 'with --inspect: the inspector\'s port (0: any free one)', parsePort, 7777)
   .option('--record <file>', 'write a trace of every step to <file> (JSON), for `argosim replay`')
-  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string }) => {
+  .option('--runtime <name>', 'deterministic (one thread, seeded scheduler) or parallel (domains on worker threads)', parseRuntime, 'deterministic')
+  .option('--workers <n>', 'with --runtime parallel: worker threads (default 2)', parseWorkers)
+  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number }) => {
+    if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));
     if (options.record) return reportRun(recordScenario(file, options.record, options, progress(options.json)), options.json);
     const scenario = loadScenario(file);
