@@ -31,6 +31,7 @@
  * | `REAP_DOMAIN {domid}`           | `reapDomain` (the id stops resolving)         | the domain is not dying         |
  * | `SOFT_RESET_DOMAIN {domid}`     | `softResetDomain` (argo.md §8.3)              | the domain is not alive         |
  * | `HOST_SHUTDOWN`                 | `destroyAllDomains`, then → halting           | —                               |
+ * | `VIRQ_DOM_EXC`                  | — (a domain's state changed: re-read the list) | —                              |
  *
  * @example
  * ```ts
@@ -124,7 +125,9 @@ export type HypervisorEvent =
   | { type: 'KILL_DOMAIN'; domid: number }
   | { type: 'REAP_DOMAIN'; domid: number }
   | { type: 'SOFT_RESET_DOMAIN'; domid: number }
-  | { type: 'HOST_SHUTDOWN' };
+  | { type: 'HOST_SHUTDOWN' }
+  /** VIRQ_DOM_EXC: a domain changed state by some other path (its own shutdown, a toolstack's domctl). */
+  | { type: 'VIRQ_DOM_EXC' };
 
 /** public/xen.h DOMID_FIRST_RESERVED: ids from here on are not domains. */
 const DOMID_FIRST_RESERVED = 0x7ff0;
@@ -220,6 +223,7 @@ export const hypervisorMachine = setup({
         REAP_DOMAIN: call('reapDomain'),
         SOFT_RESET_DOMAIN: call('softResetDomain'),
         HOST_SHUTDOWN: { target: 'halting', actions: ['destroyAllDomains', 'readDomains'] },
+        VIRQ_DOM_EXC: { actions: 'readDomains' },
       },
     },
     halting: {

@@ -1,5 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { hypervisorMachineFor } from '../../machines/implementations/hypervisor-core.js';
 import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
 import { createDomainActor } from '../../machines/implementations/domain-core.js';
 import { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
@@ -64,12 +65,12 @@ export interface RunMetrics {
  * ```
  */
 export interface SystemActor {
-  /** Stable within a run: `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`, `toolstack:<name>`. */
+  /** Stable within a run: `hypervisor`, `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`, `toolstack:<name>`. */
   id: string;
-  kind: 'domain' | 'ring' | 'app' | 'toolstack';
-  /** The domain it belongs to (a ring's owner, an app's sender). */
+  kind: 'hypervisor' | 'domain' | 'ring' | 'app' | 'toolstack';
+  /** The domain it belongs to (a ring's owner, an app's sender; '' for the hypervisor). */
   domain: string;
-  /** The id of the machine it runs: `domain`, `argoRing`, `guestApp`, `toolstack`. */
+  /** The id of the machine it runs: `hypervisor`, `domain`, `argoRing`, `guestApp`, `toolstack`. */
   machine: string;
   actor: AnyActorRef;
 }
@@ -156,6 +157,10 @@ export class ArgosimSystem {
   readonly scheduler: Scheduler;
   readonly seed: number;
   readonly domains = new Map<string, DomainHost>();
+  /** The host's actor (`hypervisorMachine`): boot options and the domain table as the core reports them. */
+  readonly host: Actor<ReturnType<typeof hypervisorMachineFor>>;
+  /** A VIRQ_DOM_EXC delivery to the host actor waits (they coalesce, as a VIRQ does). */
+  private domExcPending = false;
   /** XState inspection events of every actor (only with `inspect: true`). */
   readonly inspection$ = new Subject<InspectionEvent>();
   /** Progress samples, one every `PROGRESS_STEPS` steps and one at the end. */
@@ -198,6 +203,8 @@ export class ArgosimSystem {
       openxt: scenario.openxt,
       maxDomains: Math.max(16, scenario.domains.length * 2),
     });
+    // the host itself: its boot options and the domain table, re-read on every VIRQ_DOM_EXC
+    this.host = createActor(hypervisorMachineFor(this.hv), { inspect: this.inspector() }).start();
     this.trace$ = trace$(this.hv, this.scheduler);
     this.virq$ = virq$(this.hv, this.scheduler);
     this.lifecycle$ = lifecycle$(this.hv, this.scheduler);
@@ -205,6 +212,7 @@ export class ArgosimSystem {
       if (virq === VIRQ_ARGO) this.onArgoVirq(domid);
     });
     this.hv.onLifecycle(({ domid, change }) => {
+      if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
       // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
@@ -282,7 +290,7 @@ export class ArgosimSystem {
    * ```
    */
   actors(): SystemActor[] {
-    const out: SystemActor[] = [];
+    const out: SystemActor[] = [{ id: 'hypervisor', kind: 'hypervisor', domain: '', machine: 'hypervisor', actor: this.host }];
     for (const host of this.domains.values()) {
       out.push({ id: `domain:${host.name}`, kind: 'domain', domain: host.name, machine: 'domain', actor: host.actor });
       for (const r of host.rings) {
@@ -686,6 +694,24 @@ export class ArgosimSystem {
         return this.asGuest(host, () => host.actor.send({ type: 'SHUTDOWN', reason: event.reason!.name }));
       case 'crash': return host.actor.send({ type: 'CRASH' });
     }
+  }
+
+  /**
+   * VIRQ_DOM_EXC: a domain was created, shut down, died or was soft-reset; the host actor re-reads
+   * the domain table when it is delivered (a scheduling point, coalesced while one waits).
+   */
+  private domainException(): void {
+    if (this.domExcPending) return;
+    this.domExcPending = true;
+    this.scheduler.schedule({
+      kind: 'virq',
+      actor: 'hypervisor',
+      label: 'VIRQ_DOM_EXC',
+      run: () => {
+        this.domExcPending = false;
+        this.host.send({ type: 'VIRQ_DOM_EXC' });
+      },
+    });
   }
 
   /**

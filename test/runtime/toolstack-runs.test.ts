@@ -83,6 +83,14 @@ describe('toolstack operations in runs', () => {
     expect(toolstack('b').context.quarantined).toEqual([]); // expired 60 s later, when the run went idle
     expect(system.hv.argoState(3)!.rings.map((r) => [r.aport, r.partner])).toEqual([[1, 1]]);
     expect(system.hv.life(2)).toBe('gone');
+    // the host actor re-read the domain table on VIRQ_DOM_EXC
+    const host = system.actors().find((a) => a.kind === 'hypervisor')!.actor.getSnapshot();
+    expect(host.context.domains).toEqual([
+      { domid: 0, life: 'alive' },
+      { domid: 1, life: 'alive' },
+      { domid: 3, life: 'alive' },
+    ]);
+    expect(system.scheduler.trace.filter((t) => t.label === 'VIRQ_DOM_EXC').length).toBeGreaterThanOrEqual(2);
   });
 
   it('a guest kexec (SCHEDOP_shutdown soft_reset): on_soft_reset resets it, and the new kernel finishes the workload', () => {
