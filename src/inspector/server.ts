@@ -95,6 +95,7 @@ export async function startInspectorServer(session: InspectorSession, options: {
       send(res, 500, { error: e instanceof Error ? e.message : String(e) });
     }
   });
+  const port = await listen(http, options.port ?? 7777); // before the WebSocket server, which would re-throw a listen error
   const wss = new WebSocketServer({ server: http, path: '/ws' });
   let lastUpdateMs = 0;
   let dirty = false;
@@ -140,7 +141,6 @@ export async function startInspectorServer(session: InspectorSession, options: {
   }, 500);
   pulse.unref();
 
-  const port = await listen(http, options.port ?? 7777);
   return {
     url: `http://127.0.0.1:${port}/`,
     port,

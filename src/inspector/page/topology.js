@@ -254,7 +254,9 @@ export class Topology {
 
   fit() {
     if (!this.graphSize) return;
-    const { width, height } = this.svg.getBoundingClientRect();
+    const { width } = this.svg.getBoundingClientRect();
+    const legend = document.getElementById('legend')?.getBoundingClientRect().height ?? 0;
+    const height = this.svg.getBoundingClientRect().height - legend - 10; // keep the legend clear
     const w = Math.max(this.graphSize.w, 400) + 40;
     const h = this.graphSize.h + HV_HEIGHT + HV_GAP + 40;
     const k = Math.min(width / w, height / h, 1.4);
