@@ -47,6 +47,8 @@ async function open(server: InspectorServer): Promise<Page> {
   return page;
 }
 
+/** Waits until the page shows step `k` (the page sets body[data-step] after each render; the DOM is the browser's, so the condition is a string). */
+const waitStep = (page: Page, k: number) => page.waitForFunction(`document.body.dataset.step === '${k}'`, undefined, { timeout: WAIT_MS });
 const step = (page: Page) => page.locator('body').getAttribute('data-step').then(Number);
 const statesShown = (page: Page) =>
   page.$$eval('#topology .node[data-id][data-state]', (nodes) => Object.fromEntries(nodes.map((n) => [n.getAttribute('data-id'), n.getAttribute('data-state')])));
@@ -67,7 +69,7 @@ describe('inspector page in chromium', () => {
     let logged = 0;
     for (let k = 1; k <= 60 && (!changed || logged === 0); k++) {
       await page.click('#btn-step');
-      await page.waitForFunction((want) => document.body.dataset.step === String(want), k, { timeout: WAIT_MS });
+      await waitStep(page, k);
       const now = await statesShown(page);
       changed ??= Object.keys(now).find((id) => before[id] !== undefined && now[id] !== before[id]);
       logged = await page.locator('#log-table tbody tr').count();
@@ -104,14 +106,14 @@ describe('inspector page in chromium', () => {
     const last = trace.steps.length;
     for (const k of [Math.floor(last * 0.75), 12, last, 0, Math.floor(last / 2)]) {
       await page.locator('#scrubber').fill(String(k)); // a range input: fill sets it and fires input
-      await page.waitForFunction((want) => document.body.dataset.step === String(want), k, { timeout: WAIT_MS });
+      await waitStep(page, k);
       await expect.poll(() => statesShown(page)).toEqual(Object.fromEntries(recorded.at(k)));
       await expect.poll(() => page.locator('#divergence').textContent()).toContain('states match the recording');
     }
     // step on from the scrubbed step
     const at = await step(page);
     await page.click('#btn-step');
-    await page.waitForFunction((want) => document.body.dataset.step === String(want), at + 1, { timeout: WAIT_MS });
+    await waitStep(page, at + 1);
     await expect.poll(() => statesShown(page)).toEqual(Object.fromEntries(recorded.at(at + 1)));
     await page.close();
   });
@@ -125,13 +127,13 @@ describe('inspector page in chromium', () => {
     await expect.poll(() => page.locator('#topology .node[data-id][data-state]').count()).toBe(actors.length);
     const started = Date.now();
     await page.click('#btn-step');
-    await page.waitForFunction(() => document.body.dataset.step === '1', undefined, { timeout: WAIT_MS });
+    await waitStep(page, 1);
     expect(Date.now() - started).toBeLessThan(1000);
     await page.selectOption('#speed', '1000');
     await page.click('#btn-run');
-    await page.waitForFunction(() => Number(document.body.dataset.step) > 300, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction('Number(document.body.dataset.step) > 300', undefined, { timeout: WAIT_MS });
     await page.click('#btn-run');
-    const renders = await page.evaluate(() => (window as unknown as { argosimInspector: { renderTimes: number[] } }).argosimInspector.renderTimes.slice(1));
+    const renders = await page.evaluate<number[]>('window.argosimInspector.renderTimes.slice(1)');
     expect(renders.length).toBeGreaterThan(0);
     expect(Math.max(...renders)).toBeLessThan(250);
     await page.close();
