@@ -263,3 +263,10 @@ export {
   MAX_PENDING_RECVS,
   STREAM_HEADER,
 } from './guest/linux/constants.js';
+export { runParallel, PARALLEL_LIFECYCLE_OPS } from './parallel/parallel-system.js';
+export type { ParallelOptions, ParallelRunSummary, ParallelWorkerSummary } from './parallel/parallel-system.js';
+export { roundRobin } from './parallel/placement.js';
+export type { Placement } from './parallel/placement.js';
+export { checkRingHistory } from './parallel/linearizability.js';
+export type { RingOp, LinearizabilityResult } from './parallel/linearizability.js';
+export type { StuckReport } from './parallel/watchdog.js';

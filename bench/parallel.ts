@@ -1,0 +1,84 @@
+// npm run bench:parallel — total messages/s of the parallel runtime for 1, 2, 4 and 8 workers at 64 B
+// and 4 KiB, with two baselines run in the same process on pools of the same size and placement: a
+// raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage. Pair i: a sender domain on
+// worker i, its receiver on worker (i + 1) mod N (the same thread when N = 1). Results go to
+// docs/performance.md; this is never a test.
+import { cpus } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { runParallel } from '../src/parallel/parallel-system.js';
+import type { Placement } from '../src/parallel/placement.js';
+import { parseScenario } from '../src/scenario/load-scenario.js';
+import type { BaselineTask } from './parallel-baselines.worker.js';
+import { printTable, si } from './table.js';
+
+const WORKER_COUNTS = [1, 2, 4, 8];
+const SIZES = [64, 4096];
+const RING_LEN = 65536 - 64;
+const countFor = (size: number) => (size <= 64 ? 20_000 : 4_000);
+
+/** N sender → receiver pairs, unpaced, one ring each. */
+function pairsScenario(pairs: number, size: number, count: number): string {
+  const domains = Array.from({ length: pairs }, (_, i) => `  - { name: s${i}, memory: 4MiB }\n  - { name: r${i}, memory: 4MiB }`).join('\n');
+  const rings = Array.from({ length: pairs }, (_, i) => `  - { owner: r${i}, port: 1, partner: s${i}, len: ${RING_LEN} }`).join('\n');
+  const workloads = Array.from({ length: pairs }, (_, i) => `  - { from: s${i}, to: { domain: r${i}, port: 1 }, count: ${count}, size: ${size} }`).join('\n');
+  return `name: bench-pairs\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}\nrings:\n${rings}\nworkloads:\n${workloads}\n`;
+}
+
+/** Domains in scenario order s0 r0 s1 r1 …: sender i on worker i, receiver i on worker i + 1. */
+const pairPlacement: Placement = (domids, workers) => domids.map((_, k) => (Math.floor(k / 2) + (k % 2)) % workers);
+
+async function argosim(workers: number, size: number): Promise<number> {
+  const count = countFor(size);
+  const scenario = parseScenario(pairsScenario(workers, size, count), 'bench-pairs.yaml');
+  const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500 });
+  if (s.invariantViolations.length > 0 || s.messages.delivered !== workers * count) throw new Error(`bench run went wrong: ${JSON.stringify(s.messages)} ${s.invariantViolations[0] ?? ''}`);
+  return s.messages.delivered / (s.wallMs / 1000);
+}
+
+async function baseline(kind: 'sab' | 'port', workers: number, size: number): Promise<number> {
+  const count = countFor(size);
+  const pool = new Piscina({ filename: new URL('./parallel-baselines.worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, atomics: 'disabled' });
+  try {
+    const barrier = new SharedArrayBuffer(4);
+    const links = Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
+    const times = await Promise.all(
+      Array.from({ length: workers }, (_, w) => {
+        const mine = links[w];
+        const theirs = links[(w - 1 + workers) % workers]; // pair w-1's receiver lives here
+        const out = 'sab' in mine ? mine.sab! : mine.channel!.port1;
+        const inn = 'sab' in theirs ? theirs.sab! : theirs.channel!.port2;
+        const task: BaselineTask = { kind, size, count, out, in: inn, barrier, threads: workers };
+        const transferList = kind === 'port' ? ([out, inn].filter((p, i, all) => all.indexOf(p) === i) as never[]) : [];
+        return pool.run(task, { transferList }) as Promise<{ ms: number }>;
+      }),
+    );
+    // timed inside the workers from a common start barrier, as argosim's wall time starts once all are ready
+    return (workers * count) / (Math.max(...times.map((t) => t.ms)) / 1000);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+const rows: string[][] = [];
+for (const size of SIZES) {
+  let one = 0;
+  for (const workers of WORKER_COUNTS) {
+    await argosim(workers, size); // warm-up
+    const a = await argosim(workers, size);
+    const sab = await baseline('sab', workers, size);
+    const port = await baseline('port', workers, size);
+    if (workers === 1) one = a;
+    rows.push([
+      size === 64 ? '64 B' : '4 KiB',
+      String(workers),
+      si(a),
+      si(sab),
+      si(port),
+      `${Math.round((100 * a) / sab)}%`,
+      `${Math.round((100 * a) / (workers * one))}%`,
+    ]);
+  }
+}
+console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
+printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'scaling eff.'], rows);

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { XEN_ARGO_DOMID_ANY } from '../../src/argo/constants.js';
+import { checkFlows } from '../../src/parallel/flow-check.js';
+import { REC, type RunRecord } from '../../src/parallel/run-log.js';
+
+const rec = (kind: number, stampA: number, stampB: number, ...f: number[]): RunRecord => ({ kind, stampA, stampB, f });
+// ring (2, 10) registered by domain 2 for sender 1 as incarnation 1, at stamps 1–2
+const registered = rec(REC.REGISTERED, 1, 2, 2, 10, 1, 1);
+const sent = (at: number, digest: number) => rec(REC.SENT, at, at + 1, 1, 2, 10, 8, digest, 0);
+const received = (at: number, digest: number, incarnation = 1) => rec(REC.RECEIVED, at, 0, 2, 10, incarnation, 1, 8, digest, 0);
+const open = { policyAllows: () => true, drainable: () => true };
+
+describe('the parallel flow check (issue #5 item 4)', () => {
+  it('accepts every message delivered once, in order', () => {
+    const r = checkFlows([registered, sent(3, 11), sent(5, 12), received(7, 11), received(8, 12)], open);
+    expect(r.violations).toEqual([]);
+    expect(r.messages).toMatchObject({ sent: 2, delivered: 2, lost: 0 });
+  });
+
+  it('flags reordered, duplicated and corrupted deliveries', () => {
+    expect(checkFlows([registered, sent(3, 11), sent(5, 12), received(7, 12), received(8, 11)], open).messages.reordered).toBe(1);
+    expect(checkFlows([registered, sent(3, 11), received(7, 11), received(8, 11)], open).messages.duplicated).toBe(1);
+    expect(checkFlows([registered, sent(3, 11), received(7, 99)], open).messages.corrupted).toBe(1);
+  });
+
+  it('counts messages in a torn-down ring as lost, and flags one sent after the teardown but delivered from that ring', () => {
+    const teardown = rec(REC.DOMAIN_TORN_DOWN, 9, 10, 2);
+    const lost = checkFlows([registered, sent(3, 11), teardown], open);
+    expect(lost.violations).toEqual([]);
+    expect(lost.messages.lost).toBe(1);
+    const late = checkFlows([registered, teardown, rec(REC.REGISTERED, 11, 12, 2, 10, 1, 2), sent(13, 11), received(15, 11, 1)], open);
+    expect(late.messages.corrupted).toBe(1);
+  });
+
+  it('flags an accepted message never delivered from a ring that should have been drained, and a denied policy edge', () => {
+    expect(checkFlows([registered, sent(3, 11)], open).violations[0]).toMatch(/accepted but never delivered/);
+    expect(checkFlows([registered, sent(3, 11)], { policyAllows: () => false, drainable: () => false }).violations[0]).toMatch(/denied policy edge/);
+  });
+
+  it('puts a send that raced a re-registration in the incarnation whose receiver saw it', () => {
+    const wildcard = rec(REC.REGISTERED, 1, 2, 2, 10, XEN_ARGO_DOMID_ANY, 1);
+    const records = [wildcard, rec(REC.UNREGISTERED, 4, 6, 1), rec(REC.REGISTERED, 7, 8, 2, 10, XEN_ARGO_DOMID_ANY, 2), rec(REC.SENT, 3, 9, 1, 2, 10, 8, 11, 0), received(10, 11, 2)];
+    const r = checkFlows(records, open);
+    expect(r.violations).toEqual([]);
+    expect(r.messages.delivered).toBe(1);
+  });
+});
