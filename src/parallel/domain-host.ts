@@ -91,6 +91,7 @@ export class DomainHost {
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private finish: ((figures: WorkerFigures) => void) | undefined;
+  private halted = false;
 
   constructor(private readonly task: DomainHostTask) {
     this.hv = attachHypervisor(task.shared);
@@ -144,6 +145,11 @@ export class DomainHost {
       case 'crash':
         process.exit(70); // a worker thread dies between two hypercalls: its domains' guests vanish
         return;
+      case 'halt':
+        clearTimeout(this.pumpTimer);
+        this.halted = true;
+        for (const h of this.hosted.values()) for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
+        return this.reply({ type: 'ack', id: c.id });
       case 'finish':
         return this.end();
     }
@@ -293,7 +299,7 @@ export class DomainHost {
         }
       }
     }
-    this.pumpTimer = setTimeout(() => this.pump(), 1);
+    if (!this.halted) this.pumpTimer = setTimeout(() => this.pump(), 1);
   }
 
   /**

@@ -33,7 +33,7 @@ export interface ParallelOptions {
   untilMs?: number;
   /** Wall-clock milliseconds per scenario millisecond (default 1). */
   timeScale?: number;
-  /** The run is idle when no message moved for this long after the last timed event (default 200 ms). */
+  /** The run is idle when no message moved for this long after the last timed event (default 500 ms). */
   idleMs?: number;
   /** Fault of the parallel runtime itself: worker `worker`'s thread dies at scenario time `atMs`. */
   workerCrash?: { worker: number; atMs: number };
@@ -171,6 +171,7 @@ class ParallelRun {
       const end = await this.untilEnd(startedAt);
       for (const t of this.timers) clearTimeout(t);
       const wallMs = performance.now() - startedAt;
+      await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'halt', id }))));
       for (let w = 0; w < this.workers; w++) this.send(w, { type: 'finish' });
       let giveUp: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.allSettled(tasks), new Promise((r) => (giveUp = setTimeout(r, FINISH_TIMEOUT_MS)))]);
@@ -389,7 +390,7 @@ class ParallelRun {
   /** Resolves with why the run ends: every app done (`idle`), nothing moving (`idle`), or the time limit. */
   private untilEnd(startedAt: number): Promise<'idle' | 'until'> {
     const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
-    const idleMs = this.options.idleMs ?? 200;
+    const idleMs = this.options.idleMs ?? 500;
     let lastCount = -1;
     let lastMoveAt = performance.now();
     return new Promise((resolve) => {

@@ -13,6 +13,8 @@ export type HostCommand =
   | { type: 'kick'; domid: number }
   | { type: 'virq_delay'; domid: number; delayMs: number }
   | { type: 'crash' }
+  /** Stop every app (no more sends) before the final drain, so no send lands after a receiver's last consume. */
+  | { type: 'halt'; id: number }
   | { type: 'finish' };
 
 /** Worker → main thread. */
