@@ -270,3 +270,87 @@ export type { Placement } from './parallel/placement.js';
 export { checkRingHistory } from './parallel/linearizability.js';
 export type { RingOp, LinearizabilityResult } from './parallel/linearizability.js';
 export type { StuckReport } from './parallel/watchdog.js';
+
+// ---------------------------------------------------------------------------------------------
+// VirtIO core: split virtqueues, device status and features, virtio-blk (docs/virtio.md)
+// ---------------------------------------------------------------------------------------------
+export {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_CONFIG_S_SUSPEND,
+  VIRTIO_F_EVENT_IDX,
+  VIRTIO_F_INDIRECT_DESC,
+  VIRTIO_F_RING_RESET,
+  VIRTIO_F_VERSION_1,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_SIZE_MAX,
+  VIRTQ_USED_F_NO_NOTIFY,
+  bit,
+  isValidQueueSize,
+} from './virtio/constants.js';
+export {
+  VIRTQ_ALIGN,
+  VIRTQ_AVAIL,
+  VIRTQ_DESC,
+  VIRTQ_USED,
+  VIRTQ_USED_ELEM,
+  availEventOffset,
+  availRingBytes,
+  descTableBytes,
+  usedEventOffset,
+  usedRingBytes,
+} from './virtio/layout.js';
+export type { VringAddresses } from './virtio/layout.js';
+export { ringSlot, u16, u16Distance, vringNeedEvent } from './virtio/ring-index.js';
+export { directStores } from './virtio/ring-stores.js';
+export type { RingStores } from './virtio/ring-stores.js';
+export { STORE_BUFFER_MAX, StoreBuffer } from './virtio/store-buffer.js';
+export type { PendingStore } from './virtio/store-buffer.js';
+export { placeVring, vringFits } from './virtio/place-vring.js';
+export { DriverQueue, NUM_ADDED_KICK } from './virtio/driver-queue.js';
+export type { AddResult, DriverBuffer, DriverQueueOptions, UsedBuffer } from './virtio/driver-queue.js';
+export { DeviceQueue } from './virtio/device-queue.js';
+export type { DeviceQueueOptions, PopResult } from './virtio/device-queue.js';
+export { INDIRECT_TABLE_MAX, walkChain } from './virtio/desc-chain.js';
+export type { ChainWalk, DescChain, Segment } from './virtio/desc-chain.js';
+export { gatherBytes, scatterBytes } from './virtio/segments.js';
+export { VIOLATION_LOG_MAX, ViolationLog } from './virtio/violation-log.js';
+export type { ProtocolViolation, ViolationKind } from './virtio/violation-log.js';
+export { DeviceStatus } from './virtio/device-status.js';
+export type { DeviceStatusHooks } from './virtio/device-status.js';
+export { ConfigSpace } from './virtio/config-space.js';
+export { VirtioDevice } from './virtio/virtio-device.js';
+export type { ServeContext, ServeResult, VirtioDeviceModel, VirtioInterrupt } from './virtio/virtio-device.js';
+export { CONFIG_READ_ATTEMPTS_MAX, initialiseDevice, readConfigConsistent, readFeatures } from './virtio/driver-init.js';
+export type { InitialiseOptions, InitialiseResult, VirtioDriverAccess } from './virtio/driver-init.js';
+export {
+  BLK_CONFIG,
+  BLK_REQ_HEADER,
+  SECTOR_SIZE,
+  VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_FLUSH,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_ID_BYTES,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_ID_BLOCK,
+} from './virtio/blk/constants.js';
+export type { BlockBackend } from './virtio/blk/block-backend.js';
+export { MemoryDisk } from './virtio/blk/memory-disk.js';
+export { FileDisk } from './virtio/blk/file-disk.js';
+export { virtioBlkModel } from './virtio/blk/virtio-blk.js';
+export type { VirtioBlkOptions } from './virtio/blk/virtio-blk.js';
+export { VirtioBlkDriver } from './virtio/blk/blk-driver.js';
+export type { BlkCompletion, BlkDriverOptions } from './virtio/blk/blk-driver.js';
