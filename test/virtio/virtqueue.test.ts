@@ -115,7 +115,7 @@ describe('§7 virtqueue cases', () => {
 
   it('case 5: 65535 adds without a kick force one at num_added = 65535', () => {
     let notified = 0;
-    const { driver, device } = queuePair(4, {}, { notify: () => notified++ });
+    const { driver, device } = queuePair<number>(4, {}, { notify: () => notified++ });
     for (let n = 1; n <= NUM_ADDED_KICK; n++) {
       const added = driver.add([{ gpa: BUF, len: 8 }], [], n);
       if (!added.ok) throw new Error(`add ${n}: ${added.reason}`);
