@@ -1,18 +1,12 @@
 // A sequence diagram of the filtered event log: one lane per domain; a sendv is an arrow from the
 // caller to the ring's owner (labelled with the port and bytes, red with its errno when refused), a
 // VIRQ a mark on the lane it is raised in, other hypercalls a mark on the caller's lane.
-const SVG = 'http://www.w3.org/2000/svg';
+import { el } from './svg.js';
 const LANE_PX = 120;
 const ROW_PX = 20;
 const LANES_MAX = 16;
 const ROWS_MAX = 80;
 
-function el(name, attrs = {}, parent) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (parent) parent.appendChild(e);
-  return e;
-}
 
 export function drawSequence(svg, entries, domainOrder) {
   svg.replaceChildren();

@@ -1,14 +1,8 @@
 // A machine's statechart, from its definition (GET /api/machines/:id), laid out by ELK, with the
 // actor's current state highlighted.
-const SVG = 'http://www.w3.org/2000/svg';
+import { el } from './svg.js';
 const CHAR_PX = 6.2;
 
-function el(name, attrs = {}, parent) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (parent) parent.appendChild(e);
-  return e;
-}
 
 /** ELK graph of a chart: compound states contain their children; one edge per (source, target, events). */
 function elkGraph(chart) {

@@ -1,20 +1,14 @@
 // The topology: the hypervisor over its domains; inside each domain its rings, toolstack and
 // applications; flows from each application to the ring it sends to. ELK lays it out.
+import { el } from './svg.js';
 import { stateColour } from './colors.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const SIZE = { ring: [178, 50], app: [168, 34], other: [168, 34] };
 /** Up to this many domains, domains are layered along their flows; beyond, packed in a grid. */
 const LAYERED_DOMAINS_MAX = 14;
 const HV_HEIGHT = 44;
 const HV_GAP = 40;
 
-function el(name, attrs = {}, parent) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (parent) parent.appendChild(e);
-  return e;
-}
 
 /** The ring an app sends to, by the ring ids of the system (unicast first, then wildcard: argo.md §6.1). */
 export function ringOfApp(app, actors, domids) {
