@@ -32,8 +32,8 @@ export {
   LIBXL_DOMID_REUSE_TIMEOUT_MS,
 } from './toolstack.js';
 export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShutdownActions, ReportedEvent, ToolstackContext, ToolstackEvent, ToolstackInput } from './toolstack.js';
-export { ControlNodes, hypervisorControl, releaseDomainEvent, toolstackMachineFor, xstateClock } from './implementations/toolstack-core.js';
-export type { ControlWatch, DeviceModel, DomainControl, ToolstackHost, XStateClock } from './implementations/toolstack-core.js';
+export { ControlNodes, createToolstackActor, hypervisorControl, releaseDomainEvent, toolstackMachineFor, toolstackWire, xstateClock } from './implementations/toolstack-core.js';
+export type { ControlWatch, DeviceModel, DomainControl, ToolstackHost, ToolstackWire, XStateClock } from './implementations/toolstack-core.js';
 
 // The host (createHypervisor's domain table and boot options)
 export { hypervisorMachine } from './hypervisor.js';

@@ -8,7 +8,7 @@
  * `writeControlNode`, `domainDestroy`, …); the defaults do nothing, so the definition runs alone and
  * `xstate/graph` can walk it. `toolstackMachineFor(hv, …)` wires them to a Hypervisor. Reads of host
  * state are injected too: `controlNodeTransaction` (the xenstore transaction that cancels a request
- * the guest did not acknowledge) and `allocateDomid` are assigns, `backendGone` is a guard.
+ * the guest did not acknowledge), `allocateDomid` and `readBackend` (does the backend domain still exist?) are assigns.
  *
  * States:
  *
@@ -295,6 +295,8 @@ export const toolstackMachine = setup({
     domainDestroy: () => {},
     /** libxl's transaction on timeout: clear the node unless the guest already did; records `acked`. */
     controlNodeTransaction: assign(() => ({})),
+    /** Reads whether the backend domain still exists (the wiring asks the hypervisor); records `backendGone`. */
+    readBackend: assign(() => ({})),
     /** Picks the domid for domain_make: the one CREATE names, else the lowest not quarantined. */
     allocateDomid: assign(({ context }, params: { domid: number | undefined }) => ({
       domid: params.domid ?? lowestUnquarantined(context, context.config.domid),
@@ -559,7 +561,7 @@ export const toolstackMachine = setup({
           always: [{ guard: not('devicesAttached'), target: 'xenstore', actions: step('devices: none attached') }, { target: 'devices' }],
         },
         devices: {
-          entry: step('devices: remove (be/state=Closing)'),
+          entry: ['readBackend', step('devices: remove (be/state=Closing)')],
           always: { guard: 'backendGone', target: 'xenstore', actions: step('devices: backend gone, no wait') },
           on: { BACKEND_CLOSED: { target: 'xenstore', actions: step('devices: be/state=Closed') } },
           after: { LIBXL_DESTROY_TIMEOUT: { target: 'xenstore', actions: step('devices: timed out, forced') } },

@@ -1,7 +1,8 @@
-import { assign } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import { SHUTDOWN_suspend, XEN_DOMINF_shutdown, XEN_DOMINF_shutdownshift } from '../../src/domain/lifecycle.js';
 import type { Clock } from '../../src/runtime/virtual-clock.js';
 import type { CreateDomainOptions, Hypervisor } from '../../src/xen/hypervisor.js';
+import { wiredActors } from './wired.js';
 import { toolstackMachine, TOOLSTACK_SHUTDOWN_REASONS, type ControlRequest, type ToolstackEvent } from '../toolstack.js';
 
 /** The clock `createActor` takes (XState's `Clock`, which the package does not export by name). */
@@ -200,35 +201,80 @@ const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill:
  * ```
  */
 export function toolstackMachineFor(hv: Hypervisor, host: ToolstackHost = {}) {
-  const deviceModel = host.deviceModel ?? startsAtOnce;
-  const nodes = host.controlNodes ?? new ControlNodes();
-  const control = host.control ?? hypervisorControl(hv, host.createOptions);
+  const wire = toolstackWire(hv, host);
+  return provideToolstack(() => wire);
+}
+
+/**
+ * What a wired toolstack actor acts on (see `toolstackWire`).
+ *
+ * @example
+ * ```ts
+ * const wire: ToolstackWire = toolstackWire(hv, { controlNodes });
+ * ```
+ */
+export interface ToolstackWire {
+  hv: Hypervisor;
+  control: DomainControl;
+  deviceModel: DeviceModel;
+  nodes: ControlNodes;
+  backendDomid: number | undefined;
+}
+
+/** A toolstack's wire from a hypervisor and the host's options (defaults as `toolstackMachineFor`'s). */
+export function toolstackWire(hv: Hypervisor, host: ToolstackHost = {}): ToolstackWire {
+  return {
+    hv,
+    control: host.control ?? hypervisorControl(hv, host.createOptions),
+    deviceModel: host.deviceModel ?? startsAtOnce,
+    nodes: host.controlNodes ?? new ControlNodes(),
+    backendDomid: host.backendDomid,
+  };
+}
+
+/**
+ * A toolstack actor (not started) over `wire` — the same as `createActor(toolstackMachineFor(hv,
+ * host), actorOptions)`, made from one shared machine (see `wiredActors`).
+ *
+ * @example
+ * ```ts
+ * const ts = createToolstackActor(toolstackWire(hv), { input: { domid: 1, deviceModel: false, pvControl: true } }).start();
+ * ```
+ */
+export const createToolstackActor = wiredActors('createToolstackActor', provideToolstack);
+
+/** `toolstackMachine` with each action using the running actor's wire. */
+function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
   const domidOf = (context: { domid: number | null }): number => {
     if (context.domid === null) throw new Error('toolstack: no domid assigned yet');
     return context.domid;
   };
+  const on = (op: (w: ToolstackWire, domid: number) => void) => ({ context, self }: { context: { domid: number | null }; self: AnyActorRef }) =>
+    op(wireOf(self), domidOf(context));
   return toolstackMachine.provide({
     actions: {
-      domainMake: ({ context }) => control.make(domidOf(context)),
-      spawnDeviceModel: ({ context, self }) => deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' })),
-      killDeviceModel: ({ context }) => deviceModel.kill(domidOf(context)),
-      domctlPause: ({ context }) => control.pause(domidOf(context)),
-      domctlUnpause: ({ context }) => control.unpause(domidOf(context)),
-      domctlResume: ({ context }) => control.resume(domidOf(context)),
-      writeControlNode: ({ context }) => nodes.write(domidOf(context), context.request!),
-      domainSuspendDirect: ({ context }) => control.suspend(domidOf(context)),
-      domctlSoftReset: ({ context }) => control.softReset(domidOf(context)),
-      domainDestroy: ({ context }) => control.destroy(domidOf(context)),
-      controlNodeTransaction: assign(({ context }) => ({ acked: nodes.cancelInTransaction(domidOf(context)) })),
-      allocateDomid: assign(({ context }, params: { domid: number | undefined }) => {
+      domainMake: on((w, domid) => w.control.make(domid)),
+      spawnDeviceModel: ({ context, self }) => wireOf(self).deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' })),
+      killDeviceModel: on((w, domid) => w.deviceModel.kill(domid)),
+      domctlPause: on((w, domid) => w.control.pause(domid)),
+      domctlUnpause: on((w, domid) => w.control.unpause(domid)),
+      domctlResume: on((w, domid) => w.control.resume(domid)),
+      writeControlNode: ({ context, self }) => wireOf(self).nodes.write(domidOf(context), context.request!),
+      domainSuspendDirect: on((w, domid) => w.control.suspend(domid)),
+      domctlSoftReset: on((w, domid) => w.control.softReset(domid)),
+      domainDestroy: on((w, domid) => w.control.destroy(domid)),
+      controlNodeTransaction: assign(({ context, self }) => ({ acked: wireOf(self).nodes.cancelInTransaction(domidOf(context)) })),
+      allocateDomid: assign(({ context, self }, params: { domid: number | undefined }) => {
         if (params.domid !== undefined) return { domid: params.domid };
+        const { hv } = wireOf(self);
         let domid = context.config.domid;
         while (context.quarantined.includes(domid) || hv.life(domid) !== 'gone') domid++;
         return { domid };
       }),
-    },
-    guards: {
-      backendGone: ({ context }) => context.backendGone || (host.backendDomid !== undefined && hv.life(host.backendDomid) === 'gone'),
+      readBackend: assign(({ context, self }) => {
+        const w = wireOf(self);
+        return { backendGone: context.backendGone || (w.backendDomid !== undefined && w.hv.life(w.backendDomid) === 'gone') };
+      }),
     },
   });
 }

@@ -1,3 +1,4 @@
+import type { HistoricalBugs } from '../xen/historical-bugs.js';
 import { D, type DomainTable } from '../domain/domain-table.js';
 import type { EventChannels } from '../domain/event-channels.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
@@ -50,6 +51,8 @@ export interface ArgoHost {
   readonly events: EventChannels;
   readonly options: Readonly<ArgoOptions>;
   readonly quirks: Readonly<ArgoQuirks>;
+  /** Historical bugs switched back on (all off: today's Xen). */
+  readonly bugs: HistoricalBugs;
 }
 
 /** True when the domain slot has Argo state (`d->argo != NULL`). */

@@ -165,7 +165,8 @@ function insertMessage(
   const ring = memoryOf(host, ds);
   if (slots + ARGO_MSG_HEADER_BYTES >= freeSpace(tables, ring, rb)) {
     const queued = pendingRequeue(rings, rb, cd, total); // step 18
-    return queued !== 0 ? queued : -ERRNO.EAGAIN;
+    if (queued !== 0) return queued;
+    return host.bugs.sendvReturnsZeroWhenQueued ? 0 : -ERRNO.EAGAIN; // before Xen 480800c769: 0
   }
   let tx = rings[rb + R.TX];
   writeMessageHeader(ring, ringGpa(tables, rb, 64 + tx), total + ARGO_MSG_HEADER_BYTES, srcPort, cd, messageType); // §5.4 step 1

@@ -4,24 +4,17 @@ import { runBuiltinExample } from '../example/builtin-example.js';
 import { formatSummary } from '../example/format-summary.js';
 import { createSystem } from '../runtime/system.js';
 import { loadScenario } from '../scenario/load-scenario.js';
-import { parseDuration } from '../scenario/units.js';
+import { parseUntil } from './flags.js';
 import { formatRunSummary } from './format-run.js';
 import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
+import { registerExploreCommand } from '../explore/explore-command.js';
 import { Presets, SingleBar } from 'cli-progress';
 
 function parseSeed(value: string): number {
   const seed = Number(value);
   if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(`--seed takes an integer, got "${value}"`);
   return seed;
-}
-
-function parseUntil(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (e) {
-    throw new InvalidArgumentError(`--until takes a virtual time like 500ms or 2s: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 const program = new Command()
@@ -84,6 +77,8 @@ program
   .action(async (trace: string, options: { ui?: boolean; port: number }) => {
     await replayTrace(trace, options);
   });
+
+registerExploreCommand(program);
 
 function parsePort(value: string): number {
   const port = Number(value);

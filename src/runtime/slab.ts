@@ -11,17 +11,16 @@
  * ```
  */
 export class Slab {
-  private chunk: ArrayBuffer;
+  /** Allocated on the first `take`: a system whose workloads send nothing allocates nothing. */
+  private chunk: ArrayBuffer | undefined;
   private used = 0;
 
-  constructor(private readonly chunkBytes = 256 * 1024) {
-    this.chunk = new ArrayBuffer(chunkBytes);
-  }
+  constructor(private readonly chunkBytes = 256 * 1024) {}
 
   /** `n` zeroed bytes, 8-byte aligned; more than a quarter chunk: a buffer of their own. */
   take(n: number): Uint8Array {
     if (n > this.chunkBytes >>> 2) return new Uint8Array(n);
-    if (this.used + n > this.chunkBytes) {
+    if (this.chunk === undefined || this.used + n > this.chunkBytes) {
       this.chunk = new ArrayBuffer(this.chunkBytes);
       this.used = 0;
     }

@@ -1,13 +1,13 @@
 import { Subject, type Observable } from 'rxjs';
-import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, type Actor, type AnyActor, type InspectionEvent } from 'xstate';
 import { hypervisorMachineFor } from '../../machines/implementations/hypervisor-core.js';
 import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
 import { createDomainActor } from '../../machines/implementations/domain-core.js';
-import { ControlNodes, releaseDomainEvent, toolstackMachineFor, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
+import { ControlNodes, createToolstackActor, releaseDomainEvent, toolstackWire, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
 import type { ControlRequest } from '../../machines/toolstack.js';
 import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
 import type { DomainEvent } from '../../machines/domain.js';
-import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
+import { npagesRing, XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
@@ -72,7 +72,8 @@ export interface SystemActor {
   domain: string;
   /** The id of the machine it runs: `hypervisor`, `domain`, `argoRing`, `guestApp`, `toolstack`. */
   machine: string;
-  actor: AnyActorRef;
+  /** The actor; `actor.logic` is its machine. */
+  actor: AnyActor;
 }
 
 /** A registered ring: the guest's view for consuming, and its actor. */
@@ -130,7 +131,7 @@ interface AppRun {
 /** A scenario domain's toolstack (libxl for that configuration), and the @releaseDomain watch's state. */
 interface ToolstackRun {
   name: string;
-  actor: Actor<ReturnType<typeof toolstackMachineFor>>;
+  actor: ReturnType<typeof createToolstackActor>;
   /** A @releaseDomain delivery waits for it (watch firings coalesce). */
   releasePending: boolean;
 }
@@ -200,8 +201,10 @@ export class ArgosimSystem {
       argo: { enabled: scenario.boot.argo, macPermissive: scenario.boot.macPermissive },
       xsm: scenario.xsm.mode === 'flask' ? { mode: 'flask', policy: scenario.xsm.policy ?? undefined, enforcing: scenario.xsm.enforcing } : { mode: scenario.xsm.mode },
       quirks: scenario.quirks,
+      bugs: scenario.bugs,
       openxt: scenario.openxt,
       maxDomains: Math.max(16, scenario.domains.length * 2),
+      gfnArenaPages: gfnArenaPagesFor(scenario),
     });
     // the host itself: its boot options and the domain table, re-read on every VIRQ_DOM_EXC
     this.host = createActor(hypervisorMachineFor(this.hv), { inspect: this.inspector() }).start();
@@ -373,7 +376,7 @@ export class ArgosimSystem {
     };
     // the toolstack's timers fire as scheduling points; its domctls are made when each has run
     const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.scheduler.setTimer(ms, () => this.toolstackDoes(fn)) });
-    const actor = createActor(toolstackMachineFor(this.hv, { control, controlNodes: this.controlNodes }), {
+    const actor = createToolstackActor(toolstackWire(this.hv, { control, controlNodes: this.controlNodes }), {
       // no device model and no PV devices yet: VirtIO devices come with issue #6
       input: { domid: spec.domid, deviceModel: false, devices: false, pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
       clock,
@@ -602,6 +605,10 @@ export class ArgosimSystem {
       return;
     }
     if (rc < 0) return; // refusals are counted from the app's own tally (it also counts a ring gone on re-check)
+    if (rc !== bytes.length) {
+      // monitor sendv-result (argo.md §4.3 step 20): a successful sendv returns the payload length
+      this.ledger.violations.push(`${this.scheduler.now()}ms: sendv-result: domain ${host.domid}'s sendv of ${bytes.length} bytes to (${dst.domid}, ${dst.aport}) returned ${rc}`);
+    }
     if (!this.policyAllows(host.domid, dst.domid)) {
       this.ledger.violations.push(`${this.scheduler.now()}ms: a message crossed a denied policy edge: domain ${host.domid} → ${dst.domid}`);
     }
@@ -891,6 +898,16 @@ export class ArgosimSystem {
     const host = this.byDomid.get(domid);
     return !!host && host.rings.some((r) => r.ring.aport === port) && this.runnable(host);
   }
+}
+
+/**
+ * The gfn arena a scenario's rings need: room for every ring's pages twice over (a ring re-registered
+ * while its old mapping is still held), at least 4096 — rather than Xen's ceiling of 2^20 entries,
+ * 5 MiB of shared memory to allocate and zero for each run.
+ */
+function gfnArenaPagesFor(scenario: Scenario): number {
+  const pages = scenario.rings.reduce((n, r) => n + npagesRing(r.len), 0);
+  return Math.max(4096, 2 * pages);
 }
 
 /** The runtime's reading of each scenario's FLASK policy: parsed once, however many runs. */

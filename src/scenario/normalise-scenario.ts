@@ -1,3 +1,4 @@
+import { NO_BUGS } from '../xen/historical-bugs.js';
 import { parseArgoBootOption } from '../argo/boot-option.js';
 import { npagesRing } from '../argo/constants.js';
 import { XEN_QUIRKS } from '../argo/host.js';
@@ -60,6 +61,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
       failedReregisterDeletes: file.quirks?.failedReregisterDeletes ?? XEN_QUIRKS.failedReregisterDeletes,
     },
     openxt: { viptables: file.openxt?.viptables ?? false },
+    bugs: { ...NO_BUGS, ...file.bugs },
     domains,
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),

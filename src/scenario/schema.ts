@@ -1,3 +1,4 @@
+import { HISTORICAL_BUGS, type HistoricalBug, type HistoricalBugs } from '../xen/historical-bugs.js';
 import { z } from 'zod';
 import {
   ARGO_DEFAULT_RING_LEN,
@@ -254,6 +255,7 @@ export const scenarioFileSchema = strict({
     failedReregisterDeletes: z.boolean().optional(),
   }).optional(),
   openxt: strict({ viptables: z.boolean().optional() }).optional(),
+  bugs: strict(Object.fromEntries(Object.keys(HISTORICAL_BUGS).map((name) => [name, z.boolean().optional()])) as Record<HistoricalBug, z.ZodOptional<z.ZodBoolean>>).optional(),
   domains: z.array(domainSchema).min(1).max(SCENARIO_LIMITS.domains),
   rings: z.array(ringSchema).max(SCENARIO_LIMITS.domains * SCENARIO_LIMITS.ringsPerDomain).optional(),
   workloads: z.array(workloadSchema).max(SCENARIO_LIMITS.workloads).optional(),
@@ -391,6 +393,8 @@ export interface Scenario {
   boot: ScenarioBoot;
   xsm: ScenarioXsm;
   quirks: ArgoQuirks;
+  /** Historical bugs switched back on (src/xen/historical-bugs.ts; all off by default). */
+  bugs: HistoricalBugs;
   openxt: { viptables: boolean };
   domains: ScenarioDomain[];
   rings: ScenarioRing[];

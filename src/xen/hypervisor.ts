@@ -1,3 +1,4 @@
+import { NO_BUGS, type HistoricalBugs } from './historical-bugs.js';
 import { parseArgoBootOption } from '../argo/boot-option.js';
 import { XEN_ARGO_OP_notify } from '../argo/constants.js';
 import { decodeArgoCall, type DecodedArgoCall } from '../argo/decode.js';
@@ -49,6 +50,8 @@ export interface HypervisorOptions {
   xsm?: XsmConfig;
   /** argo.md §9 quirks; each defaults to Xen's actual behaviour (true). */
   quirks?: Partial<ArgoQuirks>;
+  /** Historical bugs to bring back (src/xen/historical-bugs.ts); all off by default. */
+  bugs?: Partial<HistoricalBugs>;
   /** OpenXT patches that are not upstream. */
   openxt?: { viptables?: boolean };
   /** Domain slots in the shared tables (default 256). */
@@ -187,6 +190,7 @@ export class Hypervisor {
       events: this.events,
       options: this.argoOptions,
       quirks: this.quirks,
+      bugs: Object.freeze({ ...NO_BUGS, ...options.bugs }),
     };
   }
 

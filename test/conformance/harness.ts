@@ -13,6 +13,7 @@
  *   0x10000  DATA       iov payload bytes (192 KiB, up to 0x40000)
  *   0x40000+            ring pages, handed out by `Host.pages` (page 0x40 upwards)
  */
+import type { HistoricalBugs } from '../../src/xen/historical-bugs.js';
 import {
   ADDR,
   createHypervisor,
@@ -62,6 +63,8 @@ export interface HostOptions {
   argo?: { enabled?: boolean; macPermissive?: boolean } | string;
   xsm?: XsmConfig;
   quirks?: Partial<ArgoQuirks>;
+  /** Historical bugs switched back on (src/xen/historical-bugs.ts). */
+  bugs?: Partial<HistoricalBugs>;
   viptables?: boolean;
   /** Domains to create; default [0, 1, 2, 3]. */
   domains?: number[];
@@ -83,6 +86,7 @@ export class Host {
       argo: opts.argo ?? { enabled: true, macPermissive: false },
       xsm: opts.xsm ?? { mode: 'dummy' },
       quirks: opts.quirks,
+      bugs: opts.bugs,
       openxt: { viptables: opts.viptables ?? false },
       maxDomains: 64,
       gfnArenaPages: 1 << 16,

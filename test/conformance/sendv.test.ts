@@ -193,6 +193,19 @@ describe('§4.3 sendv', () => {
     expect(h.virqs()).toEqual([]);
   });
 
+  it('historical bug sendvReturnsZeroWhenQueued (before Xen 480800c769): the full ring answers 0, the wait is still queued, nothing is written', () => {
+    const h = new Host({ bugs: { sendvReturnsZeroWhenQueued: true } });
+    const ring = h.ring(B, 1, A, 48);
+    expect(h.send(A, B, 1, 16)).toBe(16);
+    h.clearVirqs();
+    const before = h.mem(B).read(ring.headerGpa, 64 + 48);
+    expect(h.send(A, B, 1, 1)).toBe(0); // today: -EAGAIN (14.26)
+    expect(h.waiters(B, 1, A)).toEqual([{ domid: A, length: 1 }]);
+    // a result >= 0 signals the destination (step 20), so the receiver gets a VIRQ for nothing too
+    expect(h.virqs()).toEqual([B]);
+    expect(h.mem(B).read(ring.headerGpa, 64 + 48)).toEqual(before);
+  });
+
   it('14.27 wrap, len 96: 40 B → tx 64; rx := 64; 40 B → header [64,80), payload [80,96)+[0,24), tx 32, header len 56', () => {
     const h = new Host();
     const ring = h.ring(B, 1, A, 96);

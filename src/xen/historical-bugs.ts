@@ -1,0 +1,36 @@
+/**
+ * Historical bugs argosim can bring back, one switch each (issue #7 item 5, issue #8 item 7): with a
+ * switch on, the model behaves as Xen did before the fix, so a scenario shows the failure and a
+ * monitor names it; with every switch off (the default) the model is today's Xen. Each entry cites
+ * the fix and the spec section.
+ *
+ * @example
+ * ```ts
+ * createHypervisor({ argo: { enabled: true }, bugs: { sendvReturnsZeroWhenQueued: true } });
+ * ```
+ */
+export const HISTORICAL_BUGS = {
+  sendvReturnsZeroWhenQueued: {
+    component: 'argo',
+    summary: 'sendv returned 0 instead of -EAGAIN when the ring was full and the message was queued for notification: the sender took an unsent message for sent',
+    fixedBy: 'Xen 480800c769',
+    spec: 'argo.md §4.3',
+    monitor: 'sendv-result: a successful sendv returns the payload length',
+  },
+} as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
+
+/** The name of a historical-bug switch. */
+export type HistoricalBug = keyof typeof HISTORICAL_BUGS;
+
+/** Every switch, on or off. */
+export type HistoricalBugs = Readonly<Record<HistoricalBug, boolean>>;
+
+/** Every switch off: today's Xen. */
+export const NO_BUGS: HistoricalBugs = Object.freeze(
+  Object.fromEntries(Object.keys(HISTORICAL_BUGS).map((name) => [name, false])) as Record<HistoricalBug, boolean>,
+);
+
+/** True when `name` is a switch. */
+export function isHistoricalBug(name: string): name is HistoricalBug {
+  return Object.hasOwn(HISTORICAL_BUGS, name);
+}
