@@ -88,9 +88,19 @@ export async function startInspectorServer(session: InspectorSession, options: {
   const dir = pageDir();
   const vendor = vendorFiles();
   const pages = new Set<Page>();
+  /** A model error (a replay that diverges, a run past the recording limit) stops the run and is shown, never a crash. */
+  const guarded = (work: () => void) => {
+    try {
+      work();
+    } catch (e) {
+      session.running = false;
+      const text = JSON.stringify({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies ServerMessage);
+      for (const page of pages) page.socket.send(text);
+    }
+  };
   const http = createServer((req, res) => {
     try {
-      route(session, dir, vendor, req, res, () => broadcast(true));
+      route(session, dir, vendor, req, res, () => guarded(() => broadcast(true)));
     } catch (e) {
       send(res, 500, { error: e instanceof Error ? e.message : String(e) });
     }
@@ -116,13 +126,15 @@ export async function startInspectorServer(session: InspectorSession, options: {
     pages.add(page);
     session.setWatched(true);
     socket.send(JSON.stringify(session.hello()));
-    broadcast(true);
+    guarded(() => broadcast(true));
     socket.on('message', (data) => {
       const message = parseClientMessage(String(data));
       if (!message) return void socket.send(JSON.stringify({ type: 'error', message: 'unknown control message' } satisfies ServerMessage));
       if (message.type === 'select') page.selected = message.id;
-      else session.handle(message);
-      broadcast(true);
+      guarded(() => {
+        if (message.type !== 'select') session.handle(message);
+        broadcast(true);
+      });
     });
     socket.on('close', () => {
       pages.delete(page);
@@ -131,8 +143,10 @@ export async function startInspectorServer(session: InspectorSession, options: {
   });
 
   const timer = setInterval(() => {
-    if (session.tick(performance.now())) dirty = true;
-    broadcast(false);
+    guarded(() => {
+      if (session.tick(performance.now())) dirty = true;
+      broadcast(false);
+    });
   }, TICK_MS);
   timer.unref();
   // a running session updates its metrics even when no step moved (a run that ended shows 0/s)
@@ -282,7 +296,12 @@ function control(session: InspectorSession, req: IncomingMessage, res: ServerRes
   req.on('end', () => {
     const message = parseClientMessage(body);
     if (!message || message.type === 'select') return send(res, 400, { error: 'POST a control message: {"type":"pause"|"resume"|"step"|"seek"|"speed", …}' });
-    session.handle(message);
+    try {
+      session.handle(message);
+    } catch (e) {
+      session.running = false;
+      return send(res, 500, { error: e instanceof Error ? e.message : String(e) });
+    }
     changed();
     send(res, 200, { step: session.view().step });
   });

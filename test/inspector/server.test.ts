@@ -5,6 +5,8 @@ import type { ActorView, RecordedStep, ServerMessage } from '../../src/inspector
 import { RecordedStates } from '../../src/inspector/recorded-states.js';
 import { InspectorPortError, startInspectorServer, type InspectorServer } from '../../src/inspector/server.js';
 import { InspectorSession } from '../../src/inspector/session.js';
+import { recordRun } from '../../src/inspector/record-run.js';
+import { loadScenarioForTrace } from '../../src/inspector/trace-file.js';
 import { loadScenario } from '../../src/scenario/load-scenario.js';
 
 const scenario = loadScenario('scenarios/default.yaml');
@@ -91,5 +93,18 @@ describe('inspector server API', () => {
     });
     await expect.poll(() => session.watched).toBe(false);
   });
-});
 
+  it('a replay whose choices the run cannot make says where it diverged, and the server goes on', async () => {
+    const { trace } = recordRun(loadScenarioForTrace('scenarios/default.yaml'), {});
+    trace.choices[5] = 99; // no step has 100 points enabled
+    const replay = await startInspectorServer(new InspectorSession({ scenario, file: 'scenarios/default.yaml', trace }), { port: 0 });
+    try {
+      const seek = await fetch(new URL('/api/control', replay.url), { method: 'POST', body: JSON.stringify({ type: 'seek', step: 50 }) });
+      expect(seek.status).toBe(500);
+      expect(((await seek.json()) as { error: string }).error).toMatch(/replay diverged at step 5: recorded choice 99/);
+      expect((await fetch(new URL('/api/actors', replay.url))).status).toBe(200);
+    } finally {
+      await replay.close();
+    }
+  });
+});

@@ -46,7 +46,11 @@ connect();
 
 function receive(m) {
   if (m.type === 'hello') return onHello(m);
-  if (m.type === 'error') return console.warn('inspector:', m.message);
+  if (m.type === 'error') {
+    $('run-end').textContent = m.message;
+    $('run-end').className = 'small error';
+    return;
+  }
   if (m.type === 'update') onUpdate(m);
 }
 
@@ -213,6 +217,7 @@ function renderLog() {
   const entries = filtered();
   if (state.tab === 'seq') {
     drawSequence($('sequence'), entries, state.hello?.domains.map((d) => d.name) ?? []);
+    $('seq-view').scrollTop = $('seq-view').scrollHeight; // the newest at the bottom, in view
     return;
   }
   const rows = entries.slice(-LOG_ROWS).reverse().map((e) => {
