@@ -40,6 +40,8 @@ export interface ActorView {
   /** A domain's domid and XSM label. */
   domid?: number;
   label?: string;
+  /** A domain's mailbox: scheduling points waiting to run in it (sends, VIRQ handler runs, toolstack operations). */
+  mailbox?: number;
   /** A ring's identity and how full the hypervisor says it is now. */
   ring?: RingView;
   /** An app's destination (`domid:port`) and progress. */

@@ -220,7 +220,9 @@ export class InspectorSession {
   view(): SessionView {
     const run = this.shown();
     const system = run.system;
+    const depth = run.pending.depthByActor();
     const actors = system.actors().map((a) => describeActor(system, a, run.names));
+    for (const a of actors) if (a.kind === 'domain') a.mailbox = depth.get(a.domain) ?? 0;
     const step = run.stepCount;
     const end: RunState = this.mode === 'replay' ? (step >= this.lastStep ? this.options.trace!.end : 'more') : this.viewStep === null ? run.end : 'more';
     const view: SessionView = { step, atMs: system.scheduler.now(), end, running: this.running, actors };

@@ -86,6 +86,9 @@ describe('inspector page in chromium', () => {
     expect(await page.locator('#statechart .sc-state').count()).toBe(6);
     const ring = actors.find((a) => a.id === 'ring:dom0:9100:1')!;
     expect(await page.locator('#statechart .sc-state.active').getAttribute('data-path')).toBe(ring.state);
+    await page.selectOption('#filter-op', 'sendv');
+    await expect.poll(() => page.$$eval('#log-table tbody tr td:nth-child(4)', (cells) => [...new Set(cells.map((c) => c.textContent))])).toEqual(['sendv']);
+    await page.selectOption('#filter-op', '');
     await page.click('#tab-seq');
     await expect.poll(() => page.locator('#sequence .lane-head').count()).toBeGreaterThan(1);
     await page.click('#tab-log');

@@ -206,14 +206,18 @@ async function renderDetail() {
 function filtered() {
   const domain = $('filter-domain').value;
   const op = $('filter-op').value;
+  const ring = $('filter-ring').value;
   const errors = $('filter-errors').checked;
-  return state.log.filter((e) => (!domain || e.domain === domain || e.toDomain === domain) && (!op || e.op === op) && (!errors || e.errno));
+  return state.log.filter((e) => (!domain || e.domain === domain || e.toDomain === domain) && (!op || e.op === op) && (!ring || e.to === ring) && (!errors || e.errno));
 }
 
 function renderLog() {
   const ops = $('filter-op');
   const known = new Set([...ops.options].map((o) => o.value));
   for (const e of state.log) if (!known.has(e.op)) { known.add(e.op); ops.add(new Option(e.op, e.op)); }
+  const rings = $('filter-ring');
+  const knownRings = new Set([...rings.options].map((o) => o.value));
+  for (const e of state.log) if (e.to && !knownRings.has(e.to)) { knownRings.add(e.to); rings.add(new Option(e.to, e.to)); }
   const entries = filtered();
   if (state.tab === 'seq') {
     drawSequence($('sequence'), entries, state.hello?.domains.map((d) => d.name) ?? []);
@@ -260,7 +264,7 @@ const scrub = $('scrubber');
 scrub.addEventListener('pointerdown', () => (scrub.dataset.dragging = '1'));
 scrub.addEventListener('pointerup', () => delete scrub.dataset.dragging);
 scrub.addEventListener('input', () => send({ type: 'seek', step: Number(scrub.value) }));
-for (const id of ['filter-domain', 'filter-op', 'filter-errors']) $(id).addEventListener('change', renderLog);
+for (const id of ['filter-domain', 'filter-op', 'filter-ring', 'filter-errors']) $(id).addEventListener('change', renderLog);
 for (const tab of ['log', 'seq']) {
   $(`tab-${tab}`).onclick = () => {
     state.tab = tab;

@@ -194,7 +194,7 @@ export class Topology {
       n.box.setAttribute('stroke', colour);
       n.pill.setAttribute('fill', colour);
       n.state.textContent = a.state.length > 14 ? `${a.state.slice(0, 13)}…` : a.state;
-      n.sub.textContent = `dom${a.domid}${a.label ? ` · ${a.label}` : ''}`;
+      n.sub.textContent = `dom${a.domid}${a.label ? ` · ${a.label}` : ''}${a.mailbox ? ` · ✉ ${a.mailbox}` : ''}`;
       return;
     }
     n.box.setAttribute('stroke', colour);
