@@ -5,24 +5,16 @@
  * whole disk at the end.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DriverQueue,
-  GuestMemory,
-  MemoryDisk,
-  PageAllocator,
-  SECTOR_SIZE,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_S_OK,
-  VIRTIO_BLK_T_IN,
-  VIRTIO_F_EVENT_IDX,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  VirtioBlkDriver,
-  VirtioDevice,
-  bit,
-  initialiseDevice,
-  virtioBlkModel,
-} from '../../src/index.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { VirtioBlkDriver } from '../../src/virtio/blk/blk-driver.js';
+import { SECTOR_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN } from '../../src/virtio/blk/constants.js';
+import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
+import { virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
+import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, bit } from '../../src/virtio/constants.js';
+import { initialiseDevice } from '../../src/virtio/driver-init.js';
+import { DriverQueue } from '../../src/virtio/driver-queue.js';
+import { VirtioDevice } from '../../src/virtio/virtio-device.js';
 import { xorshift } from './harness.js';
 
 const DISK_SECTORS = 2048; // 1 MiB

@@ -6,32 +6,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BLK_CONFIG,
-  DriverQueue,
-  FileDisk,
-  GuestMemory,
-  MemoryDisk,
-  PageAllocator,
-  SECTOR_SIZE,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_F_RO,
-  VIRTIO_BLK_S_IOERR,
-  VIRTIO_BLK_S_OK,
-  VIRTIO_BLK_S_UNSUPP,
-  VIRTIO_BLK_T_IN,
-  VIRTIO_CONFIG_S_NEEDS_RESET,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  VirtioBlkDriver,
-  VirtioDevice,
-  bit,
-  initialiseDevice,
-  readFeatures,
-  virtioBlkModel,
-  type BlockBackend,
-  type VirtioBlkOptions,
-} from '../../src/index.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { VirtioBlkDriver } from '../../src/virtio/blk/blk-driver.js';
+import { type BlockBackend } from '../../src/virtio/blk/block-backend.js';
+import { BLK_CONFIG, SECTOR_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_IN } from '../../src/virtio/blk/constants.js';
+import { FileDisk } from '../../src/virtio/blk/file-disk.js';
+import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
+import { type VirtioBlkOptions, virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
+import { VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, bit } from '../../src/virtio/constants.js';
+import { initialiseDevice, readFeatures } from '../../src/virtio/driver-init.js';
+import { DriverQueue } from '../../src/virtio/driver-queue.js';
+import { VirtioDevice } from '../../src/virtio/virtio-device.js';
 
 const V1 = bit(VIRTIO_F_VERSION_1);
 

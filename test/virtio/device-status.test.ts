@@ -3,34 +3,17 @@
  * device, 14–20 and 22) on the device core with a virtio-blk model.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  BLK_CONFIG,
-  DriverQueue,
-  GuestMemory,
-  MemoryDisk,
-  PageAllocator,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_S_OK,
-  VIRTIO_CONFIG_S_ACKNOWLEDGE,
-  VIRTIO_CONFIG_S_DRIVER,
-  VIRTIO_CONFIG_S_DRIVER_OK,
-  VIRTIO_CONFIG_S_FAILED,
-  VIRTIO_CONFIG_S_FEATURES_OK,
-  VIRTIO_CONFIG_S_NEEDS_RESET,
-  VIRTIO_F_EVENT_IDX,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_RING_RESET,
-  VIRTIO_F_VERSION_1,
-  VirtioBlkDriver,
-  VirtioDevice,
-  bit,
-  initialiseDevice,
-  placeVring,
-  readConfigConsistent,
-  readFeatures,
-  virtioBlkModel,
-  type VirtioInterrupt,
-} from '../../src/index.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { VirtioBlkDriver } from '../../src/virtio/blk/blk-driver.js';
+import { BLK_CONFIG, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_S_OK } from '../../src/virtio/blk/constants.js';
+import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
+import { virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
+import { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_RESET, VIRTIO_F_VERSION_1, bit } from '../../src/virtio/constants.js';
+import { initialiseDevice, readConfigConsistent, readFeatures } from '../../src/virtio/driver-init.js';
+import { DriverQueue } from '../../src/virtio/driver-queue.js';
+import { placeVring } from '../../src/virtio/place-vring.js';
+import { VirtioDevice, type VirtioInterrupt } from '../../src/virtio/virtio-device.js';
 
 const ACK = VIRTIO_CONFIG_S_ACKNOWLEDGE;
 const DRV = ACK | VIRTIO_CONFIG_S_DRIVER;

@@ -2,19 +2,12 @@
  * Shared set-up for the VirtIO tests: a guest memory, its page allocator, a split ring placed in it,
  * and both sides of one queue over that ring.
  */
-import {
-  DeviceQueue,
-  DriverQueue,
-  GuestMemory,
-  PageAllocator,
-  VIRTQ_AVAIL,
-  VIRTQ_DESC,
-  VIRTQ_USED,
-  placeVring,
-  type DeviceQueueOptions,
-  type DriverQueueOptions,
-  type VringAddresses,
-} from '../../src/index.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { DeviceQueue, type DeviceQueueOptions } from '../../src/virtio/device-queue.js';
+import { DriverQueue, type DriverQueueOptions } from '../../src/virtio/driver-queue.js';
+import { VIRTQ_AVAIL, VIRTQ_DESC, VIRTQ_USED, type VringAddresses } from '../../src/virtio/layout.js';
+import { placeVring } from '../../src/virtio/place-vring.js';
 
 export interface QueuePair<T> {
   mem: GuestMemory;

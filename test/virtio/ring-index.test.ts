@@ -4,7 +4,7 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { ringSlot, u16, u16Distance, vringNeedEvent } from '../../src/index.js';
+import { ringSlot, u16, u16Distance, vringNeedEvent } from '../../src/virtio/ring-index.js';
 
 const idx = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xff00, max: 0xffff }), fc.integer({ min: 0, max: 0xff }));
 

@@ -3,28 +3,15 @@
  * of src/virtio over one ring in guest memory, plus the byte layout of §2.1–§2.5.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DeviceQueue,
-  DriverQueue,
-  GuestMemory,
-  NUM_ADDED_KICK,
-  PageAllocator,
-  StoreBuffer,
-  VIRTQ_AVAIL,
-  VIRTQ_AVAIL_F_NO_INTERRUPT,
-  VIRTQ_DESC,
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
-  VIRTQ_USED,
-  VIRTQ_USED_ELEM,
-  VIRTQ_USED_F_NO_NOTIFY,
-  availEventOffset,
-  isValidQueueSize,
-  placeVring,
-  usedEventOffset,
-  type RingStores,
-} from '../../src/index.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, isValidQueueSize } from '../../src/virtio/constants.js';
+import { DeviceQueue } from '../../src/virtio/device-queue.js';
+import { DriverQueue, NUM_ADDED_KICK } from '../../src/virtio/driver-queue.js';
+import { VIRTQ_AVAIL, VIRTQ_DESC, VIRTQ_USED, VIRTQ_USED_ELEM, availEventOffset, usedEventOffset } from '../../src/virtio/layout.js';
+import { placeVring } from '../../src/virtio/place-vring.js';
+import { type RingStores } from '../../src/virtio/ring-stores.js';
+import { StoreBuffer } from '../../src/virtio/store-buffer.js';
 import { availIdxGpa, descGpa, exposeByHand, queuePair, usedFlagsGpa, writeDesc } from './harness.js';
 
 const BUF = 0x200000; // data buffers live from 2 MiB up in the harness's 4 MiB guest
