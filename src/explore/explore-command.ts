@@ -4,7 +4,8 @@ import { loadScenarioForTrace, TRACE_FORMAT, type TraceFile } from '../inspector
 import { InspectedRun } from '../inspector/inspected-run.js';
 import { INSPECTOR_PROTOCOL_VERSION } from '../inspector/protocol.js';
 import { parseScenario } from '../scenario/load-scenario.js';
-import type { Scenario } from '../scenario/schema.js';
+import { FAULT_KINDS, type FaultKind, type Scenario } from '../scenario/schema.js';
+import type { FaultWeights } from './fault-plan.js';
 import { parseCount, parseInteger, parseUntil } from '../cli/flags.js';
 import { HISTORICAL_BUGS, isHistoricalBug, type HistoricalBug } from '../xen/historical-bugs.js';
 import { counterexampleText } from './counterexample-scenario.js';
@@ -19,6 +20,7 @@ interface ExploreFlags {
   bugs: HistoricalBug[];
   all?: boolean;
   swarm: boolean;
+  faults?: FaultWeights;
   until?: number;
   json?: boolean;
   out: string;
@@ -41,7 +43,8 @@ export function registerExploreCommand(program: Command): void {
     .option('--depth <d>', 'pct: the bug depth (default 3); dfs: the steps whose choices are enumerated (default 10)', parseCount('--depth'))
     .option('--bugs <names>', 'historical bugs to switch on, comma-separated (see --list-bugs)', parseBugs, [] as HistoricalBug[])
     .option('--all', 'go on after the first violation (count them all)')
-    .option('--no-swarm', 'every schedule with all of the scenario\'s faults (default: a different mix per schedule)')
+    .option('--no-swarm', 'every schedule with the scenario\'s faults as written, none added (default: a different mix per schedule)')
+    .option('--faults <kinds>', `the faults the explorer adds, as kind[:weight],… of ${FAULT_KINDS.join(', ')}; "none" for none (default: every kind, weight 1)`, parseFaultWeights)
     .option('--until <time>', 'virtual time limit of each schedule, e.g. 500ms (default: the scenario\'s)', parseUntil)
     .option('--out <file>', 'where to write the counterexample trace', 'counterexample.json')
     .option('--json', 'print one JSON object on stdout')
@@ -60,11 +63,12 @@ export function registerExploreCommand(program: Command): void {
         depth: flags.depth,
         all: flags.all,
         swarm: flags.swarm,
+        faultWeights: flags.faults,
         untilMs: flags.until,
       });
       let trace: TraceFile | undefined;
       if (report.counterexample) {
-        const text = counterexampleText(loaded.source.text, { faults: report.counterexample.faults, bugs: flags.bugs });
+        const text = counterexampleText(loaded.source.text, loaded.scenario.source.lines, { faults: report.counterexample.faults, bugs: flags.bugs });
         trace = counterexampleTrace({ ...loaded.source, text }, report.counterexample, flags.until);
         writeFileSync(flags.out, JSON.stringify(trace));
       }
@@ -115,6 +119,9 @@ export function formatExplore(report: ExploreReport, flags: Pick<ExploreFlags, '
     `${report.schedules} schedule(s) of ${report.budget} in ${(report.wallMs / 1000).toFixed(2)} s (${report.schedulesPerSecond.toFixed(0)}/s)` +
       (report.exhaustive !== undefined ? `; dfs ${report.exhaustive ? 'exhausted every schedule up to the depth' : 'stopped before exhausting the depth'}` : ''),
     `coverage: ${report.coverage.reached} of ${report.coverage.total} (state, event) pairs of the machines (${(report.coverage.fraction * 100).toFixed(1)}%)`,
+    ...(report.sometimes.length > 0
+      ? [`faults exercised (schedules): ${report.sometimes.map((s) => `${s.fault} ${s.schedules}${s.schedules === 0 ? ' ✗ never' : ''}`).join(', ')}`]
+      : []),
   ];
   const cx = report.counterexample;
   if (!cx) return [...lines, `no violation found (${report.violating} violating schedules)`].join('\n');
@@ -153,6 +160,19 @@ export function formatSteps(trace: TraceFile): string[] {
 function parseStrategy(value: string): ExploreStrategy {
   if (!(EXPLORE_STRATEGIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--strategy takes one of ${EXPLORE_STRATEGIES.join(', ')}, got "${value}"`);
   return value as ExploreStrategy;
+}
+
+function parseFaultWeights(value: string): FaultWeights {
+  if (value === 'none') return {};
+  const weights: FaultWeights = {};
+  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [kind, weight = '1'] = part.split(':');
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`--faults: no fault kind "${kind}"; the kinds are ${FAULT_KINDS.join(', ')}`);
+    const w = Number(weight);
+    if (!(w >= 0) || !Number.isFinite(w)) throw new InvalidArgumentError(`--faults: the weight of ${kind} must be a number >= 0, got "${weight}"`);
+    weights[kind as FaultKind] = w;
+  }
+  return weights;
 }
 
 function parseBugs(value: string): HistoricalBug[] {

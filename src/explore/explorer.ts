@@ -1,7 +1,9 @@
 import { DfsSearch } from '../runtime/strategies/dfs.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Coverage, type CoverageReport } from './coverage.js';
-import { runSchedule, scheduleSeed, swarmFaults, type ExploreStrategy, type ScheduleOutcome, type ScheduleSpec } from './schedule.js';
+import { DEFAULT_FAULT_WEIGHTS, swarmFaults, type FaultWeights } from './fault-plan.js';
+import { runSchedule, scheduleSeed, type ExploreStrategy, type ScheduleOutcome, type ScheduleSpec } from './schedule.js';
+import type { ScenarioFault } from '../scenario/schema.js';
 import { shrink } from './shrink.js';
 
 /** Options of `explore` (the flags of `argosim explore`). */
@@ -15,8 +17,13 @@ export interface ExploreOptions {
   depth?: number;
   /** Go on after a violation (default: stop at the first). */
   all?: boolean;
-  /** A different mix of the scenario's faults per schedule (default true). */
+  /**
+   * Swarm faults (default true): each schedule its own mix of the scenario's faults and of faults the
+   * explorer adds (`faultWeights`); false: every schedule runs the scenario's faults as written.
+   */
   swarm?: boolean;
+  /** The kinds of fault the explorer adds, weighted (default: every kind at 1; `{}`: none). */
+  faultWeights?: FaultWeights;
   /** Runs the shrinker may take (default 500). */
   shrinkBudget?: number;
   untilMs?: number;
@@ -30,8 +37,8 @@ export interface Counterexample {
   /** The schedule's index in the exploration, and its seed. */
   index: number;
   seed: number;
-  /** The scenario faults left on (indices into `scenario.faults`). */
-  faults: number[];
+  /** The faults it runs with: the scenario's that were left on (their `line`), and added ones (line 0). */
+  faults: ScenarioFault[];
   /** Every choice of the shrunk run: `replayStrategy(choices)` with the seed and faults reproduces it. */
   choices: number[];
   /** Choices that are not the earliest point. */
@@ -56,6 +63,11 @@ export interface ExploreReport {
   /** DFS only: every schedule up to the depth was run. */
   exhaustive?: boolean;
   coverage: CoverageReport;
+  /**
+   * "Sometimes" assertions: each fault kind the explorer could add or the scenario has, and in how
+   * many schedules it hit a live domain — a kind at 0 was never exercised, whatever the budget.
+   */
+  sometimes: Array<{ fault: string; schedules: number }>;
   wallMs: number;
   schedulesPerSecond: number;
 }
@@ -76,23 +88,30 @@ export function explore(scenario: Scenario, options: ExploreOptions): ExploreRep
   const started = performance.now();
   const coverage = new Coverage();
   const swarm = options.swarm ?? true;
-  const all = scenario.faults.map((_, i) => i);
+  const all = scenario.faults;
+  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
   let schedules = 0;
   let violating = 0;
   let first: { index: number; outcome: ScheduleOutcome } | null = null;
+  const exercised = new Map<string, number>();
+  for (const kind of new Set([...Object.keys(weights).filter((k) => (weights[k as keyof typeof weights] ?? 0) > 0 && swarm), ...scenario.faults.map((f) => f.kind)])) exercised.set(kind, 0);
   const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
   const dfs = options.strategy === 'dfs' ? new DfsSearch(options.depth ?? 10) : null;
-  // PCT's k: the steps of one run of the scenario in earliest-first order
-  const steps = options.strategy === 'pct' ? runSchedule(scenario, { seed: options.seed, faults: all, strategy: 'prefix' }, limits).steps : undefined;
+  // one run in earliest-first order: PCT's k (its steps) and the horizon of added faults (its time)
+  const baseline = runSchedule(scenario, { seed: options.seed, faults: all, strategy: 'prefix' }, limits);
+  const steps = options.strategy === 'pct' ? baseline.steps : undefined;
+  const horizonMs = Math.max(1, scenario.untilMs ?? baseline.virtualTimeMs);
 
   for (let index = 0; index < options.budget; index++) {
     const seed = dfs ? options.seed : scheduleSeed(options.seed, index);
     const strategy = dfs?.next();
     if (dfs && !strategy) break;
-    const spec: ScheduleSpec = { seed, faults: swarm && !dfs ? swarmFaults(scenario, seed) : all, strategy: options.strategy, depth: options.depth, steps };
+    const faults = swarm && !dfs ? swarmFaults(scenario, seed, weights, horizonMs) : all;
+    const spec: ScheduleSpec = { seed, faults, strategy: options.strategy, depth: options.depth, steps };
     const outcome = runSchedule(scenario, spec, { ...limits, coverage, strategy: strategy ?? undefined });
     schedules++;
     options.onSchedule?.(index, outcome);
+    for (const kind of Object.keys(outcome.faultsFired)) exercised.set(kind, (exercised.get(kind) ?? 0) + 1);
     if (outcome.violations.length === 0) continue;
     violating++;
     first ??= { index, outcome };
@@ -125,6 +144,7 @@ export function explore(scenario: Scenario, options: ExploreOptions): ExploreRep
     counterexample,
     ...(dfs ? { exhaustive: dfs.done } : {}),
     coverage: coverage.report(),
+    sometimes: [...exercised].map(([fault, n]) => ({ fault, schedules: n })).sort((a, b) => a.fault.localeCompare(b.fault)),
     wallMs,
     schedulesPerSecond: schedules / (wallMs / 1000),
   };

@@ -5,7 +5,8 @@ import { posStrategy } from '../runtime/strategies/pos.js';
 import { prefixStrategy } from '../runtime/strategies/prefix.js';
 import { randomStrategy } from '../runtime/strategies/random.js';
 import { createSystem } from '../runtime/system.js';
-import type { Scenario } from '../scenario/schema.js';
+import type { Scenario, ScenarioFault } from '../scenario/schema.js';
+import { withFaults } from './fault-plan.js';
 import type { Coverage } from './coverage.js';
 
 /** The strategies `argosim explore` takes (`dfs` is driven by the explorer itself). */
@@ -14,12 +15,12 @@ export type ExploreStrategy = (typeof EXPLORE_STRATEGIES)[number];
 
 /**
  * One schedule to run: the seed of the run (workload bytes, fault times, the strategy's own
- * randomness), which of the scenario's faults are on (indices), and either a strategy to make the
- * choices or the choices themselves.
+ * randomness), the faults it runs with (some of the scenario's, some generated), and either a
+ * strategy to make the choices or the choices themselves.
  */
 export interface ScheduleSpec {
   seed: number;
-  faults: number[];
+  faults: ScenarioFault[];
   strategy: ExploreStrategy | 'prefix';
   /** For `prefix`: the choices (then the earliest point). */
   choices?: number[];
@@ -32,8 +33,11 @@ export interface ScheduleSpec {
 /** What one schedule did. */
 export interface ScheduleOutcome {
   seed: number;
-  faults: number[];
+  faults: ScenarioFault[];
   steps: number;
+  virtualTimeMs: number;
+  /** Faults that hit a live domain, by kind. */
+  faultsFired: Record<string, number>;
   /** Every choice made: `replayStrategy(choices)` with the same seed and faults runs it again. */
   choices: number[];
   violations: string[];
@@ -42,22 +46,6 @@ export interface ScheduleOutcome {
 /** The seed of schedule `index` of an exploration from `seed`. */
 export function scheduleSeed(seed: number, index: number): number {
   return new SeededRandom((seed ^ Math.imul(index + 1, 0x9e3779b1)) | 0).int(0, 0x7fffffff);
-}
-
-/**
- * Swarm testing (Groce et al., ISSTA 2012): each schedule runs with its own mix of the scenario's
- * faults — each one on with probability ½, drawn from the schedule's seed — so that one fault
- * cannot mask another in every run.
- */
-export function swarmFaults(scenario: Scenario, seed: number): number[] {
-  const rng = new SeededRandom(seed ^ 0x5bd1e995);
-  return scenario.faults.map((_, i) => i).filter(() => rng.chance(0.5));
-}
-
-/** The scenario with only the faults at `indices`. */
-export function withFaults(scenario: Scenario, indices: readonly number[]): Scenario {
-  if (indices.length === scenario.faults.length) return scenario;
-  return { ...scenario, faults: indices.map((i) => scenario.faults[i]) };
 }
 
 function strategyOf(spec: ScheduleSpec): Strategy {
@@ -95,5 +83,5 @@ export function runSchedule(
   });
   options.coverage?.declare(system.actors().map((a) => a.actor.logic));
   const summary = system.run();
-  return { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
+  return { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, virtualTimeMs: summary.virtualTimeMs, faultsFired: summary.faults ?? {}, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
 }

@@ -1,4 +1,4 @@
-import type { Scenario } from '../scenario/schema.js';
+import type { Scenario, ScenarioFault } from '../scenario/schema.js';
 import { runSchedule, type ScheduleOutcome } from './schedule.js';
 
 /**
@@ -28,7 +28,7 @@ export function shrink(
   const budget = options.budget ?? 500;
   let runs = 0;
   let best = failing;
-  const attempt = (faults: number[], choices: number[]): ScheduleOutcome | null => {
+  const attempt = (faults: ScenarioFault[], choices: number[]): ScheduleOutcome | null => {
     if (runs >= budget) return null;
     runs++;
     const outcome = runSchedule(scenario, { seed: failing.seed, faults, strategy: 'prefix', choices }, options);

@@ -35,6 +35,8 @@ export interface RunSummary {
   errors: Record<string, number>;
   /** Ring registrations the hypervisor refused, by errno name. */
   refusedRings: Record<string, number>;
+  /** Faults that hit a live domain, by kind. */
+  faults?: Record<string, number>;
   /**
    * Per scenario domain (its current incarnation's domid and state; the figures over the whole run),
    * with `toolstack`: the operations its toolstack completed, in order, as `op RESULT` (libxl's

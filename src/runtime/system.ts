@@ -175,6 +175,8 @@ export class ArgosimSystem {
   private readonly slab = new Slab();
   private readonly errors: Record<string, number> = {};
   private readonly refusedRings: Record<string, number> = {};
+  /** Faults that hit a live domain, by kind (a fault on a domain already gone does nothing). */
+  private readonly faultsFired: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
   private ended: RunEnd | undefined;
   private summary: RunSummary | undefined;
@@ -280,7 +282,36 @@ export class ArgosimSystem {
     const end = this.ended ?? 'maxSteps';
     this.ended = end;
     this.ledger.settle((ring) => end === 'idle' && this.drainable(ring));
+    if (end === 'idle') this.checkLiveness();
     return (this.summary = this.summarise(end));
+  }
+
+  /**
+   * Liveness monitors, judged when the run went idle — nothing is left to happen, so a hot state
+   * now is one it stays in forever:
+   *
+   * * `blocked-sender`: an application waits for space on a ring that still exists and whose owner
+   *   runs (argo.md §6.3: the owner's notify after consuming wakes every waiter that fits). A sender
+   *   waiting on a ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit.
+   * * `shutdown-completes`: a domain stays in shutdown IN_PROGRESS (lifecycle §6.3: the last vCPU's
+   *   deferral ends it).
+   */
+  private checkLiveness(): void {
+    for (const app of this.apps) {
+      const snapshot = app.actor.getSnapshot();
+      if (snapshot.status !== 'active' || snapshot.value !== 'blocked') continue;
+      const target = this.ringFor(this.domains.get(app.spec.from)!.domid, app.dst.domid, app.dst.aport);
+      if (target && this.runnable(target.owner)) {
+        this.ledger.violations.push(
+          `end: blocked-sender: ${app.spec.name} (domain ${app.spec.from}) waits forever for space on ring ${target.ring.key} of running domain ${target.owner.name}`,
+        );
+      }
+    }
+    for (const host of this.domains.values()) {
+      if (host.actor.getSnapshot().matches('shuttingDown')) {
+        this.ledger.violations.push(`end: shutdown-completes: domain ${host.name} (${host.domid}) stays shutting down`);
+      }
+    }
   }
 
   /**
@@ -324,6 +355,7 @@ export class ArgosimSystem {
       messages: { ...this.ledger.counts },
       errors: { ...this.errors },
       refusedRings: { ...this.refusedRings },
+      faults: { ...this.faultsFired },
       domains: [...this.domains.values()].map((d) => ({
         name: d.name,
         domid: d.domid,
@@ -842,6 +874,7 @@ export class ArgosimSystem {
   private fault(fault: ScenarioFault): void {
     const host = this.domains.get(fault.domain)!;
     if (this.hv.life(host.domid) === 'gone') return;
+    this.faultsFired[fault.kind] = (this.faultsFired[fault.kind] ?? 0) + 1;
     switch (fault.kind) {
       case 'kill':
       case 'backend_death':

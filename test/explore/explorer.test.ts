@@ -5,8 +5,11 @@ import { loadScenario, parseScenario } from '../../src/index.js';
 import { Coverage } from '../../src/explore/coverage.js';
 import { counterexampleText } from '../../src/explore/counterexample-scenario.js';
 import { explore } from '../../src/explore/explorer.js';
-import { withBugs } from '../../src/explore/explore-command.js';
-import { runSchedule, scheduleSeed, swarmFaults } from '../../src/explore/schedule.js';
+import { counterexampleTrace, withBugs } from '../../src/explore/explore-command.js';
+import { loadScenarioForTrace } from '../../src/inspector/trace-file.js';
+import { checkReplay } from '../../src/inspector/replay-check.js';
+import { swarmFaults, withFaults } from '../../src/explore/fault-plan.js';
+import { runSchedule, scheduleSeed } from '../../src/explore/schedule.js';
 import { shrink } from '../../src/explore/shrink.js';
 import { replayStrategy } from '../../src/runtime/strategies/replay.js';
 import { createSystem } from '../../src/runtime/system.js';
@@ -27,15 +30,15 @@ describe('argosim explore (issue #8)', () => {
   });
 
   it('a counterexample replays exactly: the same seed, faults and choices give the same violations', () => {
-    const { counterexample: cx } = explore(buggy, { strategy: 'pos', budget: 5, seed: 11 });
-    const again = createSystem(buggy, { seed: cx!.seed, strategy: replayStrategy(cx!.choices) }).run();
+    const { counterexample: cx } = explore(buggy, { strategy: 'pos', budget: 5, seed: 11, shrinkBudget: 0 });
+    const again = createSystem(withFaults(buggy, cx!.faults), { seed: cx!.seed, strategy: replayStrategy(cx!.choices) }).run();
     expect(again.invariantViolations).toEqual(cx!.violations);
     expect(again.steps).toBe(cx!.steps);
   });
 
   it('shrinking keeps a violation and removes every deviation and fault it does not need', () => {
     const scenario = withBugs(loadScenario('scenarios/stress-small.yaml'), ['sendvReturnsZeroWhenQueued']);
-    const failing = runSchedule(scenario, { seed: 5, faults: [0, 1, 2, 3], strategy: 'random' });
+    const failing = runSchedule(scenario, { seed: 5, faults: scenario.faults, strategy: 'random' });
     expect(failing.violations.length).toBeGreaterThan(0);
     expect(failing.choices.some((c) => c !== 0)).toBe(true);
     const { outcome, runs } = shrink(scenario, failing, { budget: 200 });
@@ -45,13 +48,32 @@ describe('argosim explore (issue #8)', () => {
     expect(runs).toBeLessThanOrEqual(200);
   });
 
-  it('schedules: seeds derive from the exploration seed; swarm picks a different mix of faults per seed', () => {
+  it('schedules: seeds derive from the exploration seed; swarm picks a different mix of faults per seed, added ones on guests', () => {
     expect(scheduleSeed(1, 0)).toBe(scheduleSeed(1, 0));
     expect(scheduleSeed(1, 0)).not.toBe(scheduleSeed(1, 1));
     const stress = loadScenario('scenarios/stress-small.yaml');
-    const mixes = new Set(Array.from({ length: 20 }, (_, i) => swarmFaults(stress, scheduleSeed(7, i)).join()));
-    expect(mixes.size).toBeGreaterThan(4);
-    for (const mix of mixes) for (const f of mix.split(',').filter(Boolean)) expect(Number(f)).toBeLessThan(stress.faults.length);
+    const mixes = Array.from({ length: 40 }, (_, i) => swarmFaults(stress, scheduleSeed(7, i), { kill: 1, unregister: 2, virq_delay: 1 }, 50));
+    expect(new Set(mixes.map((m) => JSON.stringify(m))).size).toBeGreaterThan(10);
+    const added = mixes.flat().filter((f) => f.line === 0);
+    expect(new Set(added.map((f) => f.kind))).toEqual(new Set(['kill', 'unregister', 'virq_delay']));
+    for (const f of added) {
+      expect(f.atMs).toBeGreaterThanOrEqual(0);
+      expect(f.atMs).toBeLessThan(50);
+      if (f.kind !== 'unregister') expect(f.domain).not.toBe('dom0');
+      if (f.kind === 'unregister') expect(stress.rings.some((r) => r.owner === f.ring!.owner && r.port === f.ring!.port)).toBe(true);
+    }
+    expect(mixes.flat().filter((f) => f.line > 0).every((f) => stress.faults.includes(f))).toBe(true);
+    expect(swarmFaults(stress, 1, {}, 50).every((f) => f.line > 0)).toBe(true); // no kinds: only the scenario's
+  });
+
+  it('with added faults of every kind, the faithful model violates nothing', () => {
+    for (const file of ['default', 'lifecycle', 'stress-small']) {
+      const report = explore(loadScenario(`scenarios/${file}.yaml`), { strategy: 'random', budget: 15, seed: 2 });
+      expect(report.counterexample?.violations ?? [], file).toEqual([]);
+      // sometimes-assertions: every kind is listed, with the schedules in which it hit a live domain
+      expect(report.sometimes.map((s) => s.fault).sort()).toEqual(['backend_death', 'crash', 'kill', 'soft_reset', 'unregister', 'virq_delay', 'virq_drop']);
+      expect(report.sometimes.filter((s) => s.schedules > 0).length, file).toBeGreaterThanOrEqual(3);
+    }
   });
 
   it('coverage: the transitions taken of those declared, per machine, mergeable', () => {
@@ -73,13 +95,35 @@ describe('argosim explore (issue #8)', () => {
   });
 
   it('a counterexample scenario: its bugs written under bugs:, only its faults kept, the rest of the text as it was', () => {
-    const text = 'name: x # the name\ndomains: [{ name: a }]\nfaults:\n  - { kind: virq_drop, domain: a }   # one\n  - { kind: crash, domain: a, at: 1ms }\n';
-    const out = counterexampleText(text, { faults: [1], bugs: ['sendvReturnsZeroWhenQueued'] });
+    const text = 'name: x # the name\ndomains: [{ name: a }, { name: b }]\nrings: [{ owner: b, port: 7, partner: a }]\nfaults:\n  - { kind: virq_drop, domain: a }   # one\n  - { kind: crash, domain: a, at: 1ms }\n';
+    const scenario = parseScenario(text);
+    const ring = { owner: 'b', ownerDomid: 1, port: 7, partner: 'a', partnerDomid: 0 as const };
+    const extra = [{ kind: 'unregister' as const, atMs: 2.5, domain: 'b', domid: 1, ring, weight: 1, delayMs: null, line: 0 }];
+    const out = counterexampleText(text, scenario.source.lines, { faults: [scenario.faults[1], ...extra], bugs: ['sendvReturnsZeroWhenQueued'] });
     expect(out).toContain('name: x # the name');
     const parsed = parseScenario(out);
-    expect(parsed.faults.map((f) => f.kind)).toEqual(['crash']);
+    expect(parsed.faults.map((f) => [f.kind, f.atMs])).toEqual([['crash', 1], ['unregister', 2.5]]);
+    expect(parsed.faults[1].ring).toMatchObject({ owner: 'b', port: 7, partner: 'a' });
     expect(parsed.bugs.sendvReturnsZeroWhenQueued).toBe(true);
-    expect(parseScenario(counterexampleText(text, { faults: [], bugs: [] })).faults).toEqual([]);
+    expect(parseScenario(counterexampleText(text, scenario.source.lines, { faults: [], bugs: [] })).faults).toEqual([]);
+  });
+
+  it('a counterexample with added faults is a trace that the inspector replay reproduces state for state', () => {
+    const loaded = loadScenarioForTrace('scenarios/stress-small.yaml');
+    const scenario = withBugs(loaded.scenario, ['sendvReturnsZeroWhenQueued']);
+    let report;
+    for (let seed = 1; seed < 30; seed++) {
+      report = explore(scenario, { strategy: 'random', budget: 1, seed, shrinkBudget: 0, faultWeights: { unregister: 1, virq_delay: 1 } });
+      if (report.counterexample!.faults.some((f) => f.line === 0)) break;
+    }
+    const cx = report!.counterexample!;
+    expect(cx.faults.some((f) => f.line === 0)).toBe(true);
+    const text = counterexampleText(loaded.source.text, loaded.scenario.source.lines, { faults: cx.faults, bugs: ['sendvReturnsZeroWhenQueued'] });
+    const trace = counterexampleTrace({ ...loaded.source, text }, cx, undefined);
+    expect(trace.summary!.invariantViolations).toEqual(cx.violations);
+    const check = checkReplay(JSON.parse(JSON.stringify(trace)));
+    expect(check.divergence).toBeNull();
+    expect(check.steps).toBe(cx.steps);
   });
 
   it('every historical bug names its fix, its spec section and its monitor', () => {

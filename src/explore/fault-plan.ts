@@ -1,0 +1,54 @@
+import { SeededRandom } from '../runtime/random.js';
+import { FAULT_KINDS, type FaultKind, type Scenario, type ScenarioFault } from '../scenario/schema.js';
+
+/** Relative weights of the fault kinds the explorer injects (0: never). */
+export type FaultWeights = Partial<Record<FaultKind, number>>;
+
+/** Every kind at weight 1. */
+export const DEFAULT_FAULT_WEIGHTS: FaultWeights = Object.fromEntries(FAULT_KINDS.map((k) => [k, 1]));
+
+/** Faults the explorer adds to one schedule at most. */
+const GENERATED_MAX = 3;
+
+/**
+ * Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012): each schedule gets its own mix of
+ * faults, drawn from its seed — each of the scenario's own faults on with probability ½, and up to
+ * three more of the kinds with weight > 0, each kind in the mix with probability ½ (so one kind cannot
+ * crowd out another in every run), at a moment drawn from [0, `horizonMs`) of virtual time, on a
+ * guest (never the control domain: its death is the host's) or, for `unregister`, a scenario ring.
+ * A generated fault has `line` 0.
+ *
+ * @example
+ * ```ts
+ * const faults = swarmFaults(scenario, seed, { kill: 2, virq_drop: 1 }, 50);
+ * ```
+ */
+export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeights, horizonMs: number): ScenarioFault[] {
+  const rng = new SeededRandom(seed ^ 0x5bd1e995);
+  const own = scenario.faults.filter(() => rng.chance(0.5));
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0));
+  const guests = scenario.domains.filter((d) => !d.control);
+  if (kinds.length === 0 || guests.length === 0) return own;
+  const total = kinds.reduce((n, k) => n + weights[k]!, 0);
+  const generated: ScenarioFault[] = [];
+  for (let i = rng.int(0, GENERATED_MAX); i > 0; i--) {
+    let pick = rng.int(0, 1_000_000) / 1_000_000 * total;
+    const kind = kinds.find((k) => (pick -= weights[k]!) < 0) ?? kinds[kinds.length - 1];
+    const atMs = Math.round(rng.int(0, Math.max(0, Math.floor(horizonMs * 1000) - 1))) / 1000;
+    if (kind === 'unregister') {
+      const r = rng.pick(scenario.rings);
+      const ring = { owner: r.owner, ownerDomid: r.ownerDomid, port: r.port, partner: r.partner, partnerDomid: r.partnerDomid };
+      generated.push({ kind, atMs, domain: r.owner, domid: r.ownerDomid, ring, weight: 1, delayMs: null, line: 0 });
+      continue;
+    }
+    const d = rng.pick(guests);
+    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : null;
+    generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
+  }
+  return [...own, ...generated];
+}
+
+/** The scenario with exactly `faults`. */
+export function withFaults(scenario: Scenario, faults: readonly ScenarioFault[]): Scenario {
+  return faults === scenario.faults ? scenario : { ...scenario, faults: [...faults] };
+}
