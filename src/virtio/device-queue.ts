@@ -2,6 +2,7 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY, isValidQueueSize } from './constants.js';
 import { walkChain, type DescChain } from './desc-chain.js';
 import { VIRTQ_AVAIL, VIRTQ_USED, VIRTQ_USED_ELEM, availEventOffset, usedEventOffset, type VringAddresses } from './layout.js';
+import { vringFits } from './place-vring.js';
 import { directStores, type RingStores } from './ring-stores.js';
 import { ringSlot, u16, u16Distance, vringNeedEvent } from './ring-index.js';
 
@@ -49,6 +50,8 @@ export class DeviceQueue {
     options: DeviceQueueOptions = {},
   ) {
     if (!isValidQueueSize(ring.qsz)) throw new RangeError(`virtqueue size ${ring.qsz} is not a power of 2 in [1, 32768] (§2.1)`);
+    // Guest-given areas are checked by the device core first (vringFits); reaching here with bad ones is a bug.
+    if (!vringFits(memory, ring)) throw new RangeError(`virtqueue areas desc 0x${ring.desc.toString(16)} avail 0x${ring.avail.toString(16)} used 0x${ring.used.toString(16)} are outside RAM or misaligned`);
     this.qsz = ring.qsz;
     this.stores = options.stores ?? directStores(memory);
     this.eventIdx = options.eventIdx ?? false;

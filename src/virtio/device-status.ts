@@ -97,7 +97,7 @@ export class DeviceStatus {
   writeDriverFeatures(sel: number, word: number): void {
     if (this.is(VIRTIO_CONFIG_S_FEATURES_OK)) return this.violate('features-after-features-ok', `word ${sel} = 0x${word.toString(16)} with status ${this.status}`);
     if (!this.is(VIRTIO_CONFIG_S_DRIVER) || !this.settable()) return this.violate('features-before-driver', `word ${sel} with status ${this.status}`);
-    if (!Number.isInteger(sel) || sel < 0 || sel > 3) return this.violate('features-before-driver', `feature word ${sel} does not exist`);
+    if (!Number.isInteger(sel) || sel < 0 || sel > 3) return this.violate('features-word-invalid', `feature word ${sel} does not exist`);
     const shift = BigInt(32 * sel);
     this.driverFeatures = (this.driverFeatures & ~(WORD << shift)) | ((BigInt(word >>> 0) & WORD) << shift);
   }

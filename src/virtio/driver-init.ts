@@ -48,7 +48,15 @@ export type InitialiseResult =
   | { ok: true; features: bigint; rings: VringAddresses[] }
   | { ok: false; failedAt: 'reset' | 'features' | 'queue'; status: number };
 
-/** Reads the 64 offered feature bits, word by word (§1.5 transport encoding). */
+/**
+ * Reads the 64 offered feature bits, word by word (§1.5 transport encoding).
+ *
+ * @example
+ * ```ts
+ * const offered = readFeatures(device);
+ * (offered & bit(VIRTIO_F_VERSION_1)) !== 0n; // true for every device
+ * ```
+ */
 export function readFeatures(access: VirtioDriverAccess): bigint {
   return BigInt(access.readDeviceFeatures(0) >>> 0) | (BigInt(access.readDeviceFeatures(1) >>> 0) << 32n);
 }

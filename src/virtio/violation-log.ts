@@ -11,6 +11,7 @@ export type ViolationKind =
   | 'suspend-not-offered'
   | 'features-before-driver'
   | 'features-after-features-ok'
+  | 'features-word-invalid'
   | 'config-write-before-features-ok'
   | 'config-write-read-only'
   | 'config-access-invalid'

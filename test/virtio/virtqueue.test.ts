@@ -46,6 +46,13 @@ describe('split ring layout (§2.1–§2.5)', () => {
   });
 });
 
+describe('device-side queue construction', () => {
+  it('a DeviceQueue over areas outside RAM is a bug in the caller: a RangeError naming the addresses', () => {
+    const mem = new GuestMemory(1 << 20);
+    expect(() => new DeviceQueue(mem, { qsz: 8, desc: mem.bytes - 64, avail: 0x1000, used: 0x2000 })).toThrow(/outside RAM or misaligned/);
+  });
+});
+
 describe('§7 virtqueue cases', () => {
   it('case 1: queue sizes 0, 3, 1000 and 65536 are refused; 1, 2, 256 and 32768 accepted', () => {
     for (const bad of [0, 3, 1000, 65536]) {
