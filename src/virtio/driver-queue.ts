@@ -270,9 +270,7 @@ export class DriverQueue<T = unknown> {
     let i = this.freeHead;
     for (let k = 0; k < total; k++) {
       const b = k < out.length ? out[k] : inBufs[k - out.length];
-      const last = k === total - 1;
-      const flags = (k < out.length ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-      this.writeDesc(this.ring.desc + VIRTQ_DESC.size * i, b.gpa, b.len, flags, this.nextFree[i]);
+      this.writeDesc(this.ring.desc + VIRTQ_DESC.size * i, b.gpa, b.len, elementFlags(k, out.length, total), this.nextFree[i]);
       chain.push(i);
       i = this.nextFree[i];
     }
@@ -286,9 +284,7 @@ export class DriverQueue<T = unknown> {
     const total = out.length + inBufs.length;
     for (let k = 0; k < total; k++) {
       const b = k < out.length ? out[k] : inBufs[k - out.length];
-      const last = k === total - 1;
-      const flags = (k < out.length ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-      this.writeDesc(table + VIRTQ_DESC.size * k, b.gpa, b.len, flags, last ? 0 : k + 1); // §2.3: index 0 first
+      this.writeDesc(table + VIRTQ_DESC.size * k, b.gpa, b.len, elementFlags(k, out.length, total), k === total - 1 ? 0 : k + 1); // §2.3: index 0 first
     }
     this.writeDesc(this.ring.desc + VIRTQ_DESC.size * head, table, total * VIRTQ_DESC.size, VIRTQ_DESC_F_INDIRECT, 0);
     this.freeHead = this.nextFree[head];
@@ -333,6 +329,11 @@ export class DriverQueue<T = unknown> {
   private mb(): void {
     if (this.barriers) this.stores.mb();
   }
+}
+
+/** Flags of element `k` of a chain: readable ones first, then WRITE (§2.2); NEXT on all but the last. */
+function elementFlags(k: number, outCount: number, total: number): number {
+  return (k < outCount ? 0 : VIRTQ_DESC_F_WRITE) | (k === total - 1 ? 0 : VIRTQ_DESC_F_NEXT);
 }
 
 function assertBuffer(b: DriverBuffer): void {
