@@ -46,7 +46,12 @@ program
   .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number }) => {
     if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));
-    if (options.record) return reportRun(recordScenario(file, options.record, options, progress(options.json)), options.json);
+    if (options.record) {
+      const bar = !options.json && process.stderr.isTTY ? progressBar() : undefined;
+      const summary = recordScenario(file, options.record, options, bar ? (steps, ms) => bar.update(steps, { ms }) : undefined);
+      bar?.stop();
+      return reportRun(summary, options.json);
+    }
     const scenario = loadScenario(file);
     const system = createSystem(scenario, { seed: options.seed, untilMs: options.until });
     const bar = !options.json && process.stderr.isTTY ? progressBar() : undefined;
@@ -90,12 +95,6 @@ function parsePort(value: string): number {
 function reportRun(summary: ReturnType<typeof recordScenario>, json?: boolean): void {
   console.log(json ? JSON.stringify(summary) : formatRunSummary(summary));
   if (summary.invariantViolations.length > 0) process.exitCode = 2;
-}
-
-/** The progress callback of a run: a bar on a terminal, else none. */
-function progress(json?: boolean): ((steps: number, ms: number) => void) | undefined {
-  const bar = !json && process.stderr.isTTY ? progressBar() : undefined;
-  return bar ? (steps, ms) => bar.update(steps, { ms }) : undefined;
 }
 
 /** A terminal progress line: steps taken and virtual time. */
