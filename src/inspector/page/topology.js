@@ -184,6 +184,7 @@ export class Topology {
     const colour = stateColour(a.state);
     const gone = a.status === 'stopped' || /tornDown|dead/.test(a.state);
     n.g.setAttribute('opacity', gone ? '0.55' : '1');
+    if (n.g.dataset.state !== undefined && n.g.dataset.state !== a.state) flash(n.g);
     n.g.dataset.state = a.state;
     if (n.kind === 'hypervisor') {
       n.title.textContent = `${n.label} · ${a.state}`;
@@ -291,6 +292,11 @@ export class Topology {
     });
     window.addEventListener('pointerup', () => (drag = undefined));
   }
+}
+
+/** A state change glows for a moment, so a step's effect is easy to find among many actors. */
+function flash(g) {
+  g.querySelector('rect.box')?.animate([{ strokeWidth: 6, stroke: '#ffffff' }, { strokeWidth: 1.5 }], { duration: 1200, easing: 'ease-out' });
 }
 
 function domidsOf(actors) {
