@@ -87,6 +87,8 @@ export function registerRing(
     partnerGeneration = host.domains.get(partnerSlot, D.GENERATION);
     const rc = host.xsm.argoRegisterSingleSource(cs, partnerSlot); // step 7d
     if (rc !== 0) return rc;
+    const firewall = host.xsm.argoFirewall?.registerSingleSource(cs, req.aport, partnerSlot) ?? 0; // step 7d, argo.md §7.4 (proposed)
+    if (firewall !== 0) return firewall;
     sendInfo = sendInfoReserve(host.tables);
     if (sendInfo < 0) return -ERRNO.ENOMEM; // step 8
   }

@@ -69,6 +69,8 @@ export function sendv(
   const dstGeneration = host.domains.get(ds, D.GENERATION);
   const xsm = host.xsm.argoSend(cs, ds); // step 9
   if (xsm !== 0) return xsm;
+  const firewall = host.xsm.argoFirewall?.send(cs, srcPort, ds, dstPort) ?? 0; // step 9, argo.md §7.4 (proposed)
+  if (firewall !== 0) return firewall;
   if (host.options.viptables && !viptablesVerdict(host.tables, cd, srcPort, dstDomid, dstPort)) {
     return -ERRNO.EPERM; // OpenXT viptables, argo.md §7.3: after XSM, before any ring lookup
   }

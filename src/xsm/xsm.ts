@@ -17,6 +17,24 @@ export interface Xsm {
   argoRegisterAnySource(d: number): number;
   /** d → t `argo:send`: sendv, and each notify entry. */
   argoSend(d: number, t: number): number;
+  /**
+   * The proposed label+port Argo firewall (argo.md §7.4; src/xsm/argo-firewall.ts), consulted after
+   * `argoSend` in sendv and after `argoRegisterSingleSource` in register_ring; absent: no firewall.
+   */
+  argoFirewall?: ArgoFirewallHook;
+}
+
+/**
+ * The port-aware checks of the Argo firewall: 0 to allow or a negative errno (EACCES).
+ *
+ * @example
+ * ```ts
+ * xsm.argoFirewall?.send(callerSlot, srcPort, dstSlot, dstPort); // 0 or -EACCES
+ * ```
+ */
+export interface ArgoFirewallHook {
+  send(d: number, srcPort: number, t: number, dstPort: number): number;
+  registerSingleSource(d: number, aport: number, t: number): number;
 }
 
 /** The XSM module chosen at boot. */
