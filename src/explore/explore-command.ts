@@ -4,12 +4,16 @@ import { loadScenarioForTrace, TRACE_FORMAT, type TraceFile } from '../inspector
 import { InspectedRun } from '../inspector/inspected-run.js';
 import { INSPECTOR_PROTOCOL_VERSION } from '../inspector/protocol.js';
 import { parseScenario } from '../scenario/load-scenario.js';
-import { FAULT_KINDS, type FaultKind, type Scenario } from '../scenario/schema.js';
+import { FAULT_KINDS, type FaultKind } from '../scenario/schema.js';
+import { withBugs } from './bugs.js';
+export { withBugs } from './bugs.js';
 import type { FaultWeights } from './fault-plan.js';
 import { parseCount, parseInteger, parseUntil } from '../cli/flags.js';
 import { HISTORICAL_BUGS, isHistoricalBug, type HistoricalBug } from '../xen/historical-bugs.js';
 import { counterexampleText } from './counterexample-scenario.js';
-import { explore, type Counterexample, type ExploreReport } from './explorer.js';
+import { type Counterexample, type ExploreReport } from './explorer.js';
+import { exploreParallel } from './explore-parallel.js';
+import { availableParallelism } from 'node:os';
 import { EXPLORE_STRATEGIES, type ExploreStrategy } from './schedule.js';
 
 interface ExploreFlags {
@@ -21,6 +25,7 @@ interface ExploreFlags {
   all?: boolean;
   swarm: boolean;
   faults?: FaultWeights;
+  workers?: number;
   until?: number;
   json?: boolean;
   out: string;
@@ -47,16 +52,17 @@ export function registerExploreCommand(program: Command): void {
     .option('--faults <kinds>', `the faults the explorer adds, as kind[:weight],… of ${FAULT_KINDS.join(', ')}; "none" for none (default: every kind, weight 1)`, parseFaultWeights)
     .option('--until <time>', 'virtual time limit of each schedule, e.g. 500ms (default: the scenario\'s)', parseUntil)
     .option('--out <file>', 'where to write the counterexample trace', 'counterexample.json')
+    .option('--workers <n>', 'worker threads (default: the cores, at most one per 64 schedules; dfs runs in one)', parseCount('--workers'))
     .option('--json', 'print one JSON object on stdout')
     .option('--list-bugs', 'print every historical-bug switch, one per line, and exit')
-    .action((file: string, flags: ExploreFlags) => {
+    .action(async (file: string, flags: ExploreFlags) => {
       if (flags.listBugs) {
         for (const [name, bug] of Object.entries(HISTORICAL_BUGS)) console.log(`${name}\t${bug.component}\t${bug.fixedBy}\t${bug.summary}`);
         return;
       }
       const loaded = loadScenarioForTrace(file);
-      const scenario = withBugs(loaded.scenario, flags.bugs);
-      const report = explore(scenario, {
+      const workers = flags.workers ?? Math.min(availableParallelism(), Math.ceil(flags.budget / 64));
+      const report = await exploreParallel(loaded.source, loaded.scenario, flags.bugs, {
         strategy: flags.strategy,
         budget: flags.budget,
         seed: flags.seed,
@@ -65,7 +71,7 @@ export function registerExploreCommand(program: Command): void {
         swarm: flags.swarm,
         faultWeights: flags.faults,
         untilMs: flags.until,
-      });
+      }, workers);
       let trace: TraceFile | undefined;
       if (report.counterexample) {
         const text = counterexampleText(loaded.source.text, loaded.scenario.source.lines, { faults: report.counterexample.faults, bugs: flags.bugs });
@@ -76,12 +82,6 @@ export function registerExploreCommand(program: Command): void {
       console.log(flags.json ? JSON.stringify({ ...report, bugs: flags.bugs, replayFile: saved ?? null }) : formatExplore(report, flags, saved, trace));
       if (report.counterexample) process.exitCode = 2;
     });
-}
-
-/** The scenario with `bugs` switched on as well. */
-export function withBugs(scenario: Scenario, bugs: readonly HistoricalBug[]): Scenario {
-  if (bugs.length === 0) return scenario;
-  return { ...scenario, bugs: { ...scenario.bugs, ...Object.fromEntries(bugs.map((b) => [b, true])) } };
 }
 
 /**

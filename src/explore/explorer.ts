@@ -1,9 +1,9 @@
 import { DfsSearch } from '../runtime/strategies/dfs.js';
 import type { Scenario } from '../scenario/schema.js';
-import { Coverage, type CoverageReport } from './coverage.js';
+import { Coverage, type CoverageData, type CoverageReport } from './coverage.js';
 import { DEFAULT_FAULT_WEIGHTS, swarmFaults, type FaultWeights } from './fault-plan.js';
 import { runSchedule, scheduleSeed, type ExploreStrategy, type ScheduleOutcome, type ScheduleSpec } from './schedule.js';
-import type { ScenarioFault } from '../scenario/schema.js';
+import type { FaultKind, ScenarioFault } from '../scenario/schema.js';
 import { shrink } from './shrink.js';
 
 /** Options of `explore` (the flags of `argosim explore`). */
@@ -72,11 +72,84 @@ export interface ExploreReport {
   schedulesPerSecond: number;
 }
 
+/** The fixed facts of an exploration every range of it shares (computed once, by the driver). */
+export interface ExplorePlan {
+  /** PCT's k: the steps of the earliest-first run. */
+  steps: number;
+  /** The horizon of added faults: the scenario's `until`, else the earliest-first run's end. */
+  horizonMs: number;
+}
+
+/** What a range of schedules found (mergeable; plain data, so a worker can return it). */
+export interface RangeResult {
+  schedules: number;
+  violating: number;
+  /** The first violating schedule of the range. */
+  first: { index: number; outcome: ScheduleOutcome } | null;
+  coverage: CoverageData;
+  /** Fault kind → schedules in which it hit a live domain. */
+  exercised: Record<string, number>;
+}
+
+/** Computes the plan: one run of the scenario with every fault, in earliest-first order. */
+export function explorePlan(scenario: Scenario, options: Pick<ExploreOptions, 'seed' | 'untilMs' | 'maxSteps'>): ExplorePlan {
+  const baseline = runSchedule(scenario, { seed: options.seed, faults: scenario.faults, strategy: 'prefix' }, { untilMs: options.untilMs, maxSteps: options.maxSteps });
+  return { steps: baseline.steps, horizonMs: Math.max(1, scenario.untilMs ?? baseline.virtualTimeMs) };
+}
+
+/**
+ * Runs schedules `from` … `to − 1` of an exploration (not DFS: its schedules depend on each other),
+ * stopping at the first violation unless `options.all`.
+ */
+export function exploreRange(scenario: Scenario, options: ExploreOptions, plan: ExplorePlan, from: number, to: number): RangeResult {
+  const coverage = new Coverage();
+  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
+  const result: RangeResult = { schedules: 0, violating: 0, first: null, coverage: { declared: {}, reached: {} }, exercised: {} };
+  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
+  for (let index = from; index < to; index++) {
+    const seed = scheduleSeed(options.seed, index);
+    const faults = options.swarm !== false ? swarmFaults(scenario, seed, weights, plan.horizonMs) : scenario.faults;
+    const spec: ScheduleSpec = { seed, faults, strategy: options.strategy, depth: options.depth, steps: plan.steps };
+    const outcome = runSchedule(scenario, spec, { ...limits, coverage });
+    if (!tally(result, index, outcome, options)) break;
+  }
+  result.coverage = coverage.toJSON();
+  return result;
+}
+
+/** Counts one schedule into `result`; false when the exploration should stop. */
+function tally(result: RangeResult, index: number, outcome: ScheduleOutcome, options: ExploreOptions): boolean {
+  result.schedules++;
+  options.onSchedule?.(index, outcome);
+  for (const kind of Object.keys(outcome.faultsFired)) result.exercised[kind] = (result.exercised[kind] ?? 0) + 1;
+  if (outcome.violations.length === 0) return true;
+  result.violating++;
+  result.first ??= { index, outcome };
+  return options.all === true;
+}
+
+/** Bounded DFS: its schedules in order, each from the last one's choices. */
+function exploreDfs(scenario: Scenario, options: ExploreOptions): RangeResult & { exhaustive: boolean } {
+  const coverage = new Coverage();
+  const search = new DfsSearch(options.depth ?? 10);
+  const result: RangeResult = { schedules: 0, violating: 0, first: null, coverage: { declared: {}, reached: {} }, exercised: {} };
+  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
+  for (let index = 0; index < options.budget; index++) {
+    const strategy = search.next();
+    if (!strategy) break;
+    const outcome = runSchedule(scenario, { seed: options.seed, faults: scenario.faults, strategy: 'dfs' }, { ...limits, coverage, strategy });
+    if (!tally(result, index, outcome, options)) break;
+  }
+  result.coverage = coverage.toJSON();
+  return { ...result, exhaustive: search.done };
+}
+
 /**
  * Explores schedules of a scenario in the deterministic runtime (issue #8): up to `budget` runs,
  * each from its own seed with the strategy's choices (and, swarm-style, its own mix of faults),
- * checking the message invariants; the first violation is shrunk to a minimal schedule and fault
- * list. Coverage of the machines' (state, event) triples is collected across every run.
+ * checking the runtime's monitors; the first violation is shrunk to a minimal schedule and fault
+ * list. Coverage of the machines' (state, event) triples is collected across every run. In this
+ * thread; `exploreParallel` spreads the schedules over worker threads.
  *
  * @example
  * ```ts
@@ -86,38 +159,24 @@ export interface ExploreReport {
  */
 export function explore(scenario: Scenario, options: ExploreOptions): ExploreReport {
   const started = performance.now();
-  const coverage = new Coverage();
-  const swarm = options.swarm ?? true;
-  const all = scenario.faults;
-  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
-  let schedules = 0;
-  let violating = 0;
-  let first: { index: number; outcome: ScheduleOutcome } | null = null;
-  const exercised = new Map<string, number>();
-  for (const kind of new Set([...Object.keys(weights).filter((k) => (weights[k as keyof typeof weights] ?? 0) > 0 && swarm), ...scenario.faults.map((f) => f.kind)])) exercised.set(kind, 0);
-  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
-  const dfs = options.strategy === 'dfs' ? new DfsSearch(options.depth ?? 10) : null;
-  // one run in earliest-first order: PCT's k (its steps) and the horizon of added faults (its time)
-  const baseline = runSchedule(scenario, { seed: options.seed, faults: all, strategy: 'prefix' }, limits);
-  const steps = options.strategy === 'pct' ? baseline.steps : undefined;
-  const horizonMs = Math.max(1, scenario.untilMs ?? baseline.virtualTimeMs);
-
-  for (let index = 0; index < options.budget; index++) {
-    const seed = dfs ? options.seed : scheduleSeed(options.seed, index);
-    const strategy = dfs?.next();
-    if (dfs && !strategy) break;
-    const faults = swarm && !dfs ? swarmFaults(scenario, seed, weights, horizonMs) : all;
-    const spec: ScheduleSpec = { seed, faults, strategy: options.strategy, depth: options.depth, steps };
-    const outcome = runSchedule(scenario, spec, { ...limits, coverage, strategy: strategy ?? undefined });
-    schedules++;
-    options.onSchedule?.(index, outcome);
-    for (const kind of Object.keys(outcome.faultsFired)) exercised.set(kind, (exercised.get(kind) ?? 0) + 1);
-    if (outcome.violations.length === 0) continue;
-    violating++;
-    first ??= { index, outcome };
-    if (!options.all) break;
+  if (options.strategy === 'dfs') {
+    const result = exploreDfs(scenario, options);
+    return report(scenario, options, result, started, result.exhaustive);
   }
+  return report(scenario, options, exploreRange(scenario, options, explorePlan(scenario, options), 0, options.budget), started);
+}
 
+/**
+ * The report of an exploration from its merged results: the first violation shrunk, coverage and
+ * the sometimes-assertions.
+ */
+export function report(scenario: Scenario, options: ExploreOptions, result: RangeResult, started: number, exhaustive?: boolean): ExploreReport {
+  const { first } = result;
+  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
+  const coverage = new Coverage();
+  coverage.merge(result.coverage);
+  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
+  const kinds = new Set([...(options.swarm !== false && options.strategy !== 'dfs' ? Object.keys(weights).filter((k) => (weights[k as FaultKind] ?? 0) > 0) : []), ...scenario.faults.map((f) => f.kind)]);
   let counterexample: Counterexample | null = null;
   if (first) {
     const { outcome, runs } = shrink(scenario, first.outcome, { budget: options.shrinkBudget, ...limits });
@@ -139,13 +198,13 @@ export function explore(scenario: Scenario, options: ExploreOptions): ExploreRep
     strategy: options.strategy,
     seed: options.seed,
     budget: options.budget,
-    schedules,
-    violating,
+    schedules: result.schedules,
+    violating: result.violating,
     counterexample,
-    ...(dfs ? { exhaustive: dfs.done } : {}),
+    ...(exhaustive !== undefined ? { exhaustive } : {}),
     coverage: coverage.report(),
-    sometimes: [...exercised].map(([fault, n]) => ({ fault, schedules: n })).sort((a, b) => a.fault.localeCompare(b.fault)),
+    sometimes: [...kinds].sort().map((fault) => ({ fault, schedules: result.exercised[fault] ?? 0 })),
     wallMs,
-    schedulesPerSecond: schedules / (wallMs / 1000),
+    schedulesPerSecond: result.schedules / (wallMs / 1000),
   };
 }

@@ -14,14 +14,20 @@ export class Slab {
   /** Allocated on the first `take`: a system whose workloads send nothing allocates nothing. */
   private chunk: ArrayBuffer | undefined;
   private used = 0;
+  /** The next chunk's size: 16 KiB first, doubling up to `chunkBytes`, so a short run stays small. */
+  private nextBytes: number;
 
-  constructor(private readonly chunkBytes = 256 * 1024) {}
+  constructor(private readonly chunkBytes = 256 * 1024) {
+    this.nextBytes = Math.min(16 * 1024, chunkBytes);
+  }
 
-  /** `n` zeroed bytes, 8-byte aligned; more than a quarter chunk: a buffer of their own. */
+  /** `n` zeroed bytes, 8-byte aligned; more than a quarter of the largest chunk: a buffer of their own. */
   take(n: number): Uint8Array {
     if (n > this.chunkBytes >>> 2) return new Uint8Array(n);
-    if (this.chunk === undefined || this.used + n > this.chunkBytes) {
-      this.chunk = new ArrayBuffer(this.chunkBytes);
+    if (this.chunk === undefined || this.used + n > this.chunk.byteLength) {
+      while (this.nextBytes < n) this.nextBytes *= 2;
+      this.chunk = new ArrayBuffer(this.nextBytes);
+      this.nextBytes = Math.min(this.nextBytes * 2, this.chunkBytes);
       this.used = 0;
     }
     const out = new Uint8Array(this.chunk, this.used, n);

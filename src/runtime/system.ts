@@ -205,7 +205,8 @@ export class ArgosimSystem {
       quirks: scenario.quirks,
       bugs: scenario.bugs,
       openxt: scenario.openxt,
-      maxDomains: Math.max(16, scenario.domains.length * 2),
+      // twice the scenario's domains: room for restarts while old domids are still being reaped
+      maxDomains: Math.max(8, scenario.domains.length * 2),
       gfnArenaPages: gfnArenaPagesFor(scenario),
     });
     // the host itself: its boot options and the domain table, re-read on every VIRQ_DOM_EXC

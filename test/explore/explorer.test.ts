@@ -6,6 +6,7 @@ import { Coverage } from '../../src/explore/coverage.js';
 import { counterexampleText } from '../../src/explore/counterexample-scenario.js';
 import { explore } from '../../src/explore/explorer.js';
 import { counterexampleTrace, withBugs } from '../../src/explore/explore-command.js';
+import { exploreParallel } from '../../src/explore/explore-parallel.js';
 import { loadScenarioForTrace } from '../../src/inspector/trace-file.js';
 import { checkReplay } from '../../src/inspector/replay-check.js';
 import { swarmFaults, withFaults } from '../../src/explore/fault-plan.js';
@@ -132,5 +133,20 @@ describe('argosim explore (issue #8)', () => {
       expect(bug.spec).toMatch(/§/);
       expect(bug.monitor.length).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('argosim explore on worker threads', () => {
+  it('finds the same first violation as one thread, and with nothing to find runs every schedule with the same coverage', async () => {
+    const loaded = loadScenarioForTrace('scenarios/default.yaml');
+    const options = { strategy: 'random' as const, budget: 150, seed: 4 };
+    const one = explore(withBugs(loaded.scenario, ['sendvReturnsZeroWhenQueued']), { ...options, shrinkBudget: 0 });
+    const two = await exploreParallel(loaded.source, loaded.scenario, ['sendvReturnsZeroWhenQueued'], { ...options, shrinkBudget: 0 }, 2);
+    expect(two.counterexample!.index).toBe(one.counterexample!.index);
+    expect(two.counterexample!.violations).toEqual(one.counterexample!.violations);
+    const clean = await exploreParallel(loaded.source, loaded.scenario, [], options, 2);
+    expect(clean.schedules).toBe(150);
+    expect(clean.violating).toBe(0);
+    expect(clean.coverage).toEqual(explore(loaded.scenario, options).coverage);
   });
 });

@@ -53,7 +53,7 @@ describe('SeededRandom', () => {
 describe('Slab', () => {
   it('hands out zeroed, 8-byte-aligned views that never overlap, across chunks, and big ones on their own', () => {
     const slab = new Slab(1024);
-    const views = [100, 3, 250, 8, 200, 255, 255].map((n) => slab.take(n));
+    const views = [100, 3, 250, 8, 200, 255, 255].map((n) => slab.take(n)); // one 1024-byte chunk, then another
     views.forEach((v, i) => {
       expect(v.byteOffset % 8).toBe(0);
       expect(v.every((b) => b === 0)).toBe(true);
@@ -65,5 +65,12 @@ describe('Slab', () => {
     expect(big.byteOffset).toBe(0);
     expect(big.buffer.byteLength).toBe(257);
   });
-});
 
+  it('starts small and doubles its chunks up to the largest, so a short run allocates little', () => {
+    const slab = new Slab();
+    expect(slab.take(10).buffer.byteLength).toBe(16 * 1024);
+    const sizes = new Set<number>();
+    for (let i = 0; i < 200; i++) sizes.add(slab.take(4000).buffer.byteLength);
+    expect([...sizes]).toEqual([16 * 1024, 32 * 1024, 64 * 1024, 128 * 1024, 256 * 1024]);
+  });
+});

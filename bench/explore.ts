@@ -1,0 +1,47 @@
+/**
+ * Schedules per second of `argosim explore` (issue #8 item 8): for a small scenario (a handful of
+ * steps) and a large one, per strategy, on one thread and on every core — a clean exploration
+ * (no violation, so every schedule of the budget runs), coverage and swarm faults on as by default.
+ *
+ *   npm run bench:explore
+ */
+import os from 'node:os';
+import { exploreParallel } from '../src/explore/explore-parallel.js';
+import { explore } from '../src/explore/explorer.js';
+import type { ExploreStrategy } from '../src/explore/schedule.js';
+import { loadScenarioForTrace } from '../src/inspector/trace-file.js';
+import { printTable, si } from './table.js';
+
+const SCENARIOS: Array<{ file: string; budget: number; strategies: ExploreStrategy[] }> = [
+  { file: 'scenarios/tiny.yaml', budget: 4000, strategies: ['random', 'pct', 'pos', 'dfs'] },
+  { file: 'scenarios/default.yaml', budget: 1000, strategies: ['random', 'pct', 'pos', 'dfs'] },
+  { file: 'scenarios/stress-small.yaml', budget: 150, strategies: ['random', 'pct', 'pos'] },
+];
+
+async function main(): Promise<void> {
+  const cores = os.availableParallelism();
+  console.log(`argosim bench: explore — ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${cores}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log('(a clean exploration from seed 1: every schedule of the budget runs; dfs always in one thread)\n');
+  const rows: string[][] = [];
+  for (const { file, budget, strategies } of SCENARIOS) {
+    const loaded = loadScenarioForTrace(file);
+    explore(loaded.scenario, { strategy: 'random', budget: Math.min(budget, 100), seed: 99 }); // warm-up
+    for (const strategy of strategies) {
+      const options = { strategy, budget, seed: 1, depth: strategy === 'dfs' ? 6 : undefined };
+      const one = explore(loaded.scenario, options);
+      const all = strategy === 'dfs' ? one : await exploreParallel(loaded.source, loaded.scenario, [], options, cores);
+      rows.push([
+        loaded.scenario.name,
+        strategy,
+        String(one.schedules),
+        si(one.schedulesPerSecond),
+        strategy === 'dfs' ? '—' : si(all.schedulesPerSecond),
+        strategy === 'dfs' ? '—' : `${(all.schedulesPerSecond / one.schedulesPerSecond).toFixed(2)}×`,
+        `${(one.coverage.fraction * 100).toFixed(1)}%`,
+      ]);
+    }
+  }
+  printTable(['scenario', 'strategy', 'schedules', 'schedules/s 1 thread', `schedules/s ${cores} workers`, 'speed-up', 'coverage'], rows);
+}
+
+await main();
