@@ -46,3 +46,9 @@ export { wiredActors } from './implementations/wired.js';
 export type { GuestAppContext, GuestAppEvent, GuestAppInput, GuestAppReport } from './guest-app.js';
 export { createGuestAppActor, guestAppMachineFor, payloadFor } from './implementations/guest-app-core.js';
 export type { GuestAppHooks } from './implementations/guest-app-core.js';
+
+// VirtIO devices over VirtIO-Argo (virtio-ioreq-lifecycle.md §1, §4)
+export { virtioDeviceMachine, virtioStateOf, VIRTIO_STATUS } from './virtio-device.js';
+export type { VirtioDeviceContext, VirtioDeviceEvent, VirtioDeviceInput } from './virtio-device.js';
+export { createVirtioArgoDevice, createVirtioDeviceActor, virtioDeviceMachineFor } from './implementations/virtio-device-core.js';
+export type { VirtioArgoDevice, VirtioArgoDeviceFigures, VirtioArgoDeviceOptions, VirtioDeviceWire } from './implementations/virtio-device-core.js';

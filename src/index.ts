@@ -354,3 +354,17 @@ export { virtioBlkModel } from './virtio/blk/virtio-blk.js';
 export type { VirtioBlkOptions } from './virtio/blk/virtio-blk.js';
 export { VirtioBlkDriver } from './virtio/blk/blk-driver.js';
 export type { BlkCompletion, BlkDriverOptions } from './virtio/blk/blk-driver.js';
+
+// VirtIO-Argo transports (virtio-ioreq-lifecycle.md §4; docs/virtio-argo.md) and the XSM Argo firewall (argo.md §7.4)
+export { VIRTIO_ARGO_RING_LEN_DEFAULT, VirtioArgoFrontend } from './virtio-argo/frontend.js';
+export type { VirtioArgoFigures, VirtioArgoFrontendOptions } from './virtio-argo/frontend.js';
+export { CHAIN_BYTES_MAX_DEFAULT, VirtioArgoBackend } from './virtio-argo/backend.js';
+export type { VirtioArgoBackendOptions } from './virtio-argo/backend.js';
+export { OUTBOX_MESSAGES_MAX, VirtioArgoEndpoint } from './virtio-argo/endpoint.js';
+export type { EndpointCounters } from './virtio-argo/endpoint.js';
+export { VIRTIO_ARGO_PORT_BASE, connectVirtioArgo, sharedMappings } from './virtio-argo/connect.js';
+export type { VirtioArgoConnectOptions, VirtioArgoEnd, VirtioArgoPair } from './virtio-argo/connect.js';
+export { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_MSG_MASK, VA_OP, VA_REPLY, VA_REQUEST, VA_SYNC, VA_USED_ENTRY, vaOpOf } from './virtio-argo/protocol.js';
+export { ArgoFirewall, ArgoFirewallPolicy, installArgoFirewall, parseArgoFirewall, uninstallArgoFirewall } from './xsm/argo-firewall.js';
+export type { ArgoEndpointPattern, ArgoFirewallRule } from './xsm/argo-firewall.js';
+export type { ArgoFirewallHook } from './xsm/xsm.js';

@@ -1,0 +1,241 @@
+import { assign, type AnyActorRef } from 'xstate';
+import { ArgoGuest } from '../../src/guest/argo-guest.js';
+import { platformOf } from '../../src/guest/platform.js';
+import { PAGE_SIZE } from '../../src/memory/constants.js';
+import { VirtioArgoBackend } from '../../src/virtio-argo/backend.js';
+import { VIRTIO_ARGO_PORT_BASE, connectVirtioArgo, sharedMappings, type VirtioArgoEnd } from '../../src/virtio-argo/connect.js';
+import type { VirtioArgoFigures, VirtioArgoFrontend } from '../../src/virtio-argo/frontend.js';
+import { readFeatures } from '../../src/virtio/driver-init.js';
+import { usedRingBytes, type VringAddresses } from '../../src/virtio/layout.js';
+import { placeVring } from '../../src/virtio/place-vring.js';
+import type { VirtioDeviceModel } from '../../src/virtio/virtio-device.js';
+import { errnoName } from '../../src/xen/errno.js';
+import type { Hypervisor } from '../../src/xen/hypervisor.js';
+import { VIRTIO_STATUS, virtioDeviceMachine, type VirtioDeviceContext } from '../virtio-device.js';
+import { wiredActors } from './wired.js';
+
+/**
+ * What a wired device actor acts on: the front-end transport with what the driver wants, or the
+ * back-end transport it follows.
+ *
+ * @example
+ * ```ts
+ * const wire: VirtioDeviceWire = { role: 'frontend', frontend: pair.frontend, wanted, queueSizes: [64] };
+ * ```
+ */
+export type VirtioDeviceWire =
+  | { role: 'frontend'; frontend: VirtioArgoFrontend; wanted: bigint; queueSizes?: readonly number[]; live?: { features: bigint; rings: VringAddresses[] } }
+  | { role: 'backend'; backend: () => VirtioArgoBackend };
+
+/**
+ * A device actor (not started) over `wire` (see `wiredActors`): the front end runs §1.2 through
+ * its VirtIO-Argo transport; the back end follows its device's status from `STATUS` reports.
+ *
+ * @example
+ * ```ts
+ * const fe = createVirtioDeviceActor({ role: 'frontend', frontend: pair.frontend, wanted }, { input: { name: 'vda', role: 'frontend' } }).start();
+ * fe.send({ type: 'INITIALISE' });
+ * ```
+ */
+export const createVirtioDeviceActor = wiredActors('createVirtioDeviceActor', provideVirtioDevice);
+
+/**
+ * `virtioDeviceMachine` wired to one wire, for `createActor` (one machine per wire; prefer
+ * `createVirtioDeviceActor` for many actors).
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(virtioDeviceMachineFor({ role: 'backend', backend: () => pair.backend }), { input: { name: 'vda', role: 'backend' } });
+ * ```
+ */
+export function virtioDeviceMachineFor(wire: VirtioDeviceWire) {
+  return provideVirtioDevice(() => wire);
+}
+
+function provideVirtioDevice(wireOf: (self: AnyActorRef) => VirtioDeviceWire) {
+  const fe = (self: AnyActorRef) => {
+    const w = wireOf(self);
+    return w.role === 'frontend' ? w : null;
+  };
+  return virtioDeviceMachine.provide({
+    actions: {
+      writeStatus: ({ context, self }, params: { add: number }) => fe(self)?.frontend.writeStatus(params.add === 0 ? 0 : context.status | params.add),
+      negotiate: ({ context, self }) => {
+        const w = fe(self);
+        if (!w) return;
+        const features = readFeatures(w.frontend) & w.wanted; // §1.2 step 4
+        w.frontend.writeDriverFeatures(0, Number(features & 0xffff_ffffn));
+        w.frontend.writeDriverFeatures(1, Number(features >> 32n));
+        w.live = { features, rings: [] };
+        w.frontend.writeStatus(context.status | VIRTIO_STATUS.FEATURES_OK); // step 5
+      },
+      setupQueues: ({ self }) => {
+        const w = fe(self);
+        if (w) setupQueues(w);
+      },
+      failIfRefused: ({ context, self }, params: { needs: number }) => {
+        // §1.2 steps 6 and 8: a step the device refused, with no reset needed, makes the driver give up
+        if ((context.status & params.needs) === 0 && (context.status & VIRTIO_STATUS.NEEDS_RESET) === 0) fe(self)?.frontend.writeStatus(context.status | VIRTIO_STATUS.FAILED);
+      },
+      attachBackend: ({ self }, params: { domid: number }) => void fe(self)?.frontend.attachBackend(params.domid),
+      readStatus: assign(({ self }): Partial<VirtioDeviceContext> => {
+        const w = wireOf(self);
+        return { status: w.role === 'frontend' ? w.frontend.readStatus() : w.backend().device.readStatus() };
+      }),
+    },
+  });
+}
+
+/** §1.2 step 7 with the §1.8 queue set-up, in the guest's own memory; a queue refused → FAILED. */
+function setupQueues(w: Extract<VirtioDeviceWire, { role: 'frontend' }>): void {
+  const t = w.frontend;
+  const { memory } = t.guest.platform;
+  for (const ring of w.live?.rings ?? []) freeRun(t, ring.desc, ring.used + usedRingBytes(ring.qsz) - ring.desc);
+  const rings: VringAddresses[] = [];
+  w.live = { features: w.live?.features ?? 0n, rings };
+  const sizes = w.queueSizes ?? [t.queueSizeMax(0)];
+  for (let q = 0; q < sizes.length; q++) {
+    const max = t.queueSizeMax(q);
+    if (max === 0 || t.queueReady(q)) return t.writeStatus(t.readStatus() | VIRTIO_STATUS.FAILED);
+    const ring = placeVring(memory, t.guest.pages, Math.min(sizes[q], max));
+    rings.push(ring);
+    t.setQueueSize(q, ring.qsz);
+    t.setQueueAddresses(q, ring.desc, ring.avail, ring.used);
+    t.setQueueReady(q, true);
+    if (!t.queueReady(q)) return t.writeStatus(t.readStatus() | VIRTIO_STATUS.FAILED);
+  }
+}
+
+function freeRun(t: VirtioArgoFrontend, gpa: number, bytes: number): void {
+  const first = gpa / PAGE_SIZE;
+  t.guest.pages.free(Array.from({ length: Math.max(1, Math.ceil(bytes / PAGE_SIZE)) }, (_, i) => first + i));
+}
+
+/** Options of `createVirtioArgoDevice`. */
+export interface VirtioArgoDeviceOptions {
+  hv: Hypervisor;
+  name: string;
+  frontend: VirtioArgoEnd;
+  backend: VirtioArgoEnd;
+  model: VirtioDeviceModel;
+  /** Features the front-end driver understands. */
+  wanted: bigint;
+  queueSizes?: readonly number[];
+  port?: number;
+  ringLen?: number;
+  chainBytesMax?: number;
+  /** A used-buffer notification for queue `q`. */
+  onUsed?(q: number): void;
+}
+
+/** Per-device figures for `argosim run --json` `devices`. */
+export interface VirtioArgoDeviceFigures extends Omit<VirtioArgoFigures, 'completions'> {
+  name: string;
+  state: string;
+  completions: number;
+  recoveries: number;
+  sharedMappings: number;
+}
+
+/**
+ * A VirtIO device over VirtIO-Argo with its two actors
+ *
+ * @example
+ * ```ts
+ * const vda = createVirtioArgoDevice({ hv, name: 'vda', frontend: { domid: 1 }, backend: { domid: 2 }, model, wanted });
+ * vda.start();                                   // front end INITIALISEs: 'driverOk'
+ * hv.destroyDomain(2);                           // the next kick sees ESRCH: 'needsReset'
+ * vda.replaceBackend({ domid: 3 }, model);       // BACKEND_UP: 'driverOk' again
+ * ```
+ */
+export interface VirtioArgoDevice {
+  readonly name: string;
+  readonly frontend: VirtioArgoFrontend;
+  readonly backend: VirtioArgoBackend;
+  readonly frontendActor: ReturnType<typeof createVirtioDeviceActor>;
+  readonly backendActor: ReturnType<typeof createVirtioDeviceActor>;
+  /** The negotiated features and the guest-side rings once the front end is live. */
+  live(): { features: bigint; rings: VringAddresses[] } | null;
+  start(): void;
+  /** A new back-end domain came up: a back end there, then BACKEND_UP to the front end (it resets and re-initialises). */
+  replaceBackend(end: VirtioArgoEnd, model: VirtioDeviceModel): void;
+  figures(): VirtioArgoDeviceFigures;
+  stop(): void;
+}
+
+/**
+ * Builds a device: both transports (`connectVirtioArgo`), a front-end actor that drives §1.2 through
+ * the front end and hears BACKEND_GONE from it, a back-end actor that follows the back end's device.
+ *
+ * @example
+ * ```ts
+ * const vda = createVirtioArgoDevice({ hv, name: 'vda', frontend: { domid: 1 }, backend: { domid: 2 }, model: virtioBlkModel({ disk }), wanted });
+ * vda.start();
+ * vda.frontendActor.getSnapshot().value; // 'driverOk'
+ * ```
+ */
+export function createVirtioArgoDevice(options: VirtioArgoDeviceOptions): VirtioArgoDevice {
+  let frontendActor: ReturnType<typeof createVirtioDeviceActor> | null = null;
+  let backendActor: ReturnType<typeof createVirtioDeviceActor> | null = null;
+  const pair = connectVirtioArgo({
+    hv: options.hv,
+    frontend: options.frontend,
+    backend: options.backend,
+    model: options.model,
+    port: options.port ?? VIRTIO_ARGO_PORT_BASE,
+    ringLen: options.ringLen,
+    chainBytesMax: options.chainBytesMax,
+    frontendHooks: {
+      onUsed: options.onUsed,
+      onLinkDown: (errno) => frontendActor?.send({ type: 'BACKEND_GONE', errno: errnoName(errno) ?? `E${errno}` }),
+      onConfigChange: (status) => frontendActor?.send({ type: 'STATUS', status }),
+    },
+    onBackendStatus: (status) => backendActor?.send({ type: 'STATUS', status }),
+  });
+  let backend = pair.backend;
+  const wire: VirtioDeviceWire = { role: 'frontend', frontend: pair.frontend, wanted: options.wanted, queueSizes: options.queueSizes };
+  frontendActor = createVirtioDeviceActor(wire, { input: { name: options.name, role: 'frontend' } });
+  backendActor = createVirtioDeviceActor({ role: 'backend', backend: () => backend }, { input: { name: options.name, role: 'backend' } });
+  const fa = frontendActor;
+  const ba = backendActor;
+  return {
+    name: options.name,
+    frontend: pair.frontend,
+    get backend() {
+      return backend;
+    },
+    frontendActor: fa,
+    backendActor: ba,
+    live: () => (fa.getSnapshot().value === 'driverOk' && wire.role === 'frontend' ? (wire.live ?? null) : null),
+    start() {
+      ba.start();
+      fa.start();
+      fa.send({ type: 'INITIALISE' });
+    },
+    replaceBackend(end, model) {
+      const guest = end.guest ?? new ArgoGuest(platformOf(options.hv, end.domid));
+      backend.endpoint.close();
+      backend = new VirtioArgoBackend(guest, {
+        port: pair.frontend.endpoint.port,
+        frontendDomid: pair.frontend.guest.domid,
+        model,
+        ringLen: options.ringLen,
+        chainBytesMax: options.chainBytesMax,
+        onStatus: (status) => ba.send({ type: 'STATUS', status }),
+      });
+      backend.start();
+      fa.send({ type: 'BACKEND_UP', domid: end.domid });
+    },
+    figures() {
+      const f = pair.frontend.figures;
+      const snap = fa.getSnapshot();
+      return { name: options.name, state: String(snap.value), status: f.status, requests: f.requests, completions: f.completions, errors: f.errors, bytes: f.bytes, recoveries: snap.context.recoveries, sharedMappings: sharedMappings(pair.frontend, backend) };
+    },
+    stop() {
+      fa.stop();
+      ba.stop();
+      pair.frontend.stop();
+      backend.endpoint.close();
+    },
+  };
+}
