@@ -47,7 +47,7 @@
  * device.send({ type: 'BACKEND_UP', domid: 3 });       // 'driverOk' again
  * ```
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
 
 /** Status bits (§1.1), repeated here so the definition imports only xstate. */
 export const VIRTIO_STATUS = { ACKNOWLEDGE: 1, DRIVER: 2, DRIVER_OK: 4, FEATURES_OK: 8, NEEDS_RESET: 64, FAILED: 128 } as const;
@@ -128,9 +128,14 @@ export function virtioStateOf(status: number): StateName {
 type Change = Partial<VirtioDeviceContext>;
 const ALL: readonly StateName[] = ['reset', 'acknowledge', 'driver', 'featuresOk', 'driverOk', 'failed', 'needsReset'];
 
-/** Eventless transitions from `self` to the state the reported status shows. */
-const follow = (self: StateName) =>
-  ALL.filter((s) => s !== self).map((target) => ({ target, guard: { type: 'statusShows' as const, params: { state: target } } }));
+/**
+ * Eventless transitions, at the root, to the state the reported status shows (one per state: a
+ * report may jump, e.g. a back end that reset under us); never to the state the machine is in.
+ */
+const follow = ALL.map((target) => ({
+  target: `.${target}`,
+  guard: and([{ type: 'statusShows' as const, params: { state: target } }, not(stateIn(target))]),
+}));
 
 type StepEvent = 'ACKNOWLEDGE' | 'DRIVER' | 'FEATURES_OK' | 'DRIVER_OK';
 
@@ -154,7 +159,8 @@ const recover = {
 
 /** The abstract device: what a write of `value` leaves in the status (§1.3), given the link. */
 function modelWrite(c: VirtioDeviceContext, value: number): Change {
-  if (!c.linkUp) return { status: (c.status | (value & VIRTIO_STATUS.FAILED)) | VIRTIO_STATUS.NEEDS_RESET };
+  // unreachable: the transport keeps what the driver wrote (FAILED latches there) and reads DEVICE_NEEDS_RESET
+  if (!c.linkUp) return { status: value | VIRTIO_STATUS.NEEDS_RESET };
   return { status: value };
 }
 
@@ -213,6 +219,7 @@ export const virtioDeviceMachine = setup({
     wasLive: false,
   }),
   initial: 'reset',
+  always: follow,
   on: {
     INITIALISE: { guard: 'isFrontend', actions: ['startInitialising', { type: 'writeStatus', params: { add: 0 } }, 'readStatus', next('ACKNOWLEDGE')] },
     RESET: write(0),
@@ -225,39 +232,32 @@ export const virtioDeviceMachine = setup({
       description: 'Status 0: the device does nothing until the driver initialises it (§1.4).',
       entry: next('ACKNOWLEDGE'),
       on: { ACKNOWLEDGE: write(VIRTIO_STATUS.ACKNOWLEDGE) },
-      always: follow('reset'),
     },
     acknowledge: {
       entry: next('DRIVER'),
       on: { DRIVER: write(VIRTIO_STATUS.DRIVER) },
-      always: follow('acknowledge'),
     },
     driver: {
       entry: next('FEATURES_OK'),
       on: { FEATURES_OK: { actions: ['negotiate', 'readStatus', { type: 'failIfRefused', params: { needs: VIRTIO_STATUS.FEATURES_OK } }, 'readStatus'] } },
-      always: follow('driver'),
     },
     featuresOk: {
       entry: next('DRIVER_OK'),
       on: { DRIVER_OK: { actions: ['setupQueues', { type: 'writeStatus', params: { add: VIRTIO_STATUS.DRIVER_OK } }, 'readStatus', { type: 'failIfRefused', params: { needs: VIRTIO_STATUS.DRIVER_OK } }, 'readStatus'] } },
-      always: follow('featuresOk'),
     },
     driverOk: {
       description: 'Live: the device serves the queues (§1.2 step 8).',
       entry: 'recordLive',
-      always: follow('driverOk'),
     },
     failed: {
       description: 'FAILED latched until a reset (§1.1, case 20).',
       entry: 'stopInitialising',
       on: { BACKEND_UP: recover },
-      always: follow('failed'),
     },
     needsReset: {
       description: 'DEVICE_NEEDS_RESET: in-flight requests may or may not complete; recovery is by reset (§1.1).',
       entry: 'stopInitialising',
       on: { BACKEND_UP: recover },
-      always: follow('needsReset'),
     },
   },
 });
