@@ -38,7 +38,7 @@ export type { ControlWatch, DeviceModel, DomainControl, ToolstackHost, Toolstack
 // The host (createHypervisor's domain table and boot options)
 export { hypervisorMachine } from './hypervisor.js';
 export type { HostBootOptions, HostDomain, HostDomainOptions, HostOperation, HypervisorContext, HypervisorEvent } from './hypervisor.js';
-export { hypervisorMachineFor } from './implementations/hypervisor-core.js';
+export { createHypervisorActor, hypervisorMachineFor, type HypervisorWire } from './implementations/hypervisor-core.js';
 
 // A guest application sending over Argo (argo.md §6.3)
 export { guestAppMachine, messageSize, retryRun, sendRun } from './guest-app.js';

@@ -1,5 +1,6 @@
-import { assign } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import type { Hypervisor } from '../../src/xen/hypervisor.js';
+import { wiredActors } from './wired.js';
 import { hypervisorMachine, type HostDomain, type HostOperation, type HypervisorContext } from '../hypervisor.js';
 
 /**
@@ -24,9 +25,40 @@ import { hypervisorMachine, type HostDomain, type HostOperation, type Hypervisor
  * ```
  */
 export function hypervisorMachineFor(hv: Hypervisor, onRefused: (op: HostOperation, domid: number, error: unknown) => void = () => {}) {
-  const attempt = (op: HostOperation, domid: number, run: () => void): Partial<HypervisorContext> => {
+  const wire: HypervisorWire = { hv, onRefused };
+  return provideHypervisor(() => wire);
+}
+
+/**
+ * What a wired host actor acts on: the hypervisor, and who hears of a refusal.
+ *
+ * @example
+ * ```ts
+ * const wire: HypervisorWire = { hv, onRefused: () => {} };
+ * ```
+ */
+export interface HypervisorWire {
+  hv: Hypervisor;
+  onRefused: (op: HostOperation, domid: number, error: unknown) => void;
+}
+
+/**
+ * A host actor (not started) over `wire` — the same as `createActor(hypervisorMachineFor(hv,
+ * onRefused), actorOptions)`, made from one shared machine (see `wiredActors`).
+ *
+ * @example
+ * ```ts
+ * const host = createHypervisorActor({ hv, onRefused: () => {} }, {}).start();
+ * ```
+ */
+export const createHypervisorActor = wiredActors('createHypervisorActor', provideHypervisor);
+
+/** `hypervisorMachine` with each action using the running actor's wire. */
+function provideHypervisor(wireOf: (self: AnyActorRef) => HypervisorWire) {
+  const attempt = (self: AnyActorRef, op: HostOperation, domid: number, run: (hv: Hypervisor) => void): Partial<HypervisorContext> => {
+    const { hv, onRefused } = wireOf(self);
     try {
-      run();
+      run(hv);
       return { lastRefused: null };
     } catch (error) {
       onRefused(op, domid, error);
@@ -35,15 +67,17 @@ export function hypervisorMachineFor(hv: Hypervisor, onRefused: (op: HostOperati
   };
   return hypervisorMachine.provide({
     actions: {
-      readBootOptions: assign(() => ({
-        boot: { argoEnabled: hv.argoOptions.enabled, macPermissive: hv.argoOptions.macPermissive, xsmMode: hv.xsm.mode },
-      })),
-      readDomains: assign(() => ({ domains: readDomains(hv) })),
-      createDomain: assign((_, params) => attempt('create', params.domid, () => void hv.createDomain({ ...params.options, domid: params.domid }))),
-      killDomain: assign((_, params) => attempt('kill', params.domid, () => hv.killDomain(params.domid))),
-      reapDomain: assign((_, params) => attempt('reap', params.domid, () => hv.reapDomain(params.domid))),
-      softResetDomain: assign((_, params) => attempt('softReset', params.domid, () => hv.softResetDomain(params.domid))),
-      destroyAllDomains: assign(() => {
+      readBootOptions: assign(({ self }) => {
+        const { hv } = wireOf(self);
+        return { boot: { argoEnabled: hv.argoOptions.enabled, macPermissive: hv.argoOptions.macPermissive, xsmMode: hv.xsm.mode } };
+      }),
+      readDomains: assign(({ self }) => ({ domains: readDomains(wireOf(self).hv) })),
+      createDomain: assign(({ self }, params) => attempt(self, 'create', params.domid, (hv) => void hv.createDomain({ ...params.options, domid: params.domid }))),
+      killDomain: assign(({ self }, params) => attempt(self, 'kill', params.domid, (hv) => hv.killDomain(params.domid))),
+      reapDomain: assign(({ self }, params) => attempt(self, 'reap', params.domid, (hv) => hv.reapDomain(params.domid))),
+      softResetDomain: assign(({ self }, params) => attempt(self, 'softReset', params.domid, (hv) => hv.softResetDomain(params.domid))),
+      destroyAllDomains: assign(({ self }) => {
+        const { hv } = wireOf(self);
         for (const { domid } of hv.domainList()) hv.destroyDomain(domid);
         return { lastRefused: null };
       }),

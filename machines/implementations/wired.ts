@@ -20,14 +20,22 @@ export function wiredActors<TWire, TMachine extends AnyStateMachine>(
   provide: (wireOf: (self: AnyActorRef) => TWire) => TMachine,
 ): (wire: TWire, options: ActorOptions<TMachine>) => Actor<TMachine> {
   const wires = new WeakMap<AnyActorRef, TWire>();
+  // the wire of the actor being made: its initial state's entry actions run inside createActor,
+  // before the actor can be recorded (a stack: making one may make another)
+  const making: TWire[] = [];
   const machine = provide((self) => {
-    const wire = wires.get(self);
+    const wire = wires.get(self) ?? making.at(-1);
     if (wire === undefined) throw new Error(`${name}: this actor's machine runs only in actors that ${name} made`);
     return wire;
   });
   return (wire, options) => {
-    const actor = createActor(machine, options);
-    wires.set(actor, wire);
-    return actor;
+    making.push(wire);
+    try {
+      const actor = createActor(machine, options);
+      wires.set(actor, wire);
+      return actor;
+    } finally {
+      making.pop();
+    }
   };
 }

@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActor, type InspectionEvent } from 'xstate';
-import { hypervisorMachineFor } from '../../machines/implementations/hypervisor-core.js';
+import { createHypervisorActor } from '../../machines/implementations/hypervisor-core.js';
 import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
 import { createDomainActor } from '../../machines/implementations/domain-core.js';
 import { ControlNodes, createToolstackActor, releaseDomainEvent, toolstackWire, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
@@ -159,7 +159,7 @@ export class ArgosimSystem {
   readonly seed: number;
   readonly domains = new Map<string, DomainHost>();
   /** The host's actor (`hypervisorMachine`): boot options and the domain table as the core reports them. */
-  readonly host: Actor<ReturnType<typeof hypervisorMachineFor>>;
+  readonly host: ReturnType<typeof createHypervisorActor>;
   /** A VIRQ_DOM_EXC delivery to the host actor waits (they coalesce, as a VIRQ does). */
   private domExcPending = false;
   /** XState inspection events of every actor (only with `inspect: true`). */
@@ -210,7 +210,7 @@ export class ArgosimSystem {
       gfnArenaPages: gfnArenaPagesFor(scenario),
     });
     // the host itself: its boot options and the domain table, re-read on every VIRQ_DOM_EXC
-    this.host = createActor(hypervisorMachineFor(this.hv), { inspect: this.inspector() }).start();
+    this.host = createHypervisorActor({ hv: this.hv, onRefused: () => {} }, { inspect: this.inspector() }).start();
     this.trace$ = trace$(this.hv, this.scheduler);
     this.virq$ = virq$(this.hv, this.scheduler);
     this.lifecycle$ = lifecycle$(this.hv, this.scheduler);
