@@ -1,8 +1,8 @@
 import { assign, type AnyActorRef } from 'xstate';
 import { ArgoGuest } from '../../src/guest/argo-guest.js';
 import { platformOf } from '../../src/guest/platform.js';
-import { PAGE_SIZE } from '../../src/memory/constants.js';
 import { VirtioArgoBackend } from '../../src/virtio-argo/backend.js';
+import { freeRun } from '../../src/virtio-argo/free-run.js';
 import { VIRTIO_ARGO_PORT_BASE, connectVirtioArgo, sharedMappings, type VirtioArgoEnd } from '../../src/virtio-argo/connect.js';
 import type { VirtioArgoFigures, VirtioArgoFrontend } from '../../src/virtio-argo/frontend.js';
 import { readFeatures } from '../../src/virtio/driver-init.js';
@@ -90,7 +90,7 @@ function provideVirtioDevice(wireOf: (self: AnyActorRef) => VirtioDeviceWire) {
 function setupQueues(w: Extract<VirtioDeviceWire, { role: 'frontend' }>): void {
   const t = w.frontend;
   const { memory } = t.guest.platform;
-  for (const ring of w.live?.rings ?? []) freeRun(t, ring.desc, ring.used + usedRingBytes(ring.qsz) - ring.desc);
+  for (const ring of w.live?.rings ?? []) freeRun(t.guest.pages, ring.desc, ring.used + usedRingBytes(ring.qsz) - ring.desc);
   const rings: VringAddresses[] = [];
   w.live = { features: w.live?.features ?? 0n, rings };
   const sizes = w.queueSizes ?? [t.queueSizeMax(0)];
@@ -104,11 +104,6 @@ function setupQueues(w: Extract<VirtioDeviceWire, { role: 'frontend' }>): void {
     t.setQueueReady(q, true);
     if (!t.queueReady(q)) return t.writeStatus(t.readStatus() | VIRTIO_STATUS.FAILED);
   }
-}
-
-function freeRun(t: VirtioArgoFrontend, gpa: number, bytes: number): void {
-  const first = gpa / PAGE_SIZE;
-  t.guest.pages.free(Array.from({ length: Math.max(1, Math.ceil(bytes / PAGE_SIZE)) }, (_, i) => first + i));
 }
 
 /** Options of `createVirtioArgoDevice`. */

@@ -1,5 +1,4 @@
 import type { ArgoGuest } from '../guest/argo-guest.js';
-import { PAGE_SIZE } from '../memory/constants.js';
 import { DriverQueue } from '../virtio/driver-queue.js';
 import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_EVENT_IDX, isValidQueueSize } from '../virtio/constants.js';
 import { usedRingBytes, type VringAddresses } from '../virtio/layout.js';
@@ -7,8 +6,9 @@ import { placeVring } from '../virtio/place-vring.js';
 import { VirtioDevice, type VirtioDeviceModel, type VirtioInterrupt } from '../virtio/virtio-device.js';
 import { ERRNO } from '../xen/errno.js';
 import { VirtioArgoEndpoint } from './endpoint.js';
+import { freeRun } from './free-run.js';
 import { VIRTIO_ARGO_RING_LEN_DEFAULT, type VirtioArgoFigures } from './frontend.js';
-import { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_OP, VA_REPLY, VA_REQUEST, VA_SYNC, VA_USED_ENTRY, align4 } from './protocol.js';
+import { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_OP, VA_REPLY, VA_REQUEST, VA_SYNC, VA_USED_ENTRY, align4, writeSyncHead } from './protocol.js';
 
 /** Bytes (readable + writable) one chain may carry by default: a 64 KiB block request with its header and status. */
 export const CHAIN_BYTES_MAX_DEFAULT = 64 * 1024 + 4096;
@@ -164,7 +164,7 @@ export class VirtioArgoBackend {
     try {
       arena = pages.allocateBytes(size * slotBytes);
     } catch {
-      freeRun(this.guest, ring.desc, ringBytes);
+      freeRun(this.guest.pages, ring.desc, ringBytes);
       return -ERRNO.ENOMEM;
     }
     d.setQueueSize(q, size);
@@ -231,7 +231,7 @@ export class VirtioArgoBackend {
     let count = 0;
     const flush = () => {
       if (count === 0) return;
-      this.writeSyncHead(q, count, at);
+      writeSyncHead(this.outView, q, count, at);
       this.send(VA_MSG | VA_OP.USED_SYNC, this.out.subarray(0, at));
       at = VA_SYNC.size;
       count = 0;
@@ -304,14 +304,6 @@ export class VirtioArgoBackend {
     return this.figures.status;
   }
 
-  private writeSyncHead(q: number, count: number, bytes: number): void {
-    const v = this.outView;
-    v.setUint32(VA_SYNC.seq, 0, true);
-    v.setUint16(VA_SYNC.queue, q, true);
-    v.setUint16(VA_SYNC.count, count, true);
-    v.setUint32(VA_SYNC.bytes, bytes, true);
-    v.setUint32(VA_SYNC.reserved, 0, true);
-  }
 
   private writeUsedEntry(at: number, head: number, len: number, bytes: Uint8Array): void {
     const v = this.outView;
@@ -329,12 +321,7 @@ export class VirtioArgoBackend {
     const s = this.shadows[q];
     if (!s) return;
     this.shadows[q] = null;
-    freeRun(this.guest, s.ring.desc, s.ringBytes);
-    freeRun(this.guest, s.arena, s.arenaBytes);
+    freeRun(this.guest.pages, s.ring.desc, s.ringBytes);
+    freeRun(this.guest.pages, s.arena, s.arenaBytes);
   }
-}
-
-function freeRun(guest: ArgoGuest, gpa: number, bytes: number): void {
-  const first = gpa / PAGE_SIZE;
-  guest.pages.free(Array.from({ length: Math.max(1, Math.ceil(bytes / PAGE_SIZE)) }, (_, i) => first + i));
 }

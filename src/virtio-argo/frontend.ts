@@ -8,7 +8,7 @@ import type { VirtioDriverAccess } from '../virtio/driver-init.js';
 import { VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC } from '../virtio/constants.js';
 import { ERRNO, errnoName } from '../xen/errno.js';
 import { VirtioArgoEndpoint } from './endpoint.js';
-import { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_OP, VA_REPLY, VA_REQUEST, VA_SYNC, VA_USED_ENTRY, align4 } from './protocol.js';
+import { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_OP, VA_REPLY, VA_REQUEST, VA_SYNC, VA_USED_ENTRY, align4, writeSyncHead } from './protocol.js';
 
 /** Ring bytes of each side's receive ring by default: 256 pages with the 64-byte header. */
 export const VIRTIO_ARGO_RING_LEN_DEFAULT = 256 * 4096 - 64;
@@ -227,7 +227,7 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
     let count = 0;
     const send = (): boolean => {
       if (count === 0) return true;
-      this.writeSyncHead(q, count, at);
+      writeSyncHead(this.scratchView, q, count, at);
       const ok = this.sendOrLinkDown(VA_MSG | VA_OP.AVAIL_SYNC, this.scratch.subarray(0, at), 'AVAIL_SYNC');
       this.figures.requests += count;
       at = VA_SYNC.size;
@@ -372,14 +372,6 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
     return status;
   }
 
-  private writeSyncHead(q: number, count: number, bytes: number): void {
-    const v = this.scratchView;
-    v.setUint32(VA_SYNC.seq, 0, true);
-    v.setUint16(VA_SYNC.queue, q, true);
-    v.setUint16(VA_SYNC.count, count, true);
-    v.setUint32(VA_SYNC.bytes, bytes, true);
-    v.setUint32(VA_SYNC.reserved, 0, true);
-  }
 
   private writeAvailEntry(at: number, chain: DescChain): void {
     const v = this.scratchView;

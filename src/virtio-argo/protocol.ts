@@ -62,3 +62,19 @@ export const align4 = (n: number): number => (n + 3) & ~3;
 
 /** The largest Argo payload a ring of `ringLen` bytes takes (argo.md §4.3 step 16: len > 16 + roundup16(L)). */
 export const maxPayloadFor = (ringLen: number): number => ringLen - 32;
+
+/**
+ * Writes the 16-byte head of an AVAIL_SYNC or USED_SYNC at the start of `view`.
+ *
+ * @example
+ * ```ts
+ * writeSyncHead(view, 0, chains, bytes);
+ * ```
+ */
+export function writeSyncHead(view: DataView, queue: number, count: number, bytes: number): void {
+  view.setUint32(VA_SYNC.seq, 0, true);
+  view.setUint16(VA_SYNC.queue, queue, true);
+  view.setUint16(VA_SYNC.count, count, true);
+  view.setUint32(VA_SYNC.bytes, bytes, true);
+  view.setUint32(VA_SYNC.reserved, 0, true);
+}

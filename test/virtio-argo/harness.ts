@@ -41,14 +41,4 @@ export function blkDriver(pair: VirtioArgoPair, wanted = BLK_WANTED): { init: In
   return { init, blk: new VirtioBlkDriver(mem, fe.guest.pages, queue, { slots: 48, slotDataBytes: 16 * SECTOR_SIZE, segmentBytes: 2048 }) };
 }
 
-/** A seeded xorshift32. */
-export function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
+export { xorshift } from '../virtio/harness.js';
