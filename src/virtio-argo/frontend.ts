@@ -229,7 +229,7 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
       if (count === 0) return true;
       writeSyncHead(this.scratchView, q, count, at);
       const ok = this.sendOrLinkDown(VA_MSG | VA_OP.AVAIL_SYNC, this.scratch.subarray(0, at), 'AVAIL_SYNC');
-      this.figures.requests += count;
+      if (ok) this.figures.requests += count;
       at = VA_SYNC.size;
       count = 0;
       return ok;
@@ -384,11 +384,9 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
   }
 
   private localQueue(q: number): LocalQueue | null {
-    const count = this.hello?.queueCount ?? 0;
-    if (!Number.isInteger(q) || q < 0 || q >= Math.max(count, this.queues.length)) {
-      if (this.identify() === null || q < 0 || q >= (this.hello?.queueCount ?? 0) || !Number.isInteger(q)) return null;
-    }
-    while (this.queues.length <= q) this.queues.push({ size: this.hello?.queueSizeMax ?? 0, addresses: null, vq: null, inFlight: new Map() });
+    const hello = this.identify();
+    if (hello === null || !Number.isInteger(q) || q < 0 || q >= hello.queueCount) return null;
+    while (this.queues.length <= q) this.queues.push({ size: hello.queueSizeMax, addresses: null, vq: null, inFlight: new Map() });
     return this.queues[q];
   }
 
