@@ -131,6 +131,8 @@ class ParallelRun {
   /** Per domid, the toolstack operations run on it, in order. */
   private readonly toolstack = new Map<number, string[]>();
   private nextId = 1;
+  /** Faults that hit a live domain, by kind (as the deterministic runtime counts them). */
+  private readonly faultsFired: Record<string, number> = {};
   private timedLeft = 0;
   private readyCount = 0;
   private onReady: (() => void) | undefined;
@@ -309,6 +311,7 @@ class ParallelRun {
     if (this.hv.life(f.domid) === 'gone') return;
     const worker = this.workerOf(f.domid);
     this.toolstack.get(f.domid)!.push(`fault ${f.kind}`);
+    this.faultsFired[f.kind] = (this.faultsFired[f.kind] ?? 0) + 1;
     switch (f.kind) {
       case 'kill':
       case 'backend_death':
@@ -438,6 +441,7 @@ class ParallelRun {
       messages: flows.messages,
       errors: flows.errors,
       refusedRings: flows.refusedRings,
+      faults: { ...this.faultsFired },
       domains: this.scenario.domains.map((d) => ({ name: d.name, domid: d.domid, state: states.get(d.domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) })),
       invariantViolations: [...flows.violations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
