@@ -1,0 +1,131 @@
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { ERRNO } from '../xen/errno.js';
+import {
+  HVM_IOREQSRV_BUFIOREQ_ATOMIC,
+  HVM_IOREQSRV_BUFIOREQ_OFF,
+  MAX_NR_IOREQ_SERVERS,
+  NR_IO_RANGE_TYPES,
+  XEN_DMOP_no_gfns,
+  XENMEM_resource_ioreq_server_frame_bufioreq,
+} from './constants.js';
+import { domainRef, refKey, sameDomain, targetOf, type IoreqHost, type IoreqTarget } from './host.js';
+import { setSlotEport } from './ioreq-page.js';
+import { newServer, type IoreqServer } from './server.js';
+import { releaseServer } from './teardown.js';
+import { wakeVcpu } from './completion.js';
+
+/** get_ioreq_server_info's answer (§5.2 op 2). */
+export interface IoreqServerInfo {
+  bufioreqPort: number;
+  ioreqGfn: number;
+  bufioreqGfn: number;
+}
+
+/**
+ * The common prologue of every XEN_DMOP_* (dm.c `dm_op`, §5.2): the target must resolve (-ESRCH) and
+ * not be the caller; the caller must be privileged over it — the control domain or its device model
+ * (XEN_DOMCTL_set_target) — else -EPERM; then an op of a Xen built without CONFIG_IOREQ_SERVER is
+ * -ENOSYS. Returns the target's state or -errno.
+ */
+export function dmOpTarget(host: IoreqHost, caller: number, target: number): IoreqTarget | number {
+  const callerDom = host.hv.domain(caller);
+  if (!callerDom || host.hv.life(caller) !== 'alive') return -ERRNO.ESRCH;
+  if (caller === target) return -ERRNO.EPERM; // rcu_lock_remote_domain_by_id
+  if (host.hv.life(target) !== 'alive') return -ERRNO.ESRCH; // SIM CHOICE: a dying target takes no new servers
+  if (!callerDom.control && host.deviceModels.get(target) !== caller) return -ERRNO.EPERM; // xsm_dm_op (XSM_DM_PRIV)
+  if (!host.built) return -ERRNO.ENOSYS; // the op is not compiled in
+  return targetOf(host, target) ?? -ERRNO.ESRCH;
+}
+
+/** `get_ioreq_server`: -ENOENT for an unknown id, -EPERM unless the caller is its emulator (§5.1). */
+export function ownedServer(host: IoreqHost, t: IoreqTarget, caller: number, id: number): IoreqServer | number {
+  const s = Number.isInteger(id) && id >= 0 && id < MAX_NR_IOREQ_SERVERS ? t.servers[id] : undefined;
+  if (!s) return -ERRNO.ENOENT;
+  if (s.emulator.domid !== caller || !sameDomain(host.hv, s.emulator)) return -ERRNO.EPERM;
+  return s;
+}
+
+/**
+ * create_ioreq_server (§5.2 op 1): the lowest free id (-ENOSPC when all 8 are used); -EINVAL for
+ * handle_bufioreq > 2, or ≠ 0 on Arm. The server starts disabled with a port per vCPU (§5.8).
+ */
+export function createServer(host: IoreqHost, t: IoreqTarget, caller: number, handleBufioreq: number): number {
+  if (!Number.isInteger(handleBufioreq) || handleBufioreq < HVM_IOREQSRV_BUFIOREQ_OFF || handleBufioreq > HVM_IOREQSRV_BUFIOREQ_ATOMIC) return -ERRNO.EINVAL;
+  if (host.arch === 'arm' && handleBufioreq !== HVM_IOREQSRV_BUFIOREQ_OFF) return -ERRNO.EINVAL; // §5.7: buffered is x86 only
+  let id = 0;
+  while (id < MAX_NR_IOREQ_SERVERS && t.servers[id]) id++;
+  if (id === MAX_NR_IOREQ_SERVERS) return -ERRNO.ENOSPC;
+  const emulator = domainRef(host.hv, caller)!;
+  const s = newServer(id, t.ref.domid, emulator, handleBufioreq);
+  for (let v = 0; v < t.io.length; v++) {
+    const port = host.channels.allocUnbound(t.ref.domid, caller, () => wakeVcpu(host, t, v));
+    s.vcpus.push({ port, pending: false, prevState: 0 });
+  }
+  if (s.bufPage) s.bufPort = host.channels.allocUnbound(t.ref.domid, caller, () => undefined); // Xen polls nothing here
+  t.servers[id] = s;
+  const held = host.emulatorRefs.get(refKey(emulator));
+  if (held) held.count++;
+  else host.emulatorRefs.set(refKey(emulator), { ref: emulator, count: 1, reaped: false });
+  return id;
+}
+
+/**
+ * get_ioreq_server_info (§5.2 op 2). With XEN_DMOP_no_gfns only the bufioreq port is reported.
+ * Without it Xen maps the pages at guest gfns: SIM CHOICE (docs/ioreq.md): the model's toolstack
+ * reserves no legacy ioreq gfns, so x86 answers -ENOMEM as Xen does when none is free, and Arm
+ * -EOPNOTSUPP (it has no legacy path).
+ */
+export function serverInfo(s: IoreqServer, flags: number, arch: 'x86' | 'arm'): IoreqServerInfo | number {
+  if ((flags & XEN_DMOP_no_gfns) === 0) return arch === 'arm' ? -ERRNO.EOPNOTSUPP : -ERRNO.ENOMEM;
+  return { bufioreqPort: s.bufPort, ioreqGfn: 0, bufioreqGfn: 0 };
+}
+
+/**
+ * XENMEM_acquire_resource of an ioreq server: frame 0 the buffered page (-EINVAL when there is
+ * none), frame 1 the synchronous page; any other frame -EINVAL.
+ */
+export function serverFrame(s: IoreqServer, frame: number): GuestMemory | number {
+  if (frame === XENMEM_resource_ioreq_server_frame_bufioreq) return s.bufPage ?? -ERRNO.EINVAL;
+  return frame === 1 ? s.ioreqPage : -ERRNO.EINVAL;
+}
+
+/** map_io_range (§5.2 op 3): -EINVAL (bad type, start > end), -EEXIST (overlaps this server), -ENOMEM (256 used). */
+export function mapRange(s: IoreqServer, type: number, start: number, end: number): number {
+  if (!Number.isInteger(type) || type < 0 || type >= NR_IO_RANGE_TYPES) return -ERRNO.EINVAL;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end) return -ERRNO.EINVAL;
+  const set = s.ranges[type];
+  if (set.overlaps(start, end)) return -ERRNO.EEXIST;
+  return set.add(start, end);
+}
+
+/** unmap_io_range (§5.2 op 4): -ENOENT unless wholly contained; -ENOMEM when a split needs an entry. */
+export function unmapRange(s: IoreqServer, type: number, start: number, end: number): number {
+  if (!Number.isInteger(type) || type < 0 || type >= NR_IO_RANGE_TYPES) return -ERRNO.EINVAL;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start > end) return -ERRNO.EINVAL;
+  const set = s.ranges[type];
+  if (!set.contains(start, end)) return -ERRNO.ENOENT;
+  return set.remove(start, end);
+}
+
+/**
+ * set_ioreq_server_state (§5.2 op 5). Enabling writes each vCPU's `vp_eport` into its slot (§5.8):
+ * the page means something from now on. The target is paused across the change in Xen; here the
+ * op is one synchronous step, so no vCPU runs during it.
+ */
+export function setServerState(s: IoreqServer, enabled: boolean): number {
+  if (enabled === s.enabled) return 0;
+  if (enabled) s.vcpus.forEach((sv, v) => setSlotEport(s.ioreqPage, v, sv.port));
+  s.enabled = enabled;
+  return 0;
+}
+
+/**
+ * destroy_ioreq_server (§5.2 op 6, §5.9 row 1): disable, free the ports and pages, drop the ranges.
+ * A vCPU waiting on the server is woken; its completion finds no pending server (f7039ee41b).
+ */
+export function destroyServer(host: IoreqHost, t: IoreqTarget, s: IoreqServer): number {
+  const waiting = s.vcpus.flatMap((sv, v) => (sv.pending ? [v] : []));
+  releaseServer(host, t, s);
+  for (const v of waiting) wakeVcpu(host, t, v);
+  return 0;
+}

@@ -1,0 +1,102 @@
+import { D } from '../domain/domain-table.js';
+import type { Hypervisor } from '../xen/hypervisor.js';
+import type { IoreqArch } from './constants.js';
+import type { IoreqEventChannels } from './event-channels.js';
+import type { DomainRef, IoreqServer } from './server.js';
+
+/**
+ * Historical IOREQ bugs the core can bring back (virtio-ioreq-lifecycle.md §6.7); all off by
+ * default, which is today's Xen.
+ *
+ * @example
+ * ```ts
+ * createIoreq(hv, { bugs: { ioreqStateStuckAfterServerDestroy: true } });
+ * ```
+ */
+export interface IoreqBugs {
+  /** R1, before Xen f7039ee41b: a vCPU whose server was destroyed keeps io.req.state READY; every later emulation is UNHANDLEABLE. */
+  ioreqStateStuckAfterServerDestroy: boolean;
+  /** R3, before XSA-262 (Xen 92938e5d14): a backwards or invalid state is not caught; the vCPU waits forever instead of the target crashing. */
+  ioreqStateUnchecked: boolean;
+  /** R4, before Xen da20c93108: completion waits for one pending server only, not every one a broadcast reached. */
+  broadcastWaitsForOneServer: boolean;
+}
+
+/** Every IOREQ bug switch off. */
+export const NO_IOREQ_BUGS: Readonly<IoreqBugs> = Object.freeze({
+  ioreqStateStuckAfterServerDestroy: false,
+  ioreqStateUnchecked: false,
+  broadcastWaitsForOneServer: false,
+});
+
+/** The vCPU's own record of its I/O (`v->io`): the latched request and what completing it needs. */
+export interface VcpuIo {
+  /** `io.req.state`: NONE, READY (sent, awaiting), IORESP_READY (data to take). */
+  state: number;
+  /** The request latched at send (`io.req`); null when none. */
+  dir: number;
+  size: number;
+  needsCompletion: boolean;
+  /** Data the completion hands the vCPU (a read's value). */
+  data: bigint;
+  /** True while the vCPU is blocked in Xen on an ioreq (`_VPF_blocked_in_xen`). */
+  blocked: boolean;
+  /** `v->suspended`-style mark: a send refused because the domain was shutting down (§5.5, b7e0d89788). */
+  suspended: boolean;
+}
+
+/** IOREQ state of one target domain. */
+export interface IoreqTarget {
+  readonly ref: DomainRef;
+  /** Indexed by server id, 0–7. */
+  readonly servers: Array<IoreqServer | undefined>;
+  readonly io: VcpuIo[];
+}
+
+/** Everything the IOREQ functions act on. */
+export interface IoreqHost {
+  readonly hv: Hypervisor;
+  readonly arch: IoreqArch;
+  /** Whether Xen was built with CONFIG_IOREQ_SERVER. */
+  readonly built: boolean;
+  readonly bugs: Readonly<IoreqBugs>;
+  readonly targets: Map<number, IoreqTarget>;
+  readonly channels: IoreqEventChannels;
+  /** XEN_DOMCTL_set_target: target → its device-model domain (privileged over it). */
+  readonly deviceModels: Map<number, number>;
+  /** Emulators a server holds a reference on, by `refKey` (commit ccb42e0ca6): a reused domid is another domain. */
+  readonly emulatorRefs: Map<string, { ref: DomainRef; count: number; reaped: boolean }>;
+  readonly wakeListeners: Set<(target: number, vcpu: number) => void>;
+}
+
+/** The domain's current reference (domid and generation), or null when it does not resolve. */
+export function domainRef(hv: Hypervisor, domid: number): DomainRef | null {
+  const slot = hv.domainTable.slotOf(domid);
+  return slot < 0 ? null : { domid, generation: hv.domainTable.get(slot, D.GENERATION) };
+}
+
+/** True while `ref` still names a live-or-dying domain of the same generation. */
+export function sameDomain(hv: Hypervisor, ref: DomainRef): boolean {
+  const now = domainRef(hv, ref.domid);
+  return now !== null && now.generation === ref.generation;
+}
+
+/** The key of a domain reference: domid and generation. */
+export const refKey = (ref: DomainRef): string => `${ref.domid}:${ref.generation}`;
+
+/** The IOREQ state of `target`, made on first use, fresh when the domid was reused. */
+export function targetOf(host: IoreqHost, target: number): IoreqTarget | null {
+  const ref = domainRef(host.hv, target);
+  if (ref === null) return null;
+  const known = host.targets.get(target);
+  if (known && known.ref.generation === ref.generation) return known;
+  const vcpus = host.hv.domain(target)?.vcpus ?? 1;
+  const fresh: IoreqTarget = { ref, servers: [], io: Array.from({ length: vcpus }, idleIo) };
+  host.targets.set(target, fresh);
+  return fresh;
+}
+
+/** A vCPU with no I/O in flight. */
+export function idleIo(): VcpuIo {
+  return { state: 0, dir: 0, size: 0, needsCompletion: false, data: 0n, blocked: false, suspended: false };
+}

@@ -1,0 +1,242 @@
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { ERRNO } from '../xen/errno.js';
+import type { Hypervisor, LifecycleChange } from '../xen/hypervisor.js';
+import type { IoreqArch } from './constants.js';
+import { vcpuResume, type ResumeResult } from './completion.js';
+import { createServer, destroyServer, dmOpTarget, mapRange, ownedServer, serverFrame, serverInfo, setServerState, unmapRange, type IoreqServerInfo } from './dm-op.js';
+import { IoreqEventChannels } from './event-channels.js';
+import { NO_IOREQ_BUGS, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
+import { slotState } from './ioreq-page.js';
+import { broadcastInvalidate, sendBuffered, vcpuAccess, type AccessResult, type IoreqAccess } from './send.js';
+import type { IoreqServer } from './server.js';
+import { destroyAllServers } from './teardown.js';
+
+/** Options of `createIoreq`. */
+export interface IoreqOptions {
+  /** Kconfig CONFIG_IOREQ_SERVER: false makes every IOREQ DM op -ENOSYS. Default true. */
+  built?: boolean;
+  /** x86 (default) or Arm: bufioreq support and what an access with no server gets (§5.2, §5.6). */
+  arch?: IoreqArch;
+  /** Historical bugs to bring back (§6.7 R1, R3, R4); all off by default. */
+  bugs?: Partial<IoreqBugs>;
+}
+
+/** A server as `servers()` reports it. */
+export interface IoreqServerView {
+  id: number;
+  emulator: number;
+  enabled: boolean;
+  bufioreq: number;
+  ranges: Array<Array<{ start: number; end: number }>>;
+  /** Per vCPU: the target-side port, whether a request is pending and the slot's state nibble. */
+  vcpus: Array<{ port: number; pending: boolean; slotState: number }>;
+}
+
+/** An emulator a server holds a reference on; `zombie` once the domain itself was reaped (R5). */
+export interface EmulatorReference {
+  domid: number;
+  servers: number;
+  zombie: boolean;
+}
+
+/**
+ * Xen's IOREQ servers (virtio-ioreq-lifecycle.md §5) over a `Hypervisor`: the device-model ops,
+ * the per-vCPU `ioreq_t` slots in shared pages with their state machine, buffered requests, the
+ * interdomain event channels, shutdown deferral and teardown. Independent of Argo and of XState.
+ *
+ * A guest vCPU's trapped access is `access(target, vcpu, …)`; an emulator hears of it through
+ * `onEmulatorEvent`, answers in the page it got from `acquireResource` and calls `evtchnSend`; the
+ * vCPU then hears `onWake` and calls `resume`. Every result is 0 / a value or -errno, as the
+ * hypercall would return it; misuse by the model's own code (a blocked vCPU executing) throws.
+ *
+ * @example
+ * ```ts
+ * const ioreq = createIoreq(hv);
+ * const id = ioreq.createServer(0, 1, HVM_IOREQSRV_BUFIOREQ_OFF);       // dom0 emulates for dom1
+ * ioreq.mapIoRange(0, 1, id, XEN_DMOP_IO_RANGE_MEMORY, 0x2000000, 0x20001ff);
+ * ioreq.setServerState(0, 1, id, true);
+ * const page = ioreq.acquireResource(0, 1, id, 1) as GuestMemory;         // the synchronous page
+ * ioreq.access(1, 0, { type: IOREQ_TYPE_COPY, addr: 0x2000000, size: 4, dir: IOREQ_READ }); // { kind: 'blocked', server: 0 }
+ * ```
+ */
+export class Ioreq {
+  private readonly host: IoreqHost;
+  private readonly unsubscribe: () => void;
+  private readonly emulatorListeners = new Set<(domid: number, port: number) => void>();
+
+  constructor(readonly hv: Hypervisor, options: IoreqOptions = {}) {
+    this.host = {
+      hv,
+      arch: options.arch ?? 'x86',
+      built: options.built ?? true,
+      bugs: Object.freeze({ ...NO_IOREQ_BUGS, ...options.bugs }),
+      targets: new Map(),
+      channels: new IoreqEventChannels(),
+      deviceModels: new Map(),
+      emulatorRefs: new Map(),
+      wakeListeners: new Set(),
+    };
+    this.host.channels.onNotify((domid, port) => {
+      if (hv.life(domid) !== 'alive') return; // a dying or dead emulator runs nothing (case 36)
+      for (const listener of this.emulatorListeners) listener(domid, port);
+    });
+    this.unsubscribe = hv.onLifecycle((change) => this.lifecycle(change));
+  }
+
+  /** x86 or Arm. */
+  get arch(): IoreqArch {
+    return this.host.arch;
+  }
+
+  /** Stops following the hypervisor's lifecycle (the IOREQ state stays as it is). */
+  dispose(): void {
+    this.unsubscribe();
+  }
+
+  /** XEN_DOMCTL_set_target: `dm` becomes privileged over `target` (a device-model stub domain). */
+  setDeviceModel(target: number, dm: number): void {
+    this.host.deviceModels.set(target, dm);
+  }
+
+  /** XEN_DMOP_create_ioreq_server (§5.2 op 1): the new id, or -EINVAL, -ENOSPC, -EPERM, -ESRCH, -ENOSYS. */
+  createServer(caller: number, target: number, handleBufioreq: number): number {
+    const t = dmOpTarget(this.host, caller, target);
+    return typeof t === 'number' ? t : createServer(this.host, t, caller, handleBufioreq);
+  }
+
+  /** XEN_DMOP_get_ioreq_server_info (§5.2 op 2). */
+  getServerInfo(caller: number, target: number, id: number, flags: number): IoreqServerInfo | number {
+    return this.withServer(caller, target, id, (s) => serverInfo(s, flags, this.host.arch));
+  }
+
+  /** XENMEM_acquire_resource, type ioreq_server: frame 0 the buffered page, 1 the synchronous page. */
+  acquireResource(caller: number, target: number, id: number, frame: number): GuestMemory | number {
+    return this.withServer(caller, target, id, (s) => serverFrame(s, frame));
+  }
+
+  /** XEN_DMOP_map_io_range_to_ioreq_server (§5.2 op 3). `end` is inclusive. */
+  mapIoRange(caller: number, target: number, id: number, type: number, start: number, end: number): number {
+    return this.withServer(caller, target, id, (s) => mapRange(s, type, start, end));
+  }
+
+  /** XEN_DMOP_unmap_io_range_from_ioreq_server (§5.2 op 4). */
+  unmapIoRange(caller: number, target: number, id: number, type: number, start: number, end: number): number {
+    return this.withServer(caller, target, id, (s) => unmapRange(s, type, start, end));
+  }
+
+  /** XEN_DMOP_set_ioreq_server_state (§5.2 op 5). */
+  setServerState(caller: number, target: number, id: number, enabled: boolean): number {
+    return this.withServer(caller, target, id, (s) => setServerState(s, enabled));
+  }
+
+  /** XEN_DMOP_destroy_ioreq_server (§5.2 op 6). */
+  destroyServer(caller: number, target: number, id: number): number {
+    return this.withServer(caller, target, id, (s, t) => destroyServer(this.host, t, s));
+  }
+
+  /** EVTCHNOP_bind_interdomain of a target's ioreq port by the emulator: its local port or -EINVAL. */
+  bindInterdomain(caller: number, target: number, remotePort: number): number {
+    return this.host.channels.bindInterdomain(caller, target, remotePort);
+  }
+
+  /** EVTCHNOP_send by the emulator on its bound port (after IORESP_READY): 0 or -EINVAL. */
+  evtchnSend(caller: number, port: number): number {
+    if (this.hv.life(caller) !== 'alive') return -ERRNO.ESRCH;
+    return this.host.channels.send(caller, port);
+  }
+
+  /** Listens to notifications reaching an emulator's bound ports; returns the unsubscribe function. */
+  onEmulatorEvent(listener: (domid: number, port: number) => void): () => void {
+    this.emulatorListeners.add(listener);
+    return () => this.emulatorListeners.delete(listener);
+  }
+
+  /** Listens to wake-ups of vCPUs blocked on an ioreq; the listener (or the scheduler) then calls `resume`. */
+  onWake(listener: (target: number, vcpu: number) => void): () => void {
+    this.host.wakeListeners.add(listener);
+    return () => this.host.wakeListeners.delete(listener);
+  }
+
+  /** A guest access traps on `vcpu` of `target` (§5.4–§5.6). */
+  access(target: number, vcpu: number, a: IoreqAccess): AccessResult {
+    return vcpuAccess(this.host, target, vcpu, a);
+  }
+
+  /** The blocked vCPU runs its completion (§5.4 wait_for_io, §5.5). */
+  resume(target: number, vcpu: number): ResumeResult {
+    return vcpuResume(this.host, target, vcpu);
+  }
+
+  /** A write sent buffered (§5.7): true when queued, false when the caller must use `access`. */
+  sendBuffered(target: number, a: IoreqAccess): boolean {
+    return sendBuffered(this.host, target, a);
+  }
+
+  /** INVALIDATE to every enabled server (§5.3, R4): servers that could not take it, or -1. */
+  broadcastInvalidate(target: number, vcpu: number): number {
+    return broadcastInvalidate(this.host, target, vcpu);
+  }
+
+  /** True while the vCPU is blocked in Xen on an ioreq. */
+  vcpuBlocked(target: number, vcpu: number): boolean {
+    return this.host.targets.get(target)?.io[vcpu]?.blocked ?? false;
+  }
+
+  /** The vCPU's latched `io.req.state` (NONE unless a request is in flight, or bug R1 left it READY). */
+  vcpuIoState(target: number, vcpu: number): number {
+    return this.host.targets.get(target)?.io[vcpu]?.state ?? 0;
+  }
+
+  /** The target's servers, by id. */
+  servers(target: number): IoreqServerView[] {
+    const t = this.host.targets.get(target);
+    return (t?.servers ?? []).flatMap((s) => (s ? [viewOf(s)] : []));
+  }
+
+  /** Emulators referenced by servers, zombies included (R5). */
+  emulatorReferences(): EmulatorReference[] {
+    return [...this.host.emulatorRefs.values()].map((r) => ({ domid: r.ref.domid, servers: r.count, zombie: r.reaped }));
+  }
+
+  private withServer<T>(caller: number, target: number, id: number, op: (s: IoreqServer, t: IoreqTarget) => T | number): T | number {
+    const t = dmOpTarget(this.host, caller, target);
+    if (typeof t === 'number') return t;
+    const s = ownedServer(this.host, t, caller, id);
+    return typeof s === 'number' ? s : op(s, t);
+  }
+
+  private lifecycle(change: LifecycleChange): void {
+    if (change.change === 'dying') destroyAllServers(this.host, change.domid); // §6.3 relinquish_resources
+    if (change.change !== 'dead') return;
+    this.host.targets.delete(change.domid);
+    this.host.deviceModels.delete(change.domid);
+    this.host.channels.forgetDomain(change.domid);
+    for (const held of this.host.emulatorRefs.values()) {
+      if (held.ref.domid === change.domid && !held.reaped) held.reaped = true; // R5: the servers keep the emulator as a zombie
+    }
+  }
+}
+
+function viewOf(s: IoreqServer): IoreqServerView {
+  return {
+    id: s.id,
+    emulator: s.emulator.domid,
+    enabled: s.enabled,
+    bufioreq: s.bufioreq,
+    ranges: s.ranges.map((r) => r.list()),
+    vcpus: s.vcpus.map((sv, v) => ({ port: sv.port, pending: sv.pending, slotState: slotState(s.ioreqPage, v) })),
+  };
+}
+
+/**
+ * Adds Xen's IOREQ servers to a hypervisor (virtio-ioreq-lifecycle.md §5).
+ *
+ * @example
+ * ```ts
+ * const ioreq = createIoreq(hv, { arch: 'x86', bugs: { ioreqStateStuckAfterServerDestroy: true } });
+ * ```
+ */
+export function createIoreq(hv: Hypervisor, options: IoreqOptions = {}): Ioreq {
+  return new Ioreq(hv, options);
+}
+

@@ -1,0 +1,33 @@
+import { refKey, type IoreqHost, type IoreqTarget } from './host.js';
+import type { IoreqServer } from './server.js';
+
+/**
+ * Frees one server (§5.9): disabled, its vCPU ports and buffered port freed, its slot in the
+ * target's table emptied, and its reference on the emulator dropped. A zombie emulator (reaped while
+ * referenced, R5) is gone for good once its last reference goes.
+ */
+export function releaseServer(host: IoreqHost, t: IoreqTarget, s: IoreqServer): void {
+  s.enabled = false;
+  for (const sv of s.vcpus) {
+    host.channels.free(t.ref.domid, sv.port);
+    sv.pending = false;
+  }
+  if (s.bufPort !== 0) host.channels.free(t.ref.domid, s.bufPort);
+  t.servers[s.id] = undefined;
+  const held = host.emulatorRefs.get(refKey(s.emulator));
+  if (!held || held.count < 1) {
+    throw new Error(`ioreq: server ${s.id} of domain ${t.ref.domid} holds no reference on emulator ${s.emulator.domid}`);
+  }
+  if (--held.count === 0) host.emulatorRefs.delete(refKey(s.emulator));
+}
+
+/**
+ * `ioreq_server_destroy_all` (§5.9 row 3, §6.3 domain_kill → relinquish_resources): every server of
+ * a dying target goes, with no pause and no wake (the domain is being torn down).
+ */
+export function destroyAllServers(host: IoreqHost, target: number): void {
+  const t = host.targets.get(target);
+  if (!t) return;
+  for (const s of t.servers) if (s) releaseServer(host, t, s);
+  host.targets.delete(target);
+}
