@@ -72,7 +72,7 @@ export function vcpuResume(host: IoreqHost, target: number, vcpu: number): Resum
   const io = t.io[vcpu];
   if (io === undefined) throw new RangeError(`domain ${target} has no vCPU ${vcpu}`);
   if (!io.blocked) return { kind: 'running' };
-  const why = notRunning(host, target, vcpu);
+  const why = notRunning(host, target, vcpu, true);
   if (why !== null) return { kind: 'not-running', why };
   let data = allOnes(8); // §5.9 SIM: a read whose server went away gets all-ones
   let found = false;

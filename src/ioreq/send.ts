@@ -66,11 +66,15 @@ export type AccessResult =
 /** All-ones of `size` bytes: what an ignored read returns (emulate.c null handler, §5.6). */
 export const allOnes = (size: number): bigint => (1n << BigInt(8 * size)) - 1n;
 
-/** Why the vCPU cannot execute now, or null when it can. */
-export function notRunning(host: IoreqHost, target: number, vcpu: number): string | null {
+/**
+ * Why the vCPU cannot execute now, or null when it can. A vCPU paused for shutdown counts only with
+ * `forShutdown`: one that trapped into Xen before the shutdown paused it still reaches the send,
+ * where the refused deferral answers RETRY (§5.5) — the window of case 35.
+ */
+export function notRunning(host: IoreqHost, target: number, vcpu: number, forShutdown = false): string | null {
   if (host.hv.life(target) !== 'alive') return 'the domain is dying';
   if (host.hv.domctl.getInfo(target).pauseCount > 0) return 'the domain is paused';
-  if (host.hv.domctl.getVcpuInfo(target, vcpu).pausedForShutdown) return 'the vCPU is paused for shutdown';
+  if (forShutdown && host.hv.domctl.getVcpuInfo(target, vcpu).pausedForShutdown) return 'the vCPU is paused for shutdown';
   return null;
 }
 
