@@ -35,7 +35,7 @@
  * | `FAIL`                         | sets FAILED                                                            |
  * | `STATUS {status}`              | the core reports a status (a back-end actor follows its device so)     |
  * | `BACKEND_GONE {errno}`         | a send failed hard (ECONNREFUSED, ESRCH, EACCES): DEVICE_NEEDS_RESET   |
- * | `BACKEND_UP {domid}`           | a new back-end domain: attach to it, then INITIALISE (recovery)        |
+ * | `BACKEND_UP {domid}`           | a new back-end domain (in driverOk, failed, needsReset): attach to it, then INITIALISE (recovery) |
  *
  * @example
  * ```ts
@@ -248,6 +248,9 @@ export const virtioDeviceMachine = setup({
     driverOk: {
       description: 'Live: the device serves the queues (§1.2 step 8).',
       entry: 'recordLive',
+      // a back end replaced before this front end noticed the old one gone (its next send would
+      // fail): the new back end's device starts at status 0, so reset and initialise again
+      on: { BACKEND_UP: recover },
     },
     failed: {
       description: 'FAILED latched until a reset (§1.1, case 20).',

@@ -1,3 +1,4 @@
+import type { DeviceFigures } from './devices.js';
 import type { MessageCounts } from './message-ledger.js';
 
 /** Per domain: messages and bytes sent and received, sends that waited on a full ring, VIRQ handler runs. */
@@ -43,5 +44,9 @@ export interface RunSummary {
    * result, e.g. `shutdown OK`, `suspend ERROR_FAIL`).
    */
   domains: Array<{ name: string; domid: number; state: string; toolstack: string[] } & DomainFigures>;
+  /** The scenario's VirtIO devices (only when it has any): state, status, requests, errors, bytes, … */
+  devices?: DeviceFigures[];
+  /** Memory mappings shared between a device's front end and back end: 0 for VirtIO-Argo (only with devices). */
+  sharedMappings?: number;
   invariantViolations: string[];
 }

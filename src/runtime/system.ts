@@ -13,7 +13,7 @@ import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
-import type { Scenario, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
+import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO, errnoName } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
 import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
@@ -26,6 +26,8 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
+import { DeviceRun } from './devices.js';
+import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
 
@@ -67,7 +69,7 @@ export interface RunMetrics {
 export interface SystemActor {
   /** Stable within a run: `hypervisor`, `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`, `toolstack:<name>`. */
   id: string;
-  kind: 'hypervisor' | 'domain' | 'ring' | 'app' | 'toolstack';
+  kind: 'hypervisor' | 'domain' | 'ring' | 'app' | 'toolstack' | 'device';
   /** The domain it belongs to (a ring's owner, an app's sender; '' for the hypervisor). */
   domain: string;
   /** The id of the machine it runs: `hypervisor`, `domain`, `argoRing`, `guestApp`, `toolstack`. */
@@ -178,6 +180,7 @@ export class ArgosimSystem {
   /** Faults that hit a live domain, by kind (a fault on a domain already gone does nothing). */
   private readonly faultsFired: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
+  private readonly devices: DeviceRun[] = [];
   private ended: RunEnd | undefined;
   private summary: RunSummary | undefined;
   private readonly byDomid = new Map<number, DomainHost>();
@@ -228,11 +231,13 @@ export class ArgosimSystem {
       acknowledged: (domid) => this.controlAcknowledged(domid),
     });
     const seeds = new SeededRandom(this.seed);
+    if (scenario.firewall !== null) installArgoFirewall(this.hv, scenario.firewall);
     // xl create of every domain before time starts; their kernels register the scenario's rings,
     // then the workloads start
     for (const spec of scenario.domains) this.startToolstack(spec);
     for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
     for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
+    for (const spec of scenario.devices) this.startDevice(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     this.booting = false;
     for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
     for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
@@ -336,6 +341,11 @@ export class ArgosimSystem {
     for (const ts of this.toolstacks.values()) {
       out.push({ id: `toolstack:${ts.name}`, kind: 'toolstack', domain: ts.name, machine: 'toolstack', actor: ts.actor });
     }
+    for (const run of this.devices) {
+      for (const [end, actor] of [['frontend', run.device.frontendActor], ['backend', run.device.backendActor]] as const) {
+        out.push({ id: `device:${run.spec.name}:${end}`, kind: 'device', domain: end === 'frontend' ? run.spec.frontend : run.spec.backend, machine: 'virtioDevice', actor });
+      }
+    }
     for (const app of this.apps) {
       if (app.actor.getSnapshot().status !== 'stopped') {
         out.push({ id: `app:${app.spec.name}`, kind: 'app', domain: app.spec.from, machine: 'guestApp', actor: app.actor });
@@ -369,6 +379,9 @@ export class ArgosimSystem {
         waits: d.waits,
         virqs: d.virqs,
       })),
+      ...(this.devices.length > 0
+        ? { devices: this.devices.map((d) => d.figures()), sharedMappings: this.devices.reduce((n, d) => n + d.figures().sharedMappings, 0) }
+        : {}),
       invariantViolations: [...this.ledger.violations],
     };
   }
@@ -465,10 +478,47 @@ export class ArgosimSystem {
     if (!this.booting) host.deferred.push(() => this.startKernel(host)); // runs as a scheduling point once unpaused
   }
 
-  /** A domain's kernel starts: it registers the domain's scenario rings and goes on with its workloads. */
+  /**
+   * A domain's kernel starts: it registers the domain's scenario rings and goes on with its
+   * workloads; a device back end it serves starts again, and the device's front end re-initialises.
+   */
   private startKernel(host: DomainHost): void {
     for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
     for (const app of this.apps) if (app.spec.from === host.name) this.resumeApp(app);
+    for (const run of this.devices) {
+      if (run.spec.backend !== host.name) continue;
+      run.backendUp({ domid: host.domid, guest: host.guest });
+      this.scheduleDeviceBatch(run, 0);
+    }
+  }
+
+  /**
+   * A scenario device (docs/scenarios.md `devices[]`): the VirtIO-Argo device between its domains,
+   * initialised now; then the guest's block workload as scheduling points of its front end's domain.
+   */
+  private startDevice(spec: ScenarioDevice, rng: SeededRandom): void {
+    const fe = this.domains.get(spec.frontend)!;
+    const be = this.domains.get(spec.backend)!;
+    const violate = (what: string) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`);
+    const run = new DeviceRun(spec, this.hv, { domid: fe.domid, guest: fe.guest }, { domid: be.domid, guest: be.guest }, rng, violate);
+    this.devices.push(run);
+    run.start();
+    this.scheduleDeviceBatch(run, spec.startMs);
+  }
+
+  /** The device's next batch of requests at `atMs` of virtual time (or now), while it makes progress. */
+  private scheduleDeviceBatch(run: DeviceRun, atMs: number): void {
+    if (!run.wantsMore) return;
+    this.scheduler.schedule({
+      kind: 'guest',
+      actor: run.spec.frontend,
+      label: `${run.spec.name} I/O`,
+      delayMs: Math.max(0, atMs - this.scheduler.now()),
+      run: () =>
+        this.asGuest(this.domains.get(run.spec.frontend)!, () => {
+          if (run.batch()) this.scheduleDeviceBatch(run, this.scheduler.now() + run.spec.intervalMs);
+        }),
+    });
   }
 
   /** A domctl of the toolstack, as an event of the domain's actor (none once the domain is gone). */
@@ -826,6 +876,7 @@ export class ArgosimSystem {
     host.actor.send({ type: 'TEARDOWN_DONE' });
     host.deferred.length = 0;
     this.stopApps(host);
+    for (const run of this.devices) if (run.spec.frontend === host.name) run.frontendDown();
     this.reconcileRings(host.domid, 'OWNER_DIED');
     this.byDomid.delete(host.domid);
   }
@@ -838,6 +889,8 @@ export class ArgosimSystem {
   private afterSoftReset(host: DomainHost): void {
     this.reconcileRings(host.domid, 'SOFT_RESET');
     this.stopApps(host);
+    // a device's front end was the old kernel's driver: it goes with it
+    for (const run of this.devices) if (run.spec.frontend === host.name) run.frontendDown();
     if (this.hv.life(host.domid) !== 'alive') return;
     host.guest.close();
     host.guest = new ArgoGuest(platformOf(this.hv, host.domid));

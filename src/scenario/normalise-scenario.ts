@@ -1,4 +1,8 @@
 import { NO_BUGS } from '../xen/historical-bugs.js';
+import { VIRTIO_ARGO_PORT_BASE } from '../virtio-argo/connect.js';
+import { parseArgoFirewall } from '../xsm/argo-firewall.js';
+import { PolicyError } from '../xsm/flask-policy.js';
+import { inlineTextError } from './scenario-policy.js';
 import { parseArgoBootOption } from '../argo/boot-option.js';
 import { npagesRing } from '../argo/constants.js';
 import { XEN_QUIRKS } from '../argo/host.js';
@@ -18,6 +22,7 @@ import {
   type ScenarioDomain,
   type ScenarioFault,
   type ScenarioFile,
+  type ScenarioDevice,
   type ScenarioLifecycleEvent,
   type ScenarioRing,
   type ScenarioWorkload,
@@ -62,6 +67,8 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     },
     openxt: { viptables: file.openxt?.viptables ?? false },
     bugs: { ...NO_BUGS, ...file.bugs },
+    firewall: file.firewall === undefined ? null : checkFirewall(file.firewall, source),
+    devices: normaliseDevices(file.devices ?? [], named, source),
     domains,
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
@@ -204,6 +211,52 @@ function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, nam
       line: source.positionOf(['workloads', i]).line,
     };
   });
+}
+
+/** Defaults of a `devices[]` entry. */
+const DEVICE_DEFAULTS = { diskBytes: 1 << 20, queueSize: 64, ringLen: 128 * 1024 - 64, requests: 1000 };
+
+/** Devices: ends resolved and distinct, names unique, sizes a driver and Xen accept. */
+function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: DomainIndex, source: YamlSource): ScenarioDevice[] {
+  const names = new Map<string, number>();
+  return entries.map((d, i) => {
+    const frontend = named.resolve(d.frontend, ['devices', i, 'frontend']);
+    const backend = named.resolve(d.backend, ['devices', i, 'backend']);
+    if (frontend.name === backend.name) throw source.errorAt(['devices', i, 'backend'], `the back end must be another domain than the front end (${frontend.name}); name a platform domain`);
+    const earlier = names.get(d.name);
+    if (earlier !== undefined) throw source.errorAt(['devices', i, 'name'], `"${d.name}" already names ${entry(source, 'devices', earlier)}; give each device its own name`);
+    names.set(d.name, i);
+    const diskBytes = d.disk ?? DEVICE_DEFAULTS.diskBytes;
+    if (diskBytes < 4096 || diskBytes % 512 !== 0) throw source.errorAt(['devices', i, 'disk'], `a disk of ${diskBytes} bytes: give whole 512-byte sectors, at least 4096 bytes (e.g. 1MiB)`);
+    const queueSize = d.queueSize ?? DEVICE_DEFAULTS.queueSize;
+    if ((queueSize & (queueSize - 1)) !== 0) throw source.errorAt(['devices', i, 'queueSize'], `queue size ${queueSize} is not a power of 2 (virtio-ioreq-lifecycle.md §2.1); use e.g. ${2 ** Math.round(Math.log2(queueSize))}`);
+    return {
+      name: d.name,
+      type: d.type,
+      frontend: frontend.name,
+      backend: backend.name,
+      port: d.port ?? VIRTIO_ARGO_PORT_BASE + i,
+      diskBytes,
+      readOnly: d.readOnly ?? false,
+      queueSize,
+      ringLen: d.ringLen ?? DEVICE_DEFAULTS.ringLen,
+      requests: d.requests ?? DEVICE_DEFAULTS.requests,
+      intervalMs: d.rate ?? 0,
+      startMs: d.start ?? 0,
+      line: source.positionOf(['devices', i]).line,
+    };
+  });
+}
+
+/** The firewall's text, parsed now so a mistake is reported at its line in the scenario file. */
+function checkFirewall(text: string, source: YamlSource): string {
+  try {
+    parseArgoFirewall(text, 'firewall');
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    throw inlineTextError(source, ['firewall'], e);
+  }
+  return text;
 }
 
 function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, source: YamlSource): ScenarioLifecycleEvent[] {

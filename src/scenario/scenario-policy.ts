@@ -101,9 +101,9 @@ function readPolicyFile(path: string, source: YamlSource, readText: ReadText): s
   }
 }
 
-/** What a PolicyError says, without parseFlaskPolicy's `policy:N: ` prefix. */
+/** What a PolicyError says, without its parser's `source:N: ` prefix. */
 function policyDetail(error: PolicyError): string {
-  const prefix = `${POLICY_SOURCE}:${error.line}: `;
+  const prefix = `${error.source}:${error.line}: `;
   return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
 }
 
@@ -117,14 +117,22 @@ function parseInline(text: string, source: YamlSource): FlaskPolicy {
     return parseFlaskPolicy(text, POLICY_SOURCE);
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
-    const node = source.nodeAt(['xsm', 'policy']);
-    if (isScalar(node) && node.type === 'BLOCK_LITERAL' && node.range) {
-      const line = source.position(node.range[0]).line + e.line;
-      const column = firstTextColumn(source.text, line);
-      throw new ScenarioError({ file: source.file, line, column, path: 'xsm.policy' }, policyDetail(e));
-    }
-    throw source.errorAt(['xsm', 'policy'], `policy line ${e.line}: ${policyDetail(e)}`);
+    throw inlineTextError(source, ['xsm', 'policy'], e);
   }
+}
+
+/**
+ * A policy error in a block of text inside the scenario (`xsm.policy`, `firewall`) as a ScenarioError
+ * at its line in the YAML file (a block literal), else at the field with the policy's line.
+ */
+export function inlineTextError(source: YamlSource, path: Array<string | number>, e: PolicyError): ScenarioError {
+  const node = source.nodeAt(path);
+  if (isScalar(node) && node.type === 'BLOCK_LITERAL' && node.range) {
+    const line = source.position(node.range[0]).line + e.line;
+    const column = firstTextColumn(source.text, line);
+    return new ScenarioError({ file: source.file, line, column, path: path.join('.') }, policyDetail(e));
+  }
+  return source.errorAt(path, `policy line ${e.line}: ${policyDetail(e)}`);
 }
 
 function parseFromFile(text: string, path: string): FlaskPolicy {

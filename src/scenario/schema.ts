@@ -48,6 +48,7 @@ export const SCENARIO_LIMITS = {
   messagesPerWorkload: 10_000_000,
   lifecycleEvents: 4096,
   faults: 4096,
+  devices: 64,
   nameChars: 64,
 } as const;
 
@@ -216,6 +217,25 @@ const workloadSchema = strict({
   start: unit(parseDuration).optional(),
 });
 
+/** The VirtIO device types a scenario can declare. */
+export const DEVICE_TYPES = ['virtio-blk'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+const deviceSchema = strict({
+  name: domainName,
+  type: z.enum(DEVICE_TYPES),
+  frontend: reference,
+  backend: reference,
+  port: u32.optional(),
+  disk: unit(parseSize).optional(),
+  readOnly: z.boolean().optional(),
+  queueSize: z.number().int().min(1).max(32768).optional(),
+  ringLen: unit(parseRingLen).optional(),
+  requests: z.number().int().min(0).max(1_000_000).optional(),
+  rate: unit(parseRate).optional(),
+  start: unit(parseDuration).optional(),
+});
+
 const lifecycleSchema = strict({
   at: unit(parseDuration),
   op: z.enum(LIFECYCLE_OPS),
@@ -255,6 +275,8 @@ export const scenarioFileSchema = strict({
     failedReregisterDeletes: z.boolean().optional(),
   }).optional(),
   openxt: strict({ viptables: z.boolean().optional() }).optional(),
+  firewall: z.string().optional(),
+  devices: z.array(deviceSchema).max(SCENARIO_LIMITS.devices).optional(),
   bugs: strict(Object.fromEntries(Object.keys(HISTORICAL_BUGS).map((name) => [name, z.boolean().optional()])) as Record<HistoricalBug, z.ZodOptional<z.ZodBoolean>>).optional(),
   domains: z.array(domainSchema).min(1).max(SCENARIO_LIMITS.domains),
   rings: z.array(ringSchema).max(SCENARIO_LIMITS.domains * SCENARIO_LIMITS.ringsPerDomain).optional(),
@@ -357,6 +379,31 @@ export interface ScenarioWorkload {
   line: number;
 }
 
+/**
+ * A VirtIO device over VirtIO-Argo (docs/scenarios.md `devices[]`): its front end in a guest, its
+ * back end and device model in a platform domain, and the I/O the guest's driver does.
+ */
+export interface ScenarioDevice {
+  name: string;
+  type: DeviceType;
+  frontend: string;
+  backend: string;
+  /** The Argo port both ends' rings are registered on. */
+  port: number;
+  /** virtio-blk: the disk's bytes (whole 512-byte sectors). */
+  diskBytes: number;
+  readOnly: boolean;
+  queueSize: number;
+  /** Each end's receive ring. */
+  ringLen: number;
+  /** Block requests the guest makes (reads, writes, flushes, drawn from the run's seed). */
+  requests: number;
+  /** Virtual milliseconds between batches of requests; 0: as fast as they complete. */
+  intervalMs: number;
+  startMs: number;
+  line: number;
+}
+
 export interface ScenarioLifecycleEvent {
   atMs: number;
   op: LifecycleOp;
@@ -395,6 +442,9 @@ export interface Scenario {
   quirks: ArgoQuirks;
   /** Historical bugs switched back on (src/xen/historical-bugs.ts; all off by default). */
   bugs: HistoricalBugs;
+  /** The Argo firewall's policy text (docs/virtio-argo.md), or null for none. */
+  firewall: string | null;
+  devices: ScenarioDevice[];
   openxt: { viptables: boolean };
   domains: ScenarioDomain[];
   rings: ScenarioRing[];
