@@ -1,0 +1,121 @@
+import { VirtioDevice, type VirtioDeviceModel } from '../../virtio/virtio-device.js';
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import { HVM_IOREQSRV_BUFIOREQ_OFF, IOREQ_READ, IOREQ_TYPE_COPY, XEN_DMOP_IO_RANGE_MEMORY, XEN_DMOP_no_gfns } from '../constants.js';
+import { answerRequest, takeRequest } from '../emulator-slot.js';
+import type { Ioreq } from '../ioreq.js';
+import type { Ioreq as IoreqT } from '../ioreq-page.js';
+import { ForeignMappings } from './foreign-mappings.js';
+import { MmioRegisterFile, type MmioIdentity } from './register-file.js';
+import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_WINDOW_BYTES } from './registers.js';
+
+/** How to start a virtio-mmio backend. */
+export interface VirtioMmioBackendOptions {
+  ioreq: Ioreq;
+  /** The backend's domain: it must be privileged over the target (dom0, or the target's device model). */
+  emulator: number;
+  target: number;
+  model: VirtioDeviceModel;
+  /** Base of the device's 0x200-byte window (default GUEST_VIRTIO_MMIO_BASE, libxl's first slot). */
+  base?: number;
+  /** DMOP set_irq_level (op 19): the device's SPI goes up or down. */
+  setIrqLevel?: (level: 0 | 1) => void;
+  /** Overrides of MagicValue / Version (case 21). */
+  identity?: MmioIdentity;
+  /** False: requests wait in `pending` until `servePending` (a scheduler decides when the backend runs). Default true. */
+  serveOnNotify?: boolean;
+}
+
+/**
+ * A virtio-mmio device emulator reached through an IOREQ server (virtio-ioreq-lifecycle.md §5.10,
+ * "VirtIO-EPAM"): it creates a server for the guest, maps [base, base + 0x1ff] as MEMORY, enables
+ * it and binds the vCPU ports (§5.8a), then answers each COPY ioreq by decoding the §1.8 registers
+ * against a `VirtioDevice`. Virtqueues and buffers are reached by foreign mapping of guest memory,
+ * each mapping counted in `mappings` (§5.10 step 6).
+ *
+ * @example
+ * ```ts
+ * const backend = new VirtioMmioBackend({ ioreq, emulator: 0, target: 1, model: virtioBlkModel({ disk }) });
+ * backend.mappings.count; // grows as the guest's requests are served
+ * backend.stop();         // destroy_ioreq_server
+ * ```
+ */
+export class VirtioMmioBackend {
+  readonly id: number;
+  readonly base: number;
+  readonly device: VirtioDevice;
+  readonly registers: MmioRegisterFile;
+  readonly mappings = new ForeignMappings();
+  /** Ioreqs answered. */
+  requests = 0;
+  /** Ioreqs outside the window (a range unmapped after selection, R6): answered without effect. */
+  strays = 0;
+  /** vCPUs whose notification waits for `servePending`. */
+  readonly pending: number[] = [];
+  private readonly page: GuestMemory;
+  private readonly ports: number[];
+  private readonly unlisten: () => void;
+
+  constructor(private readonly options: VirtioMmioBackendOptions) {
+    const { ioreq, emulator, target } = options;
+    this.base = options.base ?? GUEST_VIRTIO_MMIO_BASE;
+    const guest = ioreq.hv.domain(target);
+    if (!guest) throw new Error(`virtio-mmio backend: no domain ${target}`);
+    this.device = new VirtioDevice(guest.memory, this.mappings.counting(options.model), { onInterrupt: (n) => this.registers.interrupt(n.kind) });
+    this.registers = new MmioRegisterFile(this.device, this.mappings, options.setIrqLevel, options.identity);
+    this.id = must(ioreq.createServer(emulator, target, HVM_IOREQSRV_BUFIOREQ_OFF), 'create_ioreq_server');
+    this.page = must(ioreq.acquireResource(emulator, target, this.id, 1), 'acquire_resource');
+    must(ioreq.getServerInfo(emulator, target, this.id, XEN_DMOP_no_gfns), 'get_ioreq_server_info');
+    must(ioreq.mapIoRange(emulator, target, this.id, XEN_DMOP_IO_RANGE_MEMORY, this.base, this.base + VIRTIO_MMIO_WINDOW_BYTES - 1), 'map_io_range');
+    must(ioreq.setServerState(emulator, target, this.id, true), 'set_ioreq_server_state');
+    const view = ioreq.servers(target).find((s) => s.id === this.id)!;
+    this.ports = view.vcpus.map((v) => must(ioreq.bindInterdomain(emulator, target, v.port), 'bind_interdomain'));
+    this.unlisten = ioreq.onEmulatorEvent((domid, port) => this.heard(domid, port));
+  }
+
+  private heard(domid: number, port: number): void {
+    const vcpu = this.ports.indexOf(port);
+    if (domid !== this.options.emulator || vcpu < 0) return;
+    if (this.options.serveOnNotify ?? true) this.serve(vcpu);
+    else this.pending.push(vcpu);
+  }
+
+  /** Serves every notification that waited (serveOnNotify false). */
+  servePending(): number {
+    const vcpus = this.pending.splice(0);
+    for (const v of vcpus) this.serve(v);
+    return vcpus.length;
+  }
+
+  /** Takes vCPU `vcpu`'s request, performs it on the registers, answers and notifies. */
+  serve(vcpu: number): void {
+    const req = takeRequest(this.page, vcpu);
+    if (req === null) return; // a spurious notification
+    const data = this.perform(req);
+    answerRequest(this.page, vcpu, data);
+    this.requests++;
+    this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
+  }
+
+  private perform(req: IoreqT): bigint | undefined {
+    const offset = Number(req.addr) - this.base;
+    const inWindow = req.type === IOREQ_TYPE_COPY && req.count === 1 && !req.dataIsPtr && offset >= 0 && offset + req.size <= VIRTIO_MMIO_WINDOW_BYTES;
+    if (!inWindow) {
+      this.strays++; // §5.6: emulators must re-check what arrives
+      return req.dir === IOREQ_READ ? (1n << BigInt(8 * req.size)) - 1n : undefined;
+    }
+    if (req.dir === IOREQ_READ) return BigInt(this.registers.read(offset, req.size) >>> 0);
+    this.registers.write(offset, req.size, Number(BigInt.asUintN(32, req.data)));
+    return undefined;
+  }
+
+  /** Stops listening and destroys the server (§5.8a step 8); 0 or -errno. */
+  stop(): number {
+    this.unlisten();
+    return this.options.ioreq.destroyServer(this.options.emulator, this.options.target, this.id);
+  }
+}
+
+function must<T>(result: T | number, op: string): T {
+  if (typeof result === 'number' && result < 0) throw new Error(`virtio-mmio backend: ${op} failed with ${result}`);
+  return result as T;
+}

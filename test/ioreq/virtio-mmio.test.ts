@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { IOREQ_READ, IOREQ_TYPE_COPY } from '../../src/ioreq/constants.js';
+import { VirtioMmioBackend } from '../../src/ioreq/virtio-mmio/mmio-backend.js';
+import { VirtioMmioTransport } from '../../src/ioreq/virtio-mmio/mmio-transport.js';
+import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE, VIRTIO_MMIO_MAGIC } from '../../src/ioreq/virtio-mmio/registers.js';
+import { PageAllocator } from '../../src/memory/page-allocator.js';
+import { bit, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1 } from '../../src/virtio/constants.js';
+import { initialiseDevice, readFeatures } from '../../src/virtio/driver-init.js';
+import { DriverQueue } from '../../src/virtio/driver-queue.js';
+import { VirtioBlkDriver } from '../../src/virtio/blk/blk-driver.js';
+import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
+import { virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
+import { SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN } from '../../src/virtio/blk/constants.js';
+import type { VirtioDeviceModel } from '../../src/virtio/virtio-device.js';
+import { xorshift } from '../virtio/harness.js';
+import { DOM0, TARGET, world } from './harness.js';
+
+const DISK_SECTORS = 256;
+const blk = (image = new Uint8Array(DISK_SECTORS * SECTOR_SIZE)) => virtioBlkModel({ disk: new MemoryDisk(image), queueSizeMax: 64 });
+
+function setUp(options: { model?: VirtioDeviceModel; identity?: { magic?: number; version?: number } } = {}) {
+  const w = world();
+  const levels: number[] = [];
+  const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: options.model ?? blk(), identity: options.identity, setIrqLevel: (l) => levels.push(l) });
+  const mmio = new VirtioMmioTransport(w.ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE);
+  return { ...w, backend, mmio, levels };
+}
+
+describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () => {
+  it('case 21: probe: Magic ≠ 0x74726976 → ignored; Version 3 → ignored; DeviceID 0 → stops silently; else the device', () => {
+    expect(setUp({ identity: { magic: 0x12345678 } }).mmio.probe()).toEqual({ kind: 'ignored', why: 'wrong magic value 0x12345678' });
+    expect(setUp({ identity: { version: 3 } }).mmio.probe()).toEqual({ kind: 'ignored', why: 'version 3 not supported' });
+    expect(setUp({ model: { ...blk(), deviceId: 0 } }).mmio.probe()).toEqual({ kind: 'absent' });
+    const ok = setUp();
+    expect(ok.mmio.probe()).toEqual({ kind: 'device', deviceId: 2, version: 2 });
+    expect(ok.mmio.exits).toBe(3); // three register reads, three ioreq round trips
+    expect(ok.backend.requests).toBe(3);
+  });
+
+  it('§1.8 nothing answers outside the window: a probe of the next device slot reads all-ones (x86, no server)', () => {
+    const { ioreq } = setUp();
+    expect(new VirtioMmioTransport(ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO_DEVICE_STRIDE).probe()).toEqual({ kind: 'ignored', why: 'wrong magic value 0xffffffff' });
+  });
+
+  it('§1.8 control registers take only aligned 32-bit accesses; a byte read of Magic is logged and reads all-ones', () => {
+    const { mmio, backend } = setUp();
+    expect(mmio.read32(VIRTIO_MMIO.MagicValue, 1)).toBe(0xff);
+    expect(backend.device.log.count('config-access-invalid')).toBe(1);
+    expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(VIRTIO_MMIO_MAGIC);
+  });
+
+  it('§1.2 over the registers: initialisation reaches DRIVER_OK; the vring is foreign-mapped when the queue goes live', () => {
+    const { mmio, backend, hv } = setUp();
+    const mem = hv.domain(TARGET)!.memory;
+    const offered = readFeatures(mmio);
+    expect(offered & bit(VIRTIO_F_VERSION_1)).not.toBe(0n);
+    const init = initialiseDevice(mmio, mem, new PageAllocator(mem.pages), { wanted: bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_EVENT_IDX) });
+    expect(init.ok).toBe(true);
+    expect(mmio.readStatus()).toBe(15);
+    expect(backend.mappings.count).toBeGreaterThanOrEqual(3); // desc, avail and used
+    mmio.writeStatus(0); // reset clears the transport's registers too
+    expect(mmio.readStatus()).toBe(0);
+    expect(mmio.queueReady(0)).toBe(false);
+  });
+
+  it('a range unmapped after selection (R6): the backend re-checks the address and answers without effect', () => {
+    const { ioreq, backend } = setUp();
+    // a read delivered for an address the backend does not own (forged into the server's range by remapping)
+    ioreq.unmapIoRange(DOM0, TARGET, backend.id, 1, GUEST_VIRTIO_MMIO_BASE, GUEST_VIRTIO_MMIO_BASE + 0x1ff);
+    ioreq.mapIoRange(DOM0, TARGET, backend.id, 1, 0x3000000, 0x30000ff);
+    expect(ioreq.access(TARGET, 1, { type: IOREQ_TYPE_COPY, addr: 0x3000000, size: 4, dir: IOREQ_READ }).kind).toBe('blocked');
+    expect(ioreq.resume(TARGET, 1)).toEqual({ kind: 'done', data: 0xffffffffn });
+    expect(backend.strays).toBe(1);
+  });
+
+  it('workload: 1500 virtio-blk requests over the register path, checked byte for byte against a reference image', () => {
+    const image = new Uint8Array(DISK_SECTORS * SECTOR_SIZE);
+    const { mmio, backend, hv, levels } = setUp({ model: blk(image) });
+    const mem = hv.domain(TARGET)!.memory;
+    const pages = new PageAllocator(mem.pages);
+    const wanted = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_EVENT_IDX) | bit(VIRTIO_F_INDIRECT_DESC);
+    const init = initialiseDevice(mmio, mem, pages, { wanted, queueSizes: [64] });
+    if (!init.ok) throw new Error(`initialisation failed at ${init.failedAt}`);
+    const queue = new DriverQueue<number>(mem, init.rings[0], {
+      eventIdx: (init.features & bit(VIRTIO_F_EVENT_IDX)) !== 0n,
+      indirect: (init.features & bit(VIRTIO_F_INDIRECT_DESC)) !== 0n,
+      pages,
+      notify: () => mmio.notify(0),
+    });
+    const driver = new VirtioBlkDriver(mem, pages, queue, { slots: 16, slotDataBytes: 8 * SECTOR_SIZE, segmentBytes: 1024 });
+    const reference = new Uint8Array(image.length);
+    const next = xorshift(21);
+    let done = 0;
+    let exitsBefore = mmio.exits;
+    for (let i = 0; i < 1500; i++) {
+      const sectors = 1 + (next() % 8);
+      const sector = next() % (DISK_SECTORS - sectors);
+      if (next() % 2 === 0) {
+        const data = new Uint8Array(sectors * SECTOR_SIZE);
+        for (let b = 0; b < data.length; b += 4) data[b] = next() & 0xff;
+        reference.set(data, sector * SECTOR_SIZE);
+        expect(driver.write(sector, data)).not.toBeNull();
+      } else {
+        expect(driver.read(sector, sectors)).not.toBeNull();
+      }
+      driver.kick();
+      if (mmio.acknowledgeInterrupt() !== 0 || i % 7 === 0) {
+        for (const c of driver.harvest()) {
+          expect(c.status).toBe(VIRTIO_BLK_S_OK);
+          if (c.type === VIRTIO_BLK_T_IN) expect(sameBytes(c.data!, reference.subarray(c.sector * SECTOR_SIZE))).toBe(true);
+          done++;
+        }
+      }
+    }
+    for (const c of driver.harvest()) expect(c.status).toBe(VIRTIO_BLK_S_OK), done++;
+    expect(done).toBe(1500);
+    expect(sameBytes(image, reference)).toBe(true);
+    expect(backend.device.served).toBe(1500);
+    expect(backend.mappings.count).toBeGreaterThan(1500); // every request's pages were mapped
+    expect(levels).toContain(1);
+    expect(levels.at(-1)).toBe(0); // acknowledged
+    expect(mmio.exits - exitsBefore).toBeGreaterThanOrEqual(1500); // at least one QueueNotify exit each (EVENT_IDX may suppress some)
+    exitsBefore = mmio.exits;
+    expect(backend.stop()).toBe(0);
+    expect(mmio.probe().kind).toBe('ignored'); // the server is gone: the window reads all-ones
+  });
+});
+
+/** True when `a` equals the first a.length bytes of `b` (vitest's deep equality is slow on big arrays). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, a.length)) === 0;
+}
