@@ -46,7 +46,7 @@ export class MessageLedger {
   ringTornDown(ring: string): void {
     const flows = this.rings.get(ring);
     if (!flows) return;
-    for (const flow of flows.values()) this.counts.lost += flow.inFlight.length;
+    for (const flow of flows.values()) this.counts.lost += flow.inFlight.length - flow.head;
     this.rings.delete(ring);
   }
 
@@ -56,10 +56,9 @@ export class MessageLedger {
    */
   received(source: number, ring: string, bytes: Uint8Array, atMs: number): Receipt {
     const flow = this.rings.get(ring)?.get(source);
-    const queue = flow?.inFlight ?? [];
-    const at = queue.findIndex((p) => same(p, bytes));
+    const at = flow ? indexOf(flow, bytes) : -1;
     if (at >= 0) {
-      const [payload] = queue.splice(at, 1);
+      const payload = take(flow!, at);
       flow!.recent.push(payload);
       if (flow!.recent.length > RECENT_DELIVERED) flow!.recent.shift();
       if (at === 0) {
@@ -84,7 +83,7 @@ export class MessageLedger {
   settle(drained: (ring: string) => boolean): void {
     for (const [ring, flows] of this.rings) {
       for (const [sender, flow] of flows) {
-        const n = flow.inFlight.length;
+        const n = flow.inFlight.length - flow.head;
         if (n === 0) continue;
         this.counts.lost += n;
         if (drained(ring)) this.violations.push(`end: ${n} message(s) from ${sender} to ring ${ring} were accepted but never delivered`);
@@ -97,14 +96,37 @@ export class MessageLedger {
     let flows = this.rings.get(ring);
     if (!flows) this.rings.set(ring, (flows = new Map()));
     let flow = flows.get(sender);
-    if (!flow) flows.set(sender, (flow = { inFlight: [], recent: [] }));
+    if (!flow) flows.set(sender, (flow = { inFlight: [], head: 0, recent: [] }));
     return flow;
   }
 }
 
 interface Flow {
+  /** Accepted and not yet delivered, oldest first from `head` (a queue without shifting). */
   inFlight: Uint8Array[];
+  head: number;
   recent: Uint8Array[];
+}
+
+/** Where `bytes` waits in the flow, relative to its head (0: next in order), or -1. */
+function indexOf(flow: Flow, bytes: Uint8Array): number {
+  const q = flow.inFlight;
+  for (let i = flow.head; i < q.length; i++) if (same(q[i], bytes)) return i - flow.head;
+  return -1;
+}
+
+/** Removes and returns the message `at` places behind the head. */
+function take(flow: Flow, at: number): Uint8Array {
+  const q = flow.inFlight;
+  if (at === 0) {
+    const payload = q[flow.head++];
+    if (flow.head > 64 && flow.head * 2 > q.length) {
+      q.splice(0, flow.head);
+      flow.head = 0;
+    }
+    return payload;
+  }
+  return q.splice(flow.head + at, 1)[0];
 }
 
 /** Byte equality, a word at a time where both arrays allow it. */
