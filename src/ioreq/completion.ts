@@ -45,6 +45,7 @@ function waitForIo(host: IoreqHost, s: IoreqServer, vcpu: number): Wait {
   const state = slotState(s.ioreqPage, vcpu);
   if (state === STATE_IOREQ_NONE) {
     sv.pending = false;
+    sv.prevState = STATE_IOREQ_NONE;
     return { kind: 'answered', data: ~0n };
   }
   const previous = sv.prevState;

@@ -28,8 +28,8 @@ export interface IoreqServerView {
   enabled: boolean;
   bufioreq: number;
   ranges: Array<Array<{ start: number; end: number }>>;
-  /** Per vCPU: the target-side port, whether a request is pending and the slot's state nibble. */
-  vcpus: Array<{ port: number; pending: boolean; slotState: number }>;
+  /** Per vCPU: the target-side port, whether a request is pending, the slot's state nibble and the state Xen last saw while waiting. */
+  vcpus: Array<{ port: number; pending: boolean; slotState: number; seen: number }>;
 }
 
 /** An emulator a server holds a reference on; `zombie` once the domain itself was reaped (R5). */
@@ -224,7 +224,7 @@ function viewOf(s: IoreqServer): IoreqServerView {
     enabled: s.enabled,
     bufioreq: s.bufioreq,
     ranges: s.ranges.map((r) => r.list()),
-    vcpus: s.vcpus.map((sv, v) => ({ port: sv.port, pending: sv.pending, slotState: slotState(s.ioreqPage, v) })),
+    vcpus: s.vcpus.map((sv, v) => ({ port: sv.port, pending: sv.pending, slotState: slotState(s.ioreqPage, v), seen: sv.prevState })),
   };
 }
 

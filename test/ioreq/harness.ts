@@ -20,7 +20,7 @@ export interface World {
 }
 
 export function world(options: IoreqOptions = {}, vcpus = 2): World {
-  const hv = createHypervisor({ maxDomains: 8 });
+  const hv = createHypervisor({ maxDomains: 8, gfnArenaPages: 64 });
   hv.createDomain({ domid: DOM0, memoryBytes: 1 << 16 });
   hv.createDomain({ domid: TARGET, vcpus, memoryBytes: 1 << 22 });
   hv.createDomain({ domid: DRIVER, memoryBytes: 1 << 16 });
