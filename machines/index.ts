@@ -52,3 +52,11 @@ export { virtioDeviceMachine, virtioStateOf, VIRTIO_STATUS } from './virtio-devi
 export type { VirtioDeviceContext, VirtioDeviceEvent, VirtioDeviceInput } from './virtio-device.js';
 export { createVirtioArgoDevice, createVirtioDeviceActor, virtioDeviceMachineFor } from './implementations/virtio-device-core.js';
 export type { VirtioArgoDevice, VirtioArgoDeviceFigures, VirtioArgoDeviceOptions, VirtioDeviceWire } from './implementations/virtio-device-core.js';
+
+// Xen IOREQ servers and their per-vCPU slots (virtio-ioreq-lifecycle.md §5)
+export { ioreqServerMachine, ioreqServerStateOf, ioreqRangeKey } from './ioreq-server.js';
+export type { IoreqServerContext, IoreqServerEvent, IoreqServerInput } from './ioreq-server.js';
+export { createIoreqServerActor, ioreqServerMachineFor, type IoreqServerWire } from './implementations/ioreq-server-core.js';
+export { ioreqSlotMachine, ioreqSlotStateOf, IOREQ_SLOT_STATE } from './ioreq-slot.js';
+export type { IoreqSlotContext, IoreqSlotEvent, IoreqSlotInput } from './ioreq-slot.js';
+export { createIoreqSlotActor, ioreqSlotMachineFor, type IoreqSlotWire } from './implementations/ioreq-slot-core.js';

@@ -111,7 +111,14 @@ type RangeParams = { rangeType: number; start: number; end: number };
  */
 export const ioreqRangeKey = (rangeType: number, start: number, end: number): string => `${rangeType}:${start.toString(16)}-${end.toString(16)}`;
 
-/** The state a record shows. */
+/**
+ * The state a record shows.
+ *
+ * @example
+ * ```ts
+ * ioreqServerStateOf({ exists: true, gone: false, enabled: true, pending: 1 }); // 'serving'
+ * ```
+ */
 export function ioreqServerStateOf(c: Pick<IoreqServerContext, 'exists' | 'gone' | 'enabled' | 'pending'>): StateName {
   if (c.gone) return 'destroyed';
   if (!c.exists) return 'absent';
@@ -119,8 +126,9 @@ export function ioreqServerStateOf(c: Pick<IoreqServerContext, 'exists' | 'gone'
   return c.pending > 0 ? 'serving' : 'enabled';
 }
 
-const ALL: readonly StateName[] = ['absent', 'disabled', 'enabled', 'serving', 'destroyed'];
-const follow = ALL.map((target) => ({
+/** Every state a record can move the machine to: never back to `absent` (a server once created only goes). */
+const FOLLOWED: readonly StateName[] = ['disabled', 'enabled', 'serving', 'destroyed'];
+const follow = FOLLOWED.map((target) => ({
   target: `.${target}`,
   guard: and([{ type: 'recordShows' as const, params: { state: target } }, not(stateIn(target))]),
 }));

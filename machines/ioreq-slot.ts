@@ -92,7 +92,14 @@ export type IoreqSlotEvent =
 type StateName = 'none' | 'ready' | 'inProcess' | 'respReady' | 'invalid' | 'crashed' | 'gone';
 type Change = Partial<IoreqSlotContext>;
 
-/** The state a record shows. */
+/**
+ * The state a record shows.
+ *
+ * @example
+ * ```ts
+ * ioreqSlotStateOf({ slotState: 7, crashed: false, serverGone: false }); // 'invalid'
+ * ```
+ */
 export function ioreqSlotStateOf(c: Pick<IoreqSlotContext, 'slotState' | 'crashed' | 'serverGone'>): StateName {
   if (c.crashed) return 'crashed';
   if (c.serverGone) return 'gone';

@@ -368,3 +368,48 @@ export { VA_AVAIL_ENTRY, VA_CONFIG_CHANGED, VA_HELLO, VA_MSG, VA_MSG_MASK, VA_OP
 export { ArgoFirewall, ArgoFirewallPolicy, installArgoFirewall, parseArgoFirewall, uninstallArgoFirewall } from './xsm/argo-firewall.js';
 export type { ArgoEndpointPattern, ArgoFirewallRule } from './xsm/argo-firewall.js';
 export type { ArgoFirewallHook } from './xsm/xsm.js';
+
+// Xen IOREQ servers (virtio-ioreq-lifecycle.md §5; docs/ioreq.md) and virtio-mmio over IOREQ (§1.8, §5.10)
+export { createIoreq, Ioreq } from './ioreq/ioreq.js';
+export type { EmulatorReference, IoreqOptions, IoreqServerView } from './ioreq/ioreq.js';
+export type { IoreqBugs } from './ioreq/host.js';
+export { NO_IOREQ_BUGS } from './ioreq/host.js';
+export type { AccessResult, IoreqAccess } from './ioreq/send.js';
+export type { ResumeResult } from './ioreq/completion.js';
+export type { IoreqServerInfo } from './ioreq/dm-op.js';
+export {
+  HVM_IOREQSRV_BUFIOREQ_ATOMIC,
+  HVM_IOREQSRV_BUFIOREQ_LEGACY,
+  HVM_IOREQSRV_BUFIOREQ_OFF,
+  IOREQ_BUFFER_SLOT_NUM,
+  IOREQ_READ,
+  IOREQ_TYPE_COPY,
+  IOREQ_TYPE_INVALIDATE,
+  IOREQ_TYPE_PCI_CONFIG,
+  IOREQ_TYPE_PIO,
+  IOREQ_TYPE_TIMEOFFSET,
+  IOREQ_WRITE,
+  MAX_NR_IO_RANGES,
+  MAX_NR_IOREQ_SERVERS,
+  STATE_IOREQ_INPROCESS,
+  STATE_IOREQ_NONE,
+  STATE_IOREQ_READY,
+  STATE_IORESP_READY,
+  XEN_DMOP_IO_RANGE_MEMORY,
+  XEN_DMOP_IO_RANGE_PCI,
+  XEN_DMOP_IO_RANGE_PORT,
+  XEN_DMOP_no_gfns,
+  pciSbdf,
+} from './ioreq/constants.js';
+export type { IoreqArch } from './ioreq/constants.js';
+export { IOREQ_T, readIoreq, setSlotState, slotState, writeIoreq } from './ioreq/ioreq-page.js';
+export type { Ioreq as IoreqT } from './ioreq/ioreq-page.js';
+export { BUFFERED_IOPAGE, drainBuffered } from './ioreq/buffered-page.js';
+export type { BufIoreq } from './ioreq/buffered-page.js';
+export { answerRequest, takeRequest } from './ioreq/emulator-slot.js';
+export { VirtioMmioBackend } from './ioreq/virtio-mmio/mmio-backend.js';
+export type { VirtioMmioBackendOptions } from './ioreq/virtio-mmio/mmio-backend.js';
+export { VirtioMmioTransport } from './ioreq/virtio-mmio/mmio-transport.js';
+export type { ProbeResult } from './ioreq/virtio-mmio/mmio-transport.js';
+export { ForeignMappings } from './ioreq/virtio-mmio/foreign-mappings.js';
+export { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE, VIRTIO_MMIO_MAGIC } from './ioreq/virtio-mmio/registers.js';
