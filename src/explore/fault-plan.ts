@@ -42,7 +42,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
       continue;
     }
     const d = rng.pick(guests);
-    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : null;
+    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : null;
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }
   return [...own, ...generated];

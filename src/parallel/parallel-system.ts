@@ -110,6 +110,12 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${unsupported.line}: lifecycle op "${unsupported.op}" is not supported by the parallel runtime yet (it runs ${PARALLEL_LIFECYCLE_OPS.join(', ')}); run this scenario with --runtime deterministic`,
     );
   }
+  const toolstackFault = scenario.faults.find((f) => f.kind === 'shutdown' || f.kind === 'reboot' || f.kind === 'suspend');
+  if (toolstackFault) {
+    throw new Error(
+      `${scenario.source.file}:${toolstackFault.line}: fault kind "${toolstackFault.kind}" (a toolstack operation) is not supported by the parallel runtime yet; run this scenario with --runtime deterministic`,
+    );
+  }
   if (options.workerCrash && !(options.workerCrash.worker >= 0 && options.workerCrash.worker < workers)) throw new RangeError(`workerCrash.worker ${options.workerCrash.worker} is not a worker`);
   return new ParallelRun(scenario, workers, options).run();
 }

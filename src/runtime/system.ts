@@ -947,6 +947,17 @@ export class ArgosimSystem {
       }
       case 'virq_drop':
         return this.hv.clearVirq(host.domid, VIRQ_ARGO);
+      // the toolstack's operations at a moment a strategy picked (docs/exploration.md)
+      case 'shutdown':
+        return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'SHUTDOWN' }));
+      case 'reboot':
+        return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'REBOOT' }));
+      case 'suspend': {
+        const toolstack = this.toolstacks.get(host.name)!.actor;
+        this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
+        this.scheduler.schedule({ kind: 'fault', actor: `toolstack:${host.name}`, label: 'resume', delayMs: fault.delayMs ?? 1, run: () => this.toolstackDoes(() => toolstack.send({ type: 'RESUME' })) });
+        return;
+      }
       case 'virq_delay':
         host.virqScheduled = true; // hold the handler back, then run it
         this.scheduler.schedule({ kind: 'fault', actor: host.name, label: 'delayed VIRQ_ARGO', delayMs: fault.delayMs ?? 1, run: () => {

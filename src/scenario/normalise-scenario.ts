@@ -287,12 +287,13 @@ function normaliseFaults(
 ): ScenarioFault[] {
   return entries.map((f, i): ScenarioFault => {
     const at = (key: string): ScenarioPath => ['faults', i, key];
-    if (f.delay !== undefined && f.kind !== 'virq_delay') throw source.errorAt(at('delay'), `delay applies only to kind virq_delay; remove it`);
+    const delayed = f.kind === 'virq_delay' || f.kind === 'suspend';
+    if (f.delay !== undefined && !delayed) throw source.errorAt(at('delay'), `delay applies only to kinds virq_delay and suspend; remove it`);
     const common = {
       kind: f.kind,
       atMs: f.at ?? null,
       weight: f.weight ?? 1,
-      delayMs: f.kind === 'virq_delay' ? (f.delay ?? VIRQ_DELAY_MS_DEFAULT) : null,
+      delayMs: delayed ? (f.delay ?? VIRQ_DELAY_MS_DEFAULT) : null,
       line: source.positionOf(['faults', i]).line,
     };
     if (f.kind !== 'unregister') {

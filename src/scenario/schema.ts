@@ -74,7 +74,12 @@ export const LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'shutdown', 'reboot'
 export const ON_SHUTDOWN_ACTIONS = ['destroy', 'restart', 'preserve', 'soft-reset'] as const;
 /** Shutdown reasons (public/sched.h, lifecycle.md §6.2). */
 export const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'] as const;
-export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay'] as const;
+/**
+ * Faults: failures (kill, unregister, soft_reset, crash, backend_death, VIRQs dropped or delayed) and
+ * toolstack operations at a moment a strategy may pick (shutdown, reboot, and suspend with its resume
+ * `delay` later) — the explorer injects any of them.
+ */
+export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend'] as const;
 export const XSM_MODES = ['dummy', 'silo', 'flask'] as const satisfies readonly XsmMode[];
 
 export type LifecycleOp = (typeof LIFECYCLE_OPS)[number];
@@ -425,7 +430,7 @@ export interface ScenarioFault {
   ring: ScenarioRingRef | null;
   /** Relative likelihood when a strategy chooses among faults. */
   weight: number;
-  /** For `virq_delay`: how long the VIRQ is held back; null otherwise. */
+  /** For `virq_delay`: how long the VIRQ is held back; for `suspend`: when the resume comes; null otherwise. */
   delayMs: number | null;
   line: number;
 }

@@ -72,7 +72,7 @@ describe('argosim explore (issue #8)', () => {
       const report = explore(loadScenario(`scenarios/${file}.yaml`), { strategy: 'random', budget: 15, seed: 2 });
       expect(report.counterexample?.violations ?? [], file).toEqual([]);
       // sometimes-assertions: every kind is listed, with the schedules in which it hit a live domain
-      expect(report.sometimes.map((s) => s.fault).sort()).toEqual(['backend_death', 'crash', 'kill', 'soft_reset', 'unregister', 'virq_delay', 'virq_drop']);
+      expect(report.sometimes.map((s) => s.fault).sort()).toEqual(['backend_death', 'crash', 'kill', 'reboot', 'shutdown', 'soft_reset', 'suspend', 'unregister', 'virq_delay', 'virq_drop']);
       expect(report.sometimes.filter((s) => s.schedules > 0).length, file).toBeGreaterThanOrEqual(3);
     }
   });
