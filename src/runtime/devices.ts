@@ -9,6 +9,13 @@ import { bit, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1 } f
 import { DriverQueue } from '../virtio/driver-queue.js';
 import type { VringAddresses } from '../virtio/layout.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
+import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
+import { VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
+import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
+import type { Ioreq } from '../ioreq/ioreq.js';
+import { initialiseDevice } from '../virtio/driver-init.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import type { PageAllocator } from '../memory/page-allocator.js';
 import type { SeededRandom } from './random.js';
 
 /** Features the guest's virtio-blk driver understands (Linux's: VERSION_1, FLUSH, EVENT_IDX, INDIRECT_DESC). */
@@ -24,8 +31,28 @@ export interface DeviceEnd {
   guest: ArgoGuest;
 }
 
+/**
+ * How the guest reaches a device: VirtIO-Argo (every byte through Argo sendv) or virtio-mmio over
+ * IOREQ (register accesses trapped to the back end's IOREQ server, guest buffers foreign-mapped).
+ */
+export interface DeviceTransport {
+  readonly kind: 'argo' | 'mmio';
+  /** Initialises the device (the driver's §1.2 sequence over the transport). */
+  start(): void;
+  /** The negotiated features and the guest's rings while the device is live. */
+  live(): { features: bigint; rings: VringAddresses[] } | null;
+  /** The guest's memory and page allocator, for the driver's queues and buffers. */
+  readonly guest: { memory: GuestMemory; pages: PageAllocator };
+  notify(q: number): void;
+  backendUp(end: DeviceEnd): void;
+  figures(): VirtioArgoDeviceFigures;
+  stop(): void;
+}
+
 /** `argosim run --json` `devices[]`: the device's figures and what its workload checked. */
 export interface DeviceFigures extends VirtioArgoDeviceFigures {
+  /** virtio over Argo (`argo`) or virtio-mmio over IOREQ (`mmio`). */
+  transport: 'argo' | 'mmio';
   /** Block requests the guest's workload completed with status OK. */
   requestsOk: number;
   /** Bytes read and found equal to the reference image. */
@@ -42,7 +69,7 @@ export interface DeviceFigures extends VirtioArgoDeviceFigures {
  * Violations go to `violate`.
  */
 export class DeviceRun {
-  readonly device: VirtioArgoDevice;
+  readonly transport: DeviceTransport;
   private readonly image: Uint8Array;
   private readonly reference: Uint8Array;
   /** Sectors whose content is unknown: written by a request abandoned in a reset. */
@@ -58,30 +85,18 @@ export class DeviceRun {
 
   constructor(
     readonly spec: ScenarioDevice,
-    private readonly hv: Hypervisor,
-    frontend: DeviceEnd,
-    backend: DeviceEnd,
+    transport: (model: VirtioDeviceModel) => DeviceTransport,
     private readonly rng: SeededRandom,
     private readonly violate: (what: string) => void,
   ) {
     this.image = new Uint8Array(spec.diskBytes);
     this.reference = new Uint8Array(spec.diskBytes);
-    this.device = createVirtioArgoDevice({
-      hv,
-      name: spec.name,
-      frontend,
-      backend,
-      model: this.model(),
-      wanted: BLK_WANTED,
-      queueSizes: [spec.queueSize],
-      port: spec.port,
-      ringLen: spec.ringLen,
-    });
+    this.transport = transport(this.model());
   }
 
-  /** Initialises the device (its front end runs §1.2 over Argo). */
+  /** Initialises the device (its front end runs §1.2 over the transport). */
   start(): void {
-    this.device.start();
+    this.transport.start();
   }
 
   /** True while the workload has requests left and the front end's domain lives. */
@@ -128,7 +143,7 @@ export class DeviceRun {
 
   /** The back end's domain came up again (a restart, a create): a new back end there; the front end resets and re-initialises. */
   backendUp(end: DeviceEnd): void {
-    this.device.replaceBackend(end, this.model());
+    this.transport.backendUp(end);
   }
 
   /** The front end's domain is gone: the workload ends. */
@@ -137,31 +152,30 @@ export class DeviceRun {
   }
 
   figures(): DeviceFigures {
-    return { ...this.device.figures(), requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
+    return { ...this.transport.figures(), transport: this.transport.kind, requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
   }
 
   stop(): void {
-    this.device.stop();
+    this.transport.stop();
   }
 
   /** virtio-blk over this device's disk image (the disk outlives a back end). */
-  private model() {
+  private model(): VirtioDeviceModel {
     return virtioBlkModel({ disk: new MemoryDisk(this.image), readOnly: this.spec.readOnly, queueSizeMax: this.spec.queueSize });
   }
 
   /** A driver on the live device's rings; rebuilt after a reset, abandoning what was in flight. */
   private ensureDriver(): boolean {
-    const live = this.device.live();
+    const live = this.transport.live();
     if (!live) return false;
     if (this.driver && this.rings === live.rings) return true;
     for (const pending of this.expected.values()) for (const s of pending.sectors) this.unknown.add(s);
     this.abandoned += this.expected.size;
     this.expected.clear();
-    const fe = this.device.frontend;
-    const mem = fe.guest.platform.memory;
+    const { memory: mem, pages } = this.transport.guest;
     const has = (n: number) => (live.features & bit(n)) !== 0n;
-    const queue = new DriverQueue<number>(mem, live.rings[0], { eventIdx: has(VIRTIO_F_EVENT_IDX), indirect: has(VIRTIO_F_INDIRECT_DESC), pages: fe.guest.pages, notify: () => fe.notify(0) });
-    this.driver = new VirtioBlkDriver(mem, fe.guest.pages, queue, { slots: Math.min(32, this.spec.queueSize), slotDataBytes: REQUEST_SECTORS_MAX * SECTOR_SIZE, segmentBytes: 2048 });
+    const queue = new DriverQueue<number>(mem, live.rings[0], { eventIdx: has(VIRTIO_F_EVENT_IDX), indirect: has(VIRTIO_F_INDIRECT_DESC), pages, notify: () => this.transport.notify(0) });
+    this.driver = new VirtioBlkDriver(mem, pages, queue, { slots: Math.min(32, this.spec.queueSize), slotDataBytes: REQUEST_SECTORS_MAX * SECTOR_SIZE, segmentBytes: 2048 });
     this.rings = live.rings;
     return true;
   }
@@ -191,4 +205,78 @@ export class DeviceRun {
       }
     }
   }
+}
+
+/** VirtIO-Argo: `createVirtioArgoDevice` between the two ends (its actors included). */
+export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd) {
+  return (model: VirtioDeviceModel): DeviceTransport & { device: VirtioArgoDevice } => {
+    const device = createVirtioArgoDevice({ hv, name: spec.name, frontend, backend, model, wanted: BLK_WANTED, queueSizes: [spec.queueSize], port: spec.port, ringLen: spec.ringLen });
+    return {
+      kind: 'argo',
+      device,
+      start: () => device.start(),
+      live: () => device.live(),
+      guest: { memory: device.frontend.guest.platform.memory, pages: device.frontend.guest.pages },
+      notify: (q) => device.frontend.notify(q),
+      backendUp: (end) => device.replaceBackend(end, model),
+      figures: () => device.figures(),
+      stop: () => device.stop(),
+    };
+  };
+}
+
+/**
+ * virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §5.10): the back end's domain is the device
+ * model — an IOREQ server of the guest serving the §1.8 register window at `base`, with the guest's
+ * buffers foreign-mapped (counted: `sharedMappings`); the guest's driver reaches the registers by
+ * trapped accesses of its vCPU 0. The back end answers each access in the same step.
+ */
+export function mmioTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number) {
+  return (model: VirtioDeviceModel): DeviceTransport => {
+    let emulator: VirtioMmioBackend | null = null;
+    let rings: VringAddresses[] | null = null;
+    let features = 0n;
+    let mapped = 0;
+    let requests = 0;
+    let recoveries = -1;
+    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base);
+    const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
+    const up = (end: DeviceEnd) => {
+      if (emulator) {
+        mapped += emulator.mappings.count;
+        requests += emulator.requests;
+        emulator.stop();
+      }
+      if (end.domid !== 0) ioreq.setDeviceModel(frontend.domid, end.domid);
+      emulator = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base });
+      const init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
+      rings = init.ok ? init.rings : null;
+      features = init.ok ? init.features : 0n;
+      recoveries++;
+    };
+    const status = () => (emulator ? transport.readStatus() : 0);
+    return {
+      kind: 'mmio',
+      start: () => up(backend),
+      live: () => (rings && (status() & 4) !== 0 ? { features, rings } : null),
+      guest,
+      notify: (q) => void transport.notify(q),
+      backendUp: up,
+      figures: () => {
+        const s = status();
+        return {
+          name: spec.name,
+          state: (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising',
+          status: s,
+          requests: requests + (emulator?.requests ?? 0),
+          completions: requests + (emulator?.requests ?? 0),
+          errors: emulator?.device.log.total ?? 0,
+          bytes: 0,
+          recoveries: Math.max(0, recoveries),
+          sharedMappings: mapped + (emulator?.mappings.count ?? 0),
+        };
+      },
+      stop: () => emulator?.stop(),
+    };
+  };
 }

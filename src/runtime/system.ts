@@ -26,7 +26,9 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
-import { DeviceRun } from './devices.js';
+import { argoTransport, DeviceRun, mmioTransport } from './devices.js';
+import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
+import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -181,6 +183,8 @@ export class ArgosimSystem {
   private readonly faultsFired: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
   private readonly devices: DeviceRun[] = [];
+  /** Xen's IOREQ servers, built when a device needs them (virtio-mmio). */
+  private ioreq: Ioreq | undefined;
   private ended: RunEnd | undefined;
   private summary: RunSummary | undefined;
   private readonly byDomid = new Map<number, DomainHost>();
@@ -342,7 +346,9 @@ export class ArgosimSystem {
       out.push({ id: `toolstack:${ts.name}`, kind: 'toolstack', domain: ts.name, machine: 'toolstack', actor: ts.actor });
     }
     for (const run of this.devices) {
-      for (const [end, actor] of [['frontend', run.device.frontendActor], ['backend', run.device.backendActor]] as const) {
+      if (!('device' in run.transport)) continue; // virtio-mmio devices have no device actors
+      const device = run.transport.device as DeviceRun['transport'] & { frontendActor: AnyActor; backendActor: AnyActor };
+      for (const [end, actor] of [['frontend', device.frontendActor], ['backend', device.backendActor]] as const) {
         out.push({ id: `device:${run.spec.name}:${end}`, kind: 'device', domain: end === 'frontend' ? run.spec.frontend : run.spec.backend, machine: 'virtioDevice', actor });
       }
     }
@@ -500,7 +506,14 @@ export class ArgosimSystem {
     const fe = this.domains.get(spec.frontend)!;
     const be = this.domains.get(spec.backend)!;
     const violate = (what: string) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`);
-    const run = new DeviceRun(spec, this.hv, { domid: fe.domid, guest: fe.guest }, { domid: be.domid, guest: be.guest }, rng, violate);
+    const ends = [{ domid: fe.domid, guest: fe.guest }, { domid: be.domid, guest: be.guest }] as const;
+    let transport;
+    if (spec.transport === 'mmio') {
+      this.ioreq ??= createIoreq(this.hv);
+      const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
+      transport = mmioTransport(this.ioreq, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE);
+    } else transport = argoTransport(this.hv, spec, ...ends);
+    const run = new DeviceRun(spec, transport, rng, violate);
     this.devices.push(run);
     run.start();
     this.scheduleDeviceBatch(run, spec.startMs);

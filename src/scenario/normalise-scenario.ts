@@ -233,6 +233,7 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
     return {
       name: d.name,
       type: d.type,
+      transport: d.transport ?? 'argo',
       frontend: frontend.name,
       backend: backend.name,
       port: d.port ?? VIRTIO_ARGO_PORT_BASE + i,

@@ -225,10 +225,13 @@ const workloadSchema = strict({
 /** The VirtIO device types a scenario can declare. */
 export const DEVICE_TYPES = ['virtio-blk'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
+/** VirtIO-Argo (`argo`), or virtio-mmio over Xen's IOREQ servers with foreign mappings (`mmio`). */
+export const DEVICE_TRANSPORTS = ['argo', 'mmio'] as const;
 
 const deviceSchema = strict({
   name: domainName,
   type: z.enum(DEVICE_TYPES),
+  transport: z.enum(DEVICE_TRANSPORTS).optional(),
   frontend: reference,
   backend: reference,
   port: u32.optional(),
@@ -391,6 +394,7 @@ export interface ScenarioWorkload {
 export interface ScenarioDevice {
   name: string;
   type: DeviceType;
+  transport: (typeof DEVICE_TRANSPORTS)[number];
   frontend: string;
   backend: string;
   /** The Argo port both ends' rings are registered on. */

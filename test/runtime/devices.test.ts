@@ -45,6 +45,17 @@ lifecycle:
     expect(system.actors().filter((a) => a.kind === 'device').map((a) => a.id)).toEqual(['device:vda:frontend', 'device:vda:backend']);
   });
 
+  it('virtio-transports.yaml: the same workload over VirtIO-Argo (nothing shared) and virtio-mmio over IOREQ (every foreign mapping counted)', () => {
+    const summary = createSystem(loadScenario('scenarios/virtio-transports.yaml')).run();
+    const [argo, mmio] = summary.devices!;
+    expect(argo).toMatchObject({ transport: 'argo', state: 'driverOk', requestsOk: 1000, errors: 0, sharedMappings: 0 });
+    expect(mmio).toMatchObject({ transport: 'mmio', state: 'driverOk', requestsOk: 1000, errors: 0 });
+    expect(mmio.sharedMappings).toBeGreaterThan(1000); // the vrings, then each request's pages
+    expect(mmio.bytesVerified).toBeGreaterThan(1 << 20);
+    expect(summary.sharedMappings).toBe(mmio.sharedMappings);
+    expect(summary.invariantViolations).toEqual([]);
+  });
+
   it('bad device entries and firewall text are reported at their line', () => {
     const base = 'name: x\nboot: { argo: true }\ndomains: [{ name: a }, { name: b }]\n';
     expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-blk, frontend: a, backend: a }]\n`, 'x.yaml')).toThrow(
