@@ -356,6 +356,8 @@ export const toolstackMachine = setup({
     deathReported: ({ context }) => context.deathReported,
     devicesAttached: ({ context }) => context.devicesAttached,
     shutdownReported: ({ context }) => context.shutdownReason !== null,
+    shutdownReportedSuspend: ({ context }) => context.shutdownReason === 'suspend',
+    shutdownReportedOther: ({ context }) => context.shutdownReason !== null && context.shutdownReason !== 'suspend',
     destroyCauseIs: ({ context }, params: { cause: NonNullable<Ctx['destroyCause']> }) => context.destroyCause === params.cause,
   },
   delays: {
@@ -500,6 +502,12 @@ export const toolstackMachine = setup({
               ],
             },
             awaitingSuspend: {
+              // libxl's @releaseDomain watch fires once when it is set up (xenstore watches do), so a
+              // shutdown that came before the acknowledgement reached libxl is seen at once
+              always: [
+                { guard: 'shutdownReportedSuspend', target: 'idle', actions: [step('suspend: save device model and memory'), result('suspend', 'OK')] },
+                { guard: 'shutdownReportedOther', target: 'idle', actions: result('suspend', 'ERROR_FAIL') },
+              ],
               on: {
                 DOMAIN_SHUTDOWN: [
                   { guard: 'shutdownIsSuspend', target: 'idle', actions: [step('suspend: save device model and memory'), result('suspend', 'OK')] },

@@ -181,6 +181,8 @@ export interface ToolstackHost {
   controlNodes?: ControlNodes;
   /** The domain running the backends: once gone, device removal does not wait (§6.6, case 44). */
   backendDomid?: number;
+  /** Historical bug R14: the timeout's transaction does not see a late acknowledgement (see `ToolstackWire`). */
+  ackWithoutTransaction?: boolean;
 }
 
 const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill: () => {} };
@@ -219,6 +221,12 @@ export interface ToolstackWire {
   deviceModel: DeviceModel;
   nodes: ControlNodes;
   backendDomid: number | undefined;
+  /**
+   * Historical bug R14 (virtio-ioreq-lifecycle.md §6.7): on the acknowledgement timeout libxl
+   * removes control/shutdown without re-reading it in a transaction, so a guest's acknowledgement
+   * that raced the timeout is lost and the operation fails although the guest goes on.
+   */
+  ackWithoutTransaction: boolean;
 }
 
 /** A toolstack's wire from a hypervisor and the host's options (defaults as `toolstackMachineFor`'s). */
@@ -229,6 +237,7 @@ export function toolstackWire(hv: Hypervisor, host: ToolstackHost = {}): Toolsta
     deviceModel: host.deviceModel ?? startsAtOnce,
     nodes: host.controlNodes ?? new ControlNodes(),
     backendDomid: host.backendDomid,
+    ackWithoutTransaction: host.ackWithoutTransaction ?? false,
   };
 }
 
@@ -263,7 +272,11 @@ function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
       domainSuspendDirect: on((w, domid) => w.control.suspend(domid)),
       domctlSoftReset: on((w, domid) => w.control.softReset(domid)),
       domainDestroy: on((w, domid) => w.control.destroy(domid)),
-      controlNodeTransaction: assign(({ context, self }) => ({ acked: wireOf(self).nodes.cancelInTransaction(domidOf(context)) })),
+      controlNodeTransaction: assign(({ context, self }) => {
+        const w = wireOf(self);
+        const acked = w.nodes.cancelInTransaction(domidOf(context));
+        return { acked: acked && !w.ackWithoutTransaction };
+      }),
       allocateDomid: assign(({ context, self }, params: { domid: number | undefined }) => {
         if (params.domid !== undefined) return { domid: params.domid };
         const { hv } = wireOf(self);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../scenario/units.js';
+import { isHistoricalBug, type HistoricalBug } from '../xen/historical-bugs.js';
 
 /**
  * Parsers of command-line values shared by the commands: each rejects a bad value with a message
@@ -34,4 +35,12 @@ export function parseCount(flag: string) {
     if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes an integer >= 1, got "${value}"`);
     return n;
   };
+}
+
+/** `--bugs a,b`: historical-bug switches (`argosim explore --list-bugs`). */
+export function parseBugs(value: string): HistoricalBug[] {
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = names.filter((n) => !isHistoricalBug(n));
+  if (unknown.length > 0) throw new InvalidArgumentError(`--bugs: no historical bug "${unknown[0]}"; argosim explore --list-bugs prints them`);
+  return names as HistoricalBug[];
 }

@@ -4,7 +4,9 @@ import { runBuiltinExample } from '../example/builtin-example.js';
 import { formatSummary } from '../example/format-summary.js';
 import { createSystem } from '../runtime/system.js';
 import { loadScenario } from '../scenario/load-scenario.js';
-import { parseUntil } from './flags.js';
+import { parseBugs, parseUntil } from './flags.js';
+import { withBugs } from '../explore/bugs.js';
+import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { formatRunSummary } from './format-run.js';
 import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
@@ -38,12 +40,16 @@ program
   .option('--seed <n>', 'seed of the scheduler and the workloads (default: the scenario\'s)', parseSeed)
   .option('--until <time>', 'virtual time limit, e.g. 500ms or 2s (default: the scenario\'s)', parseUntil)
   .option('--json', 'print one JSON object on stdout')
+  .option('--bugs <names>', 'historical bugs to switch on, comma-separated (argosim explore --list-bugs)', parseBugs, [] as HistoricalBug[])
   .option('--inspect', 'run it in the browser inspector instead (see `argosim inspect`)')
   .option('--port <n>', 'with --inspect: the inspector\'s port (0: any free one)', parsePort, 7777)
   .option('--record <file>', 'write a trace of every step to <file> (JSON), for `argosim replay`')
   .option('--runtime <name>', 'deterministic (one thread, seeded scheduler) or parallel (domains on worker threads)', parseRuntime, 'deterministic')
   .option('--workers <n>', 'with --runtime parallel: worker threads (default 2)', parseWorkers)
-  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number }) => {
+  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number; bugs: HistoricalBug[] }) => {
+    if (options.bugs.length > 0 && (options.runtime === 'parallel' || options.inspect || options.record)) {
+      throw new InvalidArgumentError('--bugs goes with a plain deterministic run (or argosim explore); for --inspect, --record or the parallel runtime write bugs: { … } in the scenario file');
+    }
     if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));
     if (options.record) {
@@ -52,7 +58,7 @@ program
       bar?.stop();
       return reportRun(summary, options.json);
     }
-    const scenario = loadScenario(file);
+    const scenario = withBugs(loadScenario(file), options.bugs);
     const system = createSystem(scenario, { seed: options.seed, untilMs: options.until });
     const bar = !options.json && process.stderr.isTTY ? progressBar() : undefined;
     const summary = system.run(bar ? (steps, ms) => bar.update(steps, { ms }) : undefined);

@@ -8,8 +8,8 @@ import { FAULT_KINDS, type FaultKind } from '../scenario/schema.js';
 import { withBugs } from './bugs.js';
 export { withBugs } from './bugs.js';
 import type { FaultWeights } from './fault-plan.js';
-import { parseCount, parseInteger, parseUntil } from '../cli/flags.js';
-import { HISTORICAL_BUGS, isHistoricalBug, type HistoricalBug } from '../xen/historical-bugs.js';
+import { parseBugs, parseCount, parseInteger, parseUntil } from '../cli/flags.js';
+import { HISTORICAL_BUGS, type HistoricalBug } from '../xen/historical-bugs.js';
 import { counterexampleText } from './counterexample-scenario.js';
 import { type Counterexample, type ExploreReport } from './explorer.js';
 import { exploreParallel } from './explore-parallel.js';
@@ -175,9 +175,3 @@ function parseFaultWeights(value: string): FaultWeights {
   return weights;
 }
 
-function parseBugs(value: string): HistoricalBug[] {
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const unknown = names.filter((n) => !isHistoricalBug(n));
-  if (unknown.length > 0) throw new InvalidArgumentError(`--bugs: no historical bug "${unknown[0]}"; argosim explore --list-bugs prints them`);
-  return names as HistoricalBug[];
-}

@@ -191,6 +191,8 @@ export class ArgosimSystem {
   /** Every domid a scenario domain has had, to its name. */
   private readonly nameOf = new Map<number, string>();
   private readonly toolstacks = new Map<string, ToolstackRun>();
+  /** The control/shutdown request each domain's guest acknowledged last (monitor ack-honoured). */
+  private readonly acknowledged = new Map<number, ControlRequest>();
   /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
   private readonly domctls: Array<() => void> = [];
   /** xenstore's control/shutdown nodes, watched by the guests and the toolstacks. */
@@ -231,8 +233,14 @@ export class ArgosimSystem {
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
     });
     this.controlNodes.watch({
-      written: (domid, request) => this.controlRequested(domid, request),
-      acknowledged: (domid) => this.controlAcknowledged(domid),
+      written: (domid, request) => {
+        this.acknowledged.delete(domid);
+        this.controlRequested(domid, request);
+      },
+      acknowledged: (domid, request) => {
+        this.acknowledged.set(domid, request);
+        this.controlAcknowledged(domid);
+      },
     });
     const seeds = new SeededRandom(this.seed);
     if (scenario.firewall !== null) installArgoFirewall(this.hv, scenario.firewall);
@@ -305,6 +313,8 @@ export class ArgosimSystem {
    *   waiting on a ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit.
    * * `shutdown-completes`: a domain stays in shutdown IN_PROGRESS (lifecycle §6.3: the last vCPU's
    *   deferral ends it).
+   * * `ao-completes`: a toolstack operation is still in flight (lifecycle §6.4: every ao ends, with
+   *   a result, by its own progress or its timeout).
    */
   private checkLiveness(): void {
     for (const app of this.apps) {
@@ -315,6 +325,12 @@ export class ArgosimSystem {
         this.ledger.violations.push(
           `end: blocked-sender: ${app.spec.name} (domain ${app.spec.from}) waits forever for space on ring ${target.ring.key} of running domain ${target.owner.name}`,
         );
+      }
+    }
+    for (const ts of this.toolstacks.values()) {
+      const snapshot = ts.actor.getSnapshot();
+      if (snapshot.matches('active') && !snapshot.matches({ active: { ao: 'idle' } })) {
+        this.ledger.violations.push(`end: ao-completes: domain ${ts.name}'s toolstack operation is still in flight (${JSON.stringify(snapshot.value)}), with nothing left to end it`);
       }
     }
     for (const host of this.domains.values()) {
@@ -428,13 +444,19 @@ export class ArgosimSystem {
     };
     // the toolstack's timers fire as scheduling points; its domctls are made when each has run
     const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.scheduler.setTimer(ms, () => this.toolstackDoes(fn)) });
-    const actor = createToolstackActor(toolstackWire(this.hv, { control, controlNodes: this.controlNodes }), {
+    const wire = toolstackWire(this.hv, { control, controlNodes: this.controlNodes, ackWithoutTransaction: this.scenario.bugs.suspendAckLostOnTimeout });
+    const actor = createToolstackActor(wire, {
       // no device model and no PV devices yet: VirtIO devices come with issue #6
       input: { domid: spec.domid, deviceModel: false, devices: false, pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
       clock,
       inspect: this.inspector(),
     }).start();
     this.toolstacks.set(spec.name, { name: spec.name, actor, releasePending: false });
+    let seen = 0;
+    actor.subscribe((snapshot) => {
+      const { results, domid } = snapshot.context;
+      for (; seen < results.length; seen++) this.checkAckHonoured(spec.name, domid, results[seen]);
+    });
     this.toolstackDoes(() => actor.send({ type: 'CREATE', domid: spec.domid }));
   }
 
@@ -864,6 +886,19 @@ export class ArgosimSystem {
           });
         }),
     });
+  }
+
+  /**
+   * Monitor ack-honoured (lifecycle §6.4, §7 case 42; R14): an operation whose request the guest
+   * acknowledged — it cleared control/shutdown and goes on to do what was asked — must not end in
+   * ERROR_TIMEDOUT, or the toolstack believes a domain runs that is suspending or shutting down.
+   */
+  private checkAckHonoured(name: string, domid: number | null, result: { op: string; result: string }): void {
+    if (domid === null || result.result !== 'ERROR_TIMEDOUT') return;
+    const request = this.acknowledged.get(domid);
+    const op = request === 'poweroff' ? 'shutdown' : request;
+    if (op !== result.op) return;
+    this.ledger.violations.push(`${this.scheduler.now()}ms: ack-honoured: domain ${name} (${domid}) acknowledged ${request}, yet the toolstack's ${result.op} ended in ERROR_TIMEDOUT`);
   }
 
   /** The guest cleared control/shutdown: libxl's watch on the node tells the toolstack (a scheduling point). */

@@ -17,6 +17,13 @@ export const HISTORICAL_BUGS = {
     spec: 'argo.md §4.3',
     monitor: 'sendv-result: a successful sendv returns the payload length',
   },
+  suspendAckLostOnTimeout: {
+    component: 'libxl',
+    summary: 'on the acknowledgement timeout libxl removed control/shutdown without re-reading it in a transaction: a guest acknowledgement racing the timeout was lost, the suspend (or shutdown) failed while the guest went on',
+    fixedBy: 'libxl_dom_suspend.c: the transactional re-read of control/shutdown',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R14, §7 case 42',
+    monitor: 'ack-honoured: an operation the guest acknowledged does not end in ERROR_TIMEDOUT',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -550,6 +550,6 @@ describe('toolstackMachine graph', () => {
     expect(edges).toBeGreaterThan(100);
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
-    expect(declared.length).toBe(49);
+    expect(declared.length).toBe(51);
   });
 });
