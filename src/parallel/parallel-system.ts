@@ -8,7 +8,7 @@ import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { DomainFigures, RunSummary } from '../runtime/run-summary.js';
-import type { Scenario, ScenarioFault, ScenarioLifecycleEvent } from '../scenario/schema.js';
+import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ShutdownReason } from '../scenario/schema.js';
 import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 import type { DomainHostTask } from './domain-host.js';
@@ -108,6 +108,15 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   if (unsupported) {
     throw new Error(
       `${scenario.source.file}:${unsupported.line}: lifecycle op "${unsupported.op}" is not supported by the parallel runtime yet (it runs ${PARALLEL_LIFECYCLE_OPS.join(', ')}); run this scenario with --runtime deterministic`,
+    );
+  }
+  const restart = scenario.lifecycle.find((e) => {
+    const reason = e.op === 'crash' ? 'crash' : e.op === 'shutdown' ? 'poweroff' : e.op === 'guest_shutdown' ? e.reason!.name : null;
+    return reason !== null && reason !== 'suspend' && scenario.domains.find((d) => d.name === e.domain)!.onShutdown[reason] === 'restart';
+  });
+  if (restart) {
+    throw new Error(
+      `${scenario.source.file}:${restart.line}: this ${restart.op} leads to the domain's on_* action restart (a new domain), which the parallel runtime does not run yet; set that on_* action to destroy or preserve, or run with --runtime deterministic`,
     );
   }
   const toolstackFault = scenario.faults.find((f) => f.kind === 'shutdown' || f.kind === 'reboot' || f.kind === 'suspend');
@@ -304,13 +313,33 @@ class ParallelRun {
       case 'pause': return void actor.send({ type: 'PAUSE' });
       case 'unpause': actor.send({ type: 'UNPAUSE' }); return kick();
       case 'resume': actor.send({ type: 'RESUME' }); return kick();
-      case 'crash': return void actor.send({ type: 'CRASH' });
+      // as the deterministic runtime's toolstack does it, in one go: the guest (PV control)
+      // acknowledges and shuts down with the reason; the domain's on_* action follows
+      case 'crash':
+        actor.send({ type: 'CRASH' });
+        return this.onShutdownAction(domid, 'crash');
       case 'suspend': return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
       case 'shutdown':
-      case 'guest_shutdown':
-        return void actor.send({ type: 'SHUTDOWN', reason: e.reason?.name ?? 'poweroff' });
+      case 'guest_shutdown': {
+        const reason = e.reason?.name ?? 'poweroff';
+        if (e.op === 'shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
+        actor.send({ type: 'SHUTDOWN', reason });
+        return reason === 'suspend' ? undefined : this.onShutdownAction(domid, reason);
+      }
       case 'destroy': return this.destroy(domid);
     }
+  }
+
+  /** xl's on_* action for a domain that shut down with `reason` (restart is refused before the run starts). */
+  private async onShutdownAction(domid: number, reason: Exclude<ShutdownReason, 'suspend'>): Promise<void> {
+    const action = this.specOf(domid).onShutdown[reason];
+    if (action === 'destroy') return this.destroy(domid);
+    if (action === 'soft-reset') return this.softReset(domid, () => this.actors.get(domid)!.send({ type: 'SOFT_RESET' }));
+    // preserve: the domain stays shut down
+  }
+
+  private specOf(domid: number) {
+    return this.scenario.domains.find((d) => d.domid === domid)!;
   }
 
   private async fault(f: ScenarioFault): Promise<void> {
