@@ -9,8 +9,18 @@ import { vringFits } from './place-vring.js';
 import type { VirtioDriverAccess } from './driver-init.js';
 import { ViolationLog } from './violation-log.js';
 
-/** What a device model answers for one chain: bytes written into its writable part, or a malformed request. */
-export type ServeResult = { written: number } | { malformed: string };
+/**
+ * What a device model answers for one chain: bytes written into its writable part, a malformed
+ * request, or `held` — the model keeps the chain and completes it later through `ServeContext.complete`
+ * (a virtio-net receive buffer waits for a frame, §3.1).
+ */
+export type ServeResult = { written: number } | { malformed: string } | { held: true };
+
+/** One held chain to return: the chain and the bytes written into its writable part. */
+export interface HeldCompletion {
+  readonly chain: DescChain;
+  readonly written: number;
+}
 
 /** What a device model sees while serving a chain. */
 export interface ServeContext {
@@ -19,6 +29,13 @@ export interface ServeContext {
   readonly features: bigint;
   readonly queue: number;
   readonly log: ViolationLog;
+  /**
+   * Returns held chains of this queue to the driver, now or later, as one batch: used entries, then
+   * one used-buffer notification decided as for immediate completions (§2.7, EVENT_IDX included).
+   * False (nothing pushed) once the queue was reset or stopped since the chains were popped, or the
+   * device is not live: the chains belong to a ring the driver has already reclaimed.
+   */
+  readonly complete: (done: readonly HeldCompletion[]) => boolean;
 }
 
 /**
@@ -78,11 +95,14 @@ export class VirtioDevice implements VirtioDriverAccess {
   readonly config: ConfigSpace;
   usedNotifications = 0;
   configNotifications = 0;
-  /** Chains served since creation. */
+  /** Chains served since creation (held chains count once completed). */
   served = 0;
+  /** Held chains whose completion came after their queue was reset or stopped, or the device stopped being live. */
+  staleCompletions = 0;
   /** Why the device last needed a reset (cleared by a reset). */
   lastError: string | null = null;
   private readonly queues: QueueState[];
+  private readonly contexts = new WeakMap<DeviceQueue, ServeContext>();
 
   constructor(
     readonly memory: GuestMemory,
@@ -231,14 +251,41 @@ export class VirtioDevice implements VirtioDriverAccess {
         const r = vq.pop();
         if (r.kind === 'empty') break;
         if (r.kind === 'malformed') return this.malformed('malformed-ring', `queue ${q}: ${r.reason}`);
-        const answer = this.model.serve({ memory: this.memory, features: this.status.negotiated, queue: q, log: this.log }, r.chain);
+        const answer = this.model.serve(this.serveContext(q, vq), r.chain);
         if ('malformed' in answer) return this.malformed('malformed-request', `queue ${q}, head ${r.chain.head}: ${answer.malformed}`);
+        if ('held' in answer) continue;
         vq.push(r.chain.head, answer.written);
         this.served++;
         pushed++;
       }
     } while (vq.enableNotifications());
     if (pushed > 0 && vq.needInterrupt()) this.interrupt({ kind: 'used', queue: q });
+  }
+
+  /** One context per live queue, so a model can tell chains of a queue reset since from current ones. */
+  private serveContext(q: number, vq: DeviceQueue): ServeContext {
+    let ctx = this.contexts.get(vq);
+    if (ctx === undefined) {
+      ctx = { memory: this.memory, features: this.status.negotiated, queue: q, log: this.log, complete: (done) => this.completeHeld(q, vq, done) };
+      this.contexts.set(vq, ctx);
+    }
+    return ctx;
+  }
+
+  /** Deferred completion: push the held chains, then notify unless suppressed (§2.8 device steps 4–8). */
+  private completeHeld(q: number, vq: DeviceQueue, done: readonly HeldCompletion[]): boolean {
+    if (this.queues[q].vq !== vq || !this.status.live || !this.status.is(VIRTIO_CONFIG_S_DRIVER_OK)) {
+      this.staleCompletions += done.length;
+      return false;
+    }
+    if (done.length === 0) return true;
+    for (const d of done) {
+      if (d.written > d.chain.writableBytes) throw new RangeError(`queue ${q}, head ${d.chain.head}: ${d.written} bytes written into ${d.chain.writableBytes} writable (§2.5: len must not overstate)`);
+      vq.push(d.chain.head, d.written);
+    }
+    this.served += done.length;
+    if (vq.needInterrupt()) this.interrupt({ kind: 'used', queue: q });
+    return true;
   }
 
   /** §2.6 SIM CHOICE: a malformed ring or request → protocol error, DEVICE_NEEDS_RESET, config notification. */
