@@ -1,6 +1,7 @@
 import { assign, type AnyActorRef } from 'xstate';
 import { SHUTDOWN_suspend, XEN_DOMINF_shutdown, XEN_DOMINF_shutdownshift } from '../../src/domain/lifecycle.js';
 import type { Clock } from '../../src/runtime/virtual-clock.js';
+import type { Xenstore } from '../../src/xenstore/xenstore.js';
 import type { CreateDomainOptions, Hypervisor } from '../../src/xen/hypervisor.js';
 import { wiredActors } from './wired.js';
 import { toolstackMachine, TOOLSTACK_SHUTDOWN_REASONS, type ControlRequest, type ToolstackEvent } from '../toolstack.js';
@@ -45,22 +46,32 @@ export class ControlNodes {
   private readonly nodes = new Map<number, ControlRequest>();
   private readonly watchers = new Set<ControlWatch>();
 
+  /**
+   * Over `store` (a Xenstore) the nodes are `/local/domain/<domid>/control/shutdown`, written by dom0
+   * (libxl) and removed by the guest, each operation counted by the store; without one, a map.
+   */
+  constructor(private readonly store?: Xenstore) {}
+
   /** libxl: writes the request (the guest's watch on the node fires). */
   write(domid: number, request: ControlRequest): void {
-    this.nodes.set(domid, request);
+    if (this.store) this.store.write(0, nodeOf(domid), request);
+    else this.nodes.set(domid, request);
     for (const w of this.watchers) w.written?.(domid, request);
   }
 
   /** The node's value, or undefined when empty. */
   read(domid: number): ControlRequest | undefined {
-    return this.nodes.get(domid);
+    if (!this.store) return this.nodes.get(domid);
+    const value = this.store.read(0, nodeOf(domid));
+    return typeof value === 'string' && value !== '' ? (value as ControlRequest) : undefined;
   }
 
   /** The guest clears the node (libxl's watch on it fires); false if there was no request to acknowledge. */
   acknowledge(domid: number): boolean {
-    const request = this.nodes.get(domid);
+    const request = this.read(domid);
     if (request === undefined) return false;
-    this.nodes.delete(domid);
+    if (this.store) this.store.rm(domid, nodeOf(domid));
+    else this.nodes.delete(domid);
     for (const w of this.watchers) w.acknowledged?.(domid, request);
     return true;
   }
@@ -70,7 +81,13 @@ export class ControlNodes {
    * cleared it (a last-moment acknowledgement), false when the request was still there.
    */
   cancelInTransaction(domid: number): boolean {
-    return !this.nodes.delete(domid);
+    if (!this.store) return !this.nodes.delete(domid);
+    for (;;) {
+      const tx = this.store.transactionStart(0);
+      const there = typeof this.store.read(0, nodeOf(domid), tx) === 'string';
+      if (there) this.store.rm(0, nodeOf(domid), tx);
+      if (this.store.transactionEnd(0, tx) === true) return !there; // EAGAIN: someone wrote meanwhile, again
+    }
   }
 
   /**
@@ -87,6 +104,8 @@ export class ControlNodes {
     return () => void this.watchers.delete(watch);
   }
 }
+
+const nodeOf = (domid: number) => `/local/domain/${domid}/control/shutdown`;
 
 /**
  * Watches on the control/shutdown nodes (see `ControlNodes.watch`).

@@ -13,6 +13,7 @@ import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
 import { VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
+import type { Xenstore } from '../xenstore/xenstore.js';
 import { initialiseDevice } from '../virtio/driver-init.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { PageAllocator } from '../memory/page-allocator.js';
@@ -46,6 +47,8 @@ export interface DeviceTransport {
   notify(q: number): void;
   backendUp(end: DeviceEnd): void;
   figures(): VirtioArgoDeviceFigures;
+  /** xenstore operations made for the device. */
+  xenstoreOps(): number;
   stop(): void;
 }
 
@@ -53,6 +56,11 @@ export interface DeviceTransport {
 export interface DeviceFigures extends VirtioArgoDeviceFigures {
   /** virtio over Argo (`argo`) or virtio-mmio over IOREQ (`mmio`). */
   transport: 'argo' | 'mmio';
+  /**
+   * xenstore operations the device's set-up and recovery made (the toolstack's device nodes, the back
+   * end reading them): 0 over VirtIO-Argo, which needs no xenstore.
+   */
+  xenstoreOps: number;
   /** Block requests the guest's workload completed with status OK. */
   requestsOk: number;
   /** Bytes read and found equal to the reference image. */
@@ -152,7 +160,7 @@ export class DeviceRun {
   }
 
   figures(): DeviceFigures {
-    return { ...this.transport.figures(), transport: this.transport.kind, requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
+    return { ...this.transport.figures(), transport: this.transport.kind, xenstoreOps: this.transport.xenstoreOps(), requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
   }
 
   stop(): void {
@@ -220,6 +228,7 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
       notify: (q) => device.frontend.notify(q),
       backendUp: (end) => device.replaceBackend(end, model),
       figures: () => device.figures(),
+      xenstoreOps: () => 0,
       stop: () => device.stop(),
     };
   };
@@ -231,7 +240,7 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
  * buffers foreign-mapped (counted: `sharedMappings`); the guest's driver reaches the registers by
  * trapped accesses of its vCPU 0. The back end answers each access in the same step.
  */
-export function mmioTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number) {
+export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number) {
   return (model: VirtioDeviceModel): DeviceTransport => {
     let emulator: VirtioMmioBackend | null = null;
     let rings: VringAddresses[] | null = null;
@@ -239,6 +248,7 @@ export function mmioTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: Devi
     let mapped = 0;
     let requests = 0;
     let recoveries = -1;
+    let xenstoreOps = 0;
     const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     const up = (end: DeviceEnd) => {
@@ -248,6 +258,7 @@ export function mmioTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: Devi
         emulator.stop();
       }
       if (end.domid !== 0) ioreq.setDeviceModel(frontend.domid, end.domid);
+      xenstoreOps += announceVirtioMmio(store, frontend.domid, end.domid, spec.name, base);
       emulator = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base });
       const init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
       rings = init.ok ? init.rings : null;
@@ -276,7 +287,33 @@ export function mmioTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: Devi
           sharedMappings: mapped + (emulator?.mappings.count ?? 0),
         };
       },
+      xenstoreOps: () => xenstoreOps,
       stop: () => emulator?.stop(),
     };
   };
+}
+
+/**
+ * libxl's device add for a virtio-mmio disk, as the xenstore operations it makes: the back end's
+ * directory and the front end's (their ids, the device type, its MMIO window, state Initialising),
+ * then the back end reading its directory to find the device. Returns how many operations that took.
+ */
+export function announceVirtioMmio(store: Xenstore, fe: number, be: number, name: string, base: number): number {
+  const before = store.opsBy(0) + store.opsBy(be) + store.opsBy(fe);
+  const back = `/local/domain/${be}/backend/virtio/${fe}/${name}`;
+  const front = `/local/domain/${fe}/device/virtio/${name}`;
+  const nodes: Array<[string, string]> = [
+    [`${back}/frontend`, front],
+    [`${back}/frontend-id`, String(fe)],
+    [`${back}/type`, 'virtio-blk'],
+    [`${back}/base`, `0x${base.toString(16)}`],
+    [`${back}/state`, '1'],
+    [`${front}/backend`, back],
+    [`${front}/backend-id`, String(be)],
+    [`${front}/state`, '1'],
+  ];
+  for (const [path, value] of nodes) store.write(0, path, value);
+  for (const key of store.directory(be, back) as string[]) store.read(be, `${back}/${key}`);
+  store.write(be, `${back}/state`, '4'); // Connected
+  return store.opsBy(0) + store.opsBy(be) + store.opsBy(fe) - before;
 }

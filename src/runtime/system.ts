@@ -27,6 +27,7 @@ import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
 import { argoTransport, DeviceRun, mmioTransport } from './devices.js';
+import { Xenstore } from '../xenstore/xenstore.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -195,8 +196,10 @@ export class ArgosimSystem {
   private readonly acknowledged = new Map<number, ControlRequest>();
   /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
   private readonly domctls: Array<() => void> = [];
+  /** xenstored: the toolstack's and the guests' store (control/shutdown, device nodes), every operation counted. */
+  readonly xenstore = new Xenstore();
   /** xenstore's control/shutdown nodes, watched by the guests and the toolstacks. */
-  private readonly controlNodes = new ControlNodes();
+  private readonly controlNodes = new ControlNodes(this.xenstore);
   /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
   private booting = true;
   private readonly policyDecisions = new Map<number, boolean>();
@@ -228,6 +231,8 @@ export class ArgosimSystem {
     });
     this.hv.onLifecycle(({ domid, change }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
+      if (change === 'created') this.xenstore.introduce(domid);
+      if (change === 'dead') this.xenstore.release(domid);
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
       // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
@@ -533,7 +538,7 @@ export class ArgosimSystem {
     if (spec.transport === 'mmio') {
       this.ioreq ??= createIoreq(this.hv);
       const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
-      transport = mmioTransport(this.ioreq, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE);
+      transport = mmioTransport(this.ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE);
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
     this.devices.push(run);

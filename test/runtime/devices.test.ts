@@ -48,8 +48,10 @@ lifecycle:
   it('virtio-transports.yaml: the same workload over VirtIO-Argo (nothing shared) and virtio-mmio over IOREQ (every foreign mapping counted)', () => {
     const summary = createSystem(loadScenario('scenarios/virtio-transports.yaml')).run();
     const [argo, mmio] = summary.devices!;
-    expect(argo).toMatchObject({ transport: 'argo', state: 'driverOk', requestsOk: 1000, errors: 0, sharedMappings: 0 });
+    // VirtIO-Argo frees guests of xenstore; the virtio-mmio path is announced through it by libxl
+    expect(argo).toMatchObject({ transport: 'argo', state: 'driverOk', requestsOk: 1000, errors: 0, sharedMappings: 0, xenstoreOps: 0 });
     expect(mmio).toMatchObject({ transport: 'mmio', state: 'driverOk', requestsOk: 1000, errors: 0 });
+    expect(mmio.xenstoreOps).toBeGreaterThan(10);
     expect(mmio.sharedMappings).toBeGreaterThan(1000); // the vrings, then each request's pages
     expect(mmio.bytesVerified).toBeGreaterThan(1 << 20);
     expect(summary.sharedMappings).toBe(mmio.sharedMappings);

@@ -51,6 +51,9 @@ describe('toolstack operations in runs', () => {
     expect(labels.indexOf('SCHEDOP_shutdown poweroff')).toBeLessThan(labels.indexOf('@releaseDomain'));
     expect(summary.invariantViolations).toEqual([]);
     expect(summary.errors.ESRCH).toBeGreaterThan(0); // a's later sends find no domain 2
+    // the request went through xenstore: libxl wrote the node, the guest removed it, and domain 2's home is gone
+    expect(system.xenstore.opsBy(2)).toBeGreaterThan(0);
+    expect(system.xenstore.paths().filter((p) => p.startsWith('/local/domain/2'))).toEqual([]);
   });
 
   it('xl shutdown of a paused guest: no acknowledgement within LIBXL_ACK_TIMEOUT, ERROR_TIMEDOUT, and it stays up', () => {
