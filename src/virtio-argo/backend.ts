@@ -39,12 +39,19 @@ interface Shadow {
   writable: Int32Array;
 }
 
+/** A USED_SYNC being filled: the next entry's offset in `out`, and its entries so far. */
+interface UsedBatch {
+  at: number;
+  count: number;
+}
+
 /**
  * The VirtIO-Argo back-end transport (virtio-ioreq-lifecycle.md §4.3, §4.6) in a platform domain: it
  * answers the front end's control messages with a `VirtioDevice` over the back end's *own* memory,
  * and for each queue keeps a local copy — a vring in its own pages, filled by a local `DriverQueue`
  * with the bytes each AVAIL_SYNC carried — which the unchanged device model serves. Used chains go
- * back in USED_SYNC with the bytes the device wrote; a configuration-change notification (or
+ * back in USED_SYNC with the bytes the device wrote — at once, or later for a chain the model held
+ * (its used-buffer notification sends it); a configuration-change notification (or
  * DEVICE_NEEDS_RESET) goes back as CONFIG_CHANGED. Nothing of the front end's memory is ever mapped.
  *
  * @example
@@ -63,6 +70,10 @@ export class VirtioArgoBackend {
   private readonly chainBytesMax: number;
   private readonly out: Uint8Array;
   private readonly outView: DataView;
+  /** True while `serve` runs: used entries are harvested there, and `out` is in use. */
+  private serving = false;
+  /** Queues with used entries not yet sent (a late completion). */
+  private readonly lateQueues = new Set<number>();
 
   constructor(
     readonly guest: ArgoGuest,
@@ -227,18 +238,19 @@ export class VirtioArgoBackend {
 
   /** Puts backlog chains on the local queue (one readable and one writable element each), lets the device serve, returns what it used. */
   private serve(q: number, s: Shadow): void {
-    let at = VA_SYNC.size;
-    let count = 0;
-    const flush = () => {
-      if (count === 0) return;
-      writeSyncHead(this.outView, q, count, at);
-      this.send(VA_MSG | VA_OP.USED_SYNC, this.out.subarray(0, at));
-      at = VA_SYNC.size;
-      count = 0;
-    };
+    this.serving = true;
+    try {
+      this.serveLocal(q, s);
+    } finally {
+      this.serving = false;
+    }
+    this.sendLate();
+  }
+
+  private serveLocal(q: number, s: Shadow): void {
+    const batch: UsedBatch = { at: VA_SYNC.size, count: 0 };
     let progress = true;
     while (progress) {
-      progress = false;
       while (s.backlog.length > 0) {
         const head = s.backlog[0];
         const base = s.arena + head * s.slotBytes;
@@ -249,24 +261,60 @@ export class VirtioArgoBackend {
       }
       this.device.notify(q); // serves synchronously; a spurious notification is harmless (§1.7)
       if (this.shadows[q] !== s) return; // the device needed a reset meanwhile
-      for (let used = s.dq.getBuf(); used !== null; used = s.dq.getBuf()) {
-        const head = used.token;
-        const entryBytes = VA_USED_ENTRY.size + align4(used.len);
-        if (at + entryBytes > this.out.length) flush();
-        this.writeUsedEntry(at, head, used.len, this.guest.platform.memory.u8.subarray(s.arena + head * s.slotBytes + s.readable[head], s.arena + head * s.slotBytes + s.readable[head] + used.len));
-        s.readable[head] = s.writable[head] = -1;
-        at += entryBytes;
-        count++;
-        progress = true;
-        this.figures.completions++;
-      }
+      progress = this.harvest(q, s, batch) > 0;
       if (!this.device.status.live || s.backlog.length === 0) break;
     }
-    flush();
+    this.flushUsed(q, batch);
+  }
+
+  /** Used entries of the local queue into USED_SYNC messages (sent as each fills); how many. */
+  private harvest(q: number, s: Shadow, batch: UsedBatch): number {
+    let harvested = 0;
+    for (let used = s.dq.getBuf(); used !== null; used = s.dq.getBuf()) {
+      const head = used.token;
+      const entryBytes = VA_USED_ENTRY.size + align4(used.len);
+      if (batch.at + entryBytes > this.out.length) this.flushUsed(q, batch);
+      const from = s.arena + head * s.slotBytes + s.readable[head];
+      this.writeUsedEntry(batch.at, head, used.len, this.guest.platform.memory.u8.subarray(from, from + used.len));
+      s.readable[head] = s.writable[head] = -1;
+      batch.at += entryBytes;
+      batch.count++;
+      harvested++;
+      this.figures.completions++;
+    }
+    return harvested;
+  }
+
+  private flushUsed(q: number, batch: UsedBatch): void {
+    if (batch.count === 0) return;
+    writeSyncHead(this.outView, q, batch.count, batch.at);
+    this.send(VA_MSG | VA_OP.USED_SYNC, this.out.subarray(0, batch.at));
+    batch.at = VA_SYNC.size;
+    batch.count = 0;
+  }
+
+  /**
+   * Completions that came later than their AVAIL_SYNC (a device model held the chain, e.g. a
+   * virtio-net receive buffer until a frame arrived): USED_SYNC for each queue that had one.
+   */
+  private sendLate(): void {
+    for (const q of this.lateQueues) {
+      this.lateQueues.delete(q);
+      const s = this.shadows[q];
+      if (s === null || s === undefined) continue;
+      const batch: UsedBatch = { at: VA_SYNC.size, count: 0 };
+      this.harvest(q, s, batch);
+      this.flushUsed(q, batch);
+    }
   }
 
   private interrupt(n: VirtioInterrupt): void {
-    if (n.kind !== 'config') return; // used buffers are harvested synchronously in `serve`
+    if (n.kind === 'used') {
+      // Inside `serve` its own harvest (and `sendLate` after it) picks these up; outside, it is a late completion.
+      this.lateQueues.add(n.queue);
+      if (!this.serving) this.sendLate();
+      return;
+    }
     const v = this.outView;
     v.setUint32(VA_CONFIG_CHANGED.seq, 0, true);
     v.setUint32(VA_CONFIG_CHANGED.status, this.device.readStatus(), true);
