@@ -413,3 +413,33 @@ export { VirtioMmioTransport } from './ioreq/virtio-mmio/mmio-transport.js';
 export type { ProbeResult } from './ioreq/virtio-mmio/mmio-transport.js';
 export { ForeignMappings } from './ioreq/virtio-mmio/foreign-mappings.js';
 export { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE, VIRTIO_MMIO_MAGIC } from './ioreq/virtio-mmio/registers.js';
+
+// virtio-net (virtio-ioreq-lifecycle.md §3.1; docs/virtio.md "virtio-net"): deferred completion, the device, its driver, a bridge
+export type { HeldCompletion } from './virtio/virtio-device.js';
+export {
+  ETH_ALEN,
+  ETH_FRAME_LEN,
+  ETH_HLEN,
+  NET_CONFIG,
+  RX_BUFFER_BYTES_MIN,
+  VIRTIO_ID_NET,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MRG_RXBUF,
+  VIRTIO_NET_F_MTU,
+  VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_HDR,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_MTU,
+  VIRTIO_NET_RXQ,
+  VIRTIO_NET_S_LINK_UP,
+  VIRTIO_NET_TXQ,
+} from './virtio/net/constants.js';
+export type { NetBackend, NetPort } from './virtio/net/net-backend.js';
+export { VirtioNet } from './virtio/net/virtio-net.js';
+export type { VirtioNetFigures, VirtioNetOptions } from './virtio/net/virtio-net.js';
+export { VirtioNetDriver } from './virtio/net/net-driver.js';
+export type { NetDriverOptions, NetRxFrame } from './virtio/net/net-driver.js';
+export { FDB_ENTRIES_MAX_DEFAULT, NetBridge } from './virtio/net/bridge.js';
+export type { NetBridgeFigures } from './virtio/net/bridge.js';
+export { BROADCAST_MAC, ethFrame } from './virtio/net/eth-frame.js';
+export { isGroupMac, macKey, parseMac } from './virtio/net/mac.js';
