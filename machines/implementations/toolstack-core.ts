@@ -157,6 +157,8 @@ export interface DomainControl {
   softReset(domid: number): void;
   /** xc_domain_destroy: the domain is killed, and reaped once its resources are relinquished. */
   destroy(domid: number): void;
+  /** Whether `domid` names a domain (one being destroyed by this toolstack no longer does); default: the hypervisor's answer. */
+  inUse?(domid: number): boolean;
 }
 
 /**
@@ -202,6 +204,8 @@ export interface ToolstackHost {
   backendDomid?: number;
   /** Historical bug R14: the timeout's transaction does not see a late acknowledgement (see `ToolstackWire`). */
   ackWithoutTransaction?: boolean;
+  /** Historical bug R15: domids reused at once (see `ToolstackWire`). */
+  reuseWithoutQuarantine?: boolean;
 }
 
 const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill: () => {} };
@@ -246,6 +250,8 @@ export interface ToolstackWire {
    * that raced the timeout is lost and the operation fails although the guest goes on.
    */
   ackWithoutTransaction: boolean;
+  /** Historical bug R15 (before Xen 2b02882ebb): a domid is reused at once, without LIBXL_DOMID_REUSE_TIMEOUT. */
+  reuseWithoutQuarantine: boolean;
 }
 
 /** A toolstack's wire from a hypervisor and the host's options (defaults as `toolstackMachineFor`'s). */
@@ -257,6 +263,7 @@ export function toolstackWire(hv: Hypervisor, host: ToolstackHost = {}): Toolsta
     nodes: host.controlNodes ?? new ControlNodes(),
     backendDomid: host.backendDomid,
     ackWithoutTransaction: host.ackWithoutTransaction ?? false,
+    reuseWithoutQuarantine: host.reuseWithoutQuarantine ?? false,
   };
 }
 
@@ -298,9 +305,10 @@ function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
       }),
       allocateDomid: assign(({ context, self }, params: { domid: number | undefined }) => {
         if (params.domid !== undefined) return { domid: params.domid };
-        const { hv } = wireOf(self);
+        const { hv, control, reuseWithoutQuarantine } = wireOf(self);
+        const inUse = (d: number) => (control.inUse ? control.inUse(d) : hv.life(d) !== 'gone');
         let domid = context.config.domid;
-        while (context.quarantined.includes(domid) || hv.life(domid) !== 'gone') domid++;
+        while ((!reuseWithoutQuarantine && context.quarantined.includes(domid)) || inUse(domid)) domid++;
         return { domid };
       }),
       readBackend: assign(({ context, self }) => {

@@ -103,6 +103,8 @@ interface DomainHost extends DomainFigures {
   name: string;
   /** This incarnation's domid (a restart gives the domain a new one, as xl does). */
   domid: number;
+  /** 0 for the domain the scenario boots, then one more for each new domain of this name. */
+  incarnation: number;
   actor: ReturnType<typeof createDomainActor>;
   /** The guest kernel's Argo library (replaced when the domain is soft-reset). */
   guest: ArgoGuest;
@@ -122,6 +124,8 @@ interface AppRun {
   actor: ReturnType<typeof createGuestAppActor>;
   /** Where this actor sends: the destination's domid when it started. */
   dst: { domid: number; aport: number };
+  /** The destination's incarnation when it started: the domain it means to reach. */
+  dstIncarnation: number;
   /** Messages dealt with by earlier actors of the workload: this actor's message `seq` is `base + seq`. */
   base: number;
   sizes: number[];
@@ -194,6 +198,8 @@ export class ArgosimSystem {
   private readonly toolstacks = new Map<string, ToolstackRun>();
   /** The control/shutdown request each domain's guest acknowledged last (monitor ack-honoured). */
   private readonly acknowledged = new Map<number, ControlRequest>();
+  /** Domains a toolstack destroys in the step running now (its domctls run right after it). */
+  private readonly destroying = new Set<number>();
   /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
   private readonly domctls: Array<() => void> = [];
   /** xenstored: the toolstack's and the guests' store (control/shutdown, device nodes), every operation counted. */
@@ -442,14 +448,24 @@ export class ArgosimSystem {
         host.actor.send({ type: 'SOFT_RESET' });
         this.afterSoftReset(host);
       }),
-      destroy: later((domid) => {
-        const host = this.byDomid.get(domid);
-        if (host) this.destroy(host);
-      }),
+      destroy: (domid) => {
+        this.destroying.add(domid); // gone for the toolstack's next domid allocation, in this same step
+        this.domctls.push(() => {
+          this.destroying.delete(domid);
+          const host = this.byDomid.get(domid);
+          if (host) this.destroy(host);
+        });
+      },
+      inUse: (domid) => this.hv.life(domid) !== 'gone' && !this.destroying.has(domid),
     };
     // the toolstack's timers fire as scheduling points; its domctls are made when each has run
     const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.scheduler.setTimer(ms, () => this.toolstackDoes(fn)) });
-    const wire = toolstackWire(this.hv, { control, controlNodes: this.controlNodes, ackWithoutTransaction: this.scenario.bugs.suspendAckLostOnTimeout });
+    const wire = toolstackWire(this.hv, {
+      control,
+      controlNodes: this.controlNodes,
+      ackWithoutTransaction: this.scenario.bugs.suspendAckLostOnTimeout,
+      reuseWithoutQuarantine: this.scenario.bugs.domidReuseWithoutQuarantine,
+    });
     const actor = createToolstackActor(wire, {
       // no device model and no PV devices yet: VirtIO devices come with issue #6
       input: { domid: spec.domid, deviceModel: false, devices: false, pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
@@ -488,6 +504,7 @@ export class ArgosimSystem {
     const host: DomainHost = {
       name: spec.name,
       domid,
+      incarnation: 0,
       actor,
       guest: new ArgoGuest(platformOf(this.hv, domid)),
       rings: [],
@@ -501,6 +518,7 @@ export class ArgosimSystem {
       virqs: 0,
     };
     const before = this.domains.get(spec.name);
+    host.incarnation = before ? before.incarnation + 1 : 0;
     if (before) {
       // a new incarnation: the figures are the domain's over the whole run
       for (const k of ['sent', 'received', 'bytesSent', 'bytesReceived', 'waits', 'virqs'] as const) host[k] = before[k];
@@ -666,6 +684,7 @@ export class ArgosimSystem {
       },
     };
     app.dst = { domid: this.domidOf(spec.to.domain) ?? spec.to.domid, aport: spec.to.port };
+    app.dstIncarnation = this.domains.get(spec.to.domain)!.incarnation;
     app.refusedSeen = {};
     app.slotFor = -1;
     app.actor = createGuestAppActor(host.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
@@ -728,6 +747,14 @@ export class ArgosimSystem {
       return;
     }
     if (rc < 0) return; // refusals are counted from the app's own tally (it also counts a ring gone on re-check)
+    const target = this.domains.get(app.spec.to.domain)!;
+    if (target.incarnation !== app.dstIncarnation && target.domid === dst.domid) {
+      // monitor stale-domid (lifecycle §6.7 R15): the domid this app looked up belonged to an earlier
+      // incarnation; a new domain with the same domid must not be reachable as if it were that one
+      this.ledger.violations.push(
+        `${this.scheduler.now()}ms: stale-domid: ${app.spec.name} sent to domid ${dst.domid} meaning ${target.name}'s incarnation ${app.dstIncarnation}, and incarnation ${target.incarnation} accepted it`,
+      );
+    }
     if (rc !== bytes.length) {
       // monitor sendv-result (argo.md §4.3 step 20): a successful sendv returns the payload length
       this.ledger.violations.push(`${this.scheduler.now()}ms: sendv-result: domain ${host.domid}'s sendv of ${bytes.length} bytes to (${dst.domid}, ${dst.aport}) returned ${rc}`);

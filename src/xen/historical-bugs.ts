@@ -24,6 +24,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R14, §7 case 42',
     monitor: 'ack-honoured: an operation the guest acknowledged does not end in ERROR_TIMEDOUT',
   },
+  domidReuseWithoutQuarantine: {
+    component: 'libxl',
+    summary: 'a destroyed domain\'s domid was handed to the next domain at once: peers, watches and backends still addressing the old domain reached the new one',
+    fixedBy: 'Xen 2b02882ebb',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R15, §6.4 destroy step 3, §7 case 39',
+    monitor: 'stale-domid: a message sent to a domain\'s earlier incarnation is not accepted by a later one',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */
