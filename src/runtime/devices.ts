@@ -1,4 +1,5 @@
 import { createVirtioArgoDevice, type VirtioArgoDevice, type VirtioArgoDeviceFigures } from '../../machines/implementations/virtio-device-core.js';
+import type { AnyActor } from 'xstate';
 import type { ArgoGuest } from '../guest/argo-guest.js';
 import type { ScenarioDevice } from '../scenario/schema.js';
 import { VirtioBlkDriver, type BlkCompletion } from '../virtio/blk/blk-driver.js';
@@ -69,6 +70,18 @@ export interface DeviceFigures extends VirtioArgoDeviceFigures {
   abandoned: number;
 }
 
+/** What the runtime drives of a scenario device, whatever its type (`DeviceRun`, `NetDeviceRun`). */
+export interface RunningDevice {
+  readonly spec: ScenarioDevice;
+  start(): void;
+  readonly wantsMore: boolean;
+  batch(): boolean;
+  backendUp(end: DeviceEnd): void;
+  frontendDown(): void;
+  figures(): DeviceFigures;
+  actors(): ReadonlyArray<readonly ['frontend' | 'backend', AnyActor]>;
+}
+
 /**
  * A scenario device in a run (issue #6 item 8): the VirtIO-Argo device (`createVirtioArgoDevice`:
  * front end in the guest, back end with a virtio-blk model over an in-memory disk in the platform
@@ -76,7 +89,7 @@ export interface DeviceFigures extends VirtioArgoDeviceFigures {
  * flushes, each batch one kick, every byte read checked against a reference image of the disk.
  * Violations go to `violate`.
  */
-export class DeviceRun {
+export class DeviceRun implements RunningDevice {
   readonly transport: DeviceTransport;
   private readonly image: Uint8Array;
   private readonly reference: Uint8Array;
@@ -165,6 +178,13 @@ export class DeviceRun {
 
   stop(): void {
     this.transport.stop();
+  }
+
+  /** The device's actors (VirtIO-Argo: front end and back end; virtio-mmio has none). */
+  actors(): ReadonlyArray<readonly ['frontend' | 'backend', AnyActor]> {
+    if (!('device' in this.transport)) return [];
+    const device = this.transport.device as VirtioArgoDevice;
+    return [['frontend', device.frontendActor], ['backend', device.backendActor]];
   }
 
   /** virtio-blk over this device's disk image (the disk outlives a back end). */

@@ -26,7 +26,9 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
-import { argoTransport, DeviceRun, mmioTransport } from './devices.js';
+import { argoTransport, DeviceRun, mmioTransport, type RunningDevice } from './devices.js';
+import { bridgeFor, NetDeviceRun } from './net-devices.js';
+import type { NetBridge } from '../virtio/net/bridge.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
@@ -187,7 +189,9 @@ export class ArgosimSystem {
   /** Faults that hit a live domain, by kind (a fault on a domain already gone does nothing). */
   private readonly faultsFired: Record<string, number> = {};
   private readonly apps: AppRun[] = [];
-  private readonly devices: DeviceRun[] = [];
+  private readonly devices: RunningDevice[] = [];
+  /** virtio-net bridges, by back-end domain and name. */
+  private readonly bridges = new Map<string, NetBridge>();
   /** Xen's IOREQ servers, built when a device needs them (virtio-mmio). */
   private ioreq: Ioreq | undefined;
   private ended: RunEnd | undefined;
@@ -373,9 +377,7 @@ export class ArgosimSystem {
       out.push({ id: `toolstack:${ts.name}`, kind: 'toolstack', domain: ts.name, machine: 'toolstack', actor: ts.actor });
     }
     for (const run of this.devices) {
-      if (!('device' in run.transport)) continue; // virtio-mmio devices have no device actors
-      const device = run.transport.device as DeviceRun['transport'] & { frontendActor: AnyActor; backendActor: AnyActor };
-      for (const [end, actor] of [['frontend', device.frontendActor], ['backend', device.backendActor]] as const) {
+      for (const [end, actor] of run.actors()) {
         out.push({ id: `device:${run.spec.name}:${end}`, kind: 'device', domain: end === 'frontend' ? run.spec.frontend : run.spec.backend, machine: 'virtioDevice', actor });
       }
     }
@@ -552,6 +554,12 @@ export class ArgosimSystem {
     const be = this.domains.get(spec.backend)!;
     const violate = (what: string) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`);
     const ends = [{ domid: fe.domid, guest: fe.guest }, { domid: be.domid, guest: be.guest }] as const;
+    if (spec.type === 'virtio-net') {
+      const run = new NetDeviceRun(spec, this.hv, ...ends, bridgeFor(this.bridges, spec.backend, spec.bridge), rng, violate);
+      this.devices.push(run);
+      run.start();
+      return this.scheduleDeviceBatch(run, spec.startMs);
+    }
     let transport;
     if (spec.transport === 'mmio') {
       this.ioreq ??= createIoreq(this.hv);
@@ -565,7 +573,7 @@ export class ArgosimSystem {
   }
 
   /** The device's next batch of requests at `atMs` of virtual time (or now), while it makes progress. */
-  private scheduleDeviceBatch(run: DeviceRun, atMs: number): void {
+  private scheduleDeviceBatch(run: RunningDevice, atMs: number): void {
     if (!run.wantsMore) return;
     this.scheduler.schedule({
       kind: 'guest',

@@ -228,12 +228,17 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
     names.set(d.name, i);
     const diskBytes = d.disk ?? DEVICE_DEFAULTS.diskBytes;
     if (diskBytes < 4096 || diskBytes % 512 !== 0) throw source.errorAt(['devices', i, 'disk'], `a disk of ${diskBytes} bytes: give whole 512-byte sectors, at least 4096 bytes (e.g. 1MiB)`);
+    if (d.type === 'virtio-net') {
+      if (d.transport === 'mmio') throw source.errorAt(['devices', i, 'transport'], 'virtio-net runs over VirtIO-Argo only so far; remove transport or use argo');
+      for (const key of ['disk', 'readOnly'] as const) if (d[key] !== undefined) throw source.errorAt(['devices', i, key], `${key} applies to virtio-blk; remove it`);
+    } else if (d.bridge !== undefined) throw source.errorAt(['devices', i, 'bridge'], 'bridge applies to virtio-net; remove it');
     const queueSize = d.queueSize ?? DEVICE_DEFAULTS.queueSize;
     if ((queueSize & (queueSize - 1)) !== 0) throw source.errorAt(['devices', i, 'queueSize'], `queue size ${queueSize} is not a power of 2 (virtio-ioreq-lifecycle.md §2.1); use e.g. ${2 ** Math.round(Math.log2(queueSize))}`);
     return {
       name: d.name,
       type: d.type,
       transport: d.transport ?? 'argo',
+      bridge: d.bridge ?? 'br0',
       frontend: frontend.name,
       backend: backend.name,
       port: d.port ?? VIRTIO_ARGO_PORT_BASE + i,

@@ -223,7 +223,7 @@ const workloadSchema = strict({
 });
 
 /** The VirtIO device types a scenario can declare. */
-export const DEVICE_TYPES = ['virtio-blk'] as const;
+export const DEVICE_TYPES = ['virtio-blk', 'virtio-net'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 /** VirtIO-Argo (`argo`), or virtio-mmio over Xen's IOREQ servers with foreign mappings (`mmio`). */
 export const DEVICE_TRANSPORTS = ['argo', 'mmio'] as const;
@@ -232,6 +232,7 @@ const deviceSchema = strict({
   name: domainName,
   type: z.enum(DEVICE_TYPES),
   transport: z.enum(DEVICE_TRANSPORTS).optional(),
+  bridge: domainName.optional(),
   frontend: reference,
   backend: reference,
   port: u32.optional(),
@@ -395,6 +396,8 @@ export interface ScenarioDevice {
   name: string;
   type: DeviceType;
   transport: (typeof DEVICE_TRANSPORTS)[number];
+  /** virtio-net: the bridge in the back end's domain it is a port of (devices with the same back end and name share it). */
+  bridge: string;
   frontend: string;
   backend: string;
   /** The Argo port both ends' rings are registered on. */

@@ -8,7 +8,10 @@ import { createSystem } from '../../src/runtime/system.js';
 describe('VirtIO-Argo devices in runs', () => {
   it('virtio-argo.yaml: vda at DRIVER_OK with every request OK and every byte read verified, no shared mapping; the denied vdb never live', () => {
     const summary = createSystem(loadScenario('scenarios/virtio-argo.yaml')).run();
-    const [vda, vdb] = summary.devices!;
+    const [vda, vdb, vif] = summary.devices!;
+    // the NIC: every frame sent to the bridge's gateway came back whole and in order
+    expect(vif).toMatchObject({ name: 'vif', state: 'driverOk', requestsOk: 1000, errors: 0, sharedMappings: 0, abandoned: 0 });
+    expect(vif.bytesVerified).toBeGreaterThan(64 * 1000);
     expect(vda).toMatchObject({ name: 'vda', state: 'driverOk', status: 15, errors: 0, requestsOk: 2000, sharedMappings: 0, abandoned: 0 });
     expect(vda.bytesVerified).toBeGreaterThan(1 << 20);
     expect(vdb.name).toBe('vdb');
@@ -66,7 +69,9 @@ lifecycle:
     expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-blk, frontend: a, backend: b, queueSize: 48 }]\n`, 'x.yaml')).toThrow(
       /queue size 48 is not a power of 2/,
     );
-    expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-net, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(/virtio-blk/);
+    expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-scsi, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(/virtio-blk, virtio-net/);
+    expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-net, transport: mmio, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(/virtio-net runs over VirtIO-Argo only/);
+    expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-net, frontend: a, backend: b, disk: 1MiB }]\n`, 'x.yaml')).toThrow(/disk applies to virtio-blk/);
     expect(() => parseScenario(`${base}firewall: |\n  default deny\n  permit a -> b\n`, 'x.yaml')).toThrow(/x\.yaml:6:3: firewall: unknown rule "permit": use allow, deny or default/);
   });
 });
