@@ -60,3 +60,6 @@ export { createIoreqServerActor, ioreqServerMachineFor, type IoreqServerWire } f
 export { ioreqSlotMachine, ioreqSlotStateOf, IOREQ_SLOT_STATE } from './ioreq-slot.js';
 export type { IoreqSlotContext, IoreqSlotEvent, IoreqSlotInput } from './ioreq-slot.js';
 export { createIoreqSlotActor, ioreqSlotMachineFor, type IoreqSlotWire } from './implementations/ioreq-slot-core.js';
+export { guestReceiverMachine, takeFrom } from './guest-receiver.js';
+export type { DrainResult, GuestReceiverContext, GuestReceiverEvent, GuestReceiverInput } from './guest-receiver.js';
+export { createGuestReceiverActor, drainRing, type GuestReceiverWire } from './implementations/guest-receiver-core.js';

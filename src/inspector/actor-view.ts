@@ -33,7 +33,8 @@ export function describeActor(system: ArgosimSystem, a: SystemActor, names: Read
       pendingBytes: live?.pendingBytes ?? Number(c.pendingBytes ?? 0),
       waiters: live?.waiters ?? Number(c.waiters ?? 0),
     };
-  } else if (a.kind === 'app') {
+  } else if (a.kind === 'app' && c.dst) {
+    // a sending application (a receiving one, `guestReceiver`, has no destination)
     const dst = c.dst as { domid: number; aport: number };
     view.app = { to: `${dst.domid}:${dst.aport}`, toDomain: names.get(dst.domid), sent: Number(c.sent ?? 0), count: Number(c.count ?? 0) };
   }

@@ -2,6 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActor, type InspectionEvent } from 'xstate';
 import { createHypervisorActor } from '../../machines/implementations/hypervisor-core.js';
 import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
+import { createGuestReceiverActor } from '../../machines/implementations/guest-receiver-core.js';
 import { createDomainActor } from '../../machines/implementations/domain-core.js';
 import { ControlNodes, createToolstackActor, releaseDomainEvent, toolstackWire, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
 import type { ControlRequest } from '../../machines/toolstack.js';
@@ -89,8 +90,8 @@ interface RingHost {
   actor: ReturnType<typeof createArgoRingActor>;
   /** The ledger's name for it: `domid:port`. */
   key: string;
-  /** Where its handler receives a message: as long as the ring, the longest a message can be. */
-  scratch: Uint8Array;
+  /** The guest application receiving on it (`guestReceiverMachine`). */
+  receiver: ReturnType<typeof createGuestReceiverActor>;
 }
 
 type Occupancy = 'empty' | 'holdingData' | 'fullWithWaiters';
@@ -371,6 +372,7 @@ export class ArgosimSystem {
       for (const r of host.rings) {
         const partner = r.ring.partner === XEN_ARGO_DOMID_ANY ? 'any' : String(r.ring.partner);
         out.push({ id: `ring:${host.name}:${r.ring.aport}:${partner}`, kind: 'ring', domain: host.name, machine: 'argoRing', actor: r.actor });
+        out.push({ id: `receiver:${host.name}:${r.ring.aport}:${partner}`, kind: 'app', domain: host.name, machine: 'guestReceiver', actor: r.receiver });
       }
     }
     for (const ts of this.toolstacks.values()) {
@@ -616,7 +618,16 @@ export class ArgosimSystem {
       actor.stop();
       return;
     }
-    host.rings.push({ ring, actor, key: `${host.domid}:${ring.aport}`, scratch: new Uint8Array(ring.len) });
+    const key = `${host.domid}:${ring.aport}`;
+    const receiver = createGuestReceiverActor(
+      {
+        ring,
+        scratch: new Uint8Array(ring.len),
+        onMessage: (source, payload) => this.ledger.received(source, key, payload, this.scheduler.now()),
+      },
+      { input: { owner: host.domid, aport: ring.aport }, inspect: this.inspector() },
+    ).start();
+    host.rings.push({ ring, actor, key, receiver });
   }
 
   /**
@@ -806,14 +817,13 @@ export class ArgosimSystem {
     this.hv.clearVirq(host.domid, VIRQ_ARGO);
     const drained: RingHost[] = [];
     for (const r of host.rings) {
-      let taken = 0;
-      for (let n = r.ring.recvInto(r.scratch); n >= 0; n = r.ring.recvInto(r.scratch)) {
-        taken++;
-        host.received++;
-        host.bytesReceived += n;
-        this.ledger.received(r.ring.last.sourceDomid, r.key, r.scratch.subarray(0, n), this.scheduler.now());
-      }
-      if (taken > 0) drained.push(r);
+      if (r.ring.nextPayloadBytes() === -1) continue; // nothing whole in it: its receiver is not woken
+      const before = r.receiver.getSnapshot().context;
+      r.receiver.send({ type: 'VIRQ' }); // the receiving application takes every whole message
+      const after = r.receiver.getSnapshot().context;
+      host.received += after.received - before.received;
+      host.bytesReceived += after.bytes - before.bytes;
+      if (after.received > before.received) drained.push(r);
     }
     if (drained.length > 0) host.guest.notify();
     for (const r of drained) {
@@ -1005,6 +1015,7 @@ export class ArgosimSystem {
   private dropRing(host: DomainHost, r: RingHost): void {
     host.rings.splice(host.rings.indexOf(r), 1);
     r.actor.stop();
+    r.receiver.stop();
     this.ledger.ringTornDown(`${host.domid}:${r.ring.aport}`);
   }
 
