@@ -24,9 +24,24 @@ export function formatRunSummary(s: RunSummary): string {
     '',
     `messages: ${m.sent} sent, ${m.delivered} delivered, ${m.refused} refused, ${m.lost} lost to teardown, ${m.duplicated} duplicated, ${m.corrupted} corrupted, ${m.reordered} reordered`,
     `failed sends: ${counts(s.errors)}; refused ring registrations: ${counts(s.refusedRings)}`,
+    ...deviceLines(s),
     s.invariantViolations.length === 0
       ? 'invariants: all held (exactly once, intact, in order per sender and ring; nothing after teardown; nothing across a denied edge)'
       : `invariant violations (${s.invariantViolations.length}):\n${s.invariantViolations.map((v) => `  - ${v}`).join('\n')}`,
   ];
   return lines.join('\n');
+}
+
+/** The devices table (scenarios with `devices`): state, what the workload got right, what was shared. */
+function deviceLines(s: RunSummary): string[] {
+  if (!s.devices || s.devices.length === 0) return [];
+  return [
+    '',
+    `${'device'.padEnd(10)} ${'transport'.padEnd(9)} ${'state'.padEnd(12)} ${'ok'.padStart(6)} ${'verified'.padStart(10)} ${'errors'.padStart(6)} ${'shared'.padStart(7)} ${'xenstore'.padStart(8)}`,
+    ...s.devices.map(
+      (d) =>
+        `${d.name.padEnd(10)} ${d.transport.padEnd(9)} ${d.state.padEnd(12)} ${String(d.requestsOk).padStart(6)} ${String(d.bytesVerified).padStart(10)} ${String(d.errors).padStart(6)} ${String(d.sharedMappings).padStart(7)} ${String(d.xenstoreOps).padStart(8)}`,
+    ),
+    `(ok: requests or frames completed and checked; verified: bytes read back or echoed and found intact; shared: memory mappings between front and back end; sharedMappings in all: ${s.sharedMappings ?? 0})`,
+  ];
 }
