@@ -91,6 +91,11 @@ export interface RangeResult {
   exercised: Record<string, number>;
 }
 
+/** The weights of the faults the explorer adds: `--faults`, else the scenario's `explore.faults`, else every kind at 1. */
+export function faultWeightsOf(scenario: Scenario, options: Pick<ExploreOptions, 'faultWeights'>): FaultWeights {
+  return options.faultWeights ?? scenario.explore.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
+}
+
 /** Computes the plan: one run of the scenario with every fault, in earliest-first order. */
 export function explorePlan(scenario: Scenario, options: Pick<ExploreOptions, 'seed' | 'untilMs' | 'maxSteps'>): ExplorePlan {
   const baseline = runSchedule(scenario, { seed: options.seed, faults: scenario.faults, strategy: 'prefix' }, { untilMs: options.untilMs, maxSteps: options.maxSteps });
@@ -103,7 +108,7 @@ export function explorePlan(scenario: Scenario, options: Pick<ExploreOptions, 's
  */
 export function exploreRange(scenario: Scenario, options: ExploreOptions, plan: ExplorePlan, from: number, to: number): RangeResult {
   const coverage = new Coverage();
-  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
+  const weights = faultWeightsOf(scenario, options);
   const result: RangeResult = { schedules: 0, violating: 0, first: null, coverage: { declared: {}, reached: {} }, exercised: {} };
   const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
   for (let index = from; index < to; index++) {
@@ -175,7 +180,7 @@ export function report(scenario: Scenario, options: ExploreOptions, result: Rang
   const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
   const coverage = new Coverage();
   coverage.merge(result.coverage);
-  const weights = options.faultWeights ?? DEFAULT_FAULT_WEIGHTS;
+  const weights = faultWeightsOf(scenario, options);
   const kinds = new Set([...(options.swarm !== false && options.strategy !== 'dfs' ? Object.keys(weights).filter((k) => (weights[k as FaultKind] ?? 0) > 0) : []), ...scenario.faults.map((f) => f.kind)]);
   let counterexample: Counterexample | null = null;
   if (first) {

@@ -68,6 +68,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     openxt: { viptables: file.openxt?.viptables ?? false },
     bugs: { ...NO_BUGS, ...file.bugs },
     firewall: file.firewall === undefined ? null : checkFirewall(file.firewall, source),
+    explore: { faultWeights: file.explore?.faults ? { ...file.explore.faults } : null },
     devices: normaliseDevices(file.devices ?? [], named, source),
     domains,
     rings,

@@ -285,6 +285,9 @@ export const scenarioFileSchema = strict({
   }).optional(),
   openxt: strict({ viptables: z.boolean().optional() }).optional(),
   firewall: z.string().optional(),
+  explore: strict({
+    faults: strict(Object.fromEntries(FAULT_KINDS.map((k) => [k, z.number().min(0).max(1_000_000).optional()])) as Record<FaultKind, z.ZodOptional<z.ZodNumber>>).optional(),
+  }).optional(),
   devices: z.array(deviceSchema).max(SCENARIO_LIMITS.devices).optional(),
   bugs: strict(Object.fromEntries(Object.keys(HISTORICAL_BUGS).map((name) => [name, z.boolean().optional()])) as Record<HistoricalBug, z.ZodOptional<z.ZodBoolean>>).optional(),
   domains: z.array(domainSchema).min(1).max(SCENARIO_LIMITS.domains),
@@ -454,6 +457,11 @@ export interface Scenario {
   quirks: ArgoQuirks;
   /** Historical bugs switched back on (src/xen/historical-bugs.ts; all off by default). */
   bugs: HistoricalBugs;
+  /**
+   * `argosim explore`'s settings for this scenario: the weights of the fault kinds it adds (0: never;
+   * `--faults` overrides; null: every kind at 1).
+   */
+  explore: { faultWeights: Partial<Record<FaultKind, number>> | null };
   /** The Argo firewall's policy text (docs/virtio-argo.md), or null for none. */
   firewall: string | null;
   devices: ScenarioDevice[];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { guestAppMachine } from '../../machines/index.js';
@@ -125,6 +126,17 @@ describe('argosim explore (issue #8)', () => {
     const check = checkReplay(JSON.parse(JSON.stringify(trace)));
     expect(check.divergence).toBeNull();
     expect(check.steps).toBe(cx.steps);
+  });
+
+  it("a scenario's explore.faults picks and weighs the kinds added (unlisted ones off); --faults overrides it", () => {
+    const text = readFileSync('scenarios/default.yaml', 'utf8') + '\nexplore:\n  faults: { kill: 2, virq_drop: 1 }\n';
+    const scenario = parseScenario(text, 'default-explore.yaml');
+    expect(scenario.explore.faultWeights).toEqual({ kill: 2, virq_drop: 1 });
+    const report = explore(scenario, { strategy: 'random', budget: 20, seed: 5 });
+    expect(report.sometimes.map((s) => s.fault)).toEqual(['kill', 'virq_drop']);
+    const overridden = explore(scenario, { strategy: 'random', budget: 5, seed: 5, faultWeights: { crash: 1 } });
+    expect(overridden.sometimes.map((s) => s.fault)).toEqual(['crash']);
+    expect(() => parseScenario(readFileSync('scenarios/default.yaml', 'utf8') + '\nexplore:\n  faults: { kil: 1 }\n', 'x.yaml')).toThrow(/did you mean "kill"/);
   });
 
   it('every historical bug names its fix, its spec section and its monitor', () => {
