@@ -443,3 +443,43 @@ export { FDB_ENTRIES_MAX_DEFAULT, NetBridge } from './virtio/net/bridge.js';
 export type { NetBridgeFigures } from './virtio/net/bridge.js';
 export { BROADCAST_MAC, ethFrame } from './virtio/net/eth-frame.js';
 export { isGroupMac, macKey, parseMac } from './virtio/net/mac.js';
+
+// virtio-vsock (virtio-ioreq-lifecycle.md §3.4; docs/virtio.md "virtio-vsock"): the device, the host's socket layer, the driver
+export {
+  CONTROL_QUEUE_MAX,
+  VirtioVsock,
+} from './virtio/vsock/virtio-vsock.js';
+export type { VirtioVsockFigures, VirtioVsockOptions } from './virtio/vsock/virtio-vsock.js';
+export { VsockHostConnection } from './virtio/vsock/host-connection.js';
+export type { VsockConnectionState, VsockHostTransport } from './virtio/vsock/host-connection.js';
+export { VsockCredit } from './virtio/vsock/credit.js';
+export { decodeVsockHdr, encodeVsockHdr } from './virtio/vsock/vsock-hdr.js';
+export type { VsockHdr } from './virtio/vsock/vsock-hdr.js';
+export { VirtioVsockDriver } from './virtio/vsock/vsock-driver.js';
+export type { VsockDriverConnection, VsockDriverOptions, VsockDriverState } from './virtio/vsock/vsock-driver.js';
+export {
+  VIRTIO_ID_VSOCK,
+  VIRTIO_VSOCK_EVENT,
+  VIRTIO_VSOCK_EVENT_TRANSPORT_RESET,
+  VIRTIO_VSOCK_EVENTQ,
+  VIRTIO_VSOCK_F_STREAM,
+  VIRTIO_VSOCK_HDR,
+  VIRTIO_VSOCK_OP_CREDIT_REQUEST,
+  VIRTIO_VSOCK_OP_CREDIT_UPDATE,
+  VIRTIO_VSOCK_OP_INVALID,
+  VIRTIO_VSOCK_OP_REQUEST,
+  VIRTIO_VSOCK_OP_RESPONSE,
+  VIRTIO_VSOCK_OP_RST,
+  VIRTIO_VSOCK_OP_RW,
+  VIRTIO_VSOCK_OP_SHUTDOWN,
+  VIRTIO_VSOCK_RXQ,
+  VIRTIO_VSOCK_SHUTDOWN_RCV,
+  VIRTIO_VSOCK_SHUTDOWN_SEND,
+  VIRTIO_VSOCK_TXQ,
+  VIRTIO_VSOCK_TYPE_SEQPACKET,
+  VIRTIO_VSOCK_TYPE_STREAM,
+  VMADDR_CID_HOST,
+  VSOCK_CONFIG,
+  VSOCK_PKT_PAYLOAD_MAX,
+  isGuestCid,
+} from './virtio/vsock/constants.js';
