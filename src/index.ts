@@ -483,3 +483,19 @@ export {
   VSOCK_PKT_PAYLOAD_MAX,
   isGuestCid,
 } from './virtio/vsock/constants.js';
+
+// virtio-console port 0 (virtio-ioreq-lifecycle.md §3.3; docs/virtio.md "virtio-console"): the device, emerg_wr wiring, the driver
+export { VirtioConsole } from './virtio/console/virtio-console.js';
+export type { VirtioConsoleFigures, VirtioConsoleOptions } from './virtio/console/virtio-console.js';
+export { ConsoleDriverAccess } from './virtio/console/console-access.js';
+export { VirtioConsoleDriver } from './virtio/console/console-driver.js';
+export type { ConsoleDriverOptions } from './virtio/console/console-driver.js';
+export {
+  CONSOLE_CONFIG,
+  VIRTIO_CONSOLE_F_EMERG_WRITE,
+  VIRTIO_CONSOLE_F_MULTIPORT,
+  VIRTIO_CONSOLE_F_SIZE,
+  VIRTIO_CONSOLE_RXQ,
+  VIRTIO_CONSOLE_TXQ,
+  VIRTIO_ID_CONSOLE,
+} from './virtio/console/constants.js';
