@@ -1,3 +1,4 @@
+import { concatBytes } from './concat-bytes.js';
 import { VsockCredit } from './credit.js';
 import { VIRTIO_VSOCK_SHUTDOWN_RCV, VIRTIO_VSOCK_SHUTDOWN_SEND } from './constants.js';
 
@@ -66,7 +67,7 @@ export class VsockHostConnection {
 
   /** Every byte received so far, in order; its credit goes back to the guest (CREDIT_UPDATE). */
   receive(): Uint8Array {
-    const out = concat(this.rxQueue.splice(0));
+    const out = concatBytes(this.rxQueue.splice(0));
     if (out.length > 0) {
       this.credit.consumed(out.length);
       this.creditUpdateDue = true;
@@ -108,7 +109,7 @@ export class VsockHostConnection {
         room = 0;
       }
     }
-    const out = concat(parts);
+    const out = concatBytes(parts);
     this.txQueuedBytes -= out.length;
     return out;
   }
@@ -119,15 +120,4 @@ export class VsockHostConnection {
     this.txQueue.length = 0;
     this.txQueuedBytes = 0;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { PageAllocator } from '../../memory/page-allocator.js';
 import type { DriverQueue } from '../driver-queue.js';
+import { concatBytes } from './concat-bytes.js';
 import { VsockCredit } from './credit.js';
 import {
   VIRTIO_VSOCK_EVENT,
@@ -157,13 +158,7 @@ export class VirtioVsockDriver {
 
   /** Every byte received on `conn` so far; its credit goes back to the host (CREDIT_UPDATE). */
   receive(conn: VsockDriverConnection): Uint8Array {
-    const parts = conn.rxQueue.splice(0);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    const out = concatBytes(conn.rxQueue.splice(0));
     if (out.length > 0) {
       conn.credit.consumed(out.length);
       if (conn.state === 'connected') this.control(conn, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
