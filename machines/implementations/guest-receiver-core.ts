@@ -11,6 +11,8 @@ import { wiredActors } from './wired.js';
 export interface GuestReceiverWire {
   ring: ArgoRing;
   scratch: Uint8Array;
+  /** Messages one drain takes at most (a poll's budget); default every whole one. */
+  budget?: number;
   onMessage?: (source: number, payload: Uint8Array) => void;
 }
 
@@ -18,7 +20,8 @@ export interface GuestReceiverWire {
 export function drainRing(wire: GuestReceiverWire): DrainResult {
   let messages = 0;
   let bytes = 0;
-  for (let n = wire.ring.recvInto(wire.scratch); n >= 0; n = wire.ring.recvInto(wire.scratch)) {
+  const budget = wire.budget ?? Infinity;
+  for (let n = messages < budget ? wire.ring.recvInto(wire.scratch) : -1; n >= 0; n = messages < budget ? wire.ring.recvInto(wire.scratch) : -1) {
     messages++;
     bytes += n;
     wire.onMessage?.(wire.ring.last.sourceDomid, wire.scratch.subarray(0, n));

@@ -166,7 +166,7 @@ function insertMessage(
   if (len <= ARGO_MSG_HEADER_BYTES + slots) return -ERRNO.EMSGSIZE; // step 16: can never fit
   const ring = memoryOf(host, ds);
   if (slots + ARGO_MSG_HEADER_BYTES >= freeSpace(tables, ring, rb)) {
-    const queued = pendingRequeue(rings, rb, cd, total); // step 18
+    const queued = pendingRequeue(rings, rb, cd, host.bugs.pendingLengthZero ? 0 : total); // step 18 (before Xen 8966a3e9ab: 0)
     if (queued !== 0) return queued;
     return host.bugs.sendvReturnsZeroWhenQueued ? 0 : -ERRNO.EAGAIN; // before Xen 480800c769: 0
   }

@@ -7,6 +7,7 @@ import { createDomainActor } from '../../machines/implementations/domain-core.js
 import { ControlNodes, createToolstackActor, releaseDomainEvent, toolstackWire, xstateClock, type DomainControl } from '../../machines/implementations/toolstack-core.js';
 import type { ControlRequest } from '../../machines/toolstack.js';
 import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
+import { messageSize } from '../../machines/guest-app.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { npagesRing, XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
@@ -14,7 +15,7 @@ import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
-import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioWorkload } from '../scenario/schema.js';
+import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioRing, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO, errnoName } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
 import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
@@ -263,7 +264,7 @@ export class ArgosimSystem {
     // xl create of every domain before time starts; their kernels register the scenario's rings,
     // then the workloads start
     for (const spec of scenario.domains) this.startToolstack(spec);
-    for (const ring of scenario.rings) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
+    for (const ring of scenario.rings) this.registerRing(ring);
     for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     for (const spec of scenario.devices) this.startDevice(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     this.booting = false;
@@ -538,7 +539,7 @@ export class ArgosimSystem {
    * workloads; a device back end it serves starts again, and the device's front end re-initialises.
    */
   private startKernel(host: DomainHost): void {
-    for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring.owner, ring.port, ring.partner, ring.len);
+    for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring);
     for (const app of this.apps) if (app.spec.from === host.name) this.resumeApp(app);
     for (const run of this.devices) {
       if (run.spec.backend !== host.name) continue;
@@ -601,7 +602,7 @@ export class ArgosimSystem {
   }
 
   /** Registers a scenario ring through its ring actor; a refusal is counted by errno. */
-  private registerRing(owner: string, port: number, partner: string, len: number): void {
+  private registerRing({ owner, port, partner, len, consume }: ScenarioRing): void {
     const host = this.domains.get(owner)!;
     // the partner as it is now: a domain restarted since has a new domid
     const partnerId = partner === 'any' ? XEN_ARGO_DOMID_ANY : (this.domidOf(partner) ?? this.scenario.domains.find((d) => d.name === partner)!.domid);
@@ -623,6 +624,7 @@ export class ArgosimSystem {
       {
         ring,
         scratch: new Uint8Array(ring.len),
+        budget: consume === 'one' ? 1 : undefined,
         onMessage: (source, payload) => this.ledger.received(source, key, payload, this.scheduler.now()),
       },
       { input: { owner: host.domid, aport: ring.aport }, inspect: this.inspector() },
@@ -831,10 +833,32 @@ export class ArgosimSystem {
       // ring can never hold, argo.md §4.4), so Xen fired them all
       if (reportedOccupancy(r) !== 'empty') r.actor.send({ type: 'RING_STATE', pendingBytes: 0, waiters: 0 });
     }
+    // a receiver with a budget left whole messages behind: it polls again (NAPI), as a scheduling point
+    if (host.rings.some((r) => r.ring.nextPayloadBytes() >= 0)) this.onArgoVirq(host.domid);
     for (const app of this.apps) {
       const snapshot = app.actor.getSnapshot();
-      if (app.spec.from === host.name && snapshot.status === 'active' && snapshot.value === 'blocked') app.actor.send({ type: 'VIRQ' });
+      if (app.spec.from !== host.name || snapshot.status !== 'active' || snapshot.value !== 'blocked') continue;
+      this.checkSpaceWait(host, app, messageSize(snapshot.context, snapshot.context.seq));
+      app.actor.send({ type: 'VIRQ' });
     }
+  }
+
+  /**
+   * Monitor space-wait-early (argo.md §6.3; the bug of Xen 8966a3e9ab): a blocked sender's space-wait
+   * on a unicast ring — where nobody else can take the space — is fired only once its message fits.
+   * Seen from the sender's VIRQ: its wait is gone from the ring's list, yet the ring has less payload
+   * space than the message needs.
+   */
+  private checkSpaceWait(host: DomainHost, app: AppRun, size: number): void {
+    const ring = this.hv.argoState(app.dst.domid)?.rings.find((r) => r.aport === app.dst.aport && r.partner === host.domid);
+    if (!ring || ring.waiters.some((w) => w.domid === host.domid)) return;
+    let d = ring.rx - ring.tx;
+    if (d <= 0) d += ring.len;
+    const space = Math.max(0, d - 32); // argo.md §5.3: the header and one slot are kept free
+    if (space >= size) return;
+    this.ledger.violations.push(
+      `${this.scheduler.now()}ms: space-wait-early: ${app.spec.name}'s wait on ring ${app.dst.domid}:${app.dst.aport} fired with ${space} payload bytes free for a ${size}-byte message`,
+    );
   }
 
   private scheduleLifecycle(event: ScenarioLifecycleEvent): void {

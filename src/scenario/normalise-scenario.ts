@@ -178,7 +178,7 @@ function normaliseRings(entries: NonNullable<ScenarioFile['rings']>, named: Doma
       );
     }
     const line = source.positionOf(['rings', i]).line;
-    return { owner: owner.name, ownerDomid: owner.domid, port: r.port, partner: r.partner, partnerDomid, len, line };
+    return { owner: owner.name, ownerDomid: owner.domid, port: r.port, partner: r.partner, partnerDomid, len, consume: r.consume ?? 'all', line };
   });
 }
 

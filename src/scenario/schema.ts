@@ -208,7 +208,7 @@ const domainSchema = strict({
   onSoftReset: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
 });
 
-const ringSchema = strict({ owner: reference, port: u32, partner, len: unit(parseRingLen).optional() });
+const ringSchema = strict({ owner: reference, port: u32, partner, len: unit(parseRingLen).optional(), consume: z.enum(['all', 'one']).optional() });
 
 const workloadSchema = strict({
   name: z.string().min(1).max(SCENARIO_LIMITS.nameChars).optional(),
@@ -363,6 +363,11 @@ export interface ScenarioRing {
   partnerDomid: number | 'any';
   /** Ring data bytes (register_ring `len`), header excluded. */
   len: number;
+  /**
+   * How its receiving application consumes: every whole message on each VIRQ (`all`), or one per
+   * poll, polling again while messages remain (`one`: a NAPI-style budget of one).
+   */
+  consume: 'all' | 'one';
   line: number;
 }
 

@@ -31,6 +31,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R15, §6.4 destroy step 3, §7 case 39',
     monitor: 'stale-domid: a message sent to a domain\'s earlier incarnation is not accepted by a later one',
   },
+  pendingLengthZero: {
+    component: 'argo',
+    summary: 'the space-wait queued by a sendv that met a full ring recorded length 0: the next notify of the ring fired it whatever the space, waking the sender before its message could fit',
+    fixedBy: 'Xen 8966a3e9ab',
+    spec: 'argo.md §4.3 step 18, §6.3',
+    monitor: 'space-wait-early: a space-wait is not fired while its message cannot fit',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -78,7 +78,7 @@ describe('scenario normalisation: defaults', () => {
       ),
     );
     expect(s.domains.map((d) => d.memoryBytes)).toEqual([1 << 20, 8192]);
-    expect(s.rings[0]).toEqual({ owner: 'a', ownerDomid: 0, port: 1, partner: 'any', partnerDomid: 'any', len: 1024, line: 7 });
+    expect(s.rings[0]).toEqual({ owner: 'a', ownerDomid: 0, port: 1, partner: 'any', partnerDomid: 'any', len: 1024, consume: 'all', line: 7 });
     expect(s.rings[1]).toMatchObject({ partner: 'b', partnerDomid: 1, len: ARGO_DEFAULT_RING_LEN });
     expect(s.workloads[0]).toEqual({
       name: 'b->a:1',
