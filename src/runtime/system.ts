@@ -565,7 +565,7 @@ export class ArgosimSystem {
     }
     let transport;
     if (spec.transport === 'mmio') {
-      this.ioreq ??= createIoreq(this.hv);
+      this.ioreq ??= createIoreq(this.hv, { built: this.scenario.build.IOREQ_SERVER });
       const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
       transport = mmioTransport(this.ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE);
     } else transport = argoTransport(this.hv, spec, ...ends);

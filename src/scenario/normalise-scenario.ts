@@ -69,7 +69,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     bugs: { ...NO_BUGS, ...file.bugs },
     firewall: file.firewall === undefined ? null : checkFirewall(file.firewall, source),
     explore: { faultWeights: file.explore?.faults ? { ...file.explore.faults } : null },
-    devices: normaliseDevices(file.devices ?? [], named, source),
+    devices: normaliseDevices(file.devices ?? [], named, build, source),
     domains,
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
@@ -218,7 +218,7 @@ function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, nam
 const DEVICE_DEFAULTS = { diskBytes: 1 << 20, queueSize: 64, ringLen: 128 * 1024 - 64, requests: 1000 };
 
 /** Devices: ends resolved and distinct, names unique, sizes a driver and Xen accept. */
-function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: DomainIndex, source: YamlSource): ScenarioDevice[] {
+function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: DomainIndex, build: ScenarioBuild, source: YamlSource): ScenarioDevice[] {
   const names = new Map<string, number>();
   return entries.map((d, i) => {
     const frontend = named.resolve(d.frontend, ['devices', i, 'frontend']);
@@ -229,6 +229,10 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
     names.set(d.name, i);
     const diskBytes = d.disk ?? DEVICE_DEFAULTS.diskBytes;
     if (diskBytes < 4096 || diskBytes % 512 !== 0) throw source.errorAt(['devices', i, 'disk'], `a disk of ${diskBytes} bytes: give whole 512-byte sectors, at least 4096 bytes (e.g. 1MiB)`);
+    // A virtio-mmio back end starts with XEN_DMOP_create_ioreq_server, which is -ENOSYS without
+    // CONFIG_IOREQ_SERVER (dm-op.ts, virtio-ioreq-lifecycle.md §5); such a back end could never
+    // come up, so the scenario is refused at the device's line rather than run with a dead device.
+    if (d.transport === 'mmio' && !build.IOREQ_SERVER) throw source.errorAt(['devices', i, 'transport'], 'virtio-mmio needs IOREQ servers, and build.IOREQ_SERVER is false; set build: { IOREQ_SERVER: true } or use transport: argo');
     if (d.type === 'virtio-net') {
       if (d.transport === 'mmio') throw source.errorAt(['devices', i, 'transport'], 'virtio-net runs over VirtIO-Argo only so far; remove transport or use argo');
       for (const key of ['disk', 'readOnly'] as const) if (d[key] !== undefined) throw source.errorAt(['devices', i, key], `${key} applies to virtio-blk; remove it`);

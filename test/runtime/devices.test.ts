@@ -72,6 +72,9 @@ lifecycle:
     expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-scsi, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(/virtio-blk, virtio-net/);
     expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-net, transport: mmio, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(/virtio-net runs over VirtIO-Argo only/);
     expect(() => parseScenario(`${base}devices: [{ name: d, type: virtio-net, frontend: a, backend: b, disk: 1MiB }]\n`, 'x.yaml')).toThrow(/disk applies to virtio-blk/);
+    expect(() => parseScenario(`${base}build: { IOREQ_SERVER: false }\ndevices: [{ name: d, type: virtio-blk, transport: mmio, frontend: a, backend: b }]\n`, 'x.yaml')).toThrow(
+      /x\.yaml:5:.*devices\[0\]\.transport: virtio-mmio needs IOREQ servers, and build\.IOREQ_SERVER is false/,
+    );
     expect(() => parseScenario(`${base}firewall: |\n  default deny\n  permit a -> b\n`, 'x.yaml')).toThrow(/x\.yaml:6:3: firewall: unknown rule "permit": use allow, deny or default/);
   });
 });
