@@ -16,6 +16,15 @@ export interface DeviceQueueOptions {
   stores?: RingStores;
   /** See `DriverQueueOptions.initialIndex`; both sides must agree. */
   initialIndex?: number;
+  /**
+   * False drops the read barrier after the avail.idx load of `recheckAvail` — vhost's
+   * `vhost_enable_notify` before Gavin Shan's 2024 fix (R18): the next `pop` trusts that cached index
+   * without loading it again, so nothing orders its avail.ring load after the idx load, and a load
+   * satisfied early (`speculateAvailEntry`) can hand it a stale head. Default true (the fix).
+   */
+  recheckReadBarrier?: boolean;
+  /** An observer (a monitor; it must not act) of every avail entry `pop` takes: its index and the head read. */
+  onTake?: (availIdx: number, head: number) => void;
 }
 
 /**
@@ -43,6 +52,12 @@ export class DeviceQueue {
   private signalledUsed = 0;
   private signalledUsedValid = false;
   private inFlightCount = 0;
+  /** vhost's `vq->avail_idx`: avail.idx as last loaded; `pop` loads it again only once it is used up. */
+  private availIdxCache: number;
+  /** An avail.ring load satisfied ahead of program order, not yet used or discarded by a barrier. */
+  private speculated: { availIdx: number; head: number } | null = null;
+  private readonly recheckReadBarrier: boolean;
+  private readonly onTake: ((availIdx: number, head: number) => void) | undefined;
 
   constructor(
     private readonly memory: GuestMemory,
@@ -56,7 +71,9 @@ export class DeviceQueue {
     this.stores = options.stores ?? directStores(memory);
     this.eventIdx = options.eventIdx ?? false;
     this.indirect = options.indirect ?? false;
-    this.lastAvailIdx = this.usedIdx = u16(options.initialIndex ?? 0);
+    this.lastAvailIdx = this.usedIdx = this.availIdxCache = u16(options.initialIndex ?? 0);
+    this.recheckReadBarrier = options.recheckReadBarrier ?? true;
+    this.onTake = options.onTake;
     if (options.initialIndex !== undefined) {
       this.stores.store16(ring.used + VIRTQ_USED.idx, this.usedIdx);
       this.stores.wmb();
@@ -79,23 +96,29 @@ export class DeviceQueue {
   }
 
   /**
-   * Takes the next available chain (§2.8 device steps 1–2). More than qsz new entries, a head ≥ qsz
-   * (§2.6) or more chains in flight than the ring has slots (QEMU "Virtqueue size exceeded") make the
-   * ring malformed, as does any fault `walkChain` finds. With EVENT_IDX, avail_event follows.
+   * Takes the next available chain (§2.8 device steps 1–2), after vhost's `vhost_get_vq_desc`:
+   * avail.idx is loaded (then a read barrier) only when the cached index is used up. More than qsz
+   * new entries, a head ≥ qsz (§2.6) or more chains in flight than the ring has slots (QEMU
+   * "Virtqueue size exceeded") make the ring malformed, as does any fault `walkChain` finds. With
+   * EVENT_IDX, avail_event follows.
    */
   pop(): PopResult {
-    const { view } = this.memory;
-    const availIdx = view.getUint16(this.ring.avail + VIRTQ_AVAIL.idx, true);
+    let availIdx = this.availIdxCache;
+    if (availIdx === this.lastAvailIdx) {
+      availIdx = this.loadAvailIdx();
+      if (availIdx === this.lastAvailIdx) return { kind: 'empty' };
+      this.rmb(); // §2.8 device step 2: read barrier, then the entries
+    }
     const pending = u16Distance(availIdx, this.lastAvailIdx);
-    if (pending === 0) return { kind: 'empty' };
     if (pending > this.qsz) {
       return malformed(`avail.idx ${availIdx} is ${pending} entries past last_avail_idx ${this.lastAvailIdx}, more than qsz ${this.qsz} (§2.6)`);
     }
     if (this.inFlightCount >= this.qsz) return malformed(`more than qsz ${this.qsz} chains in flight`);
-    // §2.8 device step 2: read barrier, then the entry (loads are not reordered in this model).
-    const head = view.getUint16(this.ring.avail + VIRTQ_AVAIL.ring + VIRTQ_AVAIL.entry * ringSlot(this.lastAvailIdx, this.qsz), true);
-    if (head >= this.qsz) return malformed(`avail.ring[${ringSlot(this.lastAvailIdx, this.qsz)}] holds head ${head} ≥ qsz ${this.qsz} (§2.6)`);
-    const walk = walkChain(this.memory, this.ring, head, this.indirect);
+    const slot = ringSlot(this.lastAvailIdx, this.qsz);
+    const head = this.loadAvailEntry();
+    this.onTake?.(this.lastAvailIdx, head);
+    if (head >= this.qsz) return malformed(`avail.ring[${slot}] holds head ${head} ≥ qsz ${this.qsz} (§2.6)`);
+    const walk = walkChain(this.memory, this.ring, head, this.indirect); // desc[head]: address-dependent on the head, so ordered after it
     if (!walk.ok) return malformed(walk.reason);
     this.lastAvailIdx = u16(this.lastAvailIdx + 1);
     this.inFlightCount++;
@@ -128,7 +151,7 @@ export class DeviceQueue {
    * `old`), avail.flags without.
    */
   needInterrupt(): boolean {
-    this.stores.mb();
+    this.mb();
     const { view } = this.memory;
     if (!this.eventIdx) return (view.getUint16(this.ring.avail + VIRTQ_AVAIL.flags, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
     const oldIdx = this.signalledUsed;
@@ -149,11 +172,64 @@ export class DeviceQueue {
    * `vhost_enable_notify`). True when more chains arrived meanwhile: keep polling.
    */
   enableNotifications(): boolean {
+    this.enableNotificationsPrepare();
+    return this.recheckAvail();
+  }
+
+  /** The first half of `enableNotifications`: notifications on (used.flags or avail_event), then a full barrier. */
+  enableNotificationsPrepare(): void {
     const { view } = this.memory;
     if (this.eventIdx) this.stores.store16(this.ring.used + availEventOffset(this.qsz), view.getUint16(this.ring.avail + VIRTQ_AVAIL.idx, true));
     else this.stores.store16(this.ring.used + VIRTQ_USED.flags, 0);
+    this.mb();
+  }
+
+  /**
+   * The second half: avail.idx loaded into the cache, then a read barrier (vhost after the 2024 fix;
+   * without it, R18). True when chains wait: the next `pop` takes them without loading avail.idx again.
+   */
+  recheckAvail(): boolean {
+    const availIdx = this.loadAvailIdx();
+    if (this.recheckReadBarrier) this.rmb();
+    return availIdx !== this.lastAvailIdx;
+  }
+
+  /**
+   * Weak ordering on the device's CPU (§2.8 **SIM**): the load of the next avail.ring entry (at
+   * last_avail_idx) is satisfied now, ahead of the avail.idx load that precedes it in program order.
+   * The next `pop` uses this value unless a read or full barrier comes first — which is exactly what
+   * the barrier is for. Descriptor loads are not speculated: they depend on the head's value.
+   */
+  speculateAvailEntry(): void {
+    this.speculated = { availIdx: this.lastAvailIdx, head: this.readAvailEntry(this.lastAvailIdx) };
+  }
+
+  private loadAvailIdx(): number {
+    this.availIdxCache = this.memory.view.getUint16(this.ring.avail + VIRTQ_AVAIL.idx, true);
+    return this.availIdxCache;
+  }
+
+  /** The entry at last_avail_idx: a load satisfied early if one still stands, else memory now. */
+  private loadAvailEntry(): number {
+    const early = this.speculated;
+    this.speculated = null;
+    if (early !== null && early.availIdx === this.lastAvailIdx) return early.head;
+    return this.readAvailEntry(this.lastAvailIdx);
+  }
+
+  private readAvailEntry(availIdx: number): number {
+    return this.memory.view.getUint16(this.ring.avail + VIRTQ_AVAIL.ring + VIRTQ_AVAIL.entry * ringSlot(availIdx, this.qsz), true);
+  }
+
+  /** Read barrier: no later load is satisfied before an earlier one, so an early load is done again. */
+  private rmb(): void {
+    this.speculated = null;
+  }
+
+  /** Full barrier: the pending stores become visible, and loads are ordered too. */
+  private mb(): void {
     this.stores.mb();
-    return view.getUint16(this.ring.avail + VIRTQ_AVAIL.idx, true) !== this.lastAvailIdx;
+    this.speculated = null;
   }
 }
 

@@ -4,6 +4,7 @@ import { ConfigSpace } from './config-space.js';
 import type { DescChain } from './desc-chain.js';
 import { DeviceQueue } from './device-queue.js';
 import { DeviceStatus } from './device-status.js';
+import { INLINE_WORKER, type DeviceWorker } from './device-worker.js';
 import type { VringAddresses } from './layout.js';
 import { vringFits } from './place-vring.js';
 import type { VirtioDriverAccess } from './driver-init.js';
@@ -101,7 +102,11 @@ export class VirtioDevice implements VirtioDriverAccess {
   staleCompletions = 0;
   /** Why the device last needed a reset (cleared by a reset). */
   lastError: string | null = null;
+  /** How the queue worker runs its steps (a run sets one before the queues go live; see `DeviceWorker`). */
+  worker: DeviceWorker = INLINE_WORKER;
   private readonly queues: QueueState[];
+  /** Queues whose worker has a re-check pending, with the token of that pass. */
+  private readonly working = new Map<number, object>();
   private readonly contexts = new WeakMap<DeviceQueue, ServeContext>();
 
   constructor(
@@ -177,12 +182,17 @@ export class VirtioDevice implements VirtioDriverAccess {
   setQueueReady(q: number, ready: boolean): void {
     const s = this.queueOf(q);
     if (s === null) return this.log.record('queue-setup-invalid', `queue ${q} does not exist`);
-    if (!ready) return void Object.assign(s, { ready: false, vq: null });
+    if (!ready) {
+      this.working.delete(q);
+      return void Object.assign(s, { ready: false, vq: null });
+    }
     if (s.ready) return;
     const why = this.queueSetupFault(s);
     if (why !== null) return this.log.record('queue-setup-invalid', `queue ${q}: ${why}`);
     const ring = { ...(s.addresses as VringAddresses), qsz: s.size };
-    s.vq = new DeviceQueue(this.memory, ring, { eventIdx: this.status.has(VIRTIO_F_EVENT_IDX), indirect: this.status.has(VIRTIO_F_INDIRECT_DESC) });
+    const { recheckReadBarrier, took } = this.worker;
+    const onTake = took && ((availIdx: number, head: number) => took({ memory: this.memory, queue: q, ring, availIdx, head }));
+    s.vq = new DeviceQueue(this.memory, ring, { eventIdx: this.status.has(VIRTIO_F_EVENT_IDX), indirect: this.status.has(VIRTIO_F_INDIRECT_DESC), recheckReadBarrier, onTake });
     s.ready = true;
   }
 
@@ -193,6 +203,7 @@ export class VirtioDevice implements VirtioDriverAccess {
   resetQueue(q: number): void {
     if (this.queueOf(q) === null) return this.log.record('queue-setup-invalid', `reset of queue ${q}, which does not exist`);
     if (!this.status.has(VIRTIO_F_RING_RESET)) return this.log.record('queue-reset-not-negotiated', `queue ${q}`);
+    this.working.delete(q);
     this.queues[q] = this.freshQueue();
   }
 
@@ -231,7 +242,8 @@ export class VirtioDevice implements VirtioDriverAccess {
 
   /**
    * An available-buffer notification for queue `q` (§1.7). Before DRIVER_OK it is ignored and logged
-   * (case 18); while FAILED or needing a reset it is ignored; otherwise the device serves every
+   * (case 18); while FAILED or needing a reset it is ignored; while the queue's worker has a re-check
+   * pending it wakes nobody (the worker will see the chains); otherwise the device serves every
    * available chain, then notifies the driver unless suppressed.
    */
   notify(q: number): void {
@@ -239,27 +251,42 @@ export class VirtioDevice implements VirtioDriverAccess {
     if (!this.status.is(VIRTIO_CONFIG_S_DRIVER_OK)) return this.log.record('notify-before-driver-ok', `queue ${q}, status ${this.status.read()}`);
     if (!this.status.live) return;
     if (s === null || s.vq === null) return this.log.record('notify-queue-not-ready', `queue ${q}`);
+    if (this.working.has(q)) return;
     this.serveQueue(q, s.vq);
   }
 
-  /** §2.8 device loop with notifications suppressed while it polls, and the re-check on re-enabling. */
+  /**
+   * One pass of the §2.8 device loop with notifications suppressed while it polls; then, as the
+   * worker's later steps (`DeviceWorker`), its CPU's early avail.ring load and the re-check of
+   * avail.idx after re-enabling notifications, which starts another pass if chains came meanwhile.
+   */
   private serveQueue(q: number, vq: DeviceQueue): void {
     let pushed = 0;
     vq.disableNotifications();
-    do {
-      for (;;) {
-        const r = vq.pop();
-        if (r.kind === 'empty') break;
-        if (r.kind === 'malformed') return this.malformed('malformed-ring', `queue ${q}: ${r.reason}`);
-        const answer = this.model.serve(this.serveContext(q, vq), r.chain);
-        if ('malformed' in answer) return this.malformed('malformed-request', `queue ${q}, head ${r.chain.head}: ${answer.malformed}`);
-        if ('held' in answer) continue;
-        vq.push(r.chain.head, answer.written);
-        this.served++;
-        pushed++;
-      }
-    } while (vq.enableNotifications());
+    for (;;) {
+      const r = vq.pop();
+      if (r.kind === 'empty') break;
+      if (r.kind === 'malformed') return this.malformed('malformed-ring', `queue ${q}: ${r.reason}`);
+      const answer = this.model.serve(this.serveContext(q, vq), r.chain);
+      if ('malformed' in answer) return this.malformed('malformed-request', `queue ${q}, head ${r.chain.head}: ${answer.malformed}`);
+      if ('held' in answer) continue;
+      vq.push(r.chain.head, answer.written);
+      this.served++;
+      pushed++;
+    }
     if (pushed > 0 && vq.needInterrupt()) this.interrupt({ kind: 'used', queue: q });
+    vq.enableNotificationsPrepare();
+    const pass = {};
+    this.working.set(q, pass);
+    const current = () => this.working.get(q) === pass && this.queues[q].vq === vq && this.status.live && this.status.is(VIRTIO_CONFIG_S_DRIVER_OK);
+    this.worker.defer(`queue ${q}: the worker's CPU loads avail.ring early`, () => {
+      if (current()) vq.speculateAvailEntry();
+    });
+    this.worker.defer(`queue ${q}: the worker re-checks avail.idx`, () => {
+      if (!current()) return;
+      this.working.delete(q);
+      if (vq.recheckAvail()) this.serveQueue(q, vq);
+    });
   }
 
   /** One context per live queue, so a model can tell chains of a queue reset since from current ones. */
@@ -302,6 +329,7 @@ export class VirtioDevice implements VirtioDriverAccess {
 
   /** §1.4: every queue stops and takes its defaults; the model forgets its state. */
   private reset(): void {
+    this.working.clear();
     for (let q = 0; q < this.queues.length; q++) this.queues[q] = this.freshQueue();
     this.lastError = null;
     this.model.reset?.();
