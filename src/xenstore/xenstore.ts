@@ -9,6 +9,12 @@ import { ERRNO } from '../xen/errno.js';
  * or wrote a node someone else changed since ends in EAGAIN, as `xs_transaction_end` does), and the
  * per-domain quota on nodes (xenstored's `quota-nb-entry-per-domain`, 1000 by default: ENOSPC past
  * it). Every operation a domain makes is counted (`opsBy`), so a run can report who used xenstore.
+ * A node belongs to the domain that created it (xenstored's owner), except that what dom0 creates in a
+ * domain's home belongs to that domain; a domain creates nodes outside its home only where it was
+ * given write permission (`grantWrite`). When a domain is released, every node it owns goes with it,
+ * wherever it is (virtio-ioreq-lifecycle.md §6.7 R19, Xen db471408ed) — or, with the historical bug
+ * `deadDomainNodesToDom0`, the nodes outside its home are kept and given to dom0 (XSA-322's answer),
+ * outside every quota (XSA-419).
  *
  * Results follow xenstored's wire protocol: a value or `true`, else a negative errno.
  *
@@ -31,8 +37,11 @@ export class Xenstore {
   /** Bumped on every change: a node's `changed` is the generation of its last change. */
   private generation = 0;
 
-  constructor(readonly quotaPerDomain = 1000) {
-    this.nodes.set('/', { value: '', owner: 0, readers: new Set(), changed: 0 });
+  constructor(
+    readonly quotaPerDomain = 1000,
+    private readonly options: XenstoreOptions = {},
+  ) {
+    this.nodes.set('/', { value: '', owner: 0, readers: new Set(), writers: new Set(), changed: 0 });
   }
 
   /** A new domain: its home `/local/domain/<domid>`, owned by it, and `@introduceDomain` fires. */
@@ -42,10 +51,39 @@ export class Xenstore {
     this.fire('@introduceDomain');
   }
 
-  /** A domain went away (dying, or shut down): its home is removed and `@releaseDomain` fires. */
+  /**
+   * A domain went away (dying, or shut down): its home is removed, then every node it owned elsewhere
+   * (lifecycle §6.7 R19: deleted, Xen db471408ed; with `deadDomainNodesToDom0`, given to dom0 as
+   * XSA-322 did, outside any quota), and `@releaseDomain` fires.
+   */
   release(domid: number, removeHome = true): void {
-    if (removeHome) this.removeTree(homeOf(domid));
+    if (removeHome) {
+      this.removeTree(homeOf(domid));
+      for (const path of this.ownedBy(domid)) {
+        const node = this.nodes.get(path);
+        if (!node || node.owner !== domid) continue; // gone with a tree removed before it
+        if (this.options.deadDomainNodesToDom0) this.chown(path, node, 0);
+        else this.removeTree(path);
+      }
+    }
     this.fire('@releaseDomain');
+  }
+
+  /** Every path `domid` owns now (sorted). */
+  ownedBy(domid: number): string[] {
+    const out: string[] = [];
+    for (const [path, node] of this.nodes) if (node.owner === domid && path !== '/') out.push(path);
+    return out.sort();
+  }
+
+  /** The owner of `path`, or undefined when there is no such node (for monitors and tests: no access check). */
+  ownerOf(path: string): number | undefined {
+    return this.nodes.get(path)?.owner;
+  }
+
+  /** Nodes owned by `domid` now (what its quota counts). */
+  nodesOwnedBy(domid: number): number {
+    return this.owned.get(domid) ?? 0;
   }
 
   /** XS_READ: the value, or -ENOENT / -EACCES. */
@@ -111,6 +149,20 @@ export class Xenstore {
     if (!node) return -ERRNO.ENOENT;
     if (domid !== 0 && domid !== node.owner) return -ERRNO.EACCES;
     node.readers.add(reader);
+    return true;
+  }
+
+  /**
+   * XS_SET_PERMS, simplified: `writer` may write the node and create nodes under it (which it then
+   * owns, within its quota). Only dom0 and the node's owner may grant.
+   */
+  grantWrite(domid: number, path: string, writer: number): true | number {
+    this.count(domid);
+    const node = this.nodes.get(path);
+    if (!node) return -ERRNO.ENOENT;
+    if (domid !== 0 && domid !== node.owner) return -ERRNO.EACCES;
+    node.writers.add(writer);
+    node.readers.add(writer);
     return true;
   }
 
@@ -182,15 +234,28 @@ export class Xenstore {
     return domid === 0 || node.owner === domid || node.readers.has(domid) || path === '/' || isUnder(path, homeOf(domid));
   }
 
+  /** dom0; a domain in its home; elsewhere where the node, or the nearest existing ancestor, lets it write. */
   private mayWrite(domid: number, path: string): boolean {
-    return domid === 0 || isUnder(path, homeOf(domid));
+    if (domid === 0 || isUnder(path, homeOf(domid))) return true;
+    let p = path;
+    while (p !== '/' && !this.nodes.has(p)) p = parentOf(p);
+    return this.nodes.get(p)!.writers.has(domid);
   }
 
-  /** Who owns a new node: the writer, except dom0 writing in a domain's home gives it to that domain. */
+  /** Who owns a new node: its creator, except dom0 creating in a domain's home gives it to that domain. */
   private ownerFor(domid: number, path: string): number {
     const m = /^\/local\/domain\/(\d+)(\/|$)/.exec(path);
     if (domid === 0) return m ? Number(m[1]) : 0;
-    return m && Number(m[1]) === domid ? domid : 0;
+    return domid;
+  }
+
+  /** Gives `node` to `owner`, moving it between quotas. */
+  private chown(path: string, node: XsNode, owner: number): void {
+    this.owned.set(node.owner, (this.owned.get(node.owner) ?? 1) - 1);
+    this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
+    node.owner = owner;
+    node.changed = ++this.generation;
+    this.fire(path);
   }
 
   /**
@@ -206,7 +271,9 @@ export class Xenstore {
     const generation = ++this.generation;
     for (const p of missing.reverse()) {
       const owner = this.ownerFor(domid, p);
-      this.nodes.set(p, { value: '', owner, readers: new Set(), changed: generation });
+      // xenstored: a new node takes its parent's permissions, with its creator as owner
+      const parent = this.nodes.get(parentOf(p))!;
+      this.nodes.set(p, { value: '', owner, readers: new Set(parent.readers), writers: new Set(parent.writers), changed: generation });
       this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
     }
     const node = this.nodes.get(path)!;
@@ -240,7 +307,26 @@ interface XsNode {
   value: string;
   owner: number;
   readers: Set<number>;
+  /** Domains given write permission (XS_SET_PERMS): they may write it and create under it. */
+  writers: Set<number>;
   changed: number;
+}
+
+/**
+ * Options of `new Xenstore(quota, options)`.
+ *
+ * @example
+ * ```ts
+ * const xs = new Xenstore(1000, { deadDomainNodesToDom0: true }); // xenstored before Xen db471408ed
+ * ```
+ */
+export interface XenstoreOptions {
+  /**
+   * Historical bug R19 (virtio-ioreq-lifecycle.md §6.7; XSA-322, XSA-419; fixed by Xen db471408ed):
+   * the nodes a released domain owned outside its home are kept and given to dom0, outside every
+   * quota, instead of deleted.
+   */
+  deadDomainNodesToDom0?: boolean;
 }
 
 interface XsWatch {

@@ -1,0 +1,116 @@
+import type { Xenstore } from './xenstore.js';
+
+/**
+ * A device as libxl finds it at destroy time: its frontend and backend directories and the backend's
+ * domain (virtio-ioreq-lifecycle.md §6.4 destroy step 2, `libxl__devices_destroy`).
+ *
+ * @example
+ * ```ts
+ * const d: LibxlDevice = { type: 'virtio', name: 'vdb', frontend: '/local/domain/3/device/virtio/vdb', backend: '/local/domain/1/backend/virtio/3/vdb', backendDomid: 1 };
+ * ```
+ */
+export interface LibxlDevice {
+  type: string;
+  name: string;
+  frontend: string;
+  backend: string;
+  backendDomid: number;
+}
+
+/** XenbusState values of lifecycle §6.4 (PV backend handshake) that device removal uses. */
+export const XENBUS_STATE = { Initialising: 1, Connected: 4, Closing: 5, Closed: 6 } as const;
+
+/** libxl's own record of a domain's devices, written by dom0 only (XSA-175: `/libxl/<domid>/device`). */
+export const libxlDeviceDir = (domid: number): string => `/libxl/${domid}/device`;
+
+/**
+ * libxl__device_generic_add's record: `/libxl/<fe>/device/<type>/<name>/{frontend,backend}`, in dom0's
+ * part of the store where no guest can write (lifecycle §6.7 R10, XSA-175). Returns the operations made.
+ *
+ * @example
+ * ```ts
+ * recordLibxlDevice(xs, 3, 'virtio', 'vdb', '/local/domain/3/device/virtio/vdb', '/local/domain/1/backend/virtio/3/vdb');
+ * ```
+ */
+export function recordLibxlDevice(store: Xenstore, fe: number, type: string, name: string, frontend: string, backend: string): number {
+  const dir = `${libxlDeviceDir(fe)}/${type}/${name}`;
+  store.write(0, `${dir}/frontend`, frontend);
+  store.write(0, `${dir}/backend`, backend);
+  return 2;
+}
+
+/**
+ * libxl__devices_destroy's enumeration of `domid`'s devices (lifecycle §6.4 destroy, §6.7 R10). Today
+ * libxl reads its own record, `/libxl/<domid>/device/<type>/<name>/backend` (Xen e3d851340c). With
+ * `fromFrontend` (the historical bug `devicesFromFrontendPaths`) it walks the guest's own
+ * `/local/domain/<domid>/device/<type>/<name>` and trusts each one's `backend` node — so what the
+ * guest deleted is not found, and what it altered points elsewhere.
+ *
+ * @example
+ * ```ts
+ * libxlDevices(xs, 3, false).map((d) => d.backend); // ['/local/domain/1/backend/virtio/3/vdb']
+ * ```
+ */
+export function libxlDevices(store: Xenstore, domid: number, fromFrontend: boolean): LibxlDevice[] {
+  const root = fromFrontend ? `/local/domain/${domid}/device` : libxlDeviceDir(domid);
+  const out: LibxlDevice[] = [];
+  for (const type of names(store, root)) {
+    for (const name of names(store, `${root}/${type}`)) {
+      const dir = `${root}/${type}/${name}`;
+      const backend = store.read(0, `${dir}/backend`);
+      if (typeof backend !== 'string') continue; // no backend node: nothing libxl can remove
+      const frontend = fromFrontend ? dir : store.read(0, `${dir}/frontend`);
+      const m = /^\/local\/domain\/(\d+)\//.exec(backend);
+      if (typeof frontend !== 'string' || !m) continue; // libxl__parse_backend_path fails: skipped
+      out.push({ type, name, frontend, backend, backendDomid: Number(m[1]) });
+    }
+  }
+  return out;
+}
+
+/**
+ * libxl__device_destroy: the frontend's directory, the backend's and libxl's record go (forced removal
+ * removes them whatever the backend said). SIM CHOICE (docs/races.md): dom0's libxl removes the
+ * backend directory of a driver-domain backend itself, where Xen leaves it to the driver domain's
+ * `xl devd`; the store ends the same.
+ */
+export function destroyLibxlDevice(store: Xenstore, domid: number, device: LibxlDevice): void {
+  pathCleanup(store, device.frontend, 4); // down to /local/domain/<fe>/device
+  pathCleanup(store, device.backend, 4); // down to /local/domain/<be>/backend
+  pathCleanup(store, `${libxlDeviceDir(domid)}/${device.type}/${device.name}`, 3); // down to /libxl/<fe>/device
+}
+
+/**
+ * libxl__xs_path_cleanup: removes `path`, then each parent left empty, keeping the first `keep`
+ * components (the subtree's root).
+ */
+function pathCleanup(store: Xenstore, path: string, keep: number): void {
+  store.rm(0, path);
+  for (let p = path.slice(0, path.lastIndexOf('/')); p.split('/').length - 1 > keep && names(store, p).length === 0; p = p.slice(0, p.lastIndexOf('/'))) store.rm(0, p);
+}
+
+/**
+ * Backend directories still in the store for frontend `domid`: `/local/domain/<be>/backend/<type>/<domid>/<name>`
+ * (monitor device-teardown).
+ *
+ * @example
+ * ```ts
+ * backendDirsOf(xs, 3); // [] once libxl destroyed domain 3's devices
+ * ```
+ */
+export function backendDirsOf(store: Xenstore, domid: number): string[] {
+  const out: string[] = [];
+  for (const be of names(store, '/local/domain')) {
+    const base = `/local/domain/${be}/backend`;
+    for (const type of names(store, base)) {
+      for (const name of names(store, `${base}/${type}/${domid}`)) out.push(`${base}/${type}/${domid}/${name}`);
+    }
+  }
+  return out;
+}
+
+/** The children of `path` as dom0 sees them; none when it does not exist. */
+function names(store: Xenstore, path: string): string[] {
+  const r = store.directory(0, path);
+  return typeof r === 'number' ? [] : r;
+}
