@@ -26,7 +26,13 @@ const GENERATED_MAX = 3;
 export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeights, horizonMs: number): ScenarioFault[] {
   const rng = new SeededRandom(seed ^ 0x5bd1e995);
   const own = scenario.faults.filter(() => rng.chance(0.5));
-  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0));
+  // a device model's faults hit the front or back end of a virtio-mmio device (guests only)
+  const dmEnds = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && (v.frontend === d.name || v.backend === d.name)));
+  // a device model's start fails for the guest it serves: the front end of a virtio-mmio device
+  const dmGuests = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && v.frontend === d.name));
+  // a guest tampering with its frontend device paths needs some (virtio-mmio front ends; checked before
+  // the draw, so scenarios without them draw as they did before the kind existed)
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && (k !== 'dm_start_fail' || dmGuests.length > 0));
   const guests = scenario.domains.filter((d) => !d.control);
   if (kinds.length === 0 || guests.length === 0) return own;
   const total = kinds.reduce((n, k) => n + weights[k]!, 0);
@@ -34,15 +40,18 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   for (let i = rng.int(0, GENERATED_MAX); i > 0; i--) {
     let pick = rng.int(0, 1_000_000) / 1_000_000 * total;
     const kind = kinds.find((k) => (pick -= weights[k]!) < 0) ?? kinds[kinds.length - 1];
-    const atMs = Math.round(rng.int(0, Math.max(0, Math.floor(horizonMs * 1000) - 1))) / 1000;
+    let atMs = Math.round(rng.int(0, Math.max(0, Math.floor(horizonMs * 1000) - 1))) / 1000;
+    // a device model failing to start: present at boot half the time (it races the first start's
+    // confirmation at time 0), else from a moment on (the next start: a restart)
+    if (kind === 'dm_start_fail' && rng.chance(0.5)) atMs = 0;
     if (kind === 'unregister') {
       const r = rng.pick(scenario.rings);
       const ring = { owner: r.owner, ownerDomid: r.ownerDomid, port: r.port, partner: r.partner, partnerDomid: r.partnerDomid };
       generated.push({ kind, atMs, domain: r.owner, domid: r.ownerDomid, ring, weight: 1, delayMs: null, line: 0 });
       continue;
     }
-    const d = rng.pick(guests);
-    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : null;
+    const d = rng.pick(kind === 'dm_death' || kind === 'dm_misbehave' ? dmEnds : kind === 'dm_start_fail' || kind === 'xenstore_tamper' ? dmGuests : guests);
+    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : kind === 'dm_death' ? rng.int(100, 5_000) / 1000 : null;
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }
   return [...own, ...generated];

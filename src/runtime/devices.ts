@@ -11,10 +11,15 @@ import { DriverQueue } from '../virtio/driver-queue.js';
 import type { VringAddresses } from '../virtio/layout.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
+import type { DeviceWorker } from '../virtio/device-worker.js';
 import { VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
+import { IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
+import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
+import type { IoreqVcpu } from './ioreq-vcpu.js';
 import type { Xenstore } from '../xenstore/xenstore.js';
+import { recordLibxlDevice } from '../xenstore/libxl-devices.js';
 import { initialiseDevice } from '../virtio/driver-init.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { PageAllocator } from '../memory/page-allocator.js';
@@ -51,6 +56,22 @@ export interface DeviceTransport {
   /** xenstore operations made for the device. */
   xenstoreOps(): number;
   stop(): void;
+  /** virtio-mmio in a run: true when the front end's vCPU waits on an ioreq; `work` then runs once it is free. */
+  whenVcpuFree?(work: () => void): boolean;
+  /** virtio-mmio: the device model's faults (docs/races.md R1, R3). */
+  deviceModel?: DeviceModelFaults;
+}
+
+/**
+ * Faults of a device model (a process in the back end's domain, issue #8 item 3): it dies — its exit
+ * destroys its IOREQ server, as QEMU's does — and is started again by its supervisor; or it
+ * misbehaves (R3: its next answer moves the slot backwards). Each returns false when there was no
+ * running device model.
+ */
+export interface DeviceModelFaults {
+  kill(): boolean;
+  restart(): boolean;
+  misbehave(): boolean;
 }
 
 /** `argosim run --json` `devices[]`: the device's figures and what its workload checked. */
@@ -76,6 +97,10 @@ export interface RunningDevice {
   start(): void;
   readonly wantsMore: boolean;
   batch(): boolean;
+  /** True when the front end's vCPU is busy: `work` then runs once it is free (virtio-mmio in a run). */
+  whenVcpuFree?(work: () => void): boolean;
+  /** The device model's faults, where the device has one (virtio-mmio). */
+  readonly deviceModel?: DeviceModelFaults;
   backendUp(end: DeviceEnd): void;
   frontendDown(): void;
   figures(): DeviceFigures;
@@ -118,6 +143,14 @@ export class DeviceRun implements RunningDevice {
   /** Initialises the device (its front end runs §1.2 over the transport). */
   start(): void {
     this.transport.start();
+  }
+
+  whenVcpuFree(work: () => void): boolean {
+    return this.transport.whenVcpuFree?.(work) ?? false;
+  }
+
+  get deviceModel(): DeviceModelFaults | undefined {
+    return this.transport.deviceModel;
   }
 
   /** True while the workload has requests left and the front end's domain lives. */
@@ -164,6 +197,7 @@ export class DeviceRun implements RunningDevice {
 
   /** The back end's domain came up again (a restart, a create): a new back end there; the front end resets and re-initialises. */
   backendUp(end: DeviceEnd): void {
+    if (this.frontendGone) return; // the device went with its front end's domain: nothing to serve
     this.transport.backendUp(end);
   }
 
@@ -255,12 +289,36 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
 }
 
 /**
+ * How a run drives virtio-mmio devices (virtio-ioreq-lifecycle.md §5.4, §5.10): the front end's
+ * vCPU, whose trapped accesses are round trips, and the device model's runs as scheduling points of
+ * its domain.
+ */
+export interface MmioRun {
+  /** vCPU 0 of the front end, which the device's driver runs on. */
+  vcpu: IoreqVcpu;
+  /** A run of the device model, in its domain (`backend`'s scenario name), after `delayMs` of virtual time. */
+  serve(backend: string, label: string, delayMs: number, work: () => void): void;
+  /** The queue worker of each new device model's device core (R18; `DeviceWorker`); `current` turns false once that model is gone. */
+  worker?(current: () => boolean): DeviceWorker;
+}
+
+/**
+ * The device model's time to serve one ioreq, from the notification of its port to its answer:
+ * 20 µs (SIM CHOICE, docs/ioreq.md: a QEMU MMIO round trip on x86 costs some tens of µs). The vCPU
+ * is blocked meanwhile, so faults and other domains' work fall inside the window.
+ */
+export const DEVICE_MODEL_SERVICE_MS = 0.02;
+
+/**
  * virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §5.10): the back end's domain is the device
  * model — an IOREQ server of the guest serving the §1.8 register window at `base`, with the guest's
  * buffers foreign-mapped (counted: `sharedMappings`); the guest's driver reaches the registers by
- * trapped accesses of its vCPU 0. The back end answers each access in the same step.
+ * trapped accesses of its vCPU 0. Under a run (`run`), each QueueNotify kick blocks the vCPU until
+ * the device model, at a scheduling point of its own domain, answers it; the driver's initialisation
+ * runs as one step of the vCPU (the device model answering each register access at once). Without
+ * `run` every access is answered within the step that made it.
  */
-export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number) {
+export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number, run?: MmioRun) {
   return (model: VirtioDeviceModel): DeviceTransport => {
     let emulator: VirtioMmioBackend | null = null;
     let rings: VringAddresses[] | null = null;
@@ -269,30 +327,73 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
     let requests = 0;
     let recoveries = -1;
     let xenstoreOps = 0;
+    let serving = backend;
     const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
+    const retire = () => {
+      if (!emulator) return;
+      mapped += emulator.mappings.count;
+      requests += emulator.requests;
+      if (emulator.running) emulator.stop(); // destroy_ioreq_server (§5.8a step 8): waiting vCPUs are woken
+      emulator = null;
+      rings = null;
+    };
     const up = (end: DeviceEnd) => {
-      if (emulator) {
-        mapped += emulator.mappings.count;
-        requests += emulator.requests;
-        emulator.stop();
-      }
+      retire();
+      serving = end;
       if (end.domid !== 0) ioreq.setDeviceModel(frontend.domid, end.domid);
       xenstoreOps += announceVirtioMmio(store, frontend.domid, end.domid, spec.name, base);
-      emulator = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base });
-      const init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
-      rings = init.ok ? init.rings : null;
-      features = init.ok ? init.features : 0n;
+      const onPending = run && ((v: number) => run.serve(spec.backend, `${spec.name}: device model serves vCPU ${v}`, DEVICE_MODEL_SERVICE_MS, () => be.serve(v)));
+      const be: VirtioMmioBackend = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending });
+      emulator = be;
+      if (run?.worker) be.device.worker = run.worker(() => emulator === be && be.running);
       recoveries++;
+      const initialise = () => {
+        if (emulator !== be) return; // replaced while the vCPU waited
+        be.serveOnNotify = true;
+        const init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
+        be.serveOnNotify = !run;
+        rings = init.ok ? init.rings : null;
+        features = init.ok ? init.features : 0n;
+      };
+      if (run) run.vcpu.run(initialise);
+      else initialise();
     };
-    const status = () => (emulator ? transport.readStatus() : 0);
+    // the device's status byte as the back end holds it: the runtime's view, not a guest access
+    const status = () => (emulator?.running ? emulator.device.status.read() : 0);
     return {
       kind: 'mmio',
       start: () => up(backend),
       live: () => (rings && (status() & 4) !== 0 ? { features, rings } : null),
       guest,
-      notify: (q) => void transport.notify(q),
+      notify: (q) => {
+        if (!run) return void transport.notify(q);
+        transport.exits++;
+        run.vcpu.access({ type: IOREQ_TYPE_COPY, addr: base + VIRTIO_MMIO.QueueNotify, size: 4, dir: IOREQ_WRITE, data: BigInt(q) }, () => {});
+      },
       backendUp: up,
+      whenVcpuFree: (work) => {
+        if (!run?.vcpu.blocked) return false;
+        run.vcpu.run(work);
+        return true;
+      },
+      deviceModel: {
+        kill: () => {
+          if (!emulator?.running) return false;
+          retire();
+          return true;
+        },
+        restart: () => {
+          if (emulator || ioreq.hv.life(serving.domid) !== 'alive' || ioreq.hv.life(frontend.domid) !== 'alive') return false;
+          up(serving);
+          return true;
+        },
+        misbehave: () => {
+          if (!emulator?.running) return false;
+          emulator.misbehave = true;
+          return true;
+        },
+      },
       figures: () => {
         const s = status();
         return {
@@ -308,7 +409,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
         };
       },
       xenstoreOps: () => xenstoreOps,
-      stop: () => emulator?.stop(),
+      stop: () => retire(),
     };
   };
 }
@@ -316,7 +417,9 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
 /**
  * libxl's device add for a virtio-mmio disk, as the xenstore operations it makes: the back end's
  * directory and the front end's (their ids, the device type, its MMIO window, state Initialising),
- * then the back end reading its directory to find the device. Returns how many operations that took.
+ * libxl's own record of the device under /libxl, and the device model's status directory; then the
+ * back end reading its directory to find the device, and reporting Connected and its device model
+ * running. Returns how many operations that took.
  */
 export function announceVirtioMmio(store: Xenstore, fe: number, be: number, name: string, base: number): number {
   const before = store.opsBy(0) + store.opsBy(be) + store.opsBy(fe);
@@ -333,7 +436,14 @@ export function announceVirtioMmio(store: Xenstore, fe: number, be: number, name
     [`${front}/state`, '1'],
   ];
   for (const [path, value] of nodes) store.write(0, path, value);
+  recordLibxlDevice(store, fe, 'virtio', name, front, back); // libxl's own record (XSA-175, §6.7 R10)
+  // libxl gives the device model's domain its status directory; the device model reports there
+  // (SIM CHOICE, docs/races.md R19): a node the back end's domain owns outside its home
+  const dm = `/local/domain/0/device-model/${fe}`;
+  store.write(0, dm, '');
+  store.grantWrite(0, dm, be);
   for (const key of store.directory(be, back) as string[]) store.read(be, `${back}/${key}`);
   store.write(be, `${back}/state`, '4'); // Connected
+  store.write(be, `${dm}/state`, 'running');
   return store.opsBy(0) + store.opsBy(be) + store.opsBy(fe) - before;
 }

@@ -29,10 +29,16 @@ import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
 import { argoTransport, DeviceRun, mmioTransport, type RunningDevice } from './devices.js';
+import type { DeviceWorker } from '../virtio/device-worker.js';
+import { vqHeadViolation } from '../virtio/vq-head-monitor.js';
 import { bridgeFor, NetDeviceRun } from './net-devices.js';
 import type { NetBridge } from '../virtio/net/bridge.js';
 import { Xenstore } from '../xenstore/xenstore.js';
+import { DeviceTeardown } from './device-teardown.js';
+import { releaseChecked } from './xenstore-leak.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
+import { IoreqVcpu } from './ioreq-vcpu.js';
+import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
@@ -196,6 +202,14 @@ export class ArgosimSystem {
   private readonly bridges = new Map<string, NetBridge>();
   /** Xen's IOREQ servers, built when a device needs them (virtio-mmio). */
   private ioreq: Ioreq | undefined;
+  /** The device model of each guest with virtio-mmio devices, by scenario name (lifecycle §6.4 create step 4). */
+  private readonly deviceModels = new Map<string, GuestDeviceModel>();
+  /** Devices started: attached once their guest's device model (if any) confirmed its start. */
+  private readonly devicesStarted = new WeakSet<RunningDevice>();
+  /** Device starts waiting for their guest's device model to confirm its start, by guest name. */
+  private readonly waitingForDm = new Map<string, Array<() => void>>();
+  /** vCPU 0 of each guest with virtio-mmio devices, by scenario name. */
+  private readonly ioreqVcpus = new Map<string, IoreqVcpu>();
   private ended: RunEnd | undefined;
   private summary: RunSummary | undefined;
   private readonly byDomid = new Map<number, DomainHost>();
@@ -209,9 +223,11 @@ export class ArgosimSystem {
   /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
   private readonly domctls: Array<() => void> = [];
   /** xenstored: the toolstack's and the guests' store (control/shutdown, device nodes), every operation counted. */
-  readonly xenstore = new Xenstore();
+  readonly xenstore: Xenstore;
   /** xenstore's control/shutdown nodes, watched by the guests and the toolstacks. */
-  private readonly controlNodes = new ControlNodes(this.xenstore);
+  private readonly controlNodes: ControlNodes;
+  /** libxl's device removal at destroy, and its monitors dead-backend-wait and device-teardown (R9, R10). */
+  private readonly teardown: DeviceTeardown;
   /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
   private booting = true;
   private readonly policyDecisions = new Map<number, boolean>();
@@ -222,6 +238,9 @@ export class ArgosimSystem {
   ) {
     this.seed = options.seed ?? scenario.seed;
     this.scheduler = new Scheduler({ strategy: options.strategy ?? randomStrategy(this.seed) });
+    this.xenstore = new Xenstore(undefined, { deadDomainNodesToDom0: scenario.bugs.deadDomainNodesToDom0 });
+    this.controlNodes = new ControlNodes(this.xenstore);
+    this.teardown = this.deviceTeardown();
     this.hv = createHypervisor({
       build: { argo: scenario.build.ARGO },
       argo: { enabled: scenario.boot.argo, macPermissive: scenario.boot.macPermissive },
@@ -244,7 +263,11 @@ export class ArgosimSystem {
     this.hv.onLifecycle(({ domid, change }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
       if (change === 'created') this.xenstore.introduce(domid);
-      if (change === 'dead') this.xenstore.release(domid);
+      if (change === 'dead') {
+        // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
+        releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what));
+        this.teardown.domainGone(domid);
+      }
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
       // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
@@ -346,7 +369,8 @@ export class ArgosimSystem {
     }
     for (const ts of this.toolstacks.values()) {
       const snapshot = ts.actor.getSnapshot();
-      if (snapshot.matches('active') && !snapshot.matches({ active: { ao: 'idle' } })) {
+      // a create waiting for its device model has its timeout pending: a create still in flight now hangs
+      if ((snapshot.matches('active') && !snapshot.matches({ active: { ao: 'idle' } })) || snapshot.matches('creating')) {
         this.ledger.violations.push(`end: ao-completes: domain ${ts.name}'s toolstack operation is still in flight (${JSON.stringify(snapshot.value)}), with nothing left to end it`);
       }
     }
@@ -454,6 +478,7 @@ export class ArgosimSystem {
         this.afterSoftReset(host);
       }),
       destroy: (domid) => {
+        this.teardown.destroyed(spec.name, domid); // monitor device-teardown (R10)
         this.destroying.add(domid); // gone for the toolstack's next domid allocation, in this same step
         this.domctls.push(() => {
           this.destroying.delete(domid);
@@ -470,18 +495,28 @@ export class ArgosimSystem {
       controlNodes: this.controlNodes,
       ackWithoutTransaction: this.scenario.bugs.suspendAckLostOnTimeout,
       reuseWithoutQuarantine: this.scenario.bugs.domidReuseWithoutQuarantine,
+      deviceModel: this.deviceModelFor(spec.name),
+      devices: this.teardown.removalFor(spec.name),
+      waitForDeadBackend: this.scenario.bugs.deadBackendWaitsForClosed,
     });
     const actor = createToolstackActor(wire, {
-      // no device model and no PV devices yet: VirtIO devices come with issue #6
-      input: { domid: spec.domid, deviceModel: false, devices: false, pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
+      // a guest with virtio-mmio devices has a device model to start (lifecycle §6.4 create step 4)
+      input: { domid: spec.domid, deviceModel: this.deviceModels.has(spec.name), halfBuiltDomainKept: this.scenario.bugs.halfBuiltDomainKept, devices: this.hasXenstoreDevices(spec.name), pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
       clock,
       inspect: this.inspector(),
     }).start();
     this.toolstacks.set(spec.name, { name: spec.name, actor, releasePending: false });
     let seen = 0;
+    let stepsSeen = 0;
     actor.subscribe((snapshot) => {
-      const { results, domid } = snapshot.context;
-      for (; seen < results.length; seen++) this.checkAckHonoured(spec.name, domid, results[seen]);
+      const { results, domid, steps } = snapshot.context;
+      // monitor dead-backend-wait (R9, §7 case 44)
+      for (; stepsSeen < steps.length; stepsSeen++) if (steps[stepsSeen] === 'devices: timed out, forced' && domid !== null) this.teardown.timedOut(spec.name, domid);
+      for (; seen < results.length; seen++) {
+        this.checkAckHonoured(spec.name, domid, results[seen]);
+        // after the domctls of this step (the half-built domain's destroy among them)
+        if (results[seen].op === 'create' && results[seen].result === 'ERROR_FAIL') this.domctls.push(() => this.checkCreateCleanedUp(spec, domid));
+      }
     });
     this.toolstackDoes(() => actor.send({ type: 'CREATE', domid: spec.domid }));
   }
@@ -542,7 +577,8 @@ export class ArgosimSystem {
     for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring);
     for (const app of this.apps) if (app.spec.from === host.name) this.resumeApp(app);
     for (const run of this.devices) {
-      if (run.spec.backend !== host.name) continue;
+      // a device still waiting for its guest's device model was never attached: nothing to bring up
+      if (run.spec.backend !== host.name || !this.devicesStarted.has(run)) continue;
       run.backendUp({ domid: host.domid, guest: host.guest });
       this.scheduleDeviceBatch(run, 0);
     }
@@ -565,14 +601,83 @@ export class ArgosimSystem {
     }
     let transport;
     if (spec.transport === 'mmio') {
-      this.ioreq ??= createIoreq(this.hv, { built: this.scenario.build.IOREQ_SERVER });
+      const ioreq = this.ioreqHost();
       const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
-      transport = mmioTransport(this.ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE);
+      const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
+        this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
+      transport = mmioTransport(ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, worker: (current) => this.deviceWorker(spec, current) });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
     this.devices.push(run);
-    run.start();
-    this.scheduleDeviceBatch(run, spec.startMs);
+    this.whenDeviceModelUp(spec.frontend, () => {
+      this.devicesStarted.add(run);
+      run.start();
+      this.scheduleDeviceBatch(run, spec.startMs);
+    });
+  }
+
+  /**
+   * The device model of a guest with virtio-mmio devices (`GuestDeviceModel`), made once for its
+   * toolstack; undefined for a guest without: libxl spawns none.
+   */
+  private deviceModelFor(name: string): GuestDeviceModel | undefined {
+    const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === name);
+    if (devices.length === 0) return undefined;
+    const backend = devices[0].backend;
+    const dm = new GuestDeviceModel(name, deviceModelStartOf(devices), {
+      point: (kind, actor, label, delayMs, run) => this.scheduler.schedule({ kind, actor, label, delayMs, run }),
+      asBackend: (work) => this.asGuest(this.domains.get(backend)!, work),
+      backendDomid: () => this.domidOf(backend),
+      xenstore: this.xenstore,
+      toolstackDoes: (step) => this.toolstackDoes(step),
+      // create went on to attach the devices (§6.4 create step 5): theirs start now
+      confirmed: () => {
+        if (!this.toolstacks.get(name)!.actor.getSnapshot().matches('active')) return;
+        for (const start of this.waitingForDm.get(name)?.splice(0) ?? []) start();
+      },
+    });
+    this.deviceModels.set(name, dm);
+    return dm;
+  }
+
+  /** Runs `start` once `guest`'s device model has confirmed its start (now, if it has or it has none). */
+  private whenDeviceModelUp(guest: string, start: () => void): void {
+    if (!this.deviceModels.has(guest) || !this.toolstacks.get(guest)!.actor.getSnapshot().matches('creating')) return start();
+    const waiting = this.waitingForDm.get(guest) ?? [];
+    waiting.push(start);
+    this.waitingForDm.set(guest, waiting);
+  }
+
+  /**
+   * Monitor create-failure-cleans-up (lifecycle §6.4 create, §7 case 39; R16): a create that ended in
+   * ERROR_FAIL after domain_make leaves no domain behind — libxl destroys the half-built domain, so
+   * its memory is freed and its domid quarantined.
+   */
+  private checkCreateCleanedUp(spec: ScenarioDomain, domid: number | null): void {
+    const host = domid === null ? undefined : this.byDomid.get(domid);
+    if (!host || host.name !== spec.name || this.hv.life(host.domid) === 'gone') return;
+    this.ledger.violations.push(
+      `${this.scheduler.now()}ms: create-failure-cleans-up: domain ${spec.name}'s create ended in ERROR_FAIL, yet its half-built domain ${host.domid} is still there (${String(host.actor.getSnapshot().value)}, ${spec.memoryBytes / 1024} KiB of memory held)`,
+    );
+  }
+
+  /**
+   * The queue worker of a virtio-mmio device model (`DeviceWorker`, like vhost's worker thread): its
+   * steps after each pass are scheduling points of the back end's domain, so the guest's driver can
+   * add buffers between its barrier and its re-check; switch availIdxWithoutReadBarrier drops the
+   * read barrier after that re-check (R18), and monitor vq-head watches every avail entry it takes.
+   */
+  private deviceWorker(spec: ScenarioDevice, current: () => boolean): DeviceWorker {
+    const backend = this.domains.get(spec.backend)!;
+    return {
+      defer: (label, step) =>
+        this.scheduler.schedule({ kind: 'guest', actor: spec.backend, label: `${spec.name}: ${label}`, run: () => this.asGuest(backend, () => current() && step()) }),
+      recheckReadBarrier: !this.scenario.bugs.availIdxWithoutReadBarrier,
+      took: (take) => {
+        const violation = vqHeadViolation(take, spec.name);
+        if (violation !== null) this.ledger.violations.push(`${this.scheduler.now()}ms: ${violation}`);
+      },
+    };
   }
 
   /** The device's next batch of requests at `atMs` of virtual time (or now), while it makes progress. */
@@ -585,9 +690,45 @@ export class ArgosimSystem {
       delayMs: Math.max(0, atMs - this.scheduler.now()),
       run: () =>
         this.asGuest(this.domains.get(run.spec.frontend)!, () => {
+          // a vCPU waiting on an ioreq runs nothing: the batch goes on once its completion ran
+          if (run.whenVcpuFree?.(() => this.scheduleDeviceBatch(run, 0))) return;
           if (run.batch()) this.scheduleDeviceBatch(run, this.scheduler.now() + run.spec.intervalMs);
         }),
     });
+  }
+
+  /**
+   * Xen's IOREQ servers (virtio-ioreq-lifecycle.md §5), built when the first virtio-mmio device needs
+   * them, with the scenario's IOREQ bug switches; Xen's wake-ups of blocked vCPUs go to their
+   * `IoreqVcpu`.
+   */
+  private ioreqHost(): Ioreq {
+    if (this.ioreq) return this.ioreq;
+    const bugs = this.scenario.bugs;
+    const ioreq = createIoreq(this.hv, {
+      built: this.scenario.build.IOREQ_SERVER,
+      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked },
+    });
+    ioreq.onWake((domid, vcpu) => {
+      const host = this.byDomid.get(domid);
+      if (host && vcpu === 0) this.ioreqVcpus.get(host.name)?.woken();
+    });
+    return (this.ioreq = ioreq);
+  }
+
+  /** vCPU 0 of a guest with virtio-mmio devices: their drivers' trapped accesses (`IoreqVcpu`). */
+  private ioreqVcpu(host: DomainHost): IoreqVcpu {
+    let cpu = this.ioreqVcpus.get(host.name);
+    if (cpu) return cpu;
+    const name = host.name;
+    cpu = new IoreqVcpu(this.ioreq!, name, () => this.domidOf(name), 0, {
+      point: (actor, label, delayMs, run) => this.scheduler.schedule({ kind: 'guest', actor, label, delayMs, run }),
+      asGuest: (work) => this.asGuest(this.domains.get(name)!, work),
+      defer: (work) => this.domains.get(name)!.deferred.push(work),
+      violate: (what) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`),
+    });
+    this.ioreqVcpus.set(name, cpu);
+    return cpu;
   }
 
   /** A domctl of the toolstack, as an event of the domain's actor (none once the domain is gone). */
@@ -963,6 +1104,37 @@ export class ArgosimSystem {
   }
 
   /**
+   * libxl's device removal for the toolstacks (R9, R10; `DeviceTeardown`): a backend's xenbus watch
+   * runs when its domain runs, libxl's watch as a point of the frontend's toolstack.
+   */
+  private deviceTeardown(): DeviceTeardown {
+    return new DeviceTeardown({
+      store: this.xenstore,
+      devicesFromFrontendPaths: this.scenario.bugs.devicesFromFrontendPaths,
+      deadBackendWaitsForClosed: this.scenario.bugs.deadBackendWaitsForClosed,
+      exists: (domid) => this.hv.life(domid) !== 'gone',
+      nameOf: (domid) => this.nameOf.get(domid) ?? String(domid),
+      asDomain: (domid, label, work) => {
+        const host = this.byDomid.get(domid);
+        if (host) this.scheduler.schedule({ kind: 'guest', actor: host.name, label, run: () => this.asGuest(host, work) });
+      },
+      asToolstack: (name, label, work) =>
+        this.scheduler.schedule({ kind: 'toolstack', actor: `toolstack:${name}`, label, run: () => this.toolstackDoes(work) }),
+      violate: (what) => this.violate(what),
+    });
+  }
+
+  /** Whether the scenario domain is the front end of a device libxl keeps in xenstore (virtio-mmio). */
+  private hasXenstoreDevices(name: string): boolean {
+    return this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name);
+  }
+
+  /** A monitor's violation, stamped with the virtual time. */
+  private violate(what: string): void {
+    this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`);
+  }
+
+  /**
    * Monitor ack-honoured (lifecycle §6.4, §7 case 42; R14): an operation whose request the guest
    * acknowledged — it cleared control/shutdown and goes on to do what was asked — must not end in
    * ERROR_TIMEDOUT, or the toolstack believes a domain runs that is suspending or shutting down.
@@ -999,6 +1171,7 @@ export class ArgosimSystem {
     host.deferred.length = 0;
     this.stopApps(host);
     for (const run of this.devices) if (run.spec.frontend === host.name) run.frontendDown();
+    this.ioreqVcpus.get(host.name)?.reset();
     this.reconcileRings(host.domid, 'OWNER_DIED');
     this.byDomid.delete(host.domid);
   }
@@ -1013,6 +1186,7 @@ export class ArgosimSystem {
     this.stopApps(host);
     // a device's front end was the old kernel's driver: it goes with it
     for (const run of this.devices) if (run.spec.frontend === host.name) run.frontendDown();
+    this.ioreqVcpus.get(host.name)?.reset();
     if (this.hv.life(host.domid) !== 'alive') return;
     host.guest.close();
     host.guest = new ArgoGuest(platformOf(this.hv, host.domid));
@@ -1070,6 +1244,14 @@ export class ArgosimSystem {
       }
       case 'virq_drop':
         return this.hv.clearVirq(host.domid, VIRQ_ARGO);
+      case 'xenstore_tamper':
+        // XSA-175's hostile guest (lifecycle §6.7 R10): it removes its frontend device directories
+        return this.asGuest(host, () => void this.xenstore.rm(host.domid, `/local/domain/${host.domid}/device`));
+      case 'dm_start_fail':
+        return void this.deviceModels.get(host.name)?.failStart();
+      case 'dm_death':
+      case 'dm_misbehave':
+        return this.deviceModelFault(host, fault);
       // the toolstack's operations at a moment a strategy picked (docs/exploration.md)
       case 'shutdown':
         return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'SHUTDOWN' }));
@@ -1088,6 +1270,34 @@ export class ArgosimSystem {
           this.asGuest(host, () => this.handleVirq(host));
         } });
         return;
+    }
+  }
+
+  /**
+   * A device-model fault on the virtio-mmio devices `host` is the front end or the back end of
+   * (docs/races.md R1, R3): `dm_death` kills each running device model — its exit destroys its IOREQ
+   * server (QEMU's does), waking the vCPUs that waited on it — and its supervisor starts it again
+   * `delay` later (default 1 ms), the front end re-initialising the device; `dm_misbehave` makes
+   * each one's next answer move its slot backwards.
+   */
+  private deviceModelFault(host: DomainHost, fault: ScenarioFault): void {
+    for (const run of this.devices) {
+      const dm = run.deviceModel;
+      if (!dm || (run.spec.frontend !== host.name && run.spec.backend !== host.name)) continue;
+      if (fault.kind === 'dm_misbehave') {
+        dm.misbehave();
+        continue;
+      }
+      if (!dm.kill()) continue;
+      this.scheduler.schedule({
+        kind: 'fault',
+        actor: run.spec.backend,
+        label: `${run.spec.name}: device model restarts`,
+        delayMs: fault.delayMs ?? 1,
+        run: () => this.asGuest(this.domains.get(run.spec.backend)!, () => {
+          if (dm.restart()) this.scheduleDeviceBatch(run, 0);
+        }),
+      });
     }
   }
 

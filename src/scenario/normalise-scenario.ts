@@ -74,7 +74,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
     lifecycle: normaliseLifecycle(file.lifecycle ?? [], named, source),
-    faults: normaliseFaults(file.faults ?? [], named, rings, source),
+    faults: checkDeviceModelFaults(normaliseFaults(file.faults ?? [], named, rings, source), file.devices ?? [], source),
     untilMs: file.until ?? null,
     source: { file: source.file, lines: source.lines() },
   };
@@ -237,6 +237,9 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
       if (d.transport === 'mmio') throw source.errorAt(['devices', i, 'transport'], 'virtio-net runs over VirtIO-Argo only so far; remove transport or use argo');
       for (const key of ['disk', 'readOnly'] as const) if (d[key] !== undefined) throw source.errorAt(['devices', i, key], `${key} applies to virtio-blk; remove it`);
     } else if (d.bridge !== undefined) throw source.errorAt(['devices', i, 'bridge'], 'bridge applies to virtio-net; remove it');
+    if (d.dmStart !== undefined && d.transport !== 'mmio') {
+      throw source.errorAt(['devices', i, 'dmStart'], 'dmStart is how the device model of a virtio-mmio device starts; this device has none (transport argo): remove dmStart or set transport: mmio');
+    }
     const queueSize = d.queueSize ?? DEVICE_DEFAULTS.queueSize;
     if ((queueSize & (queueSize - 1)) !== 0) throw source.errorAt(['devices', i, 'queueSize'], `queue size ${queueSize} is not a power of 2 (virtio-ioreq-lifecycle.md §2.1); use e.g. ${2 ** Math.round(Math.log2(queueSize))}`);
     return {
@@ -254,6 +257,7 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
       requests: d.requests ?? DEVICE_DEFAULTS.requests,
       intervalMs: d.rate ?? 0,
       startMs: d.start ?? 0,
+      dmStart: d.transport === 'mmio' ? { delayMs: d.dmStart?.delay ?? 0, fails: d.dmStart?.fails ?? false } : null,
       line: source.positionOf(['devices', i]).line,
     };
   });
@@ -298,8 +302,8 @@ function normaliseFaults(
 ): ScenarioFault[] {
   return entries.map((f, i): ScenarioFault => {
     const at = (key: string): ScenarioPath => ['faults', i, key];
-    const delayed = f.kind === 'virq_delay' || f.kind === 'suspend';
-    if (f.delay !== undefined && !delayed) throw source.errorAt(at('delay'), `delay applies only to kinds virq_delay and suspend; remove it`);
+    const delayed = f.kind === 'virq_delay' || f.kind === 'suspend' || f.kind === 'dm_death';
+    if (f.delay !== undefined && !delayed) throw source.errorAt(at('delay'), `delay applies only to kinds virq_delay, suspend and dm_death; remove it`);
     const common = {
       kind: f.kind,
       atMs: f.at ?? null,
@@ -325,6 +329,20 @@ function normaliseFaults(
     const { owner: o, ownerDomid, port, partner, partnerDomid } = ring;
     return { ...common, domain: owner.name, domid: owner.domid, ring: { owner: o, ownerDomid, port, partner, partnerDomid } };
   });
+}
+
+/** A `dm_start_fail` fault hits a domain with a device model: the front end of a virtio-mmio device. */
+function checkDeviceModelFaults(faults: ScenarioFault[], devices: NonNullable<ScenarioFile['devices']>, source: YamlSource): ScenarioFault[] {
+  faults.forEach((f, i) => {
+    if (f.kind !== 'dm_start_fail' || devices.some((d) => d.transport === 'mmio' && d.frontend === f.domain)) return;
+    throw source.errorAt(['faults', i, 'domain'], `a dm_start_fail fault hits a domain with a device model (the front end of a transport: mmio device); ${f.domain} has none`);
+  });
+  faults.forEach((f, i) => {
+    if (f.kind !== 'dm_death' && f.kind !== 'dm_misbehave') return;
+    if (devices.some((d) => d.transport === 'mmio' && (d.frontend === f.domain || d.backend === f.domain))) return;
+    throw source.errorAt(['faults', i, 'domain'], `a ${f.kind} fault hits the front end or the back end of a transport: mmio device; ${f.domain} is neither`);
+  });
+  return faults;
 }
 
 /** Domains by name, for references; an unknown name is an error at the reference, with the closest name. */

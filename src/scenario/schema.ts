@@ -77,9 +77,14 @@ export const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watc
 /**
  * Faults: failures (kill, unregister, soft_reset, crash, backend_death, VIRQs dropped or delayed) and
  * toolstack operations at a moment a strategy may pick (shutdown, reboot, and suspend with its resume
- * `delay` later) — the explorer injects any of them.
+ * `delay` later), and `dm_start_fail`: the domain's device model dies before it confirms its start
+ * (the start pending now, else the next one; lifecycle §6.4 create step 4); `dm_death`: the device
+ * models serving the domain (or run by it) die — each exit destroys its IOREQ server — and are
+ * started again `delay` later; `dm_misbehave`: their next answer moves an ioreq slot backwards
+ * (R3); `xenstore_tamper`: a hostile guest deletes its own frontend device directories
+ * (/local/domain/N/device: XSA-175's attack, lifecycle §6.7 R10) — the explorer injects any of them.
  */
-export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend'] as const;
+export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'dm_start_fail', 'dm_death', 'dm_misbehave', 'xenstore_tamper'] as const;
 export const XSM_MODES = ['dummy', 'silo', 'flask'] as const satisfies readonly XsmMode[];
 
 export type LifecycleOp = (typeof LIFECYCLE_OPS)[number];
@@ -243,6 +248,7 @@ const deviceSchema = strict({
   requests: z.number().int().min(0).max(1_000_000).optional(),
   rate: unit(parseRate).optional(),
   start: unit(parseDuration).optional(),
+  dmStart: strict({ delay: unit(parseDuration).optional(), fails: z.boolean().optional() }).optional(),
 });
 
 const lifecycleSchema = strict({
@@ -421,6 +427,12 @@ export interface ScenarioDevice {
   /** Virtual milliseconds between batches of requests; 0: as fast as they complete. */
   intervalMs: number;
   startMs: number;
+  /**
+   * virtio-mmio only (null otherwise): how the device model serving it starts when libxl creates the
+   * front end's domain (lifecycle §6.4 create step 4) — it confirms `delayMs` after the spawn, or,
+   * with `fails`, dies then without confirming. Default `{ delayMs: 0, fails: false }`.
+   */
+  dmStart: { delayMs: number; fails: boolean } | null;
   line: number;
 }
 

@@ -38,6 +38,55 @@ export const HISTORICAL_BUGS = {
     spec: 'argo.md §4.3 step 18, §6.3',
     monitor: 'space-wait-early: a space-wait is not fired while its message cannot fit',
   },
+  availIdxWithoutReadBarrier: {
+    component: 'linux',
+    summary: 'vhost re-checked avail.idx after re-enabling notifications (vhost_enable_notify, vhost_vq_avail_empty) and cached it with no read barrier after the load: the next vhost_get_vq_desc trusted the cached index, skipped its own load and barrier, and its avail.ring load could be satisfied before the idx load — a stale head for a new index, "id N is not a head!" in the guest and a broken virtqueue',
+    fixedBy: 'Linux "vhost: Add smp_rmb() in vhost_enable_notify()" and "vhost: Add smp_rmb() in vhost_vq_avail_empty()" (Gavin Shan, 2024; later folded into vhost_get_avail_idx)',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R18, §2.8 device step 2, §7 case 12',
+    monitor: 'vq-head: the device takes at each avail index the head the driver made available there',
+  },
+  halfBuiltDomainKept: {
+    component: 'libxl',
+    summary: 'a create that failed after the domid was assigned (the device model did not confirm its start within LIBXL_DEVICE_MODEL_START_TIMEOUT, or died starting) reported ERROR_FAIL but left the half-built domain behind: paused, its memory held, its xenstore home in place — the "(null)" domains of failed starts',
+    fixedBy: 'libxl_create.c domcreate_complete → libxl__domain_destroy of the half-built domain (domcreate_destruction_cb); no single commit identified (docs/races.md R16)',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R16, §6.4 create step 4, §7 case 39',
+    monitor: 'create-failure-cleans-up: a create that ends in ERROR_FAIL leaves no domain behind, its memory freed',
+  },
+  deadDomainNodesToDom0: {
+    component: 'xenstore',
+    summary: 'the xenstore nodes a dead domain owned outside /local/domain/N were kept and given to dom0 (XSA-322\'s answer to a reused domid inheriting them) instead of deleted: dom0 has no quota, so a guest could grow xenstore without bound by dying and coming back (XSA-419)',
+    fixedBy: 'Xen db471408ed (XSA-419)',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R19',
+    monitor: 'xenstore-leak: no node a domain owned survives its death',
+  },
+  devicesFromFrontendPaths: {
+    component: 'libxl',
+    summary: 'libxl__devices_destroy enumerated a domain\'s devices from its guest-writable frontend paths (/local/domain/N/device, each one\'s backend node) instead of libxl\'s own /libxl/N/device: a guest that deleted or altered them made the destroy leave backend directories behind, or remove another device',
+    fixedBy: 'XSA-175, Xen e3d851340c',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R10',
+    monitor: 'device-teardown: a toolstack destroy leaves no backend directory of the domain behind',
+  },
+  deadBackendWaitsForClosed: {
+    component: 'libxl',
+    summary: 'device removal waited for be/state=Closed even when the backend (driver) domain was already gone, so every destroy of its frontends waited out LIBXL_DESTROY_TIMEOUT (10 s) before forcing the removal',
+    fixedBy: 'Xen 9eaaedfcde',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R9, §6.6, §7 case 44',
+    monitor: 'dead-backend-wait: device removal does not wait out a timeout for a backend domain that is gone',
+  },
+  ioreqStateStuckAfterServerDestroy: {
+    component: 'ioreq',
+    summary: 'a device model destroyed its IOREQ server while a vCPU waited on it: the completion found no server and left the vCPU\'s io.req.state READY, so every later emulation of that vCPU was UNHANDLEABLE',
+    fixedBy: 'Xen f7039ee41b',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R1, §5.9',
+    monitor: 'vcpu-io-state: a vCPU that runs again after an ioreq has io.req.state NONE',
+  },
+  ioreqStateUnchecked: {
+    component: 'ioreq',
+    summary: 'Xen did not insist that an ioreq slot\'s state only moves forward: a device model writing it backwards made the vCPU wait (loop) forever instead of crashing the target',
+    fixedBy: 'XSA-262, Xen 92938e5d14',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R3, §5.4, §7 case 32',
+    monitor: 'ioreq-state-forward: a vCPU is not left waiting on a slot whose state went backwards',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

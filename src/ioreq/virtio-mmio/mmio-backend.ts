@@ -1,7 +1,8 @@
 import { VirtioDevice, type VirtioDeviceModel } from '../../virtio/virtio-device.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { HVM_IOREQSRV_BUFIOREQ_OFF, IOREQ_READ, IOREQ_TYPE_COPY, XEN_DMOP_IO_RANGE_MEMORY, XEN_DMOP_no_gfns } from '../constants.js';
+import { HVM_IOREQSRV_BUFIOREQ_OFF, IOREQ_READ, IOREQ_TYPE_COPY, STATE_IOREQ_READY, XEN_DMOP_IO_RANGE_MEMORY, XEN_DMOP_no_gfns } from '../constants.js';
 import { answerRequest, takeRequest } from '../emulator-slot.js';
+import { setSlotState } from '../ioreq-page.js';
 import type { Ioreq } from '../ioreq.js';
 import type { Ioreq as IoreqT } from '../ioreq-page.js';
 import { ForeignMappings } from './foreign-mappings.js';
@@ -23,6 +24,8 @@ export interface VirtioMmioBackendOptions {
   identity?: MmioIdentity;
   /** False: requests wait in `pending` until `servePending` (a scheduler decides when the backend runs). Default true. */
   serveOnNotify?: boolean;
+  /** With serveOnNotify false: called for each notification instead of queueing it in `pending` — the scheduler's cue to call `serve(vcpu)`. */
+  onPending?: (vcpu: number) => void;
 }
 
 /**
@@ -51,6 +54,16 @@ export class VirtioMmioBackend {
   strays = 0;
   /** vCPUs whose notification waits for `servePending`. */
   readonly pending: number[] = [];
+  /** Whether a notification is served within it (default: `serveOnNotify`); a runtime switches it. */
+  serveOnNotify: boolean;
+  /** False once `stop` ran: the device model is gone, it serves nothing more. */
+  running = true;
+  /**
+   * A misbehaving device model (R3, XSA-262's threat): its next answer moves the slot backwards —
+   * it takes the request (INPROCESS), notifies, then writes READY again and notifies once more.
+   */
+  misbehave = false;
+  private readonly flipping = new Set<number>();
   private readonly page: GuestMemory;
   private readonly ports: number[];
   private readonly unlisten: () => void;
@@ -58,6 +71,7 @@ export class VirtioMmioBackend {
   constructor(private readonly options: VirtioMmioBackendOptions) {
     const { ioreq, emulator, target } = options;
     this.base = options.base ?? GUEST_VIRTIO_MMIO_BASE;
+    this.serveOnNotify = options.serveOnNotify ?? true;
     const guest = ioreq.hv.domain(target);
     if (!guest) throw new Error(`virtio-mmio backend: no domain ${target}`);
     this.device = new VirtioDevice(guest.memory, this.mappings.counting(options.model), { onInterrupt: (n) => this.registers.interrupt(n.kind) });
@@ -74,8 +88,9 @@ export class VirtioMmioBackend {
 
   private heard(domid: number, port: number): void {
     const vcpu = this.ports.indexOf(port);
-    if (domid !== this.options.emulator || vcpu < 0) return;
-    if (this.options.serveOnNotify ?? true) this.serve(vcpu);
+    if (domid !== this.options.emulator || vcpu < 0 || !this.running) return;
+    if (this.serveOnNotify) this.serve(vcpu);
+    else if (this.options.onPending) this.options.onPending(vcpu);
     else this.pending.push(vcpu);
   }
 
@@ -88,12 +103,35 @@ export class VirtioMmioBackend {
 
   /** Takes vCPU `vcpu`'s request, performs it on the registers, answers and notifies. */
   serve(vcpu: number): void {
+    if (!this.running) return;
+    if (this.misbehave) return this.flipBackwards(vcpu);
     const req = takeRequest(this.page, vcpu);
     if (req === null) return; // a spurious notification
     const data = this.perform(req);
     answerRequest(this.page, vcpu, data);
     this.requests++;
     this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
+  }
+
+  /**
+   * R3, in two runs of the device model: first the request is taken (INPROCESS) and notified, so
+   * Xen's check sees INPROCESS; at the next run the slot is written back to READY and notified
+   * again — a backwards move Xen must catch (XSA-262). The second run is cued like a notification
+   * (`onPending`), or made at once when serving on notification.
+   */
+  private flipBackwards(vcpu: number): void {
+    const port = this.ports[vcpu];
+    if (this.flipping.delete(vcpu)) {
+      this.misbehave = false;
+      setSlotState(this.page, vcpu, STATE_IOREQ_READY);
+      this.options.ioreq.evtchnSend(this.options.emulator, port);
+      return;
+    }
+    if (takeRequest(this.page, vcpu) === null) return;
+    this.flipping.add(vcpu);
+    this.options.ioreq.evtchnSend(this.options.emulator, port);
+    if (this.serveOnNotify) this.flipBackwards(vcpu);
+    else this.options.onPending?.(vcpu);
   }
 
   private perform(req: IoreqT): bigint | undefined {
@@ -110,6 +148,8 @@ export class VirtioMmioBackend {
 
   /** Stops listening and destroys the server (§5.8a step 8); 0 or -errno. */
   stop(): number {
+    this.running = false;
+    this.pending.length = 0;
     this.unlisten();
     return this.options.ioreq.destroyServer(this.options.emulator, this.options.target, this.id);
   }

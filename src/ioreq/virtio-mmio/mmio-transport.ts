@@ -11,7 +11,8 @@ export type ProbeResult = { kind: 'device'; deviceId: number; version: number } 
  * one vCPU, answered through the IOREQ server (one synchronous round trip each, §5.10). Implements
  * `VirtioDriverAccess`, so `initialiseDevice` and the drivers of src/virtio run over it unchanged.
  * It needs a backend that answers within the notification (serveOnNotify); under a scheduler, use
- * `ioreq.access` / `ioreq.resume` directly.
+ * `ioreq.access` / `ioreq.resume` directly (src/runtime/ioreq-vcpu.ts). An access nothing answers
+ * reads all-ones, never throws.
  *
  * @example
  * ```ts
@@ -22,6 +23,8 @@ export type ProbeResult = { kind: 'device'; deviceId: number; version: number } 
 export class VirtioMmioTransport implements VirtioDriverAccess {
   /** Register accesses made (each one a VM exit and an ioreq round trip). */
   exits = 0;
+  /** Accesses nothing answered (they read all-ones). */
+  unanswered = 0;
 
   constructor(
     private readonly ioreq: Ioreq,
@@ -41,28 +44,36 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
     return { kind: 'device', deviceId, version };
   }
 
-  /** One 32-bit (or `size`) register read. */
+  /** One 32-bit (or `size`) register read; all-ones when nothing answers it (§5.6, §5.9 SIM). */
   read32(offset: number, size: 1 | 2 | 4 = 4): number {
-    this.exits++;
-    const r = this.ioreq.access(this.target, this.vcpu, { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir: IOREQ_READ });
-    if (r.kind === 'ignored') return Number(r.data);
-    if (r.kind !== 'blocked') throw new Error(`virtio-mmio read at 0x${offset.toString(16)}: ${r.kind}`);
-    return Number(this.complete(offset));
+    const data = this.trap(offset, size, IOREQ_READ, 0n);
+    return Number(BigInt.asUintN(8 * size, data));
   }
 
   /** One register write. */
   write32(offset: number, value: number, size: 1 | 2 | 4 = 4): void {
-    this.exits++;
-    const r = this.ioreq.access(this.target, this.vcpu, { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir: IOREQ_WRITE, data: BigInt(value >>> 0) });
-    if (r.kind === 'ignored') return;
-    if (r.kind !== 'blocked') throw new Error(`virtio-mmio write at 0x${offset.toString(16)}: ${r.kind}`);
-    this.complete(offset);
+    this.trap(offset, size, IOREQ_WRITE, BigInt(value >>> 0));
   }
 
-  private complete(offset: number): bigint {
+  /**
+   * One trapped access and its completion in a single go. Anything but an answer — no server (x86:
+   * all-ones), a data abort (Arm), a refused emulation (R1's UNHANDLEABLE), a vCPU that cannot run, a
+   * server that does not answer at once — reads all-ones and is counted in `unanswered`: the guest
+   * sees a device that is not there, and the model goes on (a vCPU left waiting in Xen stays so).
+   */
+  private trap(offset: number, size: 1 | 2 | 4, dir: number, data: bigint): bigint {
+    this.exits++;
+    if (this.ioreq.vcpuBlocked(this.target, this.vcpu)) return this.unanswer(size);
+    const r = this.ioreq.access(this.target, this.vcpu, { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data });
+    if (r.kind === 'ignored') return r.data;
+    if (r.kind !== 'blocked' && r.kind !== 'retired') return this.unanswer(size);
     const done = this.ioreq.resume(this.target, this.vcpu);
-    if (done.kind !== 'done') throw new Error(`virtio-mmio access at 0x${offset.toString(16)}: the backend did not answer synchronously (${done.kind})`);
-    return done.data ?? 0n;
+    return done.kind === 'done' ? (done.data ?? 0n) : this.unanswer(size);
+  }
+
+  private unanswer(size: number): bigint {
+    this.unanswered++;
+    return (1n << BigInt(8 * size)) - 1n;
   }
 
   readStatus(): number { return this.read32(R.Status); }

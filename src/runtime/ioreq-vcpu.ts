@@ -1,0 +1,146 @@
+import { STATE_IOREQ_NONE, STATE_IORESP_READY } from '../ioreq/constants.js';
+import type { Ioreq } from '../ioreq/ioreq.js';
+import { allOnes, type IoreqAccess } from '../ioreq/send.js';
+
+/** What a guest vCPU that traps to IOREQ servers needs from the runtime. */
+export interface IoreqVcpuHooks {
+  /** A scheduling point of `actor` after `delayMs` of virtual time. */
+  point(actor: string, label: string, delayMs: number, run: () => void): void;
+  /** Runs `work` as the guest now, or once the guest can run again (a paused guest runs nothing). */
+  asGuest(work: () => void): void;
+  /** Runs `work` when the guest is next unpaused (a vCPU that cannot run its completion now). */
+  defer(work: () => void): void;
+  /** A monitor's finding. */
+  violate(what: string): void;
+}
+
+/**
+ * One guest vCPU in a run whose trapped accesses are round trips through Xen's IOREQ servers
+ * (virtio-ioreq-lifecycle.md §5.4, §5.10): an access the vCPU makes sends the request and blocks the
+ * vCPU; the device model serves it at a scheduling point of its own; Xen's wake-up of the vCPU
+ * (the emulator's EVTCHNOP_send reaching the target's port) is a scheduling point of the guest, at
+ * which the vCPU runs its completion (`ioreq.resume`: XSA-262's checks, the data, the shutdown
+ * deferral ended) and goes on. While it is blocked the vCPU runs nothing else: work for it waits
+ * (`run`), as a real vCPU spinning in `wait_for_io` executes no guest code.
+ *
+ * Two monitors watch the completions (issue #7 item 5):
+ * - `vcpu-io-state` (safety, R1, Xen f7039ee41b): a vCPU that runs again has `io.req.state` NONE
+ *   — a state left READY makes every later emulation UNHANDLEABLE;
+ * - `ioreq-state-forward` (safety, R3, XSA-262): a vCPU left waiting has not seen its slot move
+ *   backwards or to an invalid value — Xen must crash the target instead of waiting on (the DoS).
+ *
+ * @example
+ * ```ts
+ * const cpu = new IoreqVcpu(ioreq, 'guest', () => 1, 0, hooks);
+ * ioreq.onWake((d, v) => d === 1 && v === 0 && cpu.woken());
+ * cpu.run(() => cpu.access(write, () => console.log('retired')));
+ * ```
+ */
+export class IoreqVcpu {
+  /** The continuation of the access the vCPU waits on, or null while it runs. */
+  private waiting: ((data: bigint) => void) | null = null;
+  /** Work for the vCPU that waits until it runs again. */
+  private readonly queue: Array<() => void> = [];
+  /** The wait already reported by `ioreq-state-forward` (one finding per wait). */
+  private reported = false;
+  private completionQueued = false;
+
+  constructor(
+    private readonly ioreq: Ioreq,
+    /** The guest's scenario name: the actor of its scheduling points. */
+    readonly name: string,
+    /** The guest's domid now (undefined while it has none). */
+    private readonly domid: () => number | undefined,
+    readonly vcpu: number,
+    private readonly hooks: IoreqVcpuHooks,
+  ) {}
+
+  /** True while the vCPU waits in Xen for an emulator's answer. */
+  get blocked(): boolean {
+    return this.waiting !== null;
+  }
+
+  /** Runs `work` on the vCPU now, or once its outstanding access has completed. */
+  run(work: () => void): void {
+    if (this.waiting === null) work();
+    else this.queue.push(work);
+  }
+
+  /**
+   * A trapped access (§5.4–§5.6); `then` continues the guest with the value read (all-ones when
+   * nothing answered, §5.6, §5.9 SIM). The vCPU must not be blocked: use `run` around it.
+   */
+  access(a: IoreqAccess, then: (data: bigint) => void): void {
+    const d = this.domid();
+    if (d === undefined) return;
+    const r = this.ioreq.access(d, this.vcpu, a);
+    switch (r.kind) {
+      case 'blocked':
+      case 'retired':
+        this.waiting = then;
+        this.reported = false;
+        return;
+      case 'ignored':
+        return then(r.data);
+      case 'abort': // Arm: a data abort the guest's handler skips; the read sees nothing
+      case 'unhandleable': // only with R1's bug: the emulation fails; vcpu-io-state has reported why
+        return then(allOnes(a.size));
+      case 'retry': // §5.5: shutdown refused the deferral; the instruction runs again once resumed
+      case 'not-running':
+        return this.hooks.defer(() => this.run(() => this.access(a, then)));
+    }
+  }
+
+  /** Xen woke the vCPU (`onWake`): its completion becomes a scheduling point of the guest. */
+  woken(): void {
+    if (this.waiting === null || this.completionQueued) return;
+    this.completionQueued = true;
+    this.hooks.point(this.name, 'vCPU completes its ioreq', 0, () => {
+      this.completionQueued = false;
+      this.hooks.asGuest(() => this.complete());
+    });
+  }
+
+  /** The guest's domain is gone or reset: nothing waits any more. */
+  reset(): void {
+    this.waiting = null;
+    this.queue.length = 0;
+    this.completionQueued = false;
+  }
+
+  private complete(): void {
+    const d = this.domid();
+    if (d === undefined || this.waiting === null) return;
+    const r = this.ioreq.resume(d, this.vcpu);
+    switch (r.kind) {
+      case 'blocked':
+        return this.checkForward(d);
+      case 'not-running':
+        return this.hooks.defer(() => this.complete());
+      case 'crashed': // XSA-262: Xen crashed the target; its domain's teardown follows
+        return this.reset();
+      case 'running':
+      case 'done': {
+        const then = this.waiting;
+        this.waiting = null;
+        const state = this.ioreq.vcpuIoState(d, this.vcpu);
+        if (state !== STATE_IOREQ_NONE) {
+          this.hooks.violate(`vcpu-io-state: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again with io.req.state ${state}, not NONE: every later emulation is UNHANDLEABLE (R1, fixed by Xen f7039ee41b)`);
+        }
+        then(r.kind === 'done' ? (r.data ?? 0n) : 0n);
+        while (this.waiting === null && this.queue.length > 0) this.queue.shift()!();
+      }
+    }
+  }
+
+  /** `ioreq-state-forward`: a vCPU still waiting must not have seen its slot move backwards (XSA-262). */
+  private checkForward(d: number): void {
+    if (this.reported || this.ioreq.hv.life(d) !== 'alive') return;
+    for (const s of this.ioreq.servers(d)) {
+      const v = s.vcpus[this.vcpu];
+      if (!v?.pending || (v.slotState >= v.seen && v.slotState <= STATE_IORESP_READY)) continue;
+      this.reported = true;
+      this.hooks.violate(`ioreq-state-forward: vCPU ${this.vcpu} of ${this.name} (domain ${d}) keeps waiting on server ${s.id} whose slot went from state ${v.seen} back to ${v.slotState}: Xen must crash the target, not wait forever (R3, XSA-262)`);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { loadScenario } from '../../src/index.js';
+import { withBugs } from '../../src/explore/bugs.js';
+import { explore } from '../../src/explore/explorer.js';
+import { createSystem } from '../../src/runtime/system.js';
+
+// R1 and R3 (virtio-ioreq-lifecycle.md §6.7) in runs: a guest's virtio-mmio kicks are ioreq round
+// trips across scheduling points (src/runtime/ioreq-vcpu.ts), so a device model can die (R1) or
+// misbehave (R3) while the guest's vCPU waits on it.
+
+const r1 = loadScenario('scenarios/races/r01-ioreq-server-destroy.yaml');
+const r3 = loadScenario('scenarios/races/r03-ioreq-state-backwards.yaml');
+const transports = loadScenario('scenarios/virtio-transports.yaml');
+
+describe('race R1: a device model destroys its server while a vCPU waits (Xen f7039ee41b)', () => {
+  it('switch off: the vCPU completes with nothing to read, the restarted device model serves the re-initialised device, no violation', () => {
+    const summary = createSystem(r1).run();
+    expect(summary.end).toBe('idle');
+    expect(summary.invariantViolations).toEqual([]);
+    const vda = summary.devices!.find((d) => d.name === 'vda')!;
+    expect(vda.abandoned).toBeGreaterThan(0); // requests in flight when the device model died
+    expect(vda.recoveries).toBe(1);
+    expect(vda.state).toBe('driverOk');
+    expect(vda.requestsOk + vda.abandoned).toBeGreaterThanOrEqual(600);
+  });
+
+  it('switch on: io.req.state stays READY after the completion — vcpu-io-state — and the restarted device is never reached again', () => {
+    const summary = createSystem(withBugs(r1, ['ioreqStateStuckAfterServerDestroy'])).run();
+    expect(summary.invariantViolations.length).toBeGreaterThan(0);
+    expect(summary.invariantViolations[0]).toMatch(/vcpu-io-state: vCPU 0 of guest .* io\.req\.state 1, not NONE/);
+    const vda = summary.devices!.find((d) => d.name === 'vda')!;
+    expect(vda.state).not.toBe('driverOk');
+    expect(vda.requestsOk).toBeLessThan(600);
+  });
+
+  it('argosim explore finds it from the plain virtio-transports workload (dm_death faults), and nothing with the switch off', () => {
+    const found = explore(withBugs(transports, ['ioreqStateStuckAfterServerDestroy']), { strategy: 'random', budget: 400, seed: 1, faultWeights: { dm_death: 1 } });
+    expect(found.counterexample?.violations[0]).toMatch(/vcpu-io-state/);
+    expect(explore(transports, { strategy: 'random', budget: 20, seed: 1, faultWeights: { dm_death: 1, dm_misbehave: 1 } }).violating).toBe(0);
+  });
+});
+
+describe('race R3: a device model moves a slot backwards (XSA-262, Xen 92938e5d14)', () => {
+  it('switch off: Xen crashes the target; the vCPU is not left waiting, no violation', () => {
+    const summary = createSystem(r3).run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.domains.find((d) => d.name === 'guest')!.state).not.toBe('running');
+  });
+
+  it('switch on: the vCPU keeps waiting on a slot that went from INPROCESS back to READY — ioreq-state-forward', () => {
+    const summary = createSystem(withBugs(r3, ['ioreqStateUnchecked'])).run();
+    expect(summary.invariantViolations).toHaveLength(1);
+    expect(summary.invariantViolations[0]).toMatch(/ioreq-state-forward: vCPU 0 of guest .* from state 2 back to 1/);
+  });
+
+  it('argosim explore finds it from the plain virtio-transports workload (dm_misbehave faults), and nothing with the switch off', () => {
+    const found = explore(withBugs(transports, ['ioreqStateUnchecked']), { strategy: 'random', budget: 400, seed: 1, faultWeights: { dm_misbehave: 1 } });
+    expect(found.counterexample?.violations[0]).toMatch(/ioreq-state-forward/);
+    expect(explore(transports, { strategy: 'pct', budget: 20, seed: 1, faultWeights: { dm_misbehave: 1 } }).violating).toBe(0);
+  });
+});
