@@ -36,6 +36,7 @@
  * |----------------------------|--------------------------------------|----------------------------------------------------|
  * | `CREATE {domid?}`          | idle                                 | refused (ERROR_FAIL) for a quarantined domid, else domain_make |
  * | `DM_STARTED`               | creating.startingDm                  | → attaching                                        |
+ * | `DM_FAILED`                | creating.startingDm                  | the device model died starting: → destroying the half-built domain; then ERROR_FAIL |
  * | after 60 s                 | creating.startingDm                  | → destroying the half-built domain; then ERROR_FAIL |
  * | `PAUSE` / `UNPAUSE`        | active                               | `domctlPause` / `domctlUnpause`                    |
  * | `SHUTDOWN` / `REBOOT`      | active.ao.idle                       | ERROR_NOPARAVIRT without PV control, else write the node |
@@ -186,6 +187,12 @@ export interface ToolstackInput {
   devices?: boolean;
   /** on_* actions; missing ones take `XL_DEFAULT_ON_SHUTDOWN`. */
   onShutdown?: Partial<OnShutdownActions>;
+  /**
+   * Historical bug R16 (virtio-ioreq-lifecycle.md §6.7; default false): a create that fails after
+   * domain_make (the device model not started in time, or dead) ends in ERROR_FAIL without
+   * destroying the half-built domain.
+   */
+  halfBuiltDomainKept?: boolean;
 }
 
 /**
@@ -235,6 +242,7 @@ export interface ToolstackContext {
 export type ToolstackEvent =
   | { type: 'CREATE'; domid?: number }
   | { type: 'DM_STARTED' }
+  | { type: 'DM_FAILED' }
   | { type: 'PAUSE' }
   | { type: 'UNPAUSE' }
   | { type: 'SHUTDOWN' }
@@ -263,6 +271,16 @@ const step = (name: string) => ({ type: 'recordStep' as const, params: { step: n
 const result = (op: AoOperation, r: LibxlResult) => ({ type: 'aoDone' as const, params: { op, result: r } });
 const requestOf = (request: ControlRequest) => ({ type: 'setRequest' as const, params: { request } });
 const writeRequest = (request: ControlRequest) => [requestOf(request), 'writeControlNode', step(`control/shutdown: ${request}`)] as const;
+/**
+ * A create failing after domain_make (lifecycle §6.4 create: "any failure after a domid was assigned
+ * → libxl__domain_destroy of the half-built domain", R16): destroy it, then ERROR_FAIL — or, with the
+ * historical bug `halfBuiltDomainKept`, ERROR_FAIL with the domain left as it is.
+ */
+const createFailed = (why: string) =>
+  [
+    { guard: 'halfBuiltDomainKept' as const, target: '#toolstack.idle', actions: [step(why), step('create: half-built domain left behind'), result('create', 'ERROR_FAIL')] },
+    { target: '#toolstack.destroying', actions: [step(why), { type: 'destroyFor' as const, params: { cause: 'createFailed' as const } }] },
+  ];
 const aoOf = (c: Ctx): AoOperation => (c.request === 'poweroff' ? 'shutdown' : (c.request ?? 'shutdown'));
 
 /**
@@ -286,6 +304,10 @@ export const toolstackMachine = setup({
     domainMake: () => {},
     spawnDeviceModel: () => {},
     killDeviceModel: () => {},
+    /** libxl__devices_destroy: enumerate the domain's devices, set each be/state=Closing (BACKEND_CLOSED when every live one closed). */
+    closeDevices: () => {},
+    /** libxl__device_destroy of each device, then /vm, /local/domain/N, /libxl/N and the device model's directory. */
+    removeXenstorePaths: () => {},
     domctlPause: () => {},
     domctlUnpause: () => {},
     domctlResume: () => {},
@@ -359,6 +381,7 @@ export const toolstackMachine = setup({
     shutdownReportedSuspend: ({ context }) => context.shutdownReason === 'suspend',
     shutdownReportedOther: ({ context }) => context.shutdownReason !== null && context.shutdownReason !== 'suspend',
     destroyCauseIs: ({ context }, params: { cause: NonNullable<Ctx['destroyCause']> }) => context.destroyCause === params.cause,
+    halfBuiltDomainKept: ({ context }) => context.config.halfBuiltDomainKept,
   },
   delays: {
     LIBXL_DEVICE_MODEL_START_TIMEOUT: LIBXL_DEVICE_MODEL_START_TIMEOUT_MS,
@@ -374,6 +397,7 @@ export const toolstackMachine = setup({
       pvControl: input.pvControl,
       autoUnpause: input.autoUnpause ?? false,
       devices: input.devices ?? true,
+      halfBuiltDomainKept: input.halfBuiltDomainKept ?? false,
       onShutdown: { ...XL_DEFAULT_ON_SHUTDOWN, ...input.onShutdown },
     },
     domid: null,
@@ -422,13 +446,14 @@ export const toolstackMachine = setup({
         },
         startingDm: {
           entry: ['spawnDeviceModel', step('device model: spawn')],
-          on: { DM_STARTED: { target: 'attaching', actions: step('device model: started') } },
+          on: {
+            DM_STARTED: { target: 'attaching', actions: step('device model: started') },
+            // libxl_exec.c spawn_middle_death: the device model exited before confirming its start
+            DM_FAILED: createFailed('device model: died during startup'),
+          },
           after: {
-            // any failure after the domid was assigned destroys the half-built domain
-            LIBXL_DEVICE_MODEL_START_TIMEOUT: {
-              target: '#toolstack.destroying',
-              actions: [step('device model: start timed out'), { type: 'destroyFor', params: { cause: 'createFailed' } }],
-            },
+            // lifecycle §6.4 create step 4: no confirmation within LIBXL_DEVICE_MODEL_START_TIMEOUT
+            LIBXL_DEVICE_MODEL_START_TIMEOUT: createFailed('device model: start timed out'),
           },
         },
         attaching: {
@@ -569,13 +594,13 @@ export const toolstackMachine = setup({
           always: [{ guard: not('devicesAttached'), target: 'xenstore', actions: step('devices: none attached') }, { target: 'devices' }],
         },
         devices: {
-          entry: ['readBackend', step('devices: remove (be/state=Closing)')],
+          entry: ['closeDevices', 'readBackend', step('devices: remove (be/state=Closing)')],
           always: { guard: 'backendGone', target: 'xenstore', actions: step('devices: backend gone, no wait') },
           on: { BACKEND_CLOSED: { target: 'xenstore', actions: step('devices: be/state=Closed') } },
           after: { LIBXL_DESTROY_TIMEOUT: { target: 'xenstore', actions: step('devices: timed out, forced') } },
         },
         xenstore: {
-          entry: step('xenstore: remove /vm, /local/domain/N, /libxl/N'),
+          entry: ['removeXenstorePaths', step('xenstore: remove /vm, /local/domain/N, /libxl/N')],
           always: 'domain',
         },
         domain: {

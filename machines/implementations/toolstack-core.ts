@@ -121,8 +121,30 @@ export interface ControlWatch {
 }
 
 /**
+ * The domain's devices as libxl removes them at destroy (lifecycle §6.4 destroy step 2,
+ * `libxl__devices_destroy`), over the host's xenstore.
+ *
+ * @example
+ * ```ts
+ * const none: DeviceRemoval = { close: (_domid, closed) => closed(), backendsGone: () => false, remove: () => {} };
+ * ```
+ */
+export interface DeviceRemoval {
+  /**
+   * Finds the domain's devices and sets each backend's state to Closing; calls `closed` (later, not
+   * within the call) once every backend that still exists has answered Closed.
+   */
+  close(domid: number, closed: () => void): void;
+  /** True when the devices found have backends and every backend domain is gone (§6.6: no wait, Xen 9eaaedfcde). */
+  backendsGone(domid: number): boolean;
+  /** Removes each device's frontend, backend and libxl paths, then the domain's own paths. */
+  remove(domid: number): void;
+}
+
+/**
  * A device model process (QEMU) as the toolstack sees it: `start` spawns it and calls `started` when
- * it reports ready, or never; `kill` stops it.
+ * it reports ready, `failed` when it dies before that (libxl_exec.c spawn_middle_death), or neither;
+ * `kill` stops it.
  *
  * @example
  * ```ts
@@ -130,7 +152,7 @@ export interface ControlWatch {
  * ```
  */
 export interface DeviceModel {
-  start(domid: number, started: () => void): void;
+  start(domid: number, started: () => void, failed: () => void): void;
   kill(domid: number): void;
 }
 
@@ -206,6 +228,10 @@ export interface ToolstackHost {
   ackWithoutTransaction?: boolean;
   /** Historical bug R15: domids reused at once (see `ToolstackWire`). */
   reuseWithoutQuarantine?: boolean;
+  /** The domain's devices in xenstore, removed at destroy; default none. */
+  devices?: DeviceRemoval;
+  /** Historical bug R9: device removal waits for be/state=Closed from a backend domain that is gone (see `ToolstackWire`). */
+  waitForDeadBackend?: boolean;
 }
 
 const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill: () => {} };
@@ -252,6 +278,13 @@ export interface ToolstackWire {
   ackWithoutTransaction: boolean;
   /** Historical bug R15 (before Xen 2b02882ebb): a domid is reused at once, without LIBXL_DOMID_REUSE_TIMEOUT. */
   reuseWithoutQuarantine: boolean;
+  devices: DeviceRemoval | undefined;
+  /**
+   * Historical bug R9 (before Xen 9eaaedfcde; virtio-ioreq-lifecycle.md §6.7, §7 case 44): device
+   * removal does not check whether the backend domain still exists, so it waits for a be/state=Closed
+   * that never comes until LIBXL_DESTROY_TIMEOUT.
+   */
+  waitForDeadBackend: boolean;
 }
 
 /** A toolstack's wire from a hypervisor and the host's options (defaults as `toolstackMachineFor`'s). */
@@ -264,6 +297,8 @@ export function toolstackWire(hv: Hypervisor, host: ToolstackHost = {}): Toolsta
     backendDomid: host.backendDomid,
     ackWithoutTransaction: host.ackWithoutTransaction ?? false,
     reuseWithoutQuarantine: host.reuseWithoutQuarantine ?? false,
+    devices: host.devices,
+    waitForDeadBackend: host.waitForDeadBackend ?? false,
   };
 }
 
@@ -289,7 +324,8 @@ function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
   return toolstackMachine.provide({
     actions: {
       domainMake: on((w, domid) => w.control.make(domid)),
-      spawnDeviceModel: ({ context, self }) => wireOf(self).deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' })),
+      spawnDeviceModel: ({ context, self }) =>
+        wireOf(self).deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' }), () => self.send({ type: 'DM_FAILED' })),
       killDeviceModel: on((w, domid) => w.deviceModel.kill(domid)),
       domctlPause: on((w, domid) => w.control.pause(domid)),
       domctlUnpause: on((w, domid) => w.control.unpause(domid)),
@@ -311,9 +347,13 @@ function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
         while ((!reuseWithoutQuarantine && context.quarantined.includes(domid)) || inUse(domid)) domid++;
         return { domid };
       }),
+      closeDevices: ({ context, self }) => wireOf(self).devices?.close(domidOf(context), () => self.send({ type: 'BACKEND_CLOSED' })),
+      removeXenstorePaths: on((w, domid) => w.devices?.remove(domid)),
       readBackend: assign(({ context, self }) => {
         const w = wireOf(self);
-        return { backendGone: context.backendGone || (w.backendDomid !== undefined && w.hv.life(w.backendDomid) === 'gone') };
+        if (w.waitForDeadBackend) return { backendGone: false }; // R9: libxl did not look
+        const gone = (w.backendDomid !== undefined && w.hv.life(w.backendDomid) === 'gone') || (w.devices?.backendsGone(domidOf(context)) ?? false);
+        return { backendGone: context.backendGone || gone };
       }),
     },
   });

@@ -158,6 +158,45 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
     expect(ts.getSnapshot().context.results.map((r) => r.result)).toEqual(['ERROR_FAIL', 'ERROR_FAIL', 'OK']);
   });
 
+  it('§7.39 a device model that dies during its start (libxl_exec.c spawn_middle_death): the half-built domain is destroyed at once, ERROR_FAIL, quarantined', () => {
+    const w = world();
+    let fail = () => {};
+    const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), kill: () => {} };
+    const ts = start(w, HVM_DM, { deviceModel: dm });
+    ts.send({ type: 'CREATE' });
+    w.scheduler.run({ untilMs: 5_000 });
+    expect(ts.getSnapshot().matches({ creating: 'startingDm' })).toBe(true);
+    fail();
+    expect(ts.getSnapshot().value).toBe('idle');
+    expect(w.hv.life(DOMID)).toBe('gone');
+    expect(ts.getSnapshot().context).toMatchObject({ lastResult: 'ERROR_FAIL', quarantined: [DOMID] });
+    expect(ts.getSnapshot().context.steps.slice(0, 4)).toEqual(['domain_make', 'device model: spawn', 'device model: died during startup', 'pci: remove']);
+    expect(ts.getSnapshot().context.steps).toContain('xc_domain_destroy');
+    // the 60 s timeout is gone with the state: nothing more happens at 60 s
+    w.scheduler.run({ untilMs: 70_000 });
+    expect(ts.getSnapshot().context.results).toEqual([{ op: 'create', result: 'ERROR_FAIL' }]);
+  });
+
+  it('R16 switch halfBuiltDomainKept: the create still ends ERROR_FAIL, but the half-built domain is left, paused, its domid not quarantined', () => {
+    for (const how of ['timeout', 'died'] as const) {
+      const w = world();
+      let fail = () => {};
+      const killed: number[] = [];
+      const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), kill: (d) => void killed.push(d) };
+      const ts = start(w, { ...HVM_DM, halfBuiltDomainKept: true }, { deviceModel: dm });
+      ts.send({ type: 'CREATE' });
+      if (how === 'died') fail();
+      else w.scheduler.run({ untilMs: 60_000 });
+      expect(ts.getSnapshot().value, how).toBe('idle');
+      expect(ts.getSnapshot().context.results, how).toEqual([{ op: 'create', result: 'ERROR_FAIL' }]);
+      expect(ts.getSnapshot().context.steps.at(-1), how).toBe('create: half-built domain left behind');
+      expect(w.hv.life(DOMID), how).toBe('alive');
+      expect(w.hv.domctl.getInfo(DOMID).flags & XEN_DOMINF_paused, how).toBeTruthy();
+      expect(killed, how).toEqual([]);
+      expect(ts.getSnapshot().context.quarantined, how).toEqual([]);
+    }
+  });
+
   it('§7.39 a CREATE naming no domid during the quarantine takes the next id neither quarantined nor in use', () => {
     const w = world();
     const ts = start(w, HVM_DM, { deviceModel: DM_NEVER_STARTS });
@@ -462,6 +501,7 @@ const EVENTS: readonly ToolstackEvent[] = [
   { type: 'CREATE' },
   { type: 'CREATE', domid: DOMID },
   { type: 'DM_STARTED' },
+  { type: 'DM_FAILED' },
   { type: 'PAUSE' },
   { type: 'UNPAUSE' },
   { type: 'SHUTDOWN' },
@@ -544,12 +584,14 @@ describe('toolstackMachine graph', () => {
     ];
     let edges = 0;
     for (const input of configs) edges += walk(toolstackMachine, input, taken);
+    // R16's switch: a failed create keeps the half-built domain
+    edges += walk(toolstackMachine, { ...HVM_DM, halfBuiltDomainKept: true }, taken);
     // the transaction finding a last-moment acknowledgement (the wiring reads it from ControlNodes)
     const ackedLate = toolstackMachine.provide({ actions: { controlNodeTransaction: assign({ acked: true }) } });
     edges += walk(ackedLate as unknown as typeof toolstackMachine, HVM_DM, taken);
     expect(edges).toBeGreaterThan(100);
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
-    expect(declared.length).toBe(51);
+    expect(declared.length).toBe(54); // 51, and DM_FAILED and the start timeout each with the R16 switch
   });
 });

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseScenario } from '../../src/index.js';
+import { createSystem } from '../../src/runtime/system.js';
+
+// The device model libxl starts, with its timeout, in runs (virtio-ioreq-lifecycle.md §6.4 create
+// steps 4–5, §7 case 39): a guest with a virtio-mmio device is created paused, its device model is
+// spawned, and only when it confirms (xenstore device-model/<domid>/state = running, heard by
+// libxl's watch) are the devices attached and the guest unpaused; no confirmation within
+// LIBXL_DEVICE_MODEL_START_TIMEOUT (60 s), or a device model that dies starting, ends the create in
+// ERROR_FAIL with the half-built domain destroyed.
+
+const scenario = (dmStart: string, extra = '') =>
+  parseScenario(`
+name: dm-start
+boot: { argo: true, macPermissive: true }
+domains:
+  - { name: dom0, domid: 0 }
+  - { name: driverdom, domid: 1, memory: 8MiB }
+  - { name: guest, domid: 2, memory: 4MiB }
+devices:
+  - { name: vda, type: virtio-blk, transport: mmio, frontend: guest, backend: driverdom, disk: 64KiB, requests: 40${dmStart} }
+rings:
+  - { owner: dom0, port: 514, partner: any, len: 4KiB }
+workloads:
+  - { name: log, from: guest, to: { domain: dom0, port: 514 }, count: 3, size: 64, rate: 1ms }
+${extra}
+`);
+
+function run(text: ReturnType<typeof scenario>, seed = 1) {
+  const system = createSystem(text, { seed });
+  const summary = system.run();
+  const toolstack = system.actors().find((a) => a.id === 'toolstack:guest')!.actor.getSnapshot();
+  const labels = system.scheduler.trace.map((t) => `${t.atMs} ${t.label}`);
+  return { system, summary, toolstack, labels, guest: summary.domains.find((d) => d.name === 'guest')! };
+}
+
+describe('the device model started by the toolstack, in runs', () => {
+  it('§6.4 create step 4: the device model confirms through xenstore; then the device is attached and the guest unpaused', () => {
+    const { system, summary, toolstack, labels, guest } = run(scenario(''));
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guest.toolstack).toEqual(['create OK']);
+    expect(toolstack.context.steps).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'unpause']);
+    // the device model's start and libxl's watch are scheduling points, before the guest runs
+    const start = labels.indexOf('0 device model: start');
+    const watch = labels.indexOf('0 device-model state: running');
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(watch).toBeGreaterThan(start);
+    expect(labels.findIndex((l) => / log /.test(l) || l.endsWith('log start'))).toBeGreaterThan(watch);
+    expect(system.xenstore.read(0, '/local/domain/1/device-model/2/state')).toBe('running');
+    expect(summary.devices![0]).toMatchObject({ name: 'vda', transport: 'mmio', requestsOk: 40 });
+    expect(guest.sent).toBe(3);
+  });
+
+  it('a device model taking 30 s: the guest stays paused, its device unattached, until it confirms; then everything runs', () => {
+    const { summary, toolstack, system, guest } = run(scenario(', dmStart: { delay: 30s }'));
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guest.toolstack).toEqual(['create OK']);
+    expect(toolstack.context.steps).toContain('device model: started');
+    const firstLog = system.scheduler.trace.find((t) => t.label === 'log #0');
+    expect(firstLog?.atMs).toBeGreaterThanOrEqual(30_000);
+    expect(summary.devices![0].requestsOk).toBe(40);
+  });
+
+  it('§7.39 a device model taking 70 s: at 60 s the half-built domain is destroyed, ERROR_FAIL, domid quarantined; the late confirmation is ignored', () => {
+    const { summary, toolstack, system, guest } = run(scenario(', dmStart: { delay: 70s }', 'until: 100s'));
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guest.toolstack).toEqual(['create ERROR_FAIL']);
+    expect(guest.state).toBe('dead');
+    expect(toolstack.context.quarantined).toEqual([2]);
+    expect(toolstack.context.steps).toContain('device model: start timed out');
+    expect(toolstack.context.steps).not.toContain('device model: started');
+    expect(system.scheduler.trace.some((t) => t.atMs === 70_000 && t.label === 'device model: start')).toBe(true);
+    expect(summary.devices![0].requestsOk).toBe(0);
+    expect(guest.sent).toBe(0);
+  });
+
+  it('a device model that dies starting (dmStart.fails): libxl sees its child die and fails the create at once, not after 60 s', () => {
+    const { summary, toolstack, system, guest } = run(scenario(', dmStart: { delay: 2s, fails: true }'));
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guest.toolstack).toEqual(['create ERROR_FAIL']);
+    expect(toolstack.context.steps.slice(0, 3)).toEqual(['domain_make', 'device model: spawn', 'device model: died during startup']);
+    expect(system.scheduler.trace.find((t) => t.label === 'device model: exited')?.atMs).toBe(2_000);
+    expect(system.hv.life(2)).toBe('gone');
+  });
+
+  it('the dm_start_fail fault at 0 races the confirmation: the start fails (create ERROR_FAIL) or the next start would; never a violation', () => {
+    const results = new Set<string>();
+    const text = scenario('', 'faults:\n  - { at: 0ms, kind: dm_start_fail, domain: guest }');
+    for (let seed = 1; seed <= 12; seed++) {
+      const { summary, guest } = run(text, seed);
+      expect(summary.invariantViolations, `seed ${seed}`).toEqual([]);
+      results.add(guest.toolstack.join());
+    }
+    expect(results).toEqual(new Set(['create OK', 'create ERROR_FAIL']));
+  });
+
+  it('a dm_start_fail fault fails the next start: the guest reboots (on_reboot=restart) and its new create ends ERROR_FAIL', () => {
+    const text = scenario('', 'faults:\n  - { at: 5ms, kind: dm_start_fail, domain: guest }\nlifecycle:\n  - { at: 10ms, op: reboot, domain: guest }\nuntil: 1s');
+    const { summary, guest, system } = run(text);
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guest.toolstack).toEqual(['create OK', 'reboot OK', 'destroy OK', 'create ERROR_FAIL']);
+    expect(system.hv.life(3)).toBe('gone');
+  });
+
+  it('virtio-transports.yaml: only the virtio-mmio guest has a device model to start', () => {
+    const system = createSystem(loadScenario('scenarios/virtio-transports.yaml'));
+    const steps = (name: string) => system.actors().find((a) => a.id === `toolstack:${name}`)!.actor.getSnapshot().context.steps;
+    expect(steps('mmio-guest')).toEqual(['domain_make', 'device model: spawn']);
+    expect(steps('argo-guest')).toEqual(['domain_make', 'devices: attach', 'unpause']);
+  });
+});
