@@ -29,6 +29,8 @@ export const ERRNO = Object.freeze({
   EPIPE: 32,
   ERANGE: 34,
   EOVERFLOW: 75,
+  /** Xen-internal: the hypercall was preempted and must be made again (a continuation). */
+  ERESTART: 85,
   ENOSYS: 38,
   ENODATA: 61,
   EMSGSIZE: 90,
