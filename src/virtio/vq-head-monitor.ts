@@ -14,16 +14,17 @@ import { ringSlot, u16Distance } from './ring-index.js';
  * device.worker = { ...worker, took: (t) => { const v = vqHeadViolation(t); if (v) violations.push(v); } };
  * ```
  */
-export function vqHeadViolation(take: AvailTake): string | null {
+export function vqHeadViolation(take: AvailTake, device?: string): string | null {
   const { view } = take.memory;
   const { ring, availIdx, head } = take;
+  const where = `${device === undefined ? '' : `device ${device}, `}queue ${take.queue}`;
   const driverIdx = view.getUint16(ring.avail + VIRTQ_AVAIL.idx, true);
   const exposed = u16Distance(driverIdx, availIdx);
   if (exposed === 0 || exposed > ring.qsz) {
-    return `vq-head: queue ${take.queue}: the device took avail index ${availIdx}, which the driver has not made available (avail.idx ${driverIdx})`;
+    return `vq-head: ${where}: the device took avail index ${availIdx}, which the driver has not made available (avail.idx ${driverIdx})`;
   }
   const slot = ringSlot(availIdx, ring.qsz);
   const made = view.getUint16(ring.avail + VIRTQ_AVAIL.ring + VIRTQ_AVAIL.entry * slot, true);
   if (made === head) return null;
-  return `vq-head: queue ${take.queue}: the device took head ${head} at avail index ${availIdx} (avail.ring[${slot}]), where the driver made head ${made} available — a stale entry: "id ${head} is not a head!" or a request served twice follows`;
+  return `vq-head: ${where}: the device took head ${head} at avail index ${availIdx} (avail.ring[${slot}]), where the driver made head ${made} available — a stale entry: "id ${head} is not a head!" or a request served twice follows`;
 }

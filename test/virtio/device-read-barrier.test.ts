@@ -53,7 +53,7 @@ function interleave(order: readonly Event[], recheckReadBarrier: boolean) {
     }
   }
   const r = device.pop();
-  return { added, took: r.kind === 'chain' ? r.chain.head : -1, violations: takes.map(vqHeadViolation).filter((v) => v !== null), driver, device };
+  return { added, took: r.kind === 'chain' ? r.chain.head : -1, violations: takes.map((t) => vqHeadViolation(t)).filter((v) => v !== null), driver, device };
 }
 
 const ORDERS: Event[][] = [
@@ -103,7 +103,7 @@ describe('R18 at the queue: the re-check without a read barrier (§2.8 device st
     if (!e.ok) throw new Error(e.reason);
     const r = device.pop(); // … but the cached index is used up: idx load, read barrier, fresh entry
     expect(r.kind === 'chain' && r.chain.head).toBe(e.head);
-    expect(takes.map(vqHeadViolation)).toEqual([null]);
+    expect(takes.map((t) => vqHeadViolation(t))).toEqual([null]);
   });
 });
 
@@ -125,7 +125,7 @@ describe('the device core\'s worker (DeviceWorker)', () => {
     };
     device.worker = worker;
     const init = initialiseDevice(device, mem, pages, { wanted: bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_INDIRECT_DESC), queueSizes: [4] });
-    if (!init.ok) throw new Error(init.reason);
+    if (!init.ok) throw new Error(`initialisation failed at ${init.failedAt}`);
     const queue = new DriverQueue<number>(mem, init.rings[0], { indirect: true, pages, notify: () => device.notify(0) });
     const blk = new VirtioBlkDriver(mem, pages, queue, { slots: 4, slotDataBytes: 512, segmentBytes: 512 });
     const run = (label: RegExp) => {
