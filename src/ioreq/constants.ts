@@ -46,6 +46,16 @@ export const NR_IO_RANGE_TYPES = 3;
 /** get_ioreq_server_info flags bit 0 (§5.2 op 2). */
 export const XEN_DMOP_no_gfns = 1;
 
+/** Arm's GIC: interrupts below 32 are SGIs and PPIs (per vCPU); SPIs start at 32 (NR_LOCAL_IRQS). */
+export const NR_LOCAL_IRQS = 32;
+/**
+ * SPIs a guest's vGIC has (`vgic.nr_spis`): SIM CHOICE 32, so its interrupts are 0–63. libxl sizes
+ * nr_spis to the highest SPI it assigns; its virtio-mmio devices take SPIs 33–43 (§5.10).
+ */
+export const GUEST_NR_SPIS = 32;
+/** The SPI libxl gives its first virtio-mmio device (GUEST_VIRTIO_MMIO_SPI_FIRST, §5.10); the next ones follow. */
+export const GUEST_VIRTIO_MMIO_SPI_FIRST = 33;
+
 /** XENMEM_acquire_resource frames of an ioreq server (§5.2 op 2). */
 export const XENMEM_resource_ioreq_server_frame_bufioreq = 0;
 export const XENMEM_resource_ioreq_server_frame_ioreq = (vcpuPage: number): number => 1 + vcpuPage;

@@ -5,6 +5,8 @@ import {
   HVM_IOREQSRV_BUFIOREQ_OFF,
   MAX_NR_IOREQ_SERVERS,
   NR_IO_RANGE_TYPES,
+  GUEST_NR_SPIS,
+  NR_LOCAL_IRQS,
   XEN_DMOP_no_gfns,
   XENMEM_resource_ioreq_server_frame_bufioreq,
 } from './constants.js';
@@ -13,6 +15,23 @@ import { setSlotEport } from './ioreq-page.js';
 import { newServer, type IoreqServer } from './server.js';
 import { releaseServer } from './teardown.js';
 import { wakeVcpu } from './completion.js';
+
+/**
+ * XEN_DMOP_set_irq_level (§5.2 op 19; xen/arch/arm/dm.c), after the prologue: Arm only (x86 has no
+ * such op: -EOPNOTSUPP); the IRQ must be an SPI of the target's vGIC (NR_LOCAL_IRQS ≤ irq <
+ * vgic_num_irqs, else -EINVAL) and the level 0 or 1 (-EINVAL). The line takes the level; a rising
+ * edge is injected (`irqListeners`). A guest's handler that finds the line still high when it ends
+ * takes it again (level-triggered: `irqLevel`).
+ */
+export function setIrqLevel(host: IoreqHost, t: IoreqTarget, irq: number, level: number): number {
+  if (host.arch !== 'arm') return -ERRNO.EOPNOTSUPP; // x86 dm.c: the op is not handled
+  if (!Number.isInteger(irq) || irq < NR_LOCAL_IRQS || irq >= NR_LOCAL_IRQS + GUEST_NR_SPIS) return -ERRNO.EINVAL; // only SPIs
+  if (level !== 0 && level !== 1) return -ERRNO.EINVAL;
+  const before = t.lines.get(irq) ?? 0;
+  t.lines.set(irq, level);
+  if (level === 1 && before === 0) for (const listener of host.irqListeners) listener(t.ref.domid, irq); // vgic_inject_irq
+  return 0;
+}
 
 /** get_ioreq_server_info's answer (§5.2 op 2). */
 export interface IoreqServerInfo {

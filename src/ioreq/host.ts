@@ -51,6 +51,8 @@ export interface IoreqTarget {
   /** Indexed by server id, 0–7. */
   readonly servers: Array<IoreqServer | undefined>;
   readonly io: VcpuIo[];
+  /** The level of each interrupt line a device model drove (set_irq_level), by IRQ number. */
+  readonly lines: Map<number, 0 | 1>;
 }
 
 /** Everything the IOREQ functions act on. */
@@ -67,6 +69,8 @@ export interface IoreqHost {
   /** Emulators a server holds a reference on, by `refKey` (commit ccb42e0ca6): a reused domid is another domain. */
   readonly emulatorRefs: Map<string, { ref: DomainRef; count: number; reaped: boolean }>;
   readonly wakeListeners: Set<(target: number, vcpu: number) => void>;
+  /** Heard when a device model raises an interrupt line of a target (a rising edge): the vGIC injects it. */
+  readonly irqListeners: Set<(target: number, irq: number) => void>;
 }
 
 /** The domain's current reference (domid and generation), or null when it does not resolve. */
@@ -91,7 +95,7 @@ export function targetOf(host: IoreqHost, target: number): IoreqTarget | null {
   const known = host.targets.get(target);
   if (known && known.ref.generation === ref.generation) return known;
   const vcpus = host.hv.domain(target)?.vcpus ?? 1;
-  const fresh: IoreqTarget = { ref, servers: [], io: Array.from({ length: vcpus }, idleIo) };
+  const fresh: IoreqTarget = { ref, servers: [], io: Array.from({ length: vcpus }, idleIo), lines: new Map() };
   host.targets.set(target, fresh);
   return fresh;
 }

@@ -3,9 +3,9 @@ import { ERRNO } from '../xen/errno.js';
 import type { Hypervisor, LifecycleChange } from '../xen/hypervisor.js';
 import type { IoreqArch } from './constants.js';
 import { vcpuResume, type ResumeResult } from './completion.js';
-import { createServer, destroyServer, dmOpTarget, mapRange, ownedServer, serverFrame, serverInfo, setServerState, unmapRange, type IoreqServerInfo } from './dm-op.js';
+import { createServer, destroyServer, dmOpTarget, setIrqLevel, mapRange, ownedServer, serverFrame, serverInfo, setServerState, unmapRange, type IoreqServerInfo } from './dm-op.js';
 import { IoreqEventChannels } from './event-channels.js';
-import { NO_IOREQ_BUGS, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
+import { NO_IOREQ_BUGS, sameDomain, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
 import { slotState } from './ioreq-page.js';
 import { broadcastInvalidate, sendBuffered, vcpuAccess, type AccessResult, type IoreqAccess } from './send.js';
 import type { IoreqServer } from './server.js';
@@ -75,6 +75,7 @@ export class Ioreq {
       deviceModels: new Map(),
       emulatorRefs: new Map(),
       wakeListeners: new Set(),
+      irqListeners: new Set(),
     };
     this.host.channels.onNotify((domid, port) => {
       if (hv.life(domid) !== 'alive') return; // a dying or dead emulator runs nothing (case 36)
@@ -134,6 +135,23 @@ export class Ioreq {
     return this.withServer(caller, target, id, (s, t) => destroyServer(this.host, t, s));
   }
 
+  /** XEN_DMOP_set_irq_level (§5.2 op 19, Arm): 0 or -EINVAL, -EOPNOTSUPP (x86), -EPERM, -ESRCH, -ENOSYS. */
+  setIrqLevel(caller: number, target: number, irq: number, level: number): number {
+    const t = dmOpTarget(this.host, caller, target);
+    return typeof t === 'number' ? t : setIrqLevel(this.host, t, irq, level);
+  }
+
+  /** The level a device model last set on a target's interrupt line (0 when never driven). */
+  irqLevel(target: number, irq: number): 0 | 1 {
+    return this.host.targets.get(target)?.lines.get(irq) ?? 0;
+  }
+
+  /** Listens to interrupts injected into targets (a line's rising edge); returns the unsubscribe function. */
+  onIrq(listener: (target: number, irq: number) => void): () => void {
+    this.host.irqListeners.add(listener);
+    return () => this.host.irqListeners.delete(listener);
+  }
+
   /** EVTCHNOP_bind_interdomain of a target's ioreq port by the emulator: its local port or -EINVAL. */
   bindInterdomain(caller: number, target: number, remotePort: number): number {
     return this.host.channels.bindInterdomain(caller, target, remotePort);
@@ -185,6 +203,21 @@ export class Ioreq {
   /** The vCPU's latched `io.req.state` (NONE unless a request is in flight, or bug R1 left it READY). */
   vcpuIoState(target: number, vcpu: number): number {
     return this.host.targets.get(target)?.io[vcpu]?.state ?? 0;
+  }
+
+  /**
+   * True when a vCPU of `target` waits on servers whose emulators are all gone or dying: R5 (Xen
+   * ccb42e0ca6) — nothing will answer, and the vCPU stays blocked (holding its shutdown deferral)
+   * until the target itself is destroyed. Today's Xen, not a bug.
+   */
+  waitsOnDeadEmulator(target: number): boolean {
+    const t = this.host.targets.get(target);
+    if (!t) return false;
+    return t.io.some((io, v) => {
+      if (!io.blocked) return false;
+      const waited = t.servers.filter((s) => s?.vcpus[v]?.pending);
+      return waited.length > 0 && waited.every((s) => !sameDomain(this.hv, s!.emulator) || this.hv.life(s!.emulator.domid) !== 'alive');
+    });
   }
 
   /** The target's servers, by id. */

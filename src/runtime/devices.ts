@@ -15,7 +15,7 @@ import type { DeviceWorker } from '../virtio/device-worker.js';
 import { VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
-import { IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
+import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
 import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import type { IoreqVcpu } from './ioreq-vcpu.js';
 import type { Xenstore } from '../xenstore/xenstore.js';
@@ -58,6 +58,8 @@ export interface DeviceTransport {
   stop(): void;
   /** virtio-mmio in a run: true when the front end's vCPU waits on an ioreq; `work` then runs once it is free. */
   whenVcpuFree?(work: () => void): boolean;
+  /** virtio-mmio in a run: the guest's interrupt handler; `then` gets the InterruptStatus bits it handled (0: none). */
+  interrupt?(then: (bits: number) => void): void;
   /** virtio-mmio: the device model's faults (docs/races.md R1, R3). */
   deviceModel?: DeviceModelFaults;
 }
@@ -151,6 +153,12 @@ export class DeviceRun implements RunningDevice {
 
   get deviceModel(): DeviceModelFaults | undefined {
     return this.transport.deviceModel;
+  }
+
+  /** The device's interrupt reached the guest: its handler runs (virtio-mmio); `then` gets the bits it handled. */
+  interrupt(then: (bits: number) => void): void {
+    if (this.transport.interrupt) this.transport.interrupt(then);
+    else then(0);
   }
 
   /** True while the workload has requests left and the front end's domain lives. */
@@ -298,6 +306,8 @@ export interface MmioRun {
   vcpu: IoreqVcpu;
   /** A run of the device model, in its domain (`backend`'s scenario name), after `delayMs` of virtual time. */
   serve(backend: string, label: string, delayMs: number, work: () => void): void;
+  /** The device's SPI (libxl: 33 for the first virtio-mmio device, §5.10), raised by XEN_DMOP_set_irq_level. */
+  irq: number;
   /** The queue worker of each new device model's device core (R18; `DeviceWorker`); `current` turns false once that model is gone. */
   worker?(current: () => boolean): DeviceWorker;
 }
@@ -344,7 +354,9 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       if (end.domid !== 0) ioreq.setDeviceModel(frontend.domid, end.domid);
       xenstoreOps += announceVirtioMmio(store, frontend.domid, end.domid, spec.name, base);
       const onPending = run && ((v: number) => run.serve(spec.backend, `${spec.name}: device model serves vCPU ${v}`, DEVICE_MODEL_SERVICE_MS, () => be.serve(v)));
-      const be: VirtioMmioBackend = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending });
+      // §5.10 step 5: the device model raises and lowers the device's SPI by DM op
+      const setIrqLevel = run && ((level: 0 | 1) => void ioreq.setIrqLevel(end.domid, frontend.domid, run.irq, level));
+      const be: VirtioMmioBackend = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending, setIrqLevel });
       emulator = be;
       if (run?.worker) be.device.worker = run.worker(() => emulator === be && be.running);
       recoveries++;
@@ -372,6 +384,19 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
         run.vcpu.access({ type: IOREQ_TYPE_COPY, addr: base + VIRTIO_MMIO.QueueNotify, size: 4, dir: IOREQ_WRITE, data: BigInt(q) }, () => {});
       },
       backendUp: up,
+      interrupt: (then) => {
+        if (!run) return then(0);
+        // Linux vm_interrupt: read InterruptStatus, write the bits to InterruptACK (§1.8), then the
+        // used-buffer or config-change handling — two trapped accesses, each a round trip
+        const reg = (offset: number, dir: number, data = 0n) => ({ type: IOREQ_TYPE_COPY, addr: base + offset, size: 4 as const, dir, data });
+        run.vcpu.run(() =>
+          run.vcpu.access(reg(VIRTIO_MMIO.InterruptStatus, IOREQ_READ), (isr) => {
+            const bits = isr === 0xffffffffn ? 0 : Number(isr & 3n); // all-ones: no device answered
+            if (bits === 0) return then(0);
+            run.vcpu.access(reg(VIRTIO_MMIO.InterruptACK, IOREQ_WRITE, BigInt(bits)), () => then(bits));
+          }),
+        );
+      },
       whenVcpuFree: (work) => {
         if (!run?.vcpu.blocked) return false;
         run.vcpu.run(work);

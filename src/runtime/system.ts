@@ -40,6 +40,7 @@ import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
+import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -208,6 +209,10 @@ export class ArgosimSystem {
   private readonly devicesStarted = new WeakSet<RunningDevice>();
   /** Device starts waiting for their guest's device model to confirm its start, by guest name. */
   private readonly waitingForDm = new Map<string, Array<() => void>>();
+  /** Devices with a batch of their workload scheduled (or deferred while their guest is paused). */
+  private readonly batchPending = new Set<RunningDevice>();
+  /** virtio-mmio devices by `front end:SPI`, for the interrupts their device models raise. */
+  private readonly mmioIrqs = new Map<string, DeviceRun>();
   /** vCPU 0 of each guest with virtio-mmio devices, by scenario name. */
   private readonly ioreqVcpus = new Map<string, IoreqVcpu>();
   private ended: RunEnd | undefined;
@@ -352,7 +357,7 @@ export class ArgosimSystem {
    *   runs (argo.md §6.3: the owner's notify after consuming wakes every waiter that fits). A sender
    *   waiting on a ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit.
    * * `shutdown-completes`: a domain stays in shutdown IN_PROGRESS (lifecycle §6.3: the last vCPU's
-   *   deferral ends it).
+   *   deferral ends it) — unless a vCPU of it waits on a dead device model's ioreq server (R5).
    * * `ao-completes`: a toolstack operation is still in flight (lifecycle §6.4: every ao ends, with
    *   a result, by its own progress or its timeout).
    */
@@ -375,6 +380,9 @@ export class ArgosimSystem {
       }
     }
     for (const host of this.domains.values()) {
+      // R5 (ccb42e0ca6): a vCPU waiting on a dead device model's server holds its shutdown deferral
+      // until the domain is destroyed — Xen's known limit, like a sender on a torn-down ring
+      if (this.ioreq?.waitsOnDeadEmulator(host.domid)) continue;
       if (host.actor.getSnapshot().matches('shuttingDown')) {
         this.ledger.violations.push(`end: shutdown-completes: domain ${host.name} (${host.domid}) stays shutting down`);
       }
@@ -605,9 +613,10 @@ export class ArgosimSystem {
       const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
       const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
         this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
-      transport = mmioTransport(ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, worker: (current) => this.deviceWorker(spec, current) });
+      transport = mmioTransport(ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot, worker: (current) => this.deviceWorker(spec, current) });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
+    if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${GUEST_VIRTIO_MMIO_SPI_FIRST + this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length}`, run);
     this.devices.push(run);
     this.whenDeviceModelUp(spec.frontend, () => {
       this.devicesStarted.add(run);
@@ -682,7 +691,9 @@ export class ArgosimSystem {
 
   /** The device's next batch of requests at `atMs` of virtual time (or now), while it makes progress. */
   private scheduleDeviceBatch(run: RunningDevice, atMs: number): void {
-    if (!run.wantsMore) return;
+    // one batch in the offing per device: a kick's completion, an interrupt and the pace each ask for one
+    if (!run.wantsMore || this.batchPending.has(run)) return;
+    this.batchPending.add(run);
     this.scheduler.schedule({
       kind: 'guest',
       actor: run.spec.frontend,
@@ -690,6 +701,7 @@ export class ArgosimSystem {
       delayMs: Math.max(0, atMs - this.scheduler.now()),
       run: () =>
         this.asGuest(this.domains.get(run.spec.frontend)!, () => {
+          this.batchPending.delete(run);
           // a vCPU waiting on an ioreq runs nothing: the batch goes on once its completion ran
           if (run.whenVcpuFree?.(() => this.scheduleDeviceBatch(run, 0))) return;
           if (run.batch()) this.scheduleDeviceBatch(run, this.scheduler.now() + run.spec.intervalMs);
@@ -707,13 +719,40 @@ export class ArgosimSystem {
     const bugs = this.scenario.bugs;
     const ioreq = createIoreq(this.hv, {
       built: this.scenario.build.IOREQ_SERVER,
+      arch: 'arm', // virtio-mmio over IOREQ is libxl's Arm path (§5.10): SPIs by set_irq_level
       bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked },
     });
     ioreq.onWake((domid, vcpu) => {
       const host = this.byDomid.get(domid);
       if (host && vcpu === 0) this.ioreqVcpus.get(host.name)?.woken();
     });
+    ioreq.onIrq((domid, irq) => {
+      const host = this.byDomid.get(domid);
+      const run = host && this.mmioIrqs.get(`${host.name}:${irq}`);
+      if (run) this.deviceInterrupt(host, run, irq);
+    });
     return (this.ioreq = ioreq);
+  }
+
+  /**
+   * The vGIC delivers a virtio-mmio device's SPI: the guest's handler (Linux vm_interrupt) runs as a
+   * scheduling point of the guest, acknowledges what InterruptStatus shows and lets the driver
+   * harvest; at its end (EOI) a line still high is taken again, as a level-triggered SPI is.
+   */
+  private deviceInterrupt(host: DomainHost, run: DeviceRun, irq: number): void {
+    this.scheduler.schedule({
+      kind: 'virq',
+      actor: host.name,
+      label: `${run.spec.name}: SPI ${irq}`,
+      run: () =>
+        this.asGuest(host, () =>
+          run.interrupt((bits) => {
+            if (bits === 0) return;
+            this.scheduleDeviceBatch(run, 0); // the batch harvests the used ring first
+            if (this.ioreq!.irqLevel(host.domid, irq) === 1 && this.byDomid.get(host.domid) === host) this.deviceInterrupt(host, run, irq);
+          }),
+        ),
+    });
   }
 
   /** vCPU 0 of a guest with virtio-mmio devices: their drivers' trapped accesses (`IoreqVcpu`). */

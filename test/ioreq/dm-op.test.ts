@@ -139,3 +139,35 @@ describe('IOREQ device-model ops (virtio-ioreq-lifecycle.md §5.1–§5.2)', () 
     expect(ioreq.bindInterdomain(DOM0, TARGET, ports[0])).toBe(-ERRNO.EINVAL); // already bound
   });
 });
+
+describe('XEN_DMOP_set_irq_level (§5.2 op 19, §5.10 step 5): how a virtio-mmio back end raises its SPI', () => {
+  it('Arm: SPIs only (32 ≤ irq < 32 + nr_spis), level 0 or 1; a rising edge is injected once, a line held high is not injected again', () => {
+    const { ioreq } = world({ arch: 'arm' });
+    const heard: Array<[number, number]> = [];
+    ioreq.onIrq((target, irq) => heard.push([target, irq]));
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 31, 1)).toBe(-ERRNO.EINVAL); // a PPI
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 64, 1)).toBe(-ERRNO.EINVAL); // past the vGIC's SPIs
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 33, 2)).toBe(-ERRNO.EINVAL);
+    expect(heard).toEqual([]);
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 33, 1)).toBe(0);
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 33, 1)).toBe(0); // still high: no new edge
+    expect(heard).toEqual([[TARGET, 33]]);
+    expect(ioreq.irqLevel(TARGET, 33)).toBe(1);
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 33, 0)).toBe(0);
+    expect(ioreq.irqLevel(TARGET, 33)).toBe(0);
+    expect(ioreq.setIrqLevel(DOM0, TARGET, 33, 1)).toBe(0);
+    expect(heard).toEqual([[TARGET, 33], [TARGET, 33]]);
+  });
+
+  it('the prologue comes first: an unprivileged caller -EPERM, a missing target -ESRCH; x86 has no such op: -EOPNOTSUPP', () => {
+    const arm = world({ arch: 'arm' }).ioreq;
+    expect(arm.setIrqLevel(DRIVER, TARGET, 33, 1)).toBe(-ERRNO.EPERM); // not the target's device model
+    arm.setDeviceModel(TARGET, DRIVER);
+    expect(arm.setIrqLevel(DRIVER, TARGET, 33, 1)).toBe(0);
+    expect(arm.setIrqLevel(DOM0, 77, 33, 1)).toBe(-ERRNO.ESRCH);
+    expect(arm.setIrqLevel(DOM0, TARGET, 31, 1)).toBe(-ERRNO.EINVAL);
+    const x86 = world().ioreq;
+    expect(x86.setIrqLevel(DOM0, TARGET, 33, 1)).toBe(-ERRNO.EOPNOTSUPP);
+    expect(x86.setIrqLevel(DRIVER, TARGET, 33, 1)).toBe(-ERRNO.EPERM);
+  });
+});

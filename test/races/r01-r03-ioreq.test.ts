@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { loadScenario, parseScenario } from '../../src/index.js';
 import { withBugs } from '../../src/explore/bugs.js';
 import { explore } from '../../src/explore/explorer.js';
 import { createSystem } from '../../src/runtime/system.js';
@@ -57,5 +58,18 @@ describe('race R3: a device model moves a slot backwards (XSA-262, Xen 92938e5d1
     const found = explore(withBugs(transports, ['ioreqStateUnchecked']), { strategy: 'random', budget: 400, seed: 1, faultWeights: { dm_misbehave: 1 } });
     expect(found.counterexample?.violations[0]).toMatch(/ioreq-state-forward/);
     expect(explore(transports, { strategy: 'pct', budget: 20, seed: 1, faultWeights: { dm_misbehave: 1 } }).violating).toBe(0);
+  });
+});
+
+describe('R5 (Xen ccb42e0ca6) in runs: the device model dies with its domain', () => {
+  it('the guest vCPU waiting on it stays blocked, holding its shutdown deferral; a later xl shutdown stays in progress, and no monitor calls that a bug', () => {
+    const text = readFileSync('scenarios/races/r01-ioreq-server-destroy.yaml', 'utf8').replace(
+      /faults:[\s\S]*$/,
+      'faults:\n  - { kind: backend_death, domain: driverdom, at: 1.61ms }\n  - { kind: shutdown, domain: guest, at: 4ms }\n',
+    );
+    const system = createSystem(parseScenario(text, 'r05.yaml'));
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.domains.find((d) => d.name === 'guest')!.state).toBe('shuttingDown');
   });
 });
