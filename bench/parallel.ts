@@ -1,12 +1,13 @@
 // npm run bench:parallel — total messages/s of the parallel runtime for 1, 2, 4 and 8 workers at 64 B
-// and 4 KiB, with two baselines run in the same process on pools of the same size and placement: a
-// raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage. Pair i: a sender domain on
-// worker i, its receiver on worker (i + 1) mod N (the same thread when N = 1). Results go to
+// and 4 KiB, with two baselines run between the same threads (one piscina pool per worker count) and
+// with the same placement: a raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage.
+// Pair i: a sender domain on worker i, its receiver on worker (i + 1) mod N (the same thread when
+// N = 1). Each of the three runs once as a warm-up on those threads, then is timed. Results go to
 // docs/performance.md; this is never a test.
 import { cpus } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
-import { runParallel } from '../src/parallel/parallel-system.js';
+import type { Piscina } from 'piscina';
+import { poolFor, runParallel } from '../src/parallel/parallel-system.js';
 import type { Placement } from '../src/parallel/placement.js';
 import { parseScenario } from '../src/scenario/load-scenario.js';
 import type { BaselineTask } from './parallel-baselines.worker.js';
@@ -28,46 +29,46 @@ function pairsScenario(pairs: number, size: number, count: number): string {
 /** Domains in scenario order s0 r0 s1 r1 …: sender i on worker i, receiver i on worker i + 1. */
 const pairPlacement: Placement = (domids, workers) => domids.map((_, k) => (Math.floor(k / 2) + (k % 2)) % workers);
 
-async function argosim(workers: number, size: number): Promise<number> {
+async function argosim(pool: Piscina, workers: number, size: number): Promise<number> {
   const count = countFor(size);
   const scenario = parseScenario(pairsScenario(workers, size, count), 'bench-pairs.yaml');
-  const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500 });
+  const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500, pool });
   if (s.invariantViolations.length > 0 || s.messages.delivered !== workers * count) throw new Error(`bench run went wrong: ${JSON.stringify(s.messages)} ${s.invariantViolations[0] ?? ''}`);
   return s.messages.delivered / (s.wallMs / 1000);
 }
 
-async function baseline(kind: 'sab' | 'port', workers: number, size: number): Promise<number> {
+const BASELINE_WORKER = new URL('./parallel-baselines.worker.js', import.meta.url).href;
+
+async function baseline(pool: Piscina, kind: 'sab' | 'port', workers: number, size: number): Promise<number> {
   const count = countFor(size);
-  const pool = new Piscina({ filename: new URL('./parallel-baselines.worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, atomics: 'disabled' });
-  try {
-    const barrier = new SharedArrayBuffer(4);
-    const links = Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
-    const times = await Promise.all(
-      Array.from({ length: workers }, (_, w) => {
-        const mine = links[w];
-        const theirs = links[(w - 1 + workers) % workers]; // pair w-1's receiver lives here
-        const out = 'sab' in mine ? mine.sab! : mine.channel!.port1;
-        const inn = 'sab' in theirs ? theirs.sab! : theirs.channel!.port2;
-        const task: BaselineTask = { kind, size, count, out, in: inn, barrier, threads: workers };
-        const transferList = kind === 'port' ? ([out, inn].filter((p, i, all) => all.indexOf(p) === i) as never[]) : [];
-        return pool.run(task, { transferList }) as Promise<{ ms: number }>;
-      }),
-    );
-    // timed inside the workers from a common start barrier, as argosim's wall time starts once all are ready
-    return (workers * count) / (Math.max(...times.map((t) => t.ms)) / 1000);
-  } finally {
-    await pool.destroy();
-  }
+  const barrier = new SharedArrayBuffer(4);
+  const links = Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
+  const times = await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const mine = links[w];
+      const theirs = links[(w - 1 + workers) % workers]; // pair w-1's receiver lives here
+      const out = 'sab' in mine ? mine.sab! : mine.channel!.port1;
+      const inn = 'sab' in theirs ? theirs.sab! : theirs.channel!.port2;
+      const task: BaselineTask = { kind, size, count, out, in: inn, barrier, threads: workers };
+      const transferList = kind === 'port' ? ([out, inn].filter((p, i, all) => all.indexOf(p) === i) as never[]) : [];
+      return pool.run(task, { transferList, filename: BASELINE_WORKER }) as Promise<{ ms: number }>;
+    }),
+  );
+  // timed inside the workers from a common start barrier, as argosim's wall time starts once all are ready
+  return (workers * count) / (Math.max(...times.map((t) => t.ms)) / 1000);
 }
 
 const rows: string[][] = [];
 for (const size of SIZES) {
   let one = 0;
   for (const workers of WORKER_COUNTS) {
-    await argosim(workers, size); // warm-up
-    const a = await argosim(workers, size);
-    const sab = await baseline('sab', workers, size);
-    const port = await baseline('port', workers, size);
+    const pool = poolFor(workers);
+    // each measured run follows a warm-up on the same threads: code compiled, threads started
+    const timed = async (run: () => Promise<number>) => (await run(), await run());
+    const a = await timed(() => argosim(pool, workers, size));
+    const sab = await timed(() => baseline(pool, 'sab', workers, size));
+    const port = await timed(() => baseline(pool, 'port', workers, size));
+    await pool.destroy();
     if (workers === 1) one = a;
     rows.push([
       size === 64 ? '64 B' : '4 KiB',

@@ -263,7 +263,7 @@ export {
   MAX_PENDING_RECVS,
   STREAM_HEADER,
 } from './guest/linux/constants.js';
-export { runParallel, PARALLEL_LIFECYCLE_OPS } from './parallel/parallel-system.js';
+export { runParallel, poolFor, PARALLEL_LIFECYCLE_OPS } from './parallel/parallel-system.js';
 export type { ParallelOptions, ParallelRunSummary, ParallelWorkerSummary } from './parallel/parallel-system.js';
 export { roundRobin } from './parallel/placement.js';
 export type { Placement } from './parallel/placement.js';

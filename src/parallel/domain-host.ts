@@ -11,14 +11,14 @@ import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
 import { SeededRandom } from '../runtime/random.js';
-import { Slab } from '../runtime/slab.js';
 import type { Scenario, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO } from '../xen/errno.js';
 import { attachHypervisor, type Hypervisor, type SharedHypervisor } from '../xen/hypervisor.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
-import { ACT, CTL, REC, RunLogWriter, WS, digest, tick, type RunBuffers } from './run-log.js';
+import { ACT, CTL, Digest, REC, RunLogWriter, WS, tick, type RunBuffers } from './run-log.js';
 import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
 import { bridgeVirq } from './virq-bridge.js';
+import { WorkloadPayloads } from './workload-payloads.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
 export interface DomainHostTask {
@@ -38,7 +38,9 @@ interface RingHost {
   ring: ArgoRing;
   actor: Actor<ReturnType<typeof argoRingMachineFor>>;
   incarnation: number;
+  /** Where the guest copies each message out of the ring, and the same bytes as words (digest). */
   scratch: Uint8Array;
+  scratchWords: Int32Array;
 }
 
 interface AppHost {
@@ -46,6 +48,8 @@ interface AppHost {
   actor: ReturnType<typeof createGuestAppActor>;
   refusedSeen: Record<string, number>;
   final: boolean;
+  /** The stamp after this app's last accepted sendv in the current `step`, else 0. */
+  lastStamp: number;
 }
 
 interface Hosted {
@@ -85,7 +89,7 @@ export class DomainHost {
   private readonly status: Int32Array;
   private readonly statusAt: number;
   private readonly hosted = new Map<number, Hosted>();
-  private readonly slab = new Slab();
+  private readonly digest = new Digest();
   private startedAtMs = -1;
   private timeScale = 1;
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -193,7 +197,8 @@ export class DomainHost {
     }
     const incarnation = Atomics.add(this.control, CTL.INCARNATION, 1) + 1;
     this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation);
-    h.rings.push({ ring, actor, incarnation, scratch: new Uint8Array(ring.len) });
+    const scratch = new Uint8Array(ring.len);
+    h.rings.push({ ring, actor, incarnation, scratch, scratchWords: new Int32Array(scratch.buffer, 0, ring.len >>> 2) });
   }
 
   private unregister(domid: number, aport: number, partner: number): void {
@@ -221,33 +226,46 @@ export class DomainHost {
     h.guest.close();
   }
 
-  /** A workload as a guest-application actor; payloads drawn from its seed, every sendv logged. */
+  /**
+   * A workload as a guest-application actor; payloads drawn from its seed, every accepted sendv
+   * logged. Stamps: the one after a sendv is also the one before the next sendv of the same run
+   * (`sendRun`'s loop inside one actor event, see `step`): nothing of this app happens between them.
+   */
   private createApp(h: Hosted, spec: ScenarioWorkload, rng: SeededRandom): AppHost {
     const sizes = Array.from({ length: Math.max(1, spec.count) }, () => rng.int(spec.size.minBytes, spec.size.maxBytes));
-    const payloads = new Map<number, Uint8Array>();
+    const payloads = new WorkloadPayloads(rng, spec.size.maxBytes);
     let before = 0;
     const hooks = {
       payload: (seq: number, size: number) => {
-        let bytes = payloads.get(seq);
-        if (!bytes) payloads.set(seq, (bytes = rng.fill(this.slab.take(size))));
-        before = tick(this.control); // before the sendv: smaller than any stamp of its delivery
+        const bytes = payloads.of(seq, size);
+        before = app.lastStamp !== 0 ? app.lastStamp : tick(this.control); // before the sendv: smaller than any stamp of its delivery
         return bytes;
       },
-      onSendv: (seq: number, bytes: Uint8Array, rc: number) => {
-        payloads.delete(seq - 1);
-        if (rc === -ERRNO.EAGAIN) h.waits++;
-        if (rc < 0) return; // refusals are logged from the app's own tally (see observeApp)
-        const [lo, hi] = digest(bytes);
-        this.log.append(REC.SENT, before, tick(this.control), h.domid, spec.to.domid, spec.to.port, bytes.length, lo, hi);
+      onSendv: (_seq: number, bytes: Uint8Array, rc: number) => {
+        if (rc < 0) {
+          app.lastStamp = 0;
+          if (rc === -ERRNO.EAGAIN) h.waits++;
+          return; // refusals are logged from the app's own tally (see observeApp)
+        }
+        const after = tick(this.control);
+        this.log.append(REC.SENT, before, after, h.domid, spec.to.domid, spec.to.port, bytes.length, payloads.digest.lo, payloads.digest.hi);
+        app.lastStamp = after;
       },
     };
     const actor = createGuestAppActor(h.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
       input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
     });
-    const app: AppHost = { spec, actor, refusedSeen: {}, final: false };
+    const app: AppHost = { spec, actor, refusedSeen: {}, final: false, lastStamp: 0 };
     actor.subscribe((snapshot) => this.observeApp(h, app, snapshot));
     actor.start();
     return app;
+  }
+
+  /** One event to an app; its sendvs all happen inside this call (a run of `sendRun`). */
+  private step(app: AppHost, event: { type: 'START' } | { type: 'SEND' } | { type: 'VIRQ' }): void {
+    app.lastStamp = 0;
+    app.actor.send(event);
+    app.lastStamp = 0;
   }
 
   private observeApp(h: Hosted, app: AppHost, snapshot: ReturnType<AppHost['actor']['getSnapshot']>): void {
@@ -276,10 +294,12 @@ export class DomainHost {
       if (app.actor.getSnapshot().status !== 'active') return;
       if (!this.runnable(h)) return void (h.stopped ? undefined : setTimeout(go, 1)); // deferred until it runs again
       this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
-      app.actor.send({ type: 'START' });
+      this.step(app, { type: 'START' });
       this.announce(ACT.IDLE, 0);
     };
-    setTimeout(go, Math.max(0, at - performance.now()));
+    const delayMs = at - performance.now();
+    if (delayMs > 0) setTimeout(go, delayMs);
+    else setImmediate(go); // due now: a setTimeout would add a millisecond
   }
 
   /** Paced apps: a SEND for every slot of their rate that has come (virtual ms × timeScale). */
@@ -294,7 +314,7 @@ export class DomainHost {
           if (s.status !== 'active' || s.value !== 'ready') break;
           if (this.startedAtMs + (app.spec.startMs + s.context.seq * app.spec.intervalMs) * this.timeScale > now) break;
           this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
-          app.actor.send({ type: 'SEND' });
+          this.step(app, { type: 'SEND' });
           this.announce(ACT.IDLE, 0);
         }
       }
@@ -315,19 +335,23 @@ export class DomainHost {
     this.hv.clearVirq(h.domid, VIRQ_ARGO);
     let drained = 0;
     for (const r of h.rings) drained += this.consume(h, r);
-    if (drained > 0) h.guest.notify();
+    if (drained > 0) {
+      this.log.publishStaged(tick(this.control)); // after every read of the batch
+      h.guest.notify();
+    }
     for (const app of h.apps) {
-      if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') app.actor.send({ type: 'VIRQ' });
+      if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') this.step(app, { type: 'VIRQ' });
     }
     this.announce(ACT.IDLE, 0);
   }
 
+  /** Takes every whole message off the ring, staging a record of each (published by the handler). */
   private consume(h: Hosted, r: RingHost): number {
     let taken = 0;
     for (let n = r.ring.recvInto(r.scratch); n >= 0; n = r.ring.recvInto(r.scratch)) {
       taken++;
-      const [lo, hi] = digest(r.scratch.subarray(0, n));
-      this.log.append(REC.RECEIVED, tick(this.control), 0, h.domid, r.ring.aport, r.incarnation, r.ring.last.sourceDomid, n, lo, hi);
+      const d = this.digest.of(r.scratch, r.scratchWords, 0, n);
+      this.log.stage(REC.RECEIVED, h.domid, r.ring.aport, r.incarnation, r.ring.last.sourceDomid, n, d.lo, d.hi);
     }
     return taken;
   }

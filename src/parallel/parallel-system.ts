@@ -45,6 +45,28 @@ export interface ParallelOptions {
   onStart?: (hv: Hypervisor) => void;
   /** Records each thread's run log can hold (default: from the workloads' message counts). */
   recordsMax?: number;
+  /**
+   * Worker threads to run on instead of a pool of the run's own: `workers` threads, one task each
+   * at a time (`poolFor`). The caller keeps it (it is not destroyed), so runs one after another on
+   * it find their threads started and their code compiled — what a benchmark's warm-up is for.
+   */
+  pool?: Piscina;
+}
+
+/**
+ * A pool for `ParallelOptions.pool`: `workers` threads, started now, one task per thread at a time;
+ * tasks name their worker file, so the same threads can run other entries too (benchmark baselines).
+ *
+ * @example
+ * ```ts
+ * const pool = poolFor(2);
+ * await runParallel(scenario, { workers: 2, pool }); // warm-up
+ * const summary = await runParallel(scenario, { workers: 2, pool });
+ * await pool.destroy();
+ * ```
+ */
+export function poolFor(workers: number): Piscina {
+  return new Piscina({ minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, atomics: 'disabled', idleTimeout: 1000 });
 }
 
 /** Per worker, in the summary of a parallel run. */
@@ -125,6 +147,9 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${toolstackFault.line}: fault kind "${toolstackFault.kind}" (a toolstack operation) is not supported by the parallel runtime yet; run this scenario with --runtime deterministic`,
     );
   }
+  if (options.pool && (options.pool.maxThreads !== workers || options.pool.options.concurrentTasksPerWorker !== 1)) {
+    throw new RangeError(`pool has ${options.pool.maxThreads} threads taking ${options.pool.options.concurrentTasksPerWorker} tasks each; this run needs ${workers} taking one (see poolFor)`);
+  }
   if (options.workerCrash && !(options.workerCrash.worker >= 0 && options.workerCrash.worker < workers)) throw new RangeError(`workerCrash.worker ${options.workerCrash.worker} is not a worker`);
   return new ParallelRun(scenario, workers, options).run();
 }
@@ -151,6 +176,8 @@ class ParallelRun {
   private timedLeft = 0;
   private readyCount = 0;
   private onReady: (() => void) | undefined;
+  /** While the run goes on: looks at once whether it has ended. */
+  private onWorkerReport: (() => void) | undefined;
   private watchdog: Watchdog | undefined;
 
   constructor(
@@ -176,7 +203,7 @@ class ParallelRun {
 
   async run(): Promise<ParallelRunSummary> {
     for (const spec of this.scenario.domains) this.boot(spec.domid);
-    const pool = new Piscina({ filename: workerFile('domain-host'), minThreads: this.workers, maxThreads: this.workers, concurrentTasksPerWorker: 1, atomics: 'disabled', idleTimeout: 1000 });
+    const pool = this.options.pool ?? poolFor(this.workers);
     const tasks = this.startWorkers(pool);
     try {
       await this.allReady();
@@ -199,7 +226,7 @@ class ParallelRun {
       this.watchdog?.stop();
       for (const t of this.timers) clearTimeout(t);
       for (const port of this.ports) port?.close();
-      await pool.destroy();
+      if (!this.options.pool) await pool.destroy();
     }
   }
 
@@ -237,7 +264,7 @@ class ParallelRun {
         run: this.buffers,
         port: channel.port2,
       };
-      return pool.run(task, { transferList: [channel.port2] }).then(
+      return pool.run(task, { transferList: [channel.port2], filename: workerFile('domain-host') }).then(
         (figures: WorkerFigures) => void (this.figures[w] = figures),
         () => this.workerDied(w),
       );
@@ -254,6 +281,7 @@ class ParallelRun {
       this.acks.get(m.id)?.done();
       this.acks.delete(m.id);
     } else this.finalApps.add(m.name);
+    this.onWorkerReport?.();
   }
 
   private allReady(): Promise<void> {
@@ -425,26 +453,36 @@ class ParallelRun {
     }
   }
 
-  /** Resolves with why the run ends: every app done (`idle`), nothing moving (`idle`), or the time limit. */
+  /**
+   * Resolves with why the run ends: every app done (`idle`), nothing moving (`idle`), or the time
+   * limit. Looked at every few milliseconds, and at once when a worker reports (an app's end).
+   */
   private untilEnd(startedAt: number): Promise<'idle' | 'until'> {
     const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
     const idleMs = this.options.idleMs ?? 500;
     let lastCount = -1;
     let lastMoveAt = performance.now();
     return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const check = () => {
+        clearTimeout(timer);
         const now = performance.now();
-        if ((now - startedAt) / this.timeScale >= untilMs) return resolve('until');
+        const end = (why: 'idle' | 'until') => {
+          this.onWorkerReport = undefined;
+          resolve(why);
+        };
+        if ((now - startedAt) / this.timeScale >= untilMs) return end('until');
         const count = this.recordCount();
         if (count !== lastCount) {
           lastCount = count;
           lastMoveAt = now;
         }
         const quiet = this.timedLeft === 0 && this.acks.size === 0;
-        if (quiet && this.finalApps.size >= this.scenario.workloads.length) return resolve('idle');
-        if (quiet && now - lastMoveAt >= idleMs) return resolve('idle');
-        setTimeout(check, 5);
+        if (quiet && this.finalApps.size >= this.scenario.workloads.length) return end('idle');
+        if (quiet && now - lastMoveAt >= idleMs) return end('idle');
+        timer = setTimeout(check, 5);
       };
+      this.onWorkerReport = check;
       check();
     });
   }

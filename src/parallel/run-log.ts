@@ -13,7 +13,7 @@
 export const REC = {
   /** A sendv accepted: stampA before the hypercall, stampB after; sender, dst domid, dst port, bytes, digest lo, digest hi. */
   SENT: 1,
-  /** A message taken off a ring: stampA after it was read; owner, port, incarnation, source domid, bytes, digest lo, digest hi. */
+  /** A message taken off a ring: stampA after it was read (one stamp for a handler's whole batch); owner, port, incarnation, source domid, bytes, digest lo, digest hi. */
   RECEIVED: 2,
   /** A sendv refused with an errno (EAGAIN excluded): stampA; sender, dst domid, dst port, errno. */
   REFUSED: 3,
@@ -95,14 +95,44 @@ export function tick(control: Int32Array): number {
  */
 export class RunLogWriter {
   private readonly words: Int32Array;
+  /** Words written by `stage` and not yet published. */
+  private staged = 0;
 
   constructor(buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer);
   }
 
   append(kind: number, stampA: number, stampB: number, f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0): void {
+    if (this.staged !== 0) throw new Error(`run log: append with ${this.staged / RECORD_WORDS} staged records unpublished`);
+    this.write(0, kind, stampA, stampB, f0, f1, f2, f3, f4, f5, f6);
+    Atomics.store(this.words, 0, this.words[0] + RECORD_WORDS); // publish the whole record at once
+  }
+
+  /**
+   * Writes a record without publishing it (stampA 0 for now, stampB 0); `publishStaged` stamps every
+   * staged record and publishes them at once. A batch of records stamped once, after its last
+   * operation, costs one tick of the shared clock instead of one per record.
+   */
+  stage(kind: number, f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0): void {
+    this.write(this.staged, kind, 0, 0, f0, f1, f2, f3, f4, f5, f6);
+    this.staged += RECORD_WORDS;
+  }
+
+  /** Gives every staged record `stampA` and publishes them; returns how many there were. */
+  publishStaged(stampA: number): number {
     const w = this.words;
-    const at = 1 + w[0];
+    const used = w[0];
+    for (let at = 1 + used; at < 1 + used + this.staged; at += RECORD_WORDS) w[at + 1] = stampA;
+    const records = this.staged / RECORD_WORDS;
+    Atomics.store(w, 0, used + this.staged);
+    this.staged = 0;
+    return records;
+  }
+
+  /** Writes a record `offset` words past the published ones. */
+  private write(offset: number, kind: number, stampA: number, stampB: number, f0: number, f1: number, f2: number, f3: number, f4: number, f5: number, f6: number): void {
+    const w = this.words;
+    const at = 1 + w[0] + offset;
     if (at + RECORD_WORDS > w.length) {
       throw new RangeError(`parallel run log full: ${(w.length - 1) / RECORD_WORDS} records (raise recordsMax)`);
     }
@@ -116,7 +146,6 @@ export class RunLogWriter {
     w[at + 7] = f4;
     w[at + 8] = f5;
     w[at + 9] = f6;
-    Atomics.store(w, 0, w[0] + RECORD_WORDS); // publish the whole record at once
   }
 }
 
@@ -140,26 +169,64 @@ export function readRunLog(buffer: SharedArrayBuffer): RunRecord[] {
 }
 
 /**
- * A 64-bit digest of a message's bytes (two independent 32-bit hashes, a word at a time where the
- * bytes are aligned): the flow checker recognises a message by it, as the deterministic runtime's
- * ledger recognises it by its bytes.
+ * A 64-bit digest of a message's bytes (two 32-bit hashes, each over two interleaved lanes of words
+ * where the bytes are 4-aligned, so the multiplies of the lanes overlap): the flow checker
+ * recognises a message by it, as the deterministic runtime's ledger recognises it by its bytes.
+ * Allocates two views and the pair; the hot paths use `Digest`.
  */
 export function digest(bytes: Uint8Array): [number, number] {
-  let a = 0x811c9dc5 ^ bytes.length;
-  let b = 0x9e3779b9 + bytes.length;
-  const n = bytes.length;
-  let i = 0;
-  if ((bytes.byteOffset & 3) === 0 && n >= 4) {
-    const words = new Int32Array(bytes.buffer, bytes.byteOffset, n >>> 2);
-    for (let k = 0; k < words.length; k++) {
-      a = Math.imul(a ^ words[k], 0x01000193);
-      b = Math.imul((b + words[k]) ^ (b >>> 15), 0x85ebca6b);
+  const aligned = (bytes.byteOffset & 3) === 0;
+  const words = aligned ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+  const d = new Digest().of(bytes, words, 0, bytes.length);
+  return [d.lo, d.hi];
+}
+
+/**
+ * `digest` without allocation, for the per-message paths of the parallel runtime: the result stays
+ * in `lo` and `hi` until the next `of`.
+ *
+ * @example
+ * ```ts
+ * const d = new Digest();
+ * d.of(scratch, scratchWords, 0, n); // the same as digest(scratch.subarray(0, n))
+ * log.append(REC.RECEIVED, stamp, 0, owner, port, incarnation, source, n, d.lo, d.hi);
+ * ```
+ */
+export class Digest {
+  lo = 0;
+  hi = 0;
+
+  /**
+   * Digests the `n` bytes of `bytes` from byte `at`; `words` views the same buffer from the same
+   * start as Int32 words (`at` is then a multiple of 4), or is null (byte by byte).
+   */
+  of(bytes: Uint8Array, words: Int32Array | null, at: number, n: number): this {
+    let a = 0x811c9dc5 ^ n; // lanes a, c: FNV-1a-like, word at a time
+    let c = 0x050c5d1f ^ n;
+    let b = 0x9e3779b9 + n; // lanes b, e: a multiply-xorshift mix
+    let e = 0x7f4a7c15 + n;
+    const wordCount = words !== null && n >= 4 ? n >>> 2 : 0;
+    const w0 = at >>> 2;
+    let k = 0;
+    for (; k + 1 < wordCount; k += 2) {
+      const x = words![w0 + k];
+      const y = words![w0 + k + 1];
+      a = Math.imul(a ^ x, 0x01000193);
+      c = Math.imul(c ^ y, 0x01000193);
+      b = Math.imul((b + x) ^ (b >>> 15), 0x85ebca6b);
+      e = Math.imul((e + y) ^ (e >>> 15), 0x85ebca6b);
     }
-    i = words.length << 2;
+    if (k < wordCount) {
+      const x = words![w0 + k];
+      a = Math.imul(a ^ x, 0x01000193);
+      b = Math.imul((b + x) ^ (b >>> 15), 0x85ebca6b);
+    }
+    for (let i = wordCount << 2; i < n; i++) {
+      a = Math.imul(a ^ bytes[at + i], 0x01000193);
+      b = Math.imul((b + bytes[at + i]) ^ (b >>> 15), 0x85ebca6b);
+    }
+    this.lo = (a ^ Math.imul(c ^ (c >>> 16), 0x2c1b3c6d)) | 0;
+    this.hi = (b ^ (b >>> 13) ^ Math.imul(e ^ (e >>> 16), 0x297a2d39)) | 0;
+    return this;
   }
-  for (; i < n; i++) {
-    a = Math.imul(a ^ bytes[i], 0x01000193);
-    b = Math.imul((b + bytes[i]) ^ (b >>> 15), 0x85ebca6b);
-  }
-  return [a | 0, (b ^ (b >>> 13)) | 0];
 }

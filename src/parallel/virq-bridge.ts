@@ -28,23 +28,28 @@ export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver:
   const word = table.at(slot, D.VIRQ_PENDING);
   const bit = 1 << virq;
   let stopped = false;
-  const arm = (): void => {
+  const deliverNow = (): void => {
+    if (stopped) return;
+    deliver();
+    // still pending: the handler left it for later (a paused or held domain): look again soon
+    if (Atomics.load(table.slots, word) & bit) setTimeout(arm, 1);
+    else arm();
+  };
+  // `woken`: called back by the event loop (a wait ended), not from inside the caller of
+  // `bridgeVirq` or of `deliver` — the handler may run at once instead of one more turn later
+  const arm = (woken = false): void => {
     if (stopped) return;
     const seen = Atomics.load(table.slots, word);
     if (seen & bit) {
-      setImmediate(() => {
-        if (stopped) return;
-        deliver();
-        // still pending: the handler left it for later (a paused or held domain): look again soon
-        if (Atomics.load(table.slots, word) & bit) setTimeout(arm, 1);
-        else arm();
-      });
+      if (woken) deliverNow();
+      else setImmediate(deliverNow);
       return;
     }
     const wait = waitAsync(table.slots, word, seen, VIRQ_WAIT_SLICE_MS);
-    if (wait.async) void (wait.value as Promise<string>).then(arm);
-    else setImmediate(arm); // the word moved already
+    if (wait.async) void (wait.value as Promise<string>).then(wake);
+    else setImmediate(wake); // the word moved already
   };
+  const wake = (): void => arm(true);
   arm();
   return () => {
     stopped = true;

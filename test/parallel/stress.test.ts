@@ -69,13 +69,18 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
         held.release = () => spinUnlock(hv.argoTables.rings, rb + R.L3);
       },
       onStuck: (report) => {
+        // the first report is the lock's; on a loaded machine a later one may follow, of a thread
+        // that the scheduler kept off its core for longer than stuckMs while it held nothing
+        if (!held.release) return;
         stuck = report.message;
-        held.release!();
+        held.release();
+        held.release = undefined;
       },
     });
     expect(stuck).toMatch(/worker \d stuck for \d+ ms in (sendv|VIRQ handler).*held: .*L3\(slot \d+, aport 10\)/);
-    expect(s.watchdog).toHaveLength(1);
-    expect(s.invariantViolations).toEqual([stuck]); // the report is the only violation: every message still accounted for
+    expect(s.watchdog[0].message).toBe(stuck);
+    // the reports are the only violations: every message still accounted for
+    expect(s.invariantViolations).toEqual(s.watchdog.map((r) => r.message));
     expect(s.messages.duplicated + s.messages.corrupted + s.messages.reordered).toBe(0);
   });
 
