@@ -32,7 +32,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   const dmGuests = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && v.frontend === d.name));
   // a guest tampering with its frontend device paths needs some (virtio-mmio front ends; checked before
   // the draw, so scenarios without them draw as they did before the kind existed)
-  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && (k !== 'dm_start_fail' || dmGuests.length > 0));
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && ((k !== 'dm_start_fail' && k !== 'balloon') || dmGuests.length > 0));
   const guests = scenario.domains.filter((d) => !d.control);
   if (kinds.length === 0 || guests.length === 0) return own;
   const total = kinds.reduce((n, k) => n + weights[k]!, 0);
@@ -50,7 +50,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
       generated.push({ kind, atMs, domain: r.owner, domid: r.ownerDomid, ring, weight: 1, delayMs: null, line: 0 });
       continue;
     }
-    const d = rng.pick(kind === 'dm_death' || kind === 'dm_misbehave' ? dmEnds : kind === 'dm_start_fail' || kind === 'xenstore_tamper' ? dmGuests : guests);
+    const d = rng.pick(kind === 'dm_death' || kind === 'dm_misbehave' ? dmEnds : kind === 'dm_start_fail' || kind === 'xenstore_tamper' || kind === 'balloon' ? dmGuests : guests);
     const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : kind === 'dm_death' ? rng.int(100, 5_000) / 1000 : null;
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }

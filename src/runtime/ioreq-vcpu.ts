@@ -23,11 +23,13 @@ export interface IoreqVcpuHooks {
  * deferral ended) and goes on. While it is blocked the vCPU runs nothing else: work for it waits
  * (`run`), as a real vCPU spinning in `wait_for_io` executes no guest code.
  *
- * Two monitors watch the completions (issue #7 item 5):
+ * Three monitors watch the completions (issue #7 item 5):
  * - `vcpu-io-state` (safety, R1, Xen f7039ee41b): a vCPU that runs again has `io.req.state` NONE
  *   — a state left READY makes every later emulation UNHANDLEABLE;
  * - `ioreq-state-forward` (safety, R3, XSA-262): a vCPU left waiting has not seen its slot move
- *   backwards or to an invalid value — Xen must crash the target instead of waiting on (the DoS).
+ *   backwards or to an invalid value — Xen must crash the target instead of waiting on (the DoS);
+ * - `broadcast-completes` (safety, R4, Xen da20c93108): a vCPU that runs again has no server with
+ *   its request still pending — a broadcast waits for every server it reached.
  *
  * @example
  * ```ts
@@ -44,6 +46,8 @@ export class IoreqVcpu {
   /** The wait already reported by `ioreq-state-forward` (one finding per wait). */
   private reported = false;
   private completionQueued = false;
+  /** Servers `broadcast-completes` found still holding this vCPU's request. */
+  private readonly leftPending = new Set<number>();
 
   constructor(
     private readonly ioreq: Ioreq,
@@ -73,6 +77,12 @@ export class IoreqVcpu {
   access(a: IoreqAccess, then: (data: bigint) => void): void {
     const d = this.domid();
     if (d === undefined) return;
+    if (this.ioreq.vcpuBlocked(d, this.vcpu)) {
+      // still waiting in Xen on a request this object no longer tracks (the guest's kernel was
+      // replaced meanwhile): the vCPU executes nothing until that completes
+      this.waiting = () => this.access(a, then);
+      return;
+    }
     const r = this.ioreq.access(d, this.vcpu, a);
     switch (r.kind) {
       case 'blocked':
@@ -89,6 +99,20 @@ export class IoreqVcpu {
       case 'not-running':
         return this.hooks.defer(() => this.run(() => this.access(a, then)));
     }
+  }
+
+  /**
+   * Xen's mapcache invalidation (§5.3, R4): after the guest gave memory back, Xen broadcasts an
+   * INVALIDATE ioreq to every enabled server before the vCPU runs on, and the vCPU waits for every
+   * one of them (da20c93108). `then` runs once it may go on. The vCPU must not be blocked: use `run`.
+   */
+  broadcastInvalidate(then: () => void): void {
+    const d = this.domid();
+    if (d === undefined) return;
+    if (this.ioreq.broadcastInvalidate(d, this.vcpu) < 0) return this.hooks.defer(() => this.run(() => this.broadcastInvalidate(then)));
+    if (!this.ioreq.vcpuBlocked(d, this.vcpu)) return then(); // no server took it
+    this.waiting = () => then();
+    this.reported = false;
   }
 
   /** Xen woke the vCPU (`onWake`): its completion becomes a scheduling point of the guest. */
@@ -126,6 +150,15 @@ export class IoreqVcpu {
         const state = this.ioreq.vcpuIoState(d, this.vcpu);
         if (state !== STATE_IOREQ_NONE) {
           this.hooks.violate(`vcpu-io-state: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again with io.req.state ${state}, not NONE: every later emulation is UNHANDLEABLE (R1, fixed by Xen f7039ee41b)`);
+        }
+        for (const s of this.ioreq.servers(d)) {
+          if (!s.vcpus[this.vcpu]?.pending) {
+            this.leftPending.delete(s.id);
+            continue;
+          }
+          if (this.leftPending.has(s.id)) continue; // one finding per request left behind
+          this.leftPending.add(s.id);
+          this.hooks.violate(`broadcast-completes: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again while server ${s.id} (device model in domain ${s.emulator}) has not answered its request: the vCPU's next access to it finds the slot busy (R4, fixed by Xen da20c93108)`);
         }
         then(r.kind === 'done' ? (r.data ?? 0n) : 0n);
         while (this.waiting === null && this.queue.length > 0) this.queue.shift()!();

@@ -720,7 +720,7 @@ export class ArgosimSystem {
     const ioreq = createIoreq(this.hv, {
       built: this.scenario.build.IOREQ_SERVER,
       arch: 'arm', // virtio-mmio over IOREQ is libxl's Arm path (§5.10): SPIs by set_irq_level
-      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked },
+      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked, broadcastWaitsForOneServer: bugs.broadcastWaitsForOneServer },
     });
     ioreq.onWake((domid, vcpu) => {
       const host = this.byDomid.get(domid);
@@ -1291,6 +1291,12 @@ export class ArgosimSystem {
       case 'dm_death':
       case 'dm_misbehave':
         return this.deviceModelFault(host, fault);
+      case 'balloon': {
+        // XENMEM_decrease_reservation: Xen has every device model drop its mapcache before the vCPU
+        // runs on (§5.3 INVALIDATE broadcast, R4)
+        const cpu = this.ioreqVcpus.get(host.name);
+        return void cpu?.run(() => cpu.broadcastInvalidate(() => {}));
+      }
       // the toolstack's operations at a moment a strategy picked (docs/exploration.md)
       case 'shutdown':
         return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'SHUTDOWN' }));

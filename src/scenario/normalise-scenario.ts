@@ -334,8 +334,8 @@ function normaliseFaults(
 /** A `dm_start_fail` fault hits a domain with a device model: the front end of a virtio-mmio device. */
 function checkDeviceModelFaults(faults: ScenarioFault[], devices: NonNullable<ScenarioFile['devices']>, source: YamlSource): ScenarioFault[] {
   faults.forEach((f, i) => {
-    if (f.kind !== 'dm_start_fail' || devices.some((d) => d.transport === 'mmio' && d.frontend === f.domain)) return;
-    throw source.errorAt(['faults', i, 'domain'], `a dm_start_fail fault hits a domain with a device model (the front end of a transport: mmio device); ${f.domain} has none`);
+    if ((f.kind !== 'dm_start_fail' && f.kind !== 'balloon') || devices.some((d) => d.transport === 'mmio' && d.frontend === f.domain)) return;
+    throw source.errorAt(['faults', i, 'domain'], `a ${f.kind} fault hits a domain with a device model (the front end of a transport: mmio device); ${f.domain} has none`);
   });
   faults.forEach((f, i) => {
     if (f.kind !== 'dm_death' && f.kind !== 'dm_misbehave') return;

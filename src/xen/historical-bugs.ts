@@ -87,6 +87,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R3, §5.4, §7 case 32',
     monitor: 'ioreq-state-forward: a vCPU is not left waiting on a slot whose state went backwards',
   },
+  broadcastWaitsForOneServer: {
+    component: 'ioreq',
+    summary: 'after a broadcast ioreq (the mapcache INVALIDATE sent to every device model when a guest gives memory back) the vCPU waited for the first server that answered only: it ran on while another still held the request, and its next access to that server found the slot busy',
+    fixedBy: 'Xen da20c93108',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R4, §5.3',
+    monitor: 'broadcast-completes: a vCPU that runs again has no server with its request still pending',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -1,6 +1,6 @@
 import { VirtioDevice, type VirtioDeviceModel } from '../../virtio/virtio-device.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { HVM_IOREQSRV_BUFIOREQ_OFF, IOREQ_READ, IOREQ_TYPE_COPY, STATE_IOREQ_READY, XEN_DMOP_IO_RANGE_MEMORY, XEN_DMOP_no_gfns } from '../constants.js';
+import { HVM_IOREQSRV_BUFIOREQ_OFF, IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_TYPE_INVALIDATE, STATE_IOREQ_READY, XEN_DMOP_IO_RANGE_MEMORY, XEN_DMOP_no_gfns } from '../constants.js';
 import { answerRequest, takeRequest } from '../emulator-slot.js';
 import { setSlotState } from '../ioreq-page.js';
 import type { Ioreq } from '../ioreq.js';
@@ -52,6 +52,8 @@ export class VirtioMmioBackend {
   requests = 0;
   /** Ioreqs outside the window (a range unmapped after selection, R6): answered without effect. */
   strays = 0;
+  /** INVALIDATE ioreqs answered: Xen asked for the mapcache to be dropped (§5.3, R4). */
+  invalidations = 0;
   /** vCPUs whose notification waits for `servePending`. */
   readonly pending: number[] = [];
   /** Whether a notification is served within it (default: `serveOnNotify`); a runtime switches it. */
@@ -135,6 +137,10 @@ export class VirtioMmioBackend {
   }
 
   private perform(req: IoreqT): bigint | undefined {
+    if (req.type === IOREQ_TYPE_INVALIDATE) {
+      this.invalidations++; // xen_invalidate_map_cache: every mapping is made again on next use
+      return undefined;
+    }
     const offset = Number(req.addr) - this.base;
     const inWindow = req.type === IOREQ_TYPE_COPY && req.count === 1 && !req.dataIsPtr && offset >= 0 && offset + req.size <= VIRTIO_MMIO_WINDOW_BYTES;
     if (!inWindow) {
