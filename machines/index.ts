@@ -33,7 +33,7 @@ export {
 } from './toolstack.js';
 export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShutdownActions, ReportedEvent, ToolstackContext, ToolstackEvent, ToolstackInput } from './toolstack.js';
 export { ControlNodes, createToolstackActor, hypervisorControl, releaseDomainEvent, toolstackMachineFor, toolstackWire, xstateClock } from './implementations/toolstack-core.js';
-export type { ControlWatch, DeviceModel, DomainControl, ToolstackHost, ToolstackWire, XStateClock } from './implementations/toolstack-core.js';
+export type { ControlWatch, DeviceModel, DeviceRemoval, DomainControl, ToolstackHost, ToolstackWire, XStateClock } from './implementations/toolstack-core.js';
 
 // The host (createHypervisor's domain table and boot options)
 export { hypervisorMachine } from './hypervisor.js';

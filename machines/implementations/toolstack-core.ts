@@ -1,7 +1,7 @@
 import { assign, type AnyActorRef } from 'xstate';
 import { SHUTDOWN_suspend, XEN_DOMINF_shutdown, XEN_DOMINF_shutdownshift } from '../../src/domain/lifecycle.js';
 import type { Clock } from '../../src/runtime/virtual-clock.js';
-import type { Xenstore } from '../../src/xenstore/xenstore.js';
+import type { XenstoreApi } from '../../src/xenstore/xenstore-api.js';
 import type { CreateDomainOptions, Hypervisor } from '../../src/xen/hypervisor.js';
 import { wiredActors } from './wired.js';
 import { toolstackMachine, TOOLSTACK_SHUTDOWN_REASONS, type ControlRequest, type ToolstackEvent } from '../toolstack.js';
@@ -50,7 +50,7 @@ export class ControlNodes {
    * Over `store` (a Xenstore) the nodes are `/local/domain/<domid>/control/shutdown`, written by dom0
    * (libxl) and removed by the guest, each operation counted by the store; without one, a map.
    */
-  constructor(private readonly store?: Xenstore) {}
+  constructor(private readonly store?: XenstoreApi) {}
 
   /** libxl: writes the request (the guest's watch on the node fires). */
   write(domid: number, request: ControlRequest): void {

@@ -1,6 +1,6 @@
 import type { DeviceModel } from '../../machines/implementations/toolstack-core.js';
 import type { ScenarioDevice } from '../scenario/schema.js';
-import type { Xenstore } from '../xenstore/xenstore.js';
+import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
 /**
  * What a guest's device model needs of the runtime: scheduling points, its back end's domain, the

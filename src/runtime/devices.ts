@@ -18,7 +18,7 @@ import type { Ioreq } from '../ioreq/ioreq.js';
 import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
 import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import type { IoreqVcpu } from './ioreq-vcpu.js';
-import type { Xenstore } from '../xenstore/xenstore.js';
+import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 import { recordLibxlDevice } from '../xenstore/libxl-devices.js';
 import { initialiseDevice } from '../virtio/driver-init.js';
 import type { GuestMemory } from '../memory/guest-memory.js';

@@ -1,4 +1,4 @@
-import type { Xenstore } from './xenstore.js';
+import type { XenstoreApi as Xenstore } from './xenstore-api.js';
 
 /**
  * A device as libxl finds it at destroy time: its frontend and backend directories and the backend's

@@ -1,4 +1,5 @@
 import { ERRNO } from '../xen/errno.js';
+import type { XenstoreApi } from './xenstore-api.js';
 
 /**
  * xenstored as the toolstack, the guests and the backends use it (docs/xenstore.md): a tree of
@@ -27,7 +28,7 @@ import { ERRNO } from '../xen/errno.js';
  * xs.rm(1, '/local/domain/1/control/shutdown'); // the guest acknowledges: the watch fires
  * ```
  */
-export class Xenstore {
+export class Xenstore implements XenstoreApi {
   private readonly nodes = new Map<string, XsNode>();
   private readonly watches: XsWatch[] = [];
   private readonly transactions = new Map<number, XsTransaction>();

@@ -1,0 +1,139 @@
+import type { DeviceRemoval } from '../../machines/implementations/toolstack-core.js';
+import { backendDirsOf, destroyLibxlDevice, libxlDevices, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
+import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+
+/** What `DeviceTeardown` needs of the runtime. */
+export interface DeviceTeardownHost {
+  store: Xenstore;
+  /** Historical bug R10: libxl finds the devices from the guest's frontend paths. */
+  devicesFromFrontendPaths: boolean;
+  /** Historical bug R9: libxl waits for be/state=Closed from backends whose domain is gone. */
+  deadBackendWaitsForClosed: boolean;
+  /** Whether a domain exists (libxl_domain_info succeeds: alive or dying, not gone). */
+  exists(domid: number): boolean;
+  /** The scenario name of a domid (for messages). */
+  nameOf(domid: number): string;
+  /** Runs `work` as a scheduling point of domain `domid`, once its vCPUs run (its xenbus watch firing). */
+  asDomain(domid: number, label: string, work: () => void): void;
+  /** Runs `work` as a scheduling point of the toolstack of `name` (libxl's xenstore watch firing). */
+  asToolstack(name: string, label: string, work: () => void): void;
+  violate(what: string): void;
+}
+
+/** One destroy's device removal in progress. */
+interface Removal {
+  devices: LibxlDevice[];
+  /** Backend domains already gone when the removal started. */
+  deadAtStart: number[];
+  /** Backend directories whose be/state=Closed the removal still waits for. */
+  waiting: Set<string>;
+  closed: () => void;
+  done: boolean;
+}
+
+/**
+ * libxl's device removal at destroy in a run (virtio-ioreq-lifecycle.md §6.4 destroy step 2, §6.6),
+ * over the run's xenstore, and the two monitors that judge it:
+ *
+ * * the removal (`removalFor(name)`, a `DeviceRemoval` for that domain's toolstack): the devices as
+ *   libxl enumerates them (`/libxl/<domid>/device`; with `devicesFromFrontendPaths`, the guest's
+ *   own frontend paths — R10), be/state=Closing written for each, each live backend answering Closed
+ *   from its xenbus watch (a scheduling point of the backend's domain), libxl's watch seeing it (one of
+ *   the toolstack's), then the paths removed;
+ * * `dead-backend-wait` (R9, §7 case 44): a removal waited out LIBXL_DESTROY_TIMEOUT while a backend
+ *   domain of its devices was already gone when it started;
+ * * `device-teardown` (R10): when the toolstack's xc_domain_destroy runs, no backend directory of the
+ *   domain is left in the store.
+ *
+ * SIM CHOICE (docs/races.md): a backend domain that dies while libxl waits removes its home, and with
+ * it the state node libxl watches; libxl's watch then fires and counts that device as closed, switch or
+ * no switch.
+ *
+ * @example
+ * ```ts
+ * const teardown = new DeviceTeardown(host);
+ * createToolstackActor(toolstackWire(hv, { devices: teardown.removalFor('guest') }), …);
+ * ```
+ */
+export class DeviceTeardown {
+  private readonly removals = new Map<number, Removal>();
+
+  constructor(private readonly host: DeviceTeardownHost) {}
+
+  /** The `DeviceRemoval` port of the toolstack of scenario domain `name`. */
+  removalFor(name: string): DeviceRemoval {
+    return {
+      close: (domid, closed) => this.close(name, domid, closed),
+      backendsGone: (domid) => {
+        const r = this.removals.get(domid);
+        return !!r && r.devices.length > 0 && r.devices.every((d) => !this.host.exists(d.backendDomid));
+      },
+      remove: (domid) => this.remove(domid),
+    };
+  }
+
+  /** Monitor dead-backend-wait: the toolstack of `name` (domain `domid`) just timed out waiting for its backends. */
+  timedOut(name: string, domid: number): void {
+    const r = this.removals.get(domid);
+    if (!r || r.deadAtStart.length === 0) return;
+    const dead = r.deadAtStart.map((d) => `${this.host.nameOf(d)} (${d})`).join(', ');
+    this.host.violate(
+      `dead-backend-wait: domain ${name} (${domid})'s device removal waited out LIBXL_DESTROY_TIMEOUT for be/state=Closed from backend domain ${dead}, already gone when the removal started`,
+    );
+  }
+
+  /** Monitor device-teardown: the toolstack of `name` destroys domain `domid` now; its devices must be gone from the store. */
+  destroyed(name: string, domid: number): void {
+    const left = backendDirsOf(this.host.store, domid);
+    if (left.length === 0) return;
+    this.host.violate(`device-teardown: the toolstack destroyed domain ${name} (${domid}) and left ${left.length} backend director${left.length === 1 ? 'y' : 'ies'} behind: ${left.join(', ')}`);
+  }
+
+  /** A domain is gone: a removal waiting for its backends hears, through its watch, that their state nodes went. */
+  domainGone(domid: number): void {
+    for (const [fe, r] of this.removals) {
+      const theirs = r.devices.filter((d) => d.backendDomid === domid && r.waiting.has(d.backend));
+      if (theirs.length === 0 || r.done) continue;
+      this.host.asToolstack(this.host.nameOf(fe), `${theirs[0].backend}/state removed`, () => this.backendAnswered(r, theirs));
+    }
+  }
+
+  private close(name: string, domid: number, closed: () => void): void {
+    const { store } = this.host;
+    const devices = libxlDevices(store, domid, this.host.devicesFromFrontendPaths);
+    const deadAtStart = [...new Set(devices.map((d) => d.backendDomid).filter((d) => !this.host.exists(d)))];
+    // today's libxl waits only for backends that exist (Xen 9eaaedfcde); before it, for every one
+    const awaited = devices.filter((d) => this.host.deadBackendWaitsForClosed || this.host.exists(d.backendDomid));
+    const r: Removal = { devices, deadAtStart, waiting: new Set(awaited.map((d) => d.backend)), closed, done: false };
+    this.removals.set(domid, r);
+    for (const d of devices) {
+      if (!this.host.exists(d.backendDomid)) continue; // nobody will answer
+      store.write(0, `${d.backend}/online`, '0');
+      store.write(0, `${d.backend}/state`, String(XENBUS_STATE.Closing));
+      // the backend's xenbus watch on its directory: it closes the device and answers Closed
+      this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () => {
+        if (store.read(d.backendDomid, `${d.backend}/state`) === String(XENBUS_STATE.Closing)) store.write(d.backendDomid, `${d.backend}/state`, String(XENBUS_STATE.Closed));
+        this.host.asToolstack(name, `${d.name}: be/state=Closed`, () => this.backendAnswered(r, [d]));
+      });
+    }
+    // no device found: libxl's multidev completes at its next callback
+    if (devices.length === 0) this.host.asToolstack(name, 'devices: none found', () => this.backendAnswered(r, []));
+  }
+
+  /** libxl's watch saw these backends' state Closed (or gone): when none is left to wait for, removal goes on. */
+  private backendAnswered(r: Removal, devices: LibxlDevice[]): void {
+    for (const d of devices) r.waiting.delete(d.backend);
+    if (r.done || r.waiting.size > 0) return;
+    r.done = true;
+    r.closed();
+  }
+
+  private remove(domid: number): void {
+    const { store } = this.host;
+    const r = this.removals.get(domid);
+    if (r) r.done = true; // forced, or finished: later answers change nothing
+    for (const d of r?.devices ?? []) destroyLibxlDevice(store, domid, d);
+    // libxl__destroy_domid: the domain's paths, and libxl__destroy_device_model's directory
+    for (const path of [`/local/domain/${domid}`, `/libxl/${domid}`, `/local/domain/0/device-model/${domid}`]) store.rm(0, path);
+  }
+}
