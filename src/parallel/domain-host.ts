@@ -50,10 +50,21 @@ interface AppHost {
   final: boolean;
   /** The stamp after this app's last accepted sendv in the current `step`, else 0. */
   lastStamp: number;
+  /** Messages of the workload dealt with by earlier kernels of its domain (a restart). */
+  base: number;
+  /** The workload's message sizes and payloads, carried over to the next kernel's app. */
+  source: AppSource;
+}
+
+interface AppSource {
+  sizes: number[];
+  payloads: WorkloadPayloads;
 }
 
 interface Hosted {
   domid: number;
+  /** Its domid in the scenario (a restart gives the domain another one). */
+  sid: number;
   name: string;
   guest: ArgoGuest;
   rings: RingHost[];
@@ -89,6 +100,8 @@ export class DomainHost {
   private readonly status: Int32Array;
   private readonly statusAt: number;
   private readonly hosted = new Map<number, Hosted>();
+  /** Scenario domid → the domid its domain has now (a restart gives it another). */
+  private readonly current = new Map<number, number>();
   private readonly digest = new Digest();
   private startedAtMs = -1;
   private timeScale = 1;
@@ -109,7 +122,17 @@ export class DomainHost {
   run(): Promise<WorkerFigures> {
     const done = new Promise<WorkerFigures>((resolve) => (this.finish = resolve));
     this.heartbeat = setInterval(() => Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1), 5);
-    for (const domid of this.task.domids) this.boot(domid);
+    for (const d of this.task.scenario.domains) this.current.set(d.domid, d.domid);
+    for (const domid of this.task.domids) {
+      this.boot(domid, domid, (h) =>
+        this.task.scenario.workloads.flatMap((w, i) => {
+          if (w.fromDomid !== domid) return [];
+          const rng = new SeededRandom(this.task.workloadSeeds[i]);
+          const sizes = Array.from({ length: Math.max(1, w.count) }, () => rng.int(w.size.minBytes, w.size.maxBytes));
+          return [this.createApp(h, w, { sizes, payloads: new WorkloadPayloads(rng, w.size.maxBytes) }, 0)];
+        }),
+      );
+    }
     this.task.port.on('message', (command: HostCommand) => this.command(command));
     this.reply({ type: 'ready' });
     return done;
@@ -129,9 +152,18 @@ export class DomainHost {
       case 'quiesce':
         this.quiesce(c.domid);
         return this.reply({ type: 'ack', id: c.id });
-      case 'reboot':
+      case 'reboot': {
+        const old = this.hosted.get(c.domid)!;
         this.hosted.delete(c.domid);
-        this.boot(c.domid, false);
+        this.boot(c.domid, old.sid, () => []); // soft reset: a new kernel, without the old one's apps
+        return this.reply({ type: 'ack', id: c.id });
+      }
+      case 'attach':
+        this.hv.attachMemory(c.domid, c.memory);
+        return this.reply({ type: 'ack', id: c.id });
+      case 'restart':
+        for (const [sid, domid] of c.domids) this.current.set(sid, domid);
+        this.restart(c.from, c.domid);
         return this.reply({ type: 'ack', id: c.id });
       case 'unregister':
         this.unregister(c.domid, c.port, c.partner);
@@ -159,18 +191,45 @@ export class DomainHost {
     }
   }
 
-  /** A domain's guest boots in this thread: its kernel, its scenario rings, the VIRQ bridge, its apps. */
-  private boot(domid: number, withApps = true): void {
-    const spec = this.task.scenario.domains.find((d) => d.domid === domid)!;
+  /**
+   * A domain's guest boots in this thread: its kernel, its scenario rings (`sid`: its domid in the
+   * scenario; partners as they are now), the VIRQ bridge, and the apps `appsOf` makes.
+   */
+  private boot(domid: number, sid: number, appsOf: (h: Hosted) => AppHost[]): Hosted {
+    const spec = this.task.scenario.domains.find((d) => d.domid === sid)!;
     const guest = new ArgoGuest(platformOf(this.hv, domid));
-    const h: Hosted = { domid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, virqs: 0, waits: 0 };
+    const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, virqs: 0, waits: 0 };
     this.hosted.set(domid, h);
-    for (const r of this.task.scenario.rings) if (r.ownerDomid === domid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : r.partnerDomid, r.len);
+    for (const r of this.task.scenario.rings) {
+      if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len);
+    }
     h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
-    if (!withApps) return;
-    this.task.scenario.workloads.forEach((w, i) => {
-      if (w.fromDomid === domid) h.apps.push(this.createApp(h, w, new SeededRandom(this.task.workloadSeeds[i])));
-    });
+    h.apps = appsOf(h);
+    return h;
+  }
+
+  /**
+   * on_*=restart (as in the deterministic runtime): the old domain's kernel is gone; the new one
+   * boots as `domid` and goes on with each workload the old one had not finished, from the message
+   * it stopped at, to its destination's domid of now. Its figures are the domain's over the run.
+   */
+  private restart(from: number, domid: number): void {
+    const old = this.hosted.get(from)!;
+    if (!old.stopped) throw new Error(`restart of domain ${from} as ${domid}: its guest still runs here`);
+    this.hosted.delete(from);
+    const h = this.boot(domid, old.sid, (h) =>
+      old.apps.flatMap((app) => {
+        const base = app.base + app.actor.getSnapshot().context.seq;
+        if (app.actor.getSnapshot().status !== 'stopped' || base >= app.spec.count) {
+          this.reply({ type: 'app-final', name: app.spec.name });
+          return [];
+        }
+        return [this.createApp(h, app.spec, app.source, base)];
+      }),
+    );
+    h.virqs = old.virqs;
+    h.waits = old.waits;
+    if (this.startedAtMs >= 0) for (const app of h.apps) this.startApp(h, app);
   }
 
   private announce(activity: number, domid: number, peer = 0): void {
@@ -231,13 +290,12 @@ export class DomainHost {
    * logged. Stamps: the one after a sendv is also the one before the next sendv of the same run
    * (`sendRun`'s loop inside one actor event, see `step`): nothing of this app happens between them.
    */
-  private createApp(h: Hosted, spec: ScenarioWorkload, rng: SeededRandom): AppHost {
-    const sizes = Array.from({ length: Math.max(1, spec.count) }, () => rng.int(spec.size.minBytes, spec.size.maxBytes));
-    const payloads = new WorkloadPayloads(rng, spec.size.maxBytes);
+  private createApp(h: Hosted, spec: ScenarioWorkload, source: AppSource, base: number): AppHost {
+    const { payloads } = source;
     let before = 0;
     const hooks = {
       payload: (seq: number, size: number) => {
-        const bytes = payloads.of(seq, size);
+        const bytes = payloads.of(base + seq, size);
         before = app.lastStamp !== 0 ? app.lastStamp : tick(this.control); // before the sendv: smaller than any stamp of its delivery
         return bytes;
       },
@@ -252,10 +310,12 @@ export class DomainHost {
         app.lastStamp = after;
       },
     };
+    // an application looks its peer up when it starts: a peer restarted later keeps its old domid here
+    const dst = { domid: this.current.get(spec.to.domid) ?? spec.to.domid, aport: spec.to.port };
     const actor = createGuestAppActor(h.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
-      input: { dst: { domid: spec.to.domid, aport: spec.to.port }, count: spec.count, sizes, paced: spec.intervalMs > 0 },
+      input: { dst, count: spec.count - base, sizes: source.sizes.slice(base, Math.max(base + 1, spec.count)), paced: spec.intervalMs > 0 },
     });
-    const app: AppHost = { spec, actor, refusedSeen: {}, final: false, lastStamp: 0 };
+    const app: AppHost = { spec, actor, refusedSeen: {}, final: false, lastStamp: 0, base, source };
     actor.subscribe((snapshot) => this.observeApp(h, app, snapshot));
     actor.start();
     return app;
@@ -272,7 +332,7 @@ export class DomainHost {
     for (const [name, n] of Object.entries(snapshot.context.refused)) {
       const errno = ERRNO[name as keyof typeof ERRNO] ?? 0;
       for (let k = app.refusedSeen[name] ?? 0; k < n; k++) {
-        this.log.append(REC.REFUSED, tick(this.control), 0, h.domid, app.spec.to.domid, app.spec.to.port, errno);
+        this.log.append(REC.REFUSED, tick(this.control), 0, h.domid, app.actor.getSnapshot().context.dst.domid, app.spec.to.port, errno);
       }
       app.refusedSeen[name] = n;
     }
@@ -289,7 +349,7 @@ export class DomainHost {
   }
 
   private startApp(h: Hosted, app: AppHost): void {
-    const at = this.startedAtMs + app.spec.startMs * this.timeScale;
+    const at = this.startedAtMs + (app.spec.startMs + app.base * app.spec.intervalMs) * this.timeScale;
     const go = () => {
       if (app.actor.getSnapshot().status !== 'active') return;
       if (!this.runnable(h)) return void (h.stopped ? undefined : setTimeout(go, 1)); // deferred until it runs again
@@ -312,7 +372,7 @@ export class DomainHost {
         for (let guard = 0; guard < 64; guard++) {
           const s = app.actor.getSnapshot();
           if (s.status !== 'active' || s.value !== 'ready') break;
-          if (this.startedAtMs + (app.spec.startMs + s.context.seq * app.spec.intervalMs) * this.timeScale > now) break;
+          if (this.startedAtMs + (app.spec.startMs + (app.base + s.context.seq) * app.spec.intervalMs) * this.timeScale > now) break;
           this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
           this.step(app, { type: 'SEND' });
           this.announce(ACT.IDLE, 0);

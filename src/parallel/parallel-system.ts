@@ -10,6 +10,7 @@ import { SeededRandom } from '../runtime/random.js';
 import type { DomainFigures, RunSummary } from '../runtime/run-summary.js';
 import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ShutdownReason } from '../scenario/schema.js';
 import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
+import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 import type { DomainHostTask } from './domain-host.js';
 import { checkFlows } from './flow-check.js';
@@ -101,11 +102,11 @@ export type ParallelRunSummary = Omit<RunSummary, 'runtime' | 'domains'> & {
 const WORKERS_MAX = 64;
 
 /**
- * Lifecycle operations of a scenario that the parallel runtime runs. Re-creating a destroyed domain
- * is not among them: a new domain's guest memory would have to be attached in every worker before
- * any of them could send to it, and the core resolves the domid as soon as it is created.
+ * Lifecycle operations of a scenario that the parallel runtime runs. `create` (xl create of a domain
+ * not booted with the scenario) is not among them; a domain's restart (on_*=restart, `reboot`'s
+ * default) is: its new domain's guest memory is attached in every worker before its kernel starts.
  */
-export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'destroy'] as const;
+export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -130,15 +131,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   if (unsupported) {
     throw new Error(
       `${scenario.source.file}:${unsupported.line}: lifecycle op "${unsupported.op}" is not supported by the parallel runtime yet (it runs ${PARALLEL_LIFECYCLE_OPS.join(', ')}); run this scenario with --runtime deterministic`,
-    );
-  }
-  const restart = scenario.lifecycle.find((e) => {
-    const reason = e.op === 'crash' ? 'crash' : e.op === 'shutdown' ? 'poweroff' : e.op === 'guest_shutdown' ? e.reason!.name : null;
-    return reason !== null && reason !== 'suspend' && scenario.domains.find((d) => d.name === e.domain)!.onShutdown[reason] === 'restart';
-  });
-  if (restart) {
-    throw new Error(
-      `${scenario.source.file}:${restart.line}: this ${restart.op} leads to the domain's on_* action restart (a new domain), which the parallel runtime does not run yet; set that on_* action to destroy or preserve, or run with --runtime deterministic`,
     );
   }
   const toolstackFault = scenario.faults.find((f) => f.kind === 'shutdown' || f.kind === 'reboot' || f.kind === 'suspend');
@@ -168,12 +160,20 @@ class ParallelRun {
   private readonly acks = new Map<number, { worker: number; done: () => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
   private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
-  /** Per domid, the toolstack operations run on it, in order. */
+  /** Per scenario domid, the toolstack operations run on its domain, in order. */
   private readonly toolstack = new Map<number, string[]>();
+  /** Scenario domid → the domid its domain has now (on_*=restart gives it a new one, as xl does). */
+  private readonly current = new Map<number, number>();
+  /** Every domid a domain has had → its scenario domid. */
+  private readonly sids = new Map<number, number>();
+  /** Per scenario domid, the domids its toolstack destroyed: libxl does not reuse them for a while. */
+  private readonly quarantined = new Map<number, Set<number>>();
   private nextId = 1;
   /** Faults that hit a live domain, by kind (as the deterministic runtime counts them). */
   private readonly faultsFired: Record<string, number> = {};
   private timedLeft = 0;
+  /** Of those, the ones due before the time limit: the run does not end at the limit before they are done. */
+  private timedDueLeft = 0;
   private readyCount = 0;
   private onReady: (() => void) | undefined;
   /** While the run goes on: looks at once whether it has ended. */
@@ -202,7 +202,7 @@ class ParallelRun {
   }
 
   async run(): Promise<ParallelRunSummary> {
-    for (const spec of this.scenario.domains) this.boot(spec.domid);
+    for (const spec of this.scenario.domains) this.boot(spec.domid, spec.domid);
     const pool = this.options.pool ?? poolFor(this.workers);
     const tasks = this.startWorkers(pool);
     try {
@@ -234,16 +234,19 @@ class ParallelRun {
     return this.options.timeScale ?? 1;
   }
 
-  /** Creates and unpauses a domain through its actor, in the main thread (the toolstack). */
-  private boot(domid: number): void {
-    const spec = this.scenario.domains.find((d) => d.domid === domid)!;
+  /** Creates and unpauses domain `domid` of the scenario's domain `sid` through its actor, in the main thread (the toolstack). */
+  private boot(domid: number, sid: number): void {
+    const spec = this.specOf(sid);
     const actor = createActor(domainMachineFor(this.hv, domid, { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat }), {
       input: { domid },
     }).start();
     actor.send({ type: 'CREATE' });
     actor.send({ type: 'UNPAUSE' });
     this.actors.set(domid, actor);
-    this.toolstack.set(domid, []);
+    this.current.set(sid, domid);
+    this.sids.set(domid, sid);
+    if (!this.toolstack.has(sid)) this.toolstack.set(sid, []);
+    if (!this.quarantined.has(sid)) this.quarantined.set(sid, new Set());
   }
 
   private startWorkers(pool: Piscina): Array<Promise<void>> {
@@ -309,18 +312,26 @@ class ParallelRun {
     });
   }
 
+  /** The worker that hosts the domain with domid `domid` now (a restarted domain stays on its worker). */
   private workerOf(domid: number): number {
-    return this.hostOf[this.scenario.domains.findIndex((d) => d.domid === domid)];
+    const sid = this.sids.get(domid) ?? domid;
+    return this.hostOf[this.scenario.domains.findIndex((d) => d.domid === sid)];
   }
 
   /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
   private scheduleEvents(): void {
     let chain = Promise.resolve();
+    const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
     const at = (ms: number, what: () => Promise<void> | void) => {
+      const due = ms < untilMs;
       this.timedLeft++;
+      if (due) this.timedDueLeft++;
       this.timers.push(
         setTimeout(() => {
-          chain = chain.then(what).finally(() => this.timedLeft--);
+          chain = chain.then(what).finally(() => {
+            this.timedLeft--;
+            if (due) this.timedDueLeft--;
+          });
         }, ms * this.timeScale),
       );
     };
@@ -332,10 +343,10 @@ class ParallelRun {
 
   /** The lifecycle operations this runtime runs (see `PARALLEL_LIFECYCLE_OPS`), through the domain's actor. */
   private async lifecycle(e: ScenarioLifecycleEvent): Promise<void> {
-    const domid = e.domid;
+    const domid = this.current.get(e.domid)!;
     if (this.hv.life(domid) === 'gone') return;
     const actor = this.actors.get(domid)!;
-    this.toolstack.get(domid)!.push(e.op);
+    this.toolstack.get(e.domid)!.push(e.op);
     const kick = () => this.send(this.workerOf(domid), { type: 'kick', domid });
     switch (e.op as string) {
       case 'pause': return void actor.send({ type: 'PAUSE' });
@@ -348,9 +359,10 @@ class ParallelRun {
         return this.onShutdownAction(domid, 'crash');
       case 'suspend': return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
       case 'shutdown':
+      case 'reboot':
       case 'guest_shutdown': {
-        const reason = e.reason?.name ?? 'poweroff';
-        if (e.op === 'shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
+        const reason = e.op === 'reboot' ? 'reboot' : (e.reason?.name ?? 'poweroff');
+        if (e.op !== 'guest_shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
         actor.send({ type: 'SHUTDOWN', reason });
         return reason === 'suspend' ? undefined : this.onShutdownAction(domid, reason);
       }
@@ -358,22 +370,47 @@ class ParallelRun {
     }
   }
 
-  /** xl's on_* action for a domain that shut down with `reason` (restart is refused before the run starts). */
+  /** xl's on_* action for a domain that shut down with `reason`. */
   private async onShutdownAction(domid: number, reason: Exclude<ShutdownReason, 'suspend'>): Promise<void> {
     const action = this.specOf(domid).onShutdown[reason];
     if (action === 'destroy') return this.destroy(domid);
+    if (action === 'restart') return this.restart(domid);
     if (action === 'soft-reset') return this.softReset(domid, () => this.actors.get(domid)!.send({ type: 'SOFT_RESET' }));
     // preserve: the domain stays shut down
   }
 
+  /** The scenario's configuration of the domain that has (or had) domid `domid`. */
   private specOf(domid: number) {
-    return this.scenario.domains.find((d) => d.domid === domid)!;
+    const sid = this.sids.get(domid) ?? domid;
+    return this.scenario.domains.find((d) => d.domid === sid)!;
   }
 
-  private async fault(f: ScenarioFault): Promise<void> {
+  /**
+   * on_*=restart, as libxl does it (lifecycle §6.2): destroy, then create the same configuration
+   * again with the first domid from the configured one that is neither in use nor quarantined. The
+   * new domain's guest memory is attached in every worker (any of them may run a hypercall that
+   * touches it) before its kernel starts in the worker that hosted the old one.
+   */
+  private async restart(domid: number): Promise<void> {
+    const sid = this.sids.get(domid)!;
+    const worker = this.workerOf(domid);
+    await this.destroy(domid);
+    if (this.hv.life(domid) !== 'gone' || this.crashed.has(worker)) return;
+    let next = sid;
+    while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone') next++;
+    if (next >= DOMID_FIRST_RESERVED) throw new Error(`restart of ${this.specOf(sid).name}: no free domid from ${sid}`);
+    this.boot(next, sid);
+    const memory = this.hv.domain(next)!.memory.buffer;
+    await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'attach', domid: next, memory, id }))));
+    for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.delete(w.name); // the new kernel reports them
+    await this.request(worker, (id) => ({ type: 'restart', from: domid, domid: next, domids: [...this.current], id }));
+  }
+
+  private async fault(scenarioFault: ScenarioFault): Promise<void> {
+    const f = { ...scenarioFault, domid: this.current.get(scenarioFault.domid)! }; // the domain's domid of now
     if (this.hv.life(f.domid) === 'gone') return;
     const worker = this.workerOf(f.domid);
-    this.toolstack.get(f.domid)!.push(`fault ${f.kind}`);
+    this.toolstack.get(scenarioFault.domid)!.push(`fault ${f.kind}`);
     this.faultsFired[f.kind] = (this.faultsFired[f.kind] ?? 0) + 1;
     switch (f.kind) {
       case 'kill':
@@ -385,7 +422,7 @@ class ParallelRun {
         if (this.hv.life(f.domid) !== 'alive') return;
         return this.softReset(f.domid, () => this.hv.softResetDomain(f.domid));
       case 'unregister': {
-        const partner = f.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : f.ring!.partnerDomid;
+        const partner = f.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(f.ring!.partnerDomid)!;
         return this.request(worker, (id) => ({ type: 'unregister', domid: f.domid, port: f.ring!.port, partner, id }));
       }
       case 'virq_drop':
@@ -408,6 +445,7 @@ class ParallelRun {
     await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) === 'gone') return; // its worker died meanwhile, and took it down
     this.markAppsFinal(domid);
+    this.quarantined.get(this.sids.get(domid)!)!.add(domid);
     const actor = this.actors.get(domid)!;
     this.tornDown(domid, () => {
       actor.send({ type: 'DESTROY' });
@@ -427,7 +465,8 @@ class ParallelRun {
   }
 
   private markAppsFinal(domid: number): void {
-    for (const w of this.scenario.workloads) if (w.fromDomid === domid) this.finalApps.add(w.name);
+    const sid = this.sids.get(domid) ?? domid;
+    for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.add(w.name);
   }
 
   /** A worker thread died: its domains crash and are destroyed; the other workers go on. */
@@ -441,11 +480,12 @@ class ParallelRun {
       ack.done();
     }
     for (const [i, d] of this.scenario.domains.entries()) {
-      if (this.hostOf[i] !== worker || this.hv.life(d.domid) === 'gone') continue;
-      this.markAppsFinal(d.domid);
-      const actor = this.actors.get(d.domid)!;
+      const domid = this.current.get(d.domid)!;
+      if (this.hostOf[i] !== worker || this.hv.life(domid) === 'gone') continue;
+      this.markAppsFinal(domid);
+      const actor = this.actors.get(domid)!;
       actor.send({ type: 'CRASH' });
-      this.tornDown(d.domid, () => {
+      this.tornDown(domid, () => {
         actor.send({ type: 'DESTROY' });
         actor.send({ type: 'KILL' });
         actor.send({ type: 'TEARDOWN_DONE' });
@@ -471,7 +511,9 @@ class ParallelRun {
           this.onWorkerReport = undefined;
           resolve(why);
         };
-        if ((now - startedAt) / this.timeScale >= untilMs) return end('until');
+        // wall time runs on while the toolstack works: an operation due before the limit (queued
+        // behind a slow one, say a restart) still happens before the run ends
+        if ((now - startedAt) / this.timeScale >= untilMs && this.timedDueLeft === 0) return end('until');
         const count = this.recordCount();
         if (count !== lastCount) {
           lastCount = count;
@@ -498,11 +540,24 @@ class ParallelRun {
   private summarise(end: 'idle' | 'until', wallMs: number): ParallelRunSummary {
     const records = this.buffers.logs.flatMap((b) => readRunLog(b));
     const states = new Map([...this.actors].map(([domid, a]) => [domid, String(a.getSnapshot().value)]));
-    const drainable = new Set(this.scenario.domains.filter((d) => this.runnable(d.domid) && !this.crashed.has(this.workerOf(d.domid))).map((d) => d.domid));
-    const flows = checkFlows(records, { policyAllows: scenarioPolicyAllows(this.scenario), drainable: (owner) => end === 'idle' && drainable.has(owner) });
+    const now = [...this.current.values()];
+    const drainable = new Set(now.filter((domid) => this.runnable(domid) && !this.crashed.has(this.workerOf(domid))));
+    const policyAllows = scenarioPolicyAllows(this.scenario, (domid) => this.sids.get(domid) ?? domid);
+    const flows = checkFlows(records, { policyAllows, drainable: (owner) => end === 'idle' && drainable.has(owner) });
     const leftovers = this.destroyAllAndCheck();
-    const perDomain = (domid: number) => flows.perDomain.get(domid) ?? { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 };
-    const hostFigures = (domid: number) => this.figures[this.workerOf(domid)]?.domains.find((d) => d.domid === domid) ?? { virqs: 0, waits: 0 };
+    // a restarted domain's figures are over every domid it has had, as in the deterministic runtime
+    const perDomain = (sid: number) => {
+      const sum = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 };
+      for (const [domid, of] of this.sids) {
+        const f = of === sid ? flows.perDomain.get(domid) : undefined;
+        if (f) for (const k of ['sent', 'received', 'bytesSent', 'bytesReceived'] as const) sum[k] += f[k];
+      }
+      return sum;
+    };
+    const hostFigures = (sid: number) => {
+      const domid = this.current.get(sid)!;
+      return this.figures[this.workerOf(domid)]?.domains.find((d) => d.domid === domid) ?? { virqs: 0, waits: 0 };
+    };
     return {
       scenario: this.scenario.name,
       seed: this.seed,
@@ -515,7 +570,10 @@ class ParallelRun {
       errors: flows.errors,
       refusedRings: flows.refusedRings,
       faults: { ...this.faultsFired },
-      domains: this.scenario.domains.map((d) => ({ name: d.name, domid: d.domid, state: states.get(d.domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) })),
+      domains: this.scenario.domains.map((d) => {
+        const domid = this.current.get(d.domid)!;
+        return { name: d.name, domid, state: states.get(domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) };
+      }),
       invariantViolations: [...flows.violations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
       workers: Array.from({ length: this.workers }, (_, w) => {
@@ -540,7 +598,7 @@ class ParallelRun {
 
   /** After the run: every domain is destroyed; nothing of Argo's may be left (rings, waiters, send-info). */
   private destroyAllAndCheck(): string[] {
-    for (const d of this.scenario.domains) if (this.hv.life(d.domid) !== 'gone') this.hv.destroyDomain(d.domid);
+    for (const domid of this.current.values()) if (this.hv.life(domid) !== 'gone') this.hv.destroyDomain(domid);
     return leftoverArgoState(this.hv);
   }
 }

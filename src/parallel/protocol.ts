@@ -9,6 +9,14 @@ export type HostCommand =
   | { type: 'start'; timeScale: number }
   | { type: 'quiesce'; domid: number; id: number }
   | { type: 'reboot'; domid: number; id: number }
+  /** A domain created since the run began: its guest memory, attached to this thread's hypervisor view. */
+  | { type: 'attach'; domid: number; memory: SharedArrayBuffer; id: number }
+  /**
+   * on_*=restart: domain `from` is gone and its configuration runs again as `domid` (attached
+   * already), here; `domids` maps each scenario domid to the domid its domain has now. Its apps go
+   * on where the old kernel stopped; the others are reported final at once.
+   */
+  | { type: 'restart'; from: number; domid: number; domids: Array<[number, number]>; id: number }
   | { type: 'unregister'; domid: number; port: number; partner: number; id: number }
   | { type: 'kick'; domid: number }
   | { type: 'virq_delay'; domid: number; delayMs: number }
