@@ -43,6 +43,7 @@
  * | `SUSPEND`                  | active.ao.idle                       | write "suspend"; without PV control SHUTDOWN_suspend directly |
  * | `GUEST_ACK`                | active.ao.awaitingAck                | the ao completes OK (suspend: wait for the shutdown) |
  * | after 60 s                 | active.ao.awaitingAck                | → checkingAck: acknowledged after all, or ERROR_TIMEDOUT |
+ * | after 60 s                 | active.ao.awaitingSuspend            | the guest acknowledged but did not suspend: ERROR_GUEST_TIMEDOUT |
  * | `DOMAIN_SHUTDOWN {reason}` | active (both regions), destroying    | reported once; suspend ao: OK for suspend, else ERROR_FAIL; the on_* action |
  * | `DOMAIN_DEATH`             | active, destroying                   | reported once; in active the domain is gone → idle  |
  * | `RESUME`                   | active                               | `domctlResume` (libxl_domain_resume: xc_domain_resume); after a reported shutdown the watch is armed again |
@@ -67,6 +68,12 @@ import { and, assertEvent, assign, not, raise, setup } from 'xstate';
 export const LIBXL_DEVICE_MODEL_START_TIMEOUT_MS = 60_000;
 /** How long libxl waits for the guest to clear control/shutdown (lifecycle §6.4). */
 export const LIBXL_ACK_TIMEOUT_MS = 60_000;
+/**
+ * How long libxl waits, after the acknowledgement, for the guest to show shutdown with reason
+ * suspend (libxl_dom_suspend.c `suspend_common_wait_guest_timeout`: "guest did not suspend, timed
+ * out", ERROR_GUEST_TIMEDOUT; the spec's §6.4 suspend leaves it out — docs/runtime.md SIM CHOICE).
+ */
+export const LIBXL_SUSPEND_WAIT_TIMEOUT_MS = 60_000;
 /** LIBXL_DESTROY_TIMEOUT: the wait for a backend to reach Closed (lifecycle §6.4). */
 export const LIBXL_DESTROY_TIMEOUT_MS = 10_000;
 /** LIBXL_DOMID_REUSE_TIMEOUT (commit 2b02882ebb; lifecycle §6.4 destroy step 3). */
@@ -131,7 +138,7 @@ export const XL_DEFAULT_ON_SHUTDOWN: Readonly<OnShutdownActions> = {
  * snapshot.context.lastResult === 'ERROR_NOPARAVIRT';
  * ```
  */
-export type LibxlResult = 'OK' | 'ERROR_FAIL' | 'ERROR_NOPARAVIRT' | 'ERROR_TIMEDOUT';
+export type LibxlResult = 'OK' | 'ERROR_FAIL' | 'ERROR_NOPARAVIRT' | 'ERROR_TIMEDOUT' | 'ERROR_GUEST_TIMEDOUT';
 
 /**
  * The asynchronous operations whose completion is recorded.
@@ -386,6 +393,7 @@ export const toolstackMachine = setup({
   delays: {
     LIBXL_DEVICE_MODEL_START_TIMEOUT: LIBXL_DEVICE_MODEL_START_TIMEOUT_MS,
     LIBXL_ACK_TIMEOUT: LIBXL_ACK_TIMEOUT_MS,
+    LIBXL_SUSPEND_WAIT_TIMEOUT: LIBXL_SUSPEND_WAIT_TIMEOUT_MS,
     LIBXL_DESTROY_TIMEOUT: LIBXL_DESTROY_TIMEOUT_MS,
   },
 }).createMachine({
@@ -540,6 +548,9 @@ export const toolstackMachine = setup({
                   { target: 'idle', actions: result('suspend', 'ERROR_FAIL') },
                 ],
               },
+              // libxl gives the guest 60 s to suspend once it acknowledged (for example a vCPU still
+              // waiting on a dead device model's ioreq holds its shutdown deferral: R5)
+              after: { LIBXL_SUSPEND_WAIT_TIMEOUT: { target: 'idle', actions: [step('suspend: the guest did not suspend, timed out'), result('suspend', 'ERROR_GUEST_TIMEDOUT')] } },
             },
           },
         },

@@ -51,7 +51,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
       continue;
     }
     const d = rng.pick(kind === 'dm_death' || kind === 'dm_misbehave' ? dmEnds : kind === 'dm_start_fail' || kind === 'xenstore_tamper' || kind === 'balloon' ? dmGuests : guests);
-    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : kind === 'dm_death' ? rng.int(100, 5_000) / 1000 : null;
+    const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : kind === 'dm_death' ? rng.int(100, 5_000) / 1000 : kind === 'stall' ? rng.int(10_000, 300_000) / 1000 : null;
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }
   return [...own, ...generated];

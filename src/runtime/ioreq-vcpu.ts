@@ -6,8 +6,6 @@ import { allOnes, type IoreqAccess } from '../ioreq/send.js';
 export interface IoreqVcpuHooks {
   /** A scheduling point of `actor` after `delayMs` of virtual time. */
   point(actor: string, label: string, delayMs: number, run: () => void): void;
-  /** Runs `work` as the guest now, or once the guest can run again (a paused guest runs nothing). */
-  asGuest(work: () => void): void;
   /** Runs `work` when the guest is next unpaused (a vCPU that cannot run its completion now). */
   defer(work: () => void): void;
   /** A monitor's finding. */
@@ -119,9 +117,11 @@ export class IoreqVcpu {
   woken(): void {
     if (this.waiting === null || this.completionQueued) return;
     this.completionQueued = true;
+    // not as guest work: a vCPU holding its shutdown deferral runs its completion while the domain
+    // shuts down (§5.5); `resume` itself says when the vCPU cannot run (paused), and it waits then
     this.hooks.point(this.name, 'vCPU completes its ioreq', 0, () => {
       this.completionQueued = false;
-      this.hooks.asGuest(() => this.complete());
+      this.complete();
     });
   }
 

@@ -35,6 +35,7 @@ import { bridgeFor, NetDeviceRun } from './net-devices.js';
 import type { NetBridge } from '../virtio/net/bridge.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import { DeviceTeardown } from './device-teardown.js';
+import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { releaseChecked } from './xenstore-leak.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
@@ -83,7 +84,7 @@ export interface RunMetrics {
 export interface SystemActor {
   /** Stable within a run: `hypervisor`, `domain:<name>`, `ring:<owner>:<port>:<partner domid|any>`, `app:<workload>`, `toolstack:<name>`. */
   id: string;
-  kind: 'hypervisor' | 'domain' | 'ring' | 'app' | 'toolstack' | 'device';
+  kind: 'hypervisor' | 'domain' | 'ring' | 'app' | 'toolstack' | 'device' | 'xenstore';
   /** The domain it belongs to (a ring's owner, an app's sender; '' for the hypervisor). */
   domain: string;
   /** The id of the machine it runs: `hypervisor`, `domain`, `argoRing`, `guestApp`, `toolstack`. */
@@ -122,6 +123,11 @@ interface DomainHost extends DomainFigures {
   rings: RingHost[];
   /** Work that waits for the domain to run again (paused, shut down). */
   deferred: Array<() => void>;
+  /**
+   * vCPU work that waits only for an unpause, not for the domain to be running: an ioreq completion
+   * runs while the domain shuts down (the vCPU holds its shutdown deferral, §5.5).
+   */
+  deferredVcpu: Array<() => void>;
   virqScheduled: boolean;
 }
 
@@ -154,9 +160,15 @@ interface ToolstackRun {
   actor: ReturnType<typeof createToolstackActor>;
   /** A @releaseDomain delivery waits for it (watch firings coalesce). */
   releasePending: boolean;
+  /** A `stall` fault's unpause, waiting for the next timer this toolstack arms. */
+  stalled?: () => void;
+  /** Cancels the stall's own end (`delay`) once a toolstack timeout will end it. */
+  stallFallback?: () => void;
 }
 
 const STEPS_MAX_DEFAULT = 1_000_000;
+/** The shortest toolstack timer a `stall` waits for: libxl's operation timeouts, not its ticks. */
+const STALL_TIMEOUT_MIN_MS = 1000;
 /** How often `run` reports progress. */
 export const PROGRESS_STEPS = 1000;
 
@@ -227,8 +239,12 @@ export class ArgosimSystem {
   private readonly destroying = new Set<number>();
   /** Domctls the toolstacks made in the step running now (see `toolstackDoes`). */
   private readonly domctls: Array<() => void> = [];
-  /** xenstored: the toolstack's and the guests' store (control/shutdown, device nodes), every operation counted. */
+  /** xenstored's store (control/shutdown, device nodes), every operation counted: what monitors and tests read. */
   readonly xenstore: Xenstore;
+  /** xenstored as an actor (`xenstoreMachine`): every client's request is an event to it. */
+  readonly xenstored: XenstoreActor;
+  /** The clients' way to xenstored: through its actor. */
+  private readonly xs: XenstoredPort;
   /** xenstore's control/shutdown nodes, watched by the guests and the toolstacks. */
   private readonly controlNodes: ControlNodes;
   /** libxl's device removal at destroy, and its monitors dead-backend-wait and device-teardown (R9, R10). */
@@ -244,7 +260,9 @@ export class ArgosimSystem {
     this.seed = options.seed ?? scenario.seed;
     this.scheduler = new Scheduler({ strategy: options.strategy ?? randomStrategy(this.seed) });
     this.xenstore = new Xenstore(undefined, { deadDomainNodesToDom0: scenario.bugs.deadDomainNodesToDom0 });
-    this.controlNodes = new ControlNodes(this.xenstore);
+    this.xenstored = createXenstoreActor({ store: this.xenstore, unwatch: new Map() }, { inspect: this.inspector() }).start();
+    this.xs = new XenstoredPort(this.xenstored, this.xenstore);
+    this.controlNodes = new ControlNodes(this.xs);
     this.teardown = this.deviceTeardown();
     this.hv = createHypervisor({
       build: { argo: scenario.build.ARGO },
@@ -267,13 +285,19 @@ export class ArgosimSystem {
     });
     this.hv.onLifecycle(({ domid, change }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
-      if (change === 'created') this.xenstore.introduce(domid);
+      if (change === 'created') this.xenstored.send({ type: 'INTRODUCE', domid });
       if (change === 'dead') {
         // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
-        releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what));
+        releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what), () => this.xenstored.send({ type: 'RELEASE', domid }));
         this.teardown.domainGone(domid);
       }
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
+      // a shutdown completed by a vCPU ending its deferral outside the domain's actor (an ioreq
+      // completion, §5.5): the actor re-reads the domain's state
+      if (change === 'shutdown') {
+        const host = this.byDomid.get(domid);
+        if (host?.actor.getSnapshot().matches('shuttingDown')) host.actor.send({ type: 'VCPUS_STOPPED' });
+      }
       // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
     });
@@ -400,6 +424,7 @@ export class ArgosimSystem {
    */
   actors(): SystemActor[] {
     const out: SystemActor[] = [{ id: 'hypervisor', kind: 'hypervisor', domain: '', machine: 'hypervisor', actor: this.host }];
+    out.push({ id: 'xenstored', kind: 'xenstore', domain: this.nameOf.get(0) ?? 'dom0', machine: 'xenstore', actor: this.xenstored });
     for (const host of this.domains.values()) {
       out.push({ id: `domain:${host.name}`, kind: 'domain', domain: host.name, machine: 'domain', actor: host.actor });
       for (const r of host.rings) {
@@ -497,7 +522,21 @@ export class ArgosimSystem {
       inUse: (domid) => this.hv.life(domid) !== 'gone' && !this.destroying.has(domid),
     };
     // the toolstack's timers fire as scheduling points; its domctls are made when each has run
-    const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.scheduler.setTimer(ms, () => this.toolstackDoes(fn)) });
+    const clock = xstateClock({
+      now: () => this.scheduler.now(),
+      setTimer: (ms, fn) => {
+        // a stalled guest gets the CPU back as one of libxl's operation timeouts (LIBXL_*_TIMEOUT,
+        // 10 s and more; not a sub-second tick) falls due: its answer races that timeout
+        const ts = this.toolstacks.get(spec.name);
+        const unstall = ts?.stalled;
+        if (ts && unstall && ms >= STALL_TIMEOUT_MIN_MS) {
+          ts.stalled = undefined;
+          ts.stallFallback?.();
+          this.scheduler.schedule({ kind: 'fault', actor: spec.name, label: 'stall ends', delayMs: ms, run: unstall });
+        }
+        return this.scheduler.setTimer(ms, () => this.toolstackDoes(fn));
+      },
+    });
     const wire = toolstackWire(this.hv, {
       control,
       controlNodes: this.controlNodes,
@@ -557,6 +596,7 @@ export class ArgosimSystem {
       guest: new ArgoGuest(platformOf(this.hv, domid)),
       rings: [],
       deferred: [],
+      deferredVcpu: [],
       virqScheduled: false,
       sent: 0,
       received: 0,
@@ -613,7 +653,7 @@ export class ArgosimSystem {
       const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
       const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
         this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
-      transport = mmioTransport(ioreq, this.xenstore, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot, worker: (current) => this.deviceWorker(spec, current) });
+      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot, worker: (current) => this.deviceWorker(spec, current) });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
     if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${GUEST_VIRTIO_MMIO_SPI_FIRST + this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length}`, run);
@@ -637,7 +677,7 @@ export class ArgosimSystem {
       point: (kind, actor, label, delayMs, run) => this.scheduler.schedule({ kind, actor, label, delayMs, run }),
       asBackend: (work) => this.asGuest(this.domains.get(backend)!, work),
       backendDomid: () => this.domidOf(backend),
-      xenstore: this.xenstore,
+      xenstore: this.xs,
       toolstackDoes: (step) => this.toolstackDoes(step),
       // create went on to attach the devices (§6.4 create step 5): theirs start now
       confirmed: () => {
@@ -762,8 +802,7 @@ export class ArgosimSystem {
     const name = host.name;
     cpu = new IoreqVcpu(this.ioreq!, name, () => this.domidOf(name), 0, {
       point: (actor, label, delayMs, run) => this.scheduler.schedule({ kind: 'guest', actor, label, delayMs, run }),
-      asGuest: (work) => this.asGuest(this.domains.get(name)!, work),
-      defer: (work) => this.domains.get(name)!.deferred.push(work),
+      defer: (work) => this.domains.get(name)!.deferredVcpu.push(work),
       violate: (what) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`),
     });
     this.ioreqVcpus.set(name, cpu);
@@ -850,6 +889,7 @@ export class ArgosimSystem {
     for (const work of host.deferred.splice(0)) {
       this.scheduler.schedule({ kind: 'guest', actor: host.name, label: 'resume work', run: () => this.asGuest(host, work) });
     }
+    for (const work of host.deferredVcpu.splice(0)) this.scheduler.schedule({ kind: 'guest', actor: host.name, label: 'vCPU resumes', run: work });
   }
 
   /**
@@ -1148,7 +1188,7 @@ export class ArgosimSystem {
    */
   private deviceTeardown(): DeviceTeardown {
     return new DeviceTeardown({
-      store: this.xenstore,
+      store: this.xs,
       devicesFromFrontendPaths: this.scenario.bugs.devicesFromFrontendPaths,
       deadBackendWaitsForClosed: this.scenario.bugs.deadBackendWaitsForClosed,
       exists: (domid) => this.hv.life(domid) !== 'gone',
@@ -1208,6 +1248,7 @@ export class ArgosimSystem {
     host.actor.send({ type: 'KILL' });
     host.actor.send({ type: 'TEARDOWN_DONE' });
     host.deferred.length = 0;
+    host.deferredVcpu.length = 0;
     this.stopApps(host);
     for (const run of this.devices) if (run.spec.frontend === host.name) run.frontendDown();
     this.ioreqVcpus.get(host.name)?.reset();
@@ -1285,7 +1326,7 @@ export class ArgosimSystem {
         return this.hv.clearVirq(host.domid, VIRQ_ARGO);
       case 'xenstore_tamper':
         // XSA-175's hostile guest (lifecycle §6.7 R10): it removes its frontend device directories
-        return this.asGuest(host, () => void this.xenstore.rm(host.domid, `/local/domain/${host.domid}/device`));
+        return this.asGuest(host, () => void this.xs.rm(host.domid, `/local/domain/${host.domid}/device`));
       case 'dm_start_fail':
         return void this.deviceModels.get(host.name)?.failStart();
       case 'dm_death':
@@ -1308,6 +1349,8 @@ export class ArgosimSystem {
         this.scheduler.schedule({ kind: 'fault', actor: `toolstack:${host.name}`, label: 'resume', delayMs: fault.delayMs ?? 1, run: () => this.toolstackDoes(() => toolstack.send({ type: 'RESUME' })) });
         return;
       }
+      case 'stall':
+        return this.stall(host, fault);
       case 'virq_delay':
         host.virqScheduled = true; // hold the handler back, then run it
         this.scheduler.schedule({ kind: 'fault', actor: host.name, label: 'delayed VIRQ_ARGO', delayMs: fault.delayMs ?? 1, run: () => {
@@ -1316,6 +1359,30 @@ export class ArgosimSystem {
         } });
         return;
     }
+  }
+
+  /**
+   * A `stall` fault (docs/exploration.md): the guest gets no CPU — a pause of its own, apart from
+   * xl's pause count — until its toolstack next arms an operation timeout (≥ 1 s: LIBXL_ACK_TIMEOUT,
+   * LIBXL_DESTROY_TIMEOUT, …), and gets it back exactly when that
+   * timeout falls due, so whatever it answers then races the timeout (R14's shape); when none is
+   * armed within `delay` (default 100 ms), it runs again then.
+   */
+  private stall(host: DomainHost, fault: ScenarioFault): void {
+    const ts = this.toolstacks.get(host.name);
+    if (!ts || ts.stalled) return;
+    const domid = host.domid;
+    this.domainEvent(domid, { type: 'PAUSE' });
+    let over = false;
+    const unstall = () => {
+      if (over) return;
+      over = true;
+      if (ts.stalled === unstall) ts.stalled = undefined;
+      if (this.byDomid.get(domid) === host) this.domainEvent(domid, { type: 'UNPAUSE' });
+    };
+    ts.stalled = unstall;
+    const fallback = this.scheduler.schedule({ kind: 'fault', actor: host.name, label: 'stall ends (no timeout came)', delayMs: fault.delayMs ?? 100, run: unstall });
+    ts.stallFallback = () => void this.scheduler.cancel(fallback);
   }
 
   /**

@@ -84,9 +84,11 @@ export const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watc
  * (R3); `xenstore_tamper`: a hostile guest deletes its own frontend device directories
  * (/local/domain/N/device: XSA-175's attack, lifecycle §6.7 R10); `balloon`: the guest's balloon
  * driver gives memory back, and Xen has every device model drop its mapcache (a broadcast INVALIDATE
- * ioreq, R4) — the explorer injects any of them.
+ * ioreq, R4); `stall`: the guest gets no CPU (a host under load) until its toolstack's next timeout
+ * falls due, so its answer races that timeout, or at the latest `delay` later — the explorer injects
+ * any of them.
  */
-export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'dm_start_fail', 'dm_death', 'dm_misbehave', 'xenstore_tamper', 'balloon'] as const;
+export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'dm_start_fail', 'dm_death', 'dm_misbehave', 'xenstore_tamper', 'balloon', 'stall'] as const;
 export const XSM_MODES = ['dummy', 'silo', 'flask'] as const satisfies readonly XsmMode[];
 
 export type LifecycleOp = (typeof LIFECYCLE_OPS)[number];

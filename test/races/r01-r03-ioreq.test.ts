@@ -97,3 +97,16 @@ describe('race R4: a broadcast INVALIDATE waits for one server only (Xen da20c93
     expect(explore(plain, { strategy: 'pos', budget: 20, seed: 1, faultWeights: { balloon: 1, dm_death: 1 } }).violating).toBe(0);
   }, 60_000);
 });
+
+describe('R5 and libxl: an acknowledged suspend the guest cannot finish', () => {
+  it('the guest acknowledges xl suspend but a vCPU waits on a dead device model: libxl gives up after 60 s with ERROR_GUEST_TIMEDOUT, no monitor fires', () => {
+    const text = readFileSync('scenarios/races/r01-ioreq-server-destroy.yaml', 'utf8').replace(
+      /faults:[\s\S]*$/,
+      'faults:\n  - { kind: backend_death, domain: driverdom, at: 1.61ms }\n  - { kind: suspend, domain: guest, at: 4ms, delay: 100s }\n',
+    );
+    const summary = createSystem(parseScenario(text, 'r05-suspend.yaml')).run();
+    expect(summary.invariantViolations).toEqual([]);
+    const guest = summary.domains.find((d) => d.name === 'guest')!;
+    expect(guest.toolstack).toContain('suspend ERROR_GUEST_TIMEDOUT');
+  });
+});

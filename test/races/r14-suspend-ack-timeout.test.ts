@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { loadScenario, parseScenario } from '../../src/index.js';
 import { withBugs } from '../../src/explore/bugs.js';
 import { explore } from '../../src/explore/explorer.js';
 import { createSystem } from '../../src/runtime/system.js';
@@ -44,4 +45,27 @@ describe('race R14: suspend acknowledged as the timeout fires', () => {
     expect(report.counterexample!.deviations).toBe(1);
     expect(explore(scenario, { strategy: 'random', budget: 150, seed: 1 }).violating).toBe(0);
   });
+});
+
+describe('R14 from a plain workload: the stall fault (docs/exploration.md)', () => {
+  const tiny = loadScenario('scenarios/tiny.yaml');
+
+  it('a stalled guest gets the CPU back exactly when its toolstack\'s acknowledgement timeout falls due', () => {
+    const text = readFileSync('scenarios/tiny.yaml', 'utf8') + '\nfaults:\n  - { kind: stall, domain: a, at: 1ms, delay: 50ms }\n  - { kind: suspend, domain: a, at: 2ms, delay: 100s }\n';
+    const system = createSystem(parseScenario(text, 'stall.yaml'));
+    const unpaused: number[] = [];
+    system.lifecycle$.subscribe((c) => {
+      if (c.domid === 1 && c.change === 'unpaused') unpaused.push(c.atMs);
+    });
+    const summary = system.run();
+    expect(unpaused.at(-1)).toBe(60_002); // the suspend's LIBXL_ACK_TIMEOUT, not the stall's own 50 ms
+    expect(summary.invariantViolations).toEqual([]);
+  });
+
+  it('argosim explore finds the lost acknowledgement from tiny.yaml with stall and suspend faults, and nothing with the switch off', () => {
+    const weights = { stall: 1, suspend: 1 };
+    const found = explore(withBugs(tiny, ['suspendAckLostOnTimeout']), { strategy: 'random', budget: 700, seed: 1, faultWeights: weights, shrinkBudget: 50 });
+    expect(found.counterexample?.violations[0]).toMatch(/ack-honoured: domain a \(1\) acknowledged suspend/);
+    expect(explore(tiny, { strategy: 'random', budget: 700, seed: 1, faultWeights: weights }).violating).toBe(0);
+  }, 60_000);
 });
