@@ -35,6 +35,11 @@ export type { AoOperation, ControlRequest, LibxlResult, OnShutdownAction, OnShut
 export { ControlNodes, createToolstackActor, hypervisorControl, releaseDomainEvent, toolstackMachineFor, toolstackWire, xstateClock } from './implementations/toolstack-core.js';
 export type { ControlWatch, DeviceModel, DeviceRemoval, DomainControl, ToolstackHost, ToolstackWire, XStateClock } from './implementations/toolstack-core.js';
 
+// xenstored (docs/xenstore.md; virtio-ioreq-lifecycle.md §6.4)
+export { xenstoreMachine } from './xenstore.js';
+export type { XenstoreContext, XenstoreEvent, XenstoreReply, XenstoreRequest, XenstoreWatchEvent } from './xenstore.js';
+export { createXenstoreActor, XenstoredPort, type XenstoreActor, type XenstoreWire } from './implementations/xenstore-core.js';
+
 // The host (createHypervisor's domain table and boot options)
 export { hypervisorMachine } from './hypervisor.js';
 export type { HostBootOptions, HostDomain, HostDomainOptions, HostOperation, HypervisorContext, HypervisorEvent } from './hypervisor.js';
