@@ -5,7 +5,7 @@
  * `implementations/toolstack-core.ts`).
  *
  * Every effect on the host is a named action (`domainMake`, `domctlPause`, `spawnDeviceModel`,
- * `writeControlNode`, `domainDestroy`, …); the defaults do nothing, so the definition runs alone and
+ * `writeControlNode`, `closeDevices`, `removeXenstorePaths`, `domainDestroy`, …); the defaults do nothing, so the definition runs alone and
  * `xstate/graph` can walk it. `toolstackMachineFor(hv, …)` wires them to a Hypervisor. Reads of host
  * state are injected too: `controlNodeTransaction` (the xenstore transaction that cancels a request
  * the guest did not acknowledge), `allocateDomid` and `readBackend` (does the backend domain still exist?) are assigns.
