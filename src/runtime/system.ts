@@ -152,6 +152,8 @@ interface AppRun {
   refusedSeen: Record<string, number>;
   /** The message the next SEND slot was scheduled for (paced apps). */
   slotFor: number;
+  /** The ring (its registration) this app's last EAGAIN queued a space-wait on. */
+  waitingOn?: RingHost | undefined;
 }
 
 /** A scenario domain's toolstack (libxl for that configuration), and the @releaseDomain watch's state. */
@@ -220,7 +222,7 @@ export class ArgosimSystem {
   /** Devices started: attached once their guest's device model (if any) confirmed its start. */
   private readonly devicesStarted = new WeakSet<RunningDevice>();
   /** Device starts waiting for their guest's device model to confirm its start, by guest name. */
-  private readonly waitingForDm = new Map<string, Array<() => void>>();
+  private readonly waitingForDm = new Map<string, Array<{ domid: number; start: () => void }>>();
   /** Devices with a batch of their workload scheduled (or deferred while their guest is paused). */
   private readonly batchPending = new Set<RunningDevice>();
   /** virtio-mmio devices by `front end:SPI`, for the interrupts their device models raise. */
@@ -377,7 +379,8 @@ export class ArgosimSystem {
    * Liveness monitors, judged when the run went idle — nothing is left to happen, so a hot state
    * now is one it stays in forever:
    *
-   * * `blocked-sender`: an application waits for space on a ring that still exists and whose owner
+   * * `blocked-sender`: an application waits for space on a ring — the registration it queued its
+   *   space-wait on — that still exists and whose owner
    *   runs (argo.md §6.3: the owner's notify after consuming wakes every waiter that fits). A sender
    *   waiting on a ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit.
    * * `shutdown-completes`: a domain stays in shutdown IN_PROGRESS (lifecycle §6.3: the last vCPU's
@@ -390,7 +393,9 @@ export class ArgosimSystem {
       const snapshot = app.actor.getSnapshot();
       if (snapshot.status !== 'active' || snapshot.value !== 'blocked') continue;
       const target = this.ringFor(this.domains.get(app.spec.from)!.domid, app.dst.domid, app.dst.aport);
-      if (target && this.runnable(target.owner)) {
+      // a wait queued on a registration since torn down (a soft reset, an unregister, then the ring
+      // registered again) went with it: Xen tells nobody (§6.2), the same known limit
+      if (target && target.ring === app.waitingOn && this.runnable(target.owner)) {
         this.ledger.violations.push(
           `end: blocked-sender: ${app.spec.name} (domain ${app.spec.from}) waits forever for space on ring ${target.ring.key} of running domain ${target.owner.name}`,
         );
@@ -680,9 +685,10 @@ export class ArgosimSystem {
       xenstore: this.xs,
       toolstackDoes: (step) => this.toolstackDoes(step),
       // create went on to attach the devices (§6.4 create step 5): theirs start now
-      confirmed: () => {
+      // (a device made for an earlier incarnation, whose create failed, went with it: dropped)
+      confirmed: (domid) => {
         if (!this.toolstacks.get(name)!.actor.getSnapshot().matches('active')) return;
-        for (const start of this.waitingForDm.get(name)?.splice(0) ?? []) start();
+        for (const waiting of this.waitingForDm.get(name)?.splice(0) ?? []) if (waiting.domid === domid) waiting.start();
       },
     });
     this.deviceModels.set(name, dm);
@@ -691,9 +697,10 @@ export class ArgosimSystem {
 
   /** Runs `start` once `guest`'s device model has confirmed its start (now, if it has or it has none). */
   private whenDeviceModelUp(guest: string, start: () => void): void {
-    if (!this.deviceModels.has(guest) || !this.toolstacks.get(guest)!.actor.getSnapshot().matches('creating')) return start();
+    const toolstack = this.toolstacks.get(guest)!.actor.getSnapshot();
+    if (!this.deviceModels.has(guest) || !toolstack.matches('creating')) return start();
     const waiting = this.waitingForDm.get(guest) ?? [];
-    waiting.push(start);
+    waiting.push({ domid: toolstack.context.domid!, start });
     this.waitingForDm.set(guest, waiting);
   }
 
@@ -984,6 +991,7 @@ export class ArgosimSystem {
     if (rc === -ERRNO.EAGAIN) {
       host.waits++; // a space-wait is queued in Xen; the sender's VIRQ resumes the app
       const target = this.ringFor(host.domid, dst.domid, dst.aport);
+      app.waitingOn = target?.ring;
       if (target) this.reportRing(target.owner, target.ring); // full, with a waiter
       return;
     }

@@ -102,6 +102,22 @@ describe('the device model started by the toolstack, in runs', () => {
     expect(system.hv.life(3)).toBe('gone');
   });
 
+  it('a create that failed, then xl create again: the new domain runs, and the device built for the old one is not attached to it', () => {
+    const text = scenario('', 'faults:\n  - { at: 0ms, kind: dm_start_fail, domain: guest }\nlifecycle:\n  - { at: 10ms, op: create, domain: guest }\nuntil: 1s');
+    let checked = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const { summary, guest, system } = run(text, seed);
+      expect(summary.invariantViolations, `seed ${seed}`).toEqual([]);
+      if (guest.toolstack[0] !== 'create ERROR_FAIL') continue; // the confirmation won the race
+      checked++;
+      expect(guest.toolstack, `seed ${seed}`).toEqual(['create ERROR_FAIL', 'create OK']);
+      expect(guest.domid, `seed ${seed}`).toBe(3); // domid 2 quarantined
+      expect(system.hv.life(3)).toBe('alive');
+      expect(summary.devices![0].requestsOk, `seed ${seed}`).toBe(0);
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('virtio-transports.yaml: only the virtio-mmio guest has a device model to start', () => {
     const system = createSystem(loadScenario('scenarios/virtio-transports.yaml'));
     const steps = (name: string) => system.actors().find((a) => a.id === `toolstack:${name}`)!.actor.getSnapshot().context.steps;
