@@ -107,6 +107,11 @@ const WORKERS_MAX = 64;
  * default) is: its new domain's guest memory is attached in every worker before its kernel starts.
  */
 export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
+/**
+ * Faults the parallel runtime injects; the toolstack's (`shutdown`, `reboot`, `suspend`), the device
+ * models' and the others need the deterministic runtime's toolstack and device actors.
+ */
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -137,6 +142,18 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   if (toolstackFault) {
     throw new Error(
       `${scenario.source.file}:${toolstackFault.line}: fault kind "${toolstackFault.kind}" (a toolstack operation) is not supported by the parallel runtime yet; run this scenario with --runtime deterministic`,
+    );
+  }
+  const otherFault = scenario.faults.find((f) => !(PARALLEL_FAULT_KINDS as readonly string[]).includes(f.kind));
+  if (otherFault) {
+    throw new Error(
+      `${scenario.source.file}:${otherFault.line}: fault kind "${otherFault.kind}" is not supported by the parallel runtime yet (it runs ${PARALLEL_FAULT_KINDS.join(', ')}); run this scenario with --runtime deterministic`,
+    );
+  }
+  if (scenario.devices.length > 0) {
+    const device = scenario.devices[0];
+    throw new Error(
+      `${scenario.source.file}:${device.line}: device ${device.name}: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
     );
   }
   if (options.pool && (options.pool.maxThreads !== workers || options.pool.options.concurrentTasksPerWorker !== 1)) {
