@@ -93,7 +93,7 @@ describe('argosim explore (issue #8)', () => {
     b.merge(a.toJSON());
     expect(b.report()).toEqual(report);
     const run = explore(defaultScenario, { strategy: 'random', budget: 3, seed: 1 });
-    expect(run.coverage.machines.map((m) => m.machine).sort()).toEqual(['argoRing', 'domain', 'guestApp', 'guestReceiver', 'hypervisor', 'toolstack']);
+    expect(run.coverage.machines.map((m) => m.machine).sort()).toEqual(['argoRing', 'domain', 'guestApp', 'guestReceiver', 'hypervisor', 'toolstack', 'xenstore']);
     expect(run.coverage.fraction).toBeGreaterThan(0.05);
   });
 
