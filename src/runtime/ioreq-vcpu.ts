@@ -125,11 +125,15 @@ export class IoreqVcpu {
     });
   }
 
-  /** The guest's domain is gone or reset: nothing waits any more. */
+  /**
+   * The guest's kernel is gone (its domain destroyed, or a soft reset replaced it): its work goes
+   * with it. A vCPU still waiting in Xen on a request the old kernel made completes it all the same —
+   * for nobody — so that it ends its shutdown deferral; otherwise its domain could never shut down.
+   */
   reset(): void {
-    this.waiting = null;
     this.queue.length = 0;
-    this.completionQueued = false;
+    const d = this.domid();
+    this.waiting = d !== undefined && this.ioreq.vcpuBlocked(d, this.vcpu) ? () => {} : null;
   }
 
   private complete(): void {

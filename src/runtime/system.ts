@@ -726,8 +726,10 @@ export class ArgosimSystem {
   private deviceWorker(spec: ScenarioDevice, current: () => boolean): DeviceWorker {
     const backend = this.domains.get(spec.backend)!;
     return {
+      // the worker is a thread of its own in the device model (vhost's worker): a strategy that
+      // prioritises threads (PCT, POS) can run the guest between its early load and its re-check
       defer: (label, step) =>
-        this.scheduler.schedule({ kind: 'guest', actor: spec.backend, label: `${spec.name}: ${label}`, run: () => this.asGuest(backend, () => current() && step()) }),
+        this.scheduler.schedule({ kind: 'guest', actor: `${spec.backend}/${spec.name} worker`, label: `${spec.name}: ${label}`, run: () => this.asGuest(backend, () => current() && step()) }),
       recheckReadBarrier: !this.scenario.bugs.availIdxWithoutReadBarrier,
       took: (take) => {
         const violation = vqHeadViolation(take, spec.name);

@@ -110,3 +110,14 @@ describe('R5 and libxl: an acknowledged suspend the guest cannot finish', () => 
     expect(guest.toolstack).toContain('suspend ERROR_GUEST_TIMEDOUT');
   });
 });
+
+describe('a soft reset of a guest whose vCPU waits on an ioreq', () => {
+  it('the vCPU still completes the old kernel\'s request, so a later reboot of the guest shuts it down (found by a clean exploration of virtio-transports.yaml)', () => {
+    const text = `${readFileSync('scenarios/virtio-transports.yaml', 'utf8')}\nfaults:\n  - { kind: soft_reset, domain: mmio-guest, at: 8.703ms }\n  - { kind: reboot, domain: mmio-guest, at: 10.19ms }\n`;
+    const summary = createSystem(parseScenario(text, 'soft-reset-then-reboot.yaml'), { seed: 1 }).run();
+    expect(summary.invariantViolations).toEqual([]);
+    const guest = summary.domains.find((d) => d.name === 'mmio-guest')!;
+    expect(guest.toolstack).toEqual(['create OK', 'destroy OK', 'create OK']); // on_reboot=restart
+    expect(guest.state).toBe('running');
+  });
+});
