@@ -140,6 +140,12 @@ export class XenstoredPort implements XenstoreApi {
     return this.store.opsBy(domid);
   }
 
+  /** The hypervisor's domain event (a domain created, or dead), then the watch callbacks it caused (`@releaseDomain`, the nodes it took). */
+  domainEvent(event: { type: 'INTRODUCE' | 'RELEASE'; domid: number }): void {
+    this.actor.send(event);
+    this.deliver();
+  }
+
   /** Sends the request, takes the actor's reply, then runs the watch callbacks it caused. */
   private ask(request: XenstoreRequest): XenstoreReply {
     const before = this.actor.getSnapshot().context.requests;

@@ -29,6 +29,8 @@ interface Removal {
   waiting: Set<string>;
   closed: () => void;
   done: boolean;
+  /** The xenstore watches this removal set, to remove when it is over. */
+  unwatch: Array<() => void>;
 }
 
 /**
@@ -38,16 +40,18 @@ interface Removal {
  * * the removal (`removalFor(name)`, a `DeviceRemoval` for that domain's toolstack): the devices as
  *   libxl enumerates them (`/libxl/<domid>/device`; with `devicesFromFrontendPaths`, the guest's
  *   own frontend paths — R10), be/state=Closing written for each, each live backend answering Closed
- *   from its xenbus watch (a scheduling point of the backend's domain), libxl's watch seeing it (one of
- *   the toolstack's), then the paths removed;
+ *   from its xenbus watch on the node (a xenstore watch whose firing runs as a scheduling point of the
+ *   backend's domain), libxl's own watch on the node seeing it (a point of the toolstack), then the
+ *   paths removed;
  * * `dead-backend-wait` (R9, §7 case 44): a removal waited out LIBXL_DESTROY_TIMEOUT while a backend
  *   domain of its devices was already gone when it started;
  * * `device-teardown` (R10): when the toolstack's xc_domain_destroy runs, no backend directory of the
  *   domain is left in the store.
  *
  * SIM CHOICE (docs/races.md): a backend domain that dies while libxl waits removes its home, and with
- * it the state node libxl watches; libxl's watch then fires and counts that device as closed, switch or
- * no switch.
+ * it the state node libxl watches; libxl's watch then fires (xenstored fires a watch on every node XS_RM
+ * deletes) and libxl counts that device as closed, switch or no switch. The backend's watch on its
+ * state node stands for its xenbus watch on its directory, set when the device connected.
  *
  * @example
  * ```ts
@@ -89,32 +93,35 @@ export class DeviceTeardown {
     this.host.violate(`device-teardown: the toolstack destroyed domain ${name} (${domid}) and left ${left.length} backend director${left.length === 1 ? 'y' : 'ies'} behind: ${left.join(', ')}`);
   }
 
-  /** A domain is gone: a removal waiting for its backends hears, through its watch, that their state nodes went. */
-  domainGone(domid: number): void {
-    for (const [fe, r] of this.removals) {
-      const theirs = r.devices.filter((d) => d.backendDomid === domid && r.waiting.has(d.backend));
-      if (theirs.length === 0 || r.done) continue;
-      this.host.asToolstack(this.host.nameOf(fe), `${theirs[0].backend}/state removed`, () => this.backendAnswered(r, theirs));
-    }
-  }
-
   private close(name: string, domid: number, closed: () => void): void {
     const { store } = this.host;
     const devices = libxlDevices(store, domid, this.host.devicesFromFrontendPaths);
     const deadAtStart = [...new Set(devices.map((d) => d.backendDomid).filter((d) => !this.host.exists(d)))];
     // today's libxl waits only for backends that exist (Xen 9eaaedfcde); before it, for every one
     const awaited = devices.filter((d) => this.host.deadBackendWaitsForClosed || this.host.exists(d.backendDomid));
-    const r: Removal = { devices, deadAtStart, waiting: new Set(awaited.map((d) => d.backend)), closed, done: false };
+    const r: Removal = { devices, deadAtStart, waiting: new Set(awaited.map((d) => d.backend)), closed, done: false, unwatch: [] };
+    this.removals.get(domid)?.unwatch.forEach((u) => u());
     this.removals.set(domid, r);
     for (const d of devices) {
       if (!this.host.exists(d.backendDomid)) continue; // nobody will answer
+      const state = `${d.backend}/state`;
+      let armed = false; // a watch fires once when it is set: not news
+      // the backend's xenbus watch: it closes the device and answers Closed
+      r.unwatch.push(store.watch(d.backendDomid, state, `libxl-remove-be ${domid} ${d.name}`, () => {
+        if (!armed || r.done || store.read(d.backendDomid, state) !== String(XENBUS_STATE.Closing)) return;
+        this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () => {
+          if (store.read(d.backendDomid, state) === String(XENBUS_STATE.Closing)) store.write(d.backendDomid, state, String(XENBUS_STATE.Closed));
+        });
+      }));
+      // libxl's watch on be/state: Closed, or the node gone with its domain, ends the wait for it
+      r.unwatch.push(store.watch(0, state, `libxl-remove ${domid} ${d.name}`, () => {
+        const now = store.read(0, state);
+        if (!armed || r.done || (now !== String(XENBUS_STATE.Closed) && typeof now === 'string')) return;
+        this.host.asToolstack(name, `${d.name}: be/state ${typeof now === 'string' ? 'Closed' : 'removed'}`, () => this.backendAnswered(r, [d]));
+      }));
+      armed = true;
       store.write(0, `${d.backend}/online`, '0');
-      store.write(0, `${d.backend}/state`, String(XENBUS_STATE.Closing));
-      // the backend's xenbus watch on its directory: it closes the device and answers Closed
-      this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () => {
-        if (store.read(d.backendDomid, `${d.backend}/state`) === String(XENBUS_STATE.Closing)) store.write(d.backendDomid, `${d.backend}/state`, String(XENBUS_STATE.Closed));
-        this.host.asToolstack(name, `${d.name}: be/state=Closed`, () => this.backendAnswered(r, [d]));
-      });
+      store.write(0, state, String(XENBUS_STATE.Closing));
     }
     // no device found: libxl's multidev completes at its next callback
     if (devices.length === 0) this.host.asToolstack(name, 'devices: none found', () => this.backendAnswered(r, []));
@@ -131,7 +138,10 @@ export class DeviceTeardown {
   private remove(domid: number): void {
     const { store } = this.host;
     const r = this.removals.get(domid);
-    if (r) r.done = true; // forced, or finished: later answers change nothing
+    if (r) {
+      r.done = true; // forced, or finished: later answers change nothing
+      for (const u of r.unwatch.splice(0)) u();
+    }
     for (const d of r?.devices ?? []) destroyLibxlDevice(store, domid, d);
     // libxl__destroy_domid: the domain's paths, and libxl__destroy_device_model's directory
     for (const path of [`/local/domain/${domid}`, `/libxl/${domid}`, `/local/domain/0/device-model/${domid}`]) store.rm(0, path);

@@ -287,11 +287,10 @@ export class ArgosimSystem {
     });
     this.hv.onLifecycle(({ domid, change }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
-      if (change === 'created') this.xenstored.send({ type: 'INTRODUCE', domid });
+      if (change === 'created') this.xs.domainEvent({ type: 'INTRODUCE', domid });
       if (change === 'dead') {
         // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
-        releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what), () => this.xenstored.send({ type: 'RELEASE', domid }));
-        this.teardown.domainGone(domid);
+        releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what), () => this.xs.domainEvent({ type: 'RELEASE', domid }));
       }
       if (change === 'unpaused' || change === 'resumed' || change === 'soft_reset') this.runDeferred(domid);
       // a shutdown completed by a vCPU ending its deferral outside the domain's actor (an ioreq

@@ -293,13 +293,18 @@ export class Xenstore implements XenstoreApi {
       this.owned.set(owner, (this.owned.get(owner) ?? 1) - 1);
       this.nodes.delete(p);
     }
-    this.fire(path);
+    this.fire(path, true);
   }
 
-  /** Fires the watches on `path`, its ancestors' watches (a change under a watched node), or a special event's. */
-  private fire(path: string): void {
+  /**
+   * Fires the watches on `path`, its ancestors' watches (a change under a watched node), or a special
+   * event's; for a removed tree also the watches on nodes inside it, each with its own path (xenstored
+   * fires a watch on every node XS_RM deletes).
+   */
+  private fire(path: string, removed = false): void {
     for (const w of [...this.watches]) {
       if (w.path === path || (!path.startsWith('@') && isUnder(path, w.path))) w.fn(path, w.token);
+      else if (removed && !w.path.startsWith('@') && isUnder(w.path, path)) w.fn(w.path, w.token);
     }
   }
 }

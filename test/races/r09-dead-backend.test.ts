@@ -44,6 +44,8 @@ describe('race R9: the backend domain destroyed while its frontend is connected 
       const system = createSystem(s);
       expect(system.run().invariantViolations).toEqual([]);
       expect(guestSteps(system)).toContain('devices: be/state=Closed');
+      // the backend's and libxl's watches on be/state are xenstored's: its watch events carried them
+      expect(system.xenstored.getSnapshot().context.watchEvents).toBeGreaterThanOrEqual(4);
     }
   });
 

@@ -57,4 +57,14 @@ describe('xenstore: write permission outside a home, ownership, and release (R19
     expect(xs.write(1, '/shared/b', 'x')).toBe(true);
     expect(xs.write(1, '/shared/c', 'x')).toBe(-ERRNO.ENOSPC);
   });
+
+  it('a watch on a node inside a removed tree fires, with that node\'s path (xenstored fires one for every node XS_RM deletes)', () => {
+    const xs = new Xenstore();
+    xs.introduce(1);
+    xs.write(0, '/local/domain/1/backend/virtio/2/vdb/state', '4');
+    const seen: string[] = [];
+    xs.watch(0, '/local/domain/1/backend/virtio/2/vdb/state', 'libxl', (path) => seen.push(path));
+    xs.release(1);
+    expect(seen).toEqual(['/local/domain/1/backend/virtio/2/vdb/state', '/local/domain/1/backend/virtio/2/vdb/state']);
+  });
 });
