@@ -592,6 +592,6 @@ describe('toolstackMachine graph', () => {
     expect(edges).toBeGreaterThan(100);
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
-    expect(declared.length).toBe(54); // 51, and DM_FAILED and the start timeout each with the R16 switch
+    expect(declared.length).toBe(55); // 51, DM_FAILED and the start timeout each with the R16 switch, and the suspend wait's timeout
   });
 });
