@@ -150,6 +150,12 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${otherFault.line}: fault kind "${otherFault.kind}" is not supported by the parallel runtime yet (it runs ${PARALLEL_FAULT_KINDS.join(', ')}); run this scenario with --runtime deterministic`,
     );
   }
+  const poller = scenario.rings.find((r) => r.consume === 'one');
+  if (poller) {
+    throw new Error(
+      `${scenario.source.file}:${poller.line}: ring (${poller.owner}, port ${poller.port}): consume: one (a receiver polling one message at a time) is not run by the parallel runtime yet, whose receivers drain every ring; run this scenario with --runtime deterministic`,
+    );
+  }
   if (scenario.devices.length > 0) {
     const device = scenario.devices[0];
     throw new Error(

@@ -93,5 +93,6 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     await expect(runParallel(devices, { workers: 2 })).rejects.toThrow(/virtio-transports\.yaml:\d+: device vda: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic/);
     const stalled = parseScenario(readFileSync('scenarios/tiny.yaml', 'utf8') + '\nfaults:\n  - { kind: stall, domain: a, at: 1ms }\n', 'stall.yaml');
     await expect(runParallel(stalled, { workers: 2 })).rejects.toThrow(/stall\.yaml:\d+: fault kind "stall" is not supported by the parallel runtime yet/);
+    await expect(runParallel(loadScenario('scenarios/races/argo-pending-length.yaml'), { workers: 2 })).rejects.toThrow(/argo-pending-length\.yaml:21: ring \(receiver, port 9\): consume: one .* not run by the parallel runtime yet/);
   });
 });
