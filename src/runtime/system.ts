@@ -652,15 +652,17 @@ export class ArgosimSystem {
       return this.scheduleDeviceBatch(run, spec.startMs);
     }
     let transport;
+    // libxl's slot for a virtio-mmio device: its window and its SPI (§5.10)
+    const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
+    const irq = GUEST_VIRTIO_MMIO_SPI_FIRST + slot;
     if (spec.transport === 'mmio') {
       const ioreq = this.ioreqHost();
-      const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
       const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
         this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
-      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot, worker: (current) => this.deviceWorker(spec, current) });
+      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq, worker: (current) => this.deviceWorker(spec, current) });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
-    if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${GUEST_VIRTIO_MMIO_SPI_FIRST + this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length}`, run);
+    if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${irq}`, run);
     this.devices.push(run);
     this.whenDeviceModelUp(spec.frontend, () => {
       this.devicesStarted.add(run);
