@@ -593,5 +593,5 @@ describe('toolstackMachine graph', () => {
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
     expect(declared.length).toBe(55); // 51, DM_FAILED and the start timeout each with the R16 switch, and the suspend wait's timeout
-  });
+  }, 120_000); // the walk takes ~10 s alone on a 2-core VM, several times that beside the rest of the suite
 });
