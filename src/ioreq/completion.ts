@@ -94,6 +94,11 @@ function crash(host: IoreqHost, t: IoreqTarget, vcpu: number, w: { state: number
   t.io[vcpu].blocked = false;
   t.io[vcpu].state = STATE_IOREQ_NONE;
   host.hv.crashDomain(t.ref.domid); // "Weird HVM ioreq state transition"
+  // wait_for_io bailed with the server no longer pending, so the vCPU's next hvm_do_resume finds
+  // nothing to wait for and ends its shutdown deferral: done here, since the vCPU runs nothing more.
+  // It matters when a shutdown was already in progress — domain_shutdown keeps the first reason and
+  // returns, so the crash cancels no deferral then (SIM CHOICE, docs/ioreq.md)
+  host.hv.domctl.endShutdownDeferral(t.ref.domid, vcpu);
   return { kind: 'crashed', state: w.state, previous: w.previous };
 }
 

@@ -14,7 +14,7 @@ import {
 import { answerRequest, takeRequest } from '../../src/ioreq/emulator-slot.js';
 import { IOREQ_T, readIoreq, setSlotData, setSlotState, slotState, writeIoreq } from '../../src/ioreq/ioreq-page.js';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
-import { SHUTDOWN_crash } from '../../src/domain/lifecycle.js';
+import { SHUTDOWN_crash, SHUTDOWN_poweroff, XEN_DOMINF_shutdown } from '../../src/domain/lifecycle.js';
 import { bringUp, DOM0, MMIO_BASE, TARGET, world } from './harness.js';
 
 const read4 = { type: IOREQ_TYPE_COPY, addr: MMIO_BASE, size: 4, dir: IOREQ_READ } as const;
@@ -162,4 +162,21 @@ describe('ioreq_t and the synchronous slot (virtio-ioreq-lifecycle.md §5.3–§
       expect(w.ioreq.vcpuBlocked(TARGET, 0)).toBe(true);
     },
   );
+});
+
+describe('XSA-262 crash during a shutdown already in progress', () => {
+  it('the crashing vCPU ends its shutdown deferral (its next hvm_do_resume would): the poweroff completes instead of hanging', () => {
+    const w = world();
+    const emu = bringUp(w);
+    expect(w.ioreq.access(TARGET, 0, { type: IOREQ_TYPE_COPY, addr: MMIO_BASE, size: 4, dir: IOREQ_READ }).kind).toBe('blocked');
+    expect(w.hv.shutdownDomain(TARGET, SHUTDOWN_poweroff)).toBe(0); // vCPU 0 holds the deferral
+    expect(w.hv.domctl.getInfo(TARGET).flags & XEN_DOMINF_shutdown).toBe(0);
+    expect(takeRequest(emu.page, 0)).not.toBeNull(); // INPROCESS
+    expect(w.ioreq.resume(TARGET, 0)).toEqual({ kind: 'blocked' }); // Xen saw INPROCESS
+    setSlotState(emu.page, 0, STATE_IOREQ_READY); // backwards
+    expect(w.ioreq.resume(TARGET, 0)).toMatchObject({ kind: 'crashed' });
+    const info = w.hv.domctl.getInfo(TARGET);
+    expect(info.flags & XEN_DOMINF_shutdown).not.toBe(0);
+    expect(info.shutdownCode).toBe(SHUTDOWN_poweroff); // the first reason stands
+  });
 });
