@@ -1,4 +1,4 @@
-import { assign, type Actor, type AnyActorRef } from 'xstate';
+import { assign, type AnyActorRef } from 'xstate';
 import { ERRNO } from '../../src/xen/errno.js';
 import type { Xenstore } from '../../src/xenstore/xenstore.js';
 import type { XenstoreApi } from '../../src/xenstore/xenstore-api.js';

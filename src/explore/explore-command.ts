@@ -5,7 +5,6 @@ import { InspectedRun } from '../inspector/inspected-run.js';
 import { INSPECTOR_PROTOCOL_VERSION } from '../inspector/protocol.js';
 import { parseScenario } from '../scenario/load-scenario.js';
 import { FAULT_KINDS, type FaultKind } from '../scenario/schema.js';
-import { withBugs } from './bugs.js';
 export { withBugs } from './bugs.js';
 import type { FaultWeights } from './fault-plan.js';
 import { parseBugs, parseCount, parseInteger, parseUntil } from '../cli/flags.js';

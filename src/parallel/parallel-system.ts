@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { createActor, type Actor } from 'xstate';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
-import type { DomainEvent } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { SeededRandom } from '../runtime/random.js';

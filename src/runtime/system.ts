@@ -1,5 +1,5 @@
 import { Subject, type Observable } from 'rxjs';
-import { createActor, type Actor, type AnyActor, type InspectionEvent } from 'xstate';
+import type { AnyActor, InspectionEvent } from 'xstate';
 import { createHypervisorActor } from '../../machines/implementations/hypervisor-core.js';
 import { createArgoRingActor } from '../../machines/implementations/argo-ring-core.js';
 import { createGuestReceiverActor } from '../../machines/implementations/guest-receiver-core.js';
@@ -16,7 +16,7 @@ import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
 import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioRing, ScenarioWorkload } from '../scenario/schema.js';
-import { ERRNO, errnoName } from '../xen/errno.js';
+import { ERRNO } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
 import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
 import { lifecycle$ } from '../streams/lifecycle-stream.js';
