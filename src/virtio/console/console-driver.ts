@@ -1,6 +1,6 @@
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { PageAllocator } from '../../memory/page-allocator.js';
-import type { DriverQueue } from '../driver-queue.js';
+import { type DriverQueue, postReceiveBuffers } from '../driver-queue.js';
 
 /** Buffers of a `VirtioConsoleDriver`. */
 export interface ConsoleDriverOptions {
@@ -52,15 +52,7 @@ export class VirtioConsoleDriver {
 
   /** Posts every free receive buffer (one writable descriptor each), then kicks; how many. */
   postRx(): number {
-    let posted = 0;
-    while (this.rxFree.length > 0) {
-      const slot = this.rxFree[this.rxFree.length - 1];
-      if (!this.rx.add([], [{ gpa: this.rxBase + slot * this.rxBufferBytes, len: this.rxBufferBytes }], slot).ok) break;
-      this.rxFree.pop();
-      posted++;
-    }
-    if (posted > 0) this.rx.kick();
-    return posted;
+    return postReceiveBuffers(this.rx, this.rxFree, this.rxBase, this.rxBufferBytes);
   }
 
   /** Output on transmitq in slot-sized pieces (readable descriptors only); the bytes queued. */

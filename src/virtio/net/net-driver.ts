@@ -1,6 +1,6 @@
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { PageAllocator } from '../../memory/page-allocator.js';
-import type { DriverQueue } from '../driver-queue.js';
+import { type DriverQueue, postReceiveBuffers } from '../driver-queue.js';
 import { ETH_FRAME_LEN, RX_BUFFER_BYTES_MIN, VIRTIO_NET_HDR } from './constants.js';
 
 /** A received frame and the receive buffers it came in (`num_buffers`, §3.1). */
@@ -69,15 +69,7 @@ export class VirtioNetDriver {
 
   /** Posts every free receive buffer the queue takes, then kicks; how many it posted. */
   postRx(): number {
-    let posted = 0;
-    while (this.rxFree.length > 0) {
-      const slot = this.rxFree[this.rxFree.length - 1];
-      if (!this.rx.add([], [{ gpa: this.rxBase + slot * this.rxBufferBytes, len: this.rxBufferBytes }], slot).ok) break;
-      this.rxFree.pop();
-      posted++;
-    }
-    if (posted > 0) this.rx.kick();
-    return posted;
+    return postReceiveBuffers(this.rx, this.rxFree, this.rxBase, this.rxBufferBytes);
   }
 
   /** Puts a frame on transmitq; false when no transmit slot or descriptor is free (call `reclaimTx`). */
