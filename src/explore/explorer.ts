@@ -78,7 +78,12 @@ export interface ExplorePlan {
   steps: number;
   /** The horizon of added faults: the scenario's `until`, else the earliest-first run's end. */
   horizonMs: number;
+  /** The instants at which the earliest-first run took steps (at most `PLAN_INSTANTS_MAX`, evenly spread): where added faults may land (`swarmFaults`). */
+  instants: number[];
 }
+
+/** The instants a plan keeps at most (it travels to every worker). */
+const PLAN_INSTANTS_MAX = 4096;
 
 /** What a range of schedules found (mergeable; plain data, so a worker can return it). */
 export interface RangeResult {
@@ -98,8 +103,10 @@ export function faultWeightsOf(scenario: Scenario, options: Pick<ExploreOptions,
 
 /** Computes the plan: one run of the scenario with every fault, in earliest-first order. */
 export function explorePlan(scenario: Scenario, options: Pick<ExploreOptions, 'seed' | 'untilMs' | 'maxSteps'>): ExplorePlan {
-  const baseline = runSchedule(scenario, { seed: options.seed, faults: scenario.faults, strategy: 'prefix' }, { untilMs: options.untilMs, maxSteps: options.maxSteps });
-  return { steps: baseline.steps, horizonMs: Math.max(1, scenario.untilMs ?? baseline.virtualTimeMs) };
+  const baseline = runSchedule(scenario, { seed: options.seed, faults: scenario.faults, strategy: 'prefix' }, { untilMs: options.untilMs, maxSteps: options.maxSteps, instants: true });
+  const all = baseline.instants ?? [];
+  const every = Math.max(1, Math.ceil(all.length / PLAN_INSTANTS_MAX));
+  return { steps: baseline.steps, horizonMs: Math.max(1, scenario.untilMs ?? baseline.virtualTimeMs), instants: all.filter((_, i) => i % every === 0) };
 }
 
 /**
@@ -113,7 +120,7 @@ export function exploreRange(scenario: Scenario, options: ExploreOptions, plan: 
   const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
   for (let index = from; index < to; index++) {
     const seed = scheduleSeed(options.seed, index);
-    const faults = options.swarm !== false ? swarmFaults(scenario, seed, weights, plan.horizonMs) : scenario.faults;
+    const faults = options.swarm !== false ? swarmFaults(scenario, seed, weights, plan.horizonMs, plan.instants) : scenario.faults;
     const spec: ScheduleSpec = { seed, faults, strategy: options.strategy, depth: options.depth, steps: plan.steps };
     const outcome = runSchedule(scenario, spec, { ...limits, coverage });
     if (!tally(result, index, outcome, options)) break;

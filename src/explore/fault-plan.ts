@@ -18,13 +18,22 @@ const GENERATED_MAX = 3;
  * guest (never the control domain: its death is the host's) or, for `unregister`, a scenario ring.
  * A generated fault has `line` 0.
  *
+ * Half of the generated faults (a draw of their own, so the kinds, targets and delays are those of
+ * the uniform draw) land instead on one of `instants` — the moments at which the plan's run took a
+ * scheduling step: a fault *at a scheduling point*, due together with the steps of that instant, so
+ * the strategy orders it among them. A moment drawn uniformly from the horizon almost never meets a
+ * step (steps fall on a few thousand instants of a horizon of millions of microseconds), and the
+ * races that need a fault between two steps of one instant — R2's shutdown between a vCPU's send and
+ * its return — would be out of reach.
+ *
  * @example
  * ```ts
  * const faults = swarmFaults(scenario, seed, { kill: 2, virq_drop: 1 }, 50);
  * ```
  */
-export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeights, horizonMs: number): ScenarioFault[] {
+export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeights, horizonMs: number, instants: readonly number[] = []): ScenarioFault[] {
   const rng = new SeededRandom(seed ^ 0x5bd1e995);
+  const atPoint = new SeededRandom(seed ^ 0x27d4eb2f);
   const own = scenario.faults.filter(() => rng.chance(0.5));
   // a device model's faults hit the front or back end of a virtio-mmio device (guests only)
   const dmEnds = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && (v.frontend === d.name || v.backend === d.name)));
@@ -41,6 +50,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
     let pick = rng.int(0, 1_000_000) / 1_000_000 * total;
     const kind = kinds.find((k) => (pick -= weights[k]!) < 0) ?? kinds[kinds.length - 1];
     let atMs = Math.round(rng.int(0, Math.max(0, Math.floor(horizonMs * 1000) - 1))) / 1000;
+    if (instants.length > 0 && atPoint.chance(0.5)) atMs = instants[atPoint.int(0, instants.length - 1)];
     // a device model failing to start: present at boot half the time (it races the first start's
     // confirmation at time 0), else from a moment on (the next start: a restart)
     if (kind === 'dm_start_fail' && rng.chance(0.5)) atMs = 0;

@@ -41,6 +41,8 @@ export interface ScheduleOutcome {
   /** Every choice made: `replayStrategy(choices)` with the same seed and faults runs it again. */
   choices: number[];
   violations: string[];
+  /** The distinct instants (virtual ms) at which steps were taken, in order (only when asked: `instants`). */
+  instants?: number[];
 }
 
 /** The seed of schedule `index` of an exploration from `seed`. */
@@ -72,7 +74,7 @@ function strategyOf(spec: ScheduleSpec): Strategy {
 export function runSchedule(
   scenario: Scenario,
   spec: ScheduleSpec,
-  options: { untilMs?: number; maxSteps?: number; coverage?: Coverage; strategy?: Strategy } = {},
+  options: { untilMs?: number; maxSteps?: number; coverage?: Coverage; strategy?: Strategy; instants?: boolean } = {},
 ): ScheduleOutcome {
   const system = createSystem(withFaults(scenario, spec.faults), {
     seed: spec.seed,
@@ -83,5 +85,14 @@ export function runSchedule(
   });
   options.coverage?.declare(system.actors().map((a) => a.actor.logic));
   const summary = system.run();
-  return { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, virtualTimeMs: summary.virtualTimeMs, faultsFired: summary.faults ?? {}, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
+  const outcome: ScheduleOutcome = { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, virtualTimeMs: summary.virtualTimeMs, faultsFired: summary.faults ?? {}, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
+  if (options.instants) outcome.instants = instantsOf(system.scheduler.trace);
+  return outcome;
+}
+
+/** The distinct times of a run's steps, in order (steps come in time order). */
+function instantsOf(trace: ReadonlyArray<{ atMs: number }>): number[] {
+  const instants: number[] = [];
+  for (const { atMs } of trace) if (instants.length === 0 || instants[instants.length - 1] !== atMs) instants.push(atMs);
+  return instants;
 }

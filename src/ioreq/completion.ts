@@ -11,7 +11,9 @@ import type { IoreqServer } from './server.js';
  * - `blocked`: some server has not answered yet; the vCPU keeps waiting;
  * - `crashed`: the emulator moved the slot backwards or wrote an invalid state: the target crashed (XSA-262);
  * - `running`: the vCPU was not waiting;
- * - `not-running`: it waits, but cannot run now (paused, paused for shutdown, dying).
+ * - `not-running`: it waits, but cannot run now (paused, paused for shutdown, dying);
+ * - `retry`: the request had been dropped after its send (R2's bug, `vcpuSendReturned`): the answer
+ *   is discarded and the instruction runs again once the vCPU runs.
  *
  * @example
  * ```ts
@@ -24,7 +26,8 @@ export type ResumeResult =
   | { kind: 'blocked' }
   | { kind: 'crashed'; state: number; previous: number }
   | { kind: 'running' }
-  | { kind: 'not-running'; why: string };
+  | { kind: 'not-running'; why: string }
+  | { kind: 'retry' };
 
 /** The emulator's EVTCHNOP_send reached Xen's consumer: a vCPU waiting on it is woken (listeners run). */
 export function wakeVcpu(host: IoreqHost, t: IoreqTarget, vcpu: number): void {
@@ -108,6 +111,10 @@ function finish(host: IoreqHost, t: IoreqTarget, vcpu: number, data: bigint, fou
   const stuck = !found && host.bugs.ioreqStateStuckAfterServerDestroy;
   io.state = stuck ? STATE_IOREQ_READY : STATE_IOREQ_NONE; // the completion handler consumed IORESP_READY
   host.hv.domctl.endShutdownDeferral(t.ref.domid, vcpu);
+  if (io.reexecute) {
+    io.reexecute = false;
+    return { kind: 'retry' };
+  }
   if (!io.needsCompletion) return { kind: 'done' };
   return { kind: 'done', data: BigInt.asUintN(8 * io.size, data) };
 }

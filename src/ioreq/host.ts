@@ -20,6 +20,12 @@ export interface IoreqBugs {
   ioreqStateUnchecked: boolean;
   /** R4, before Xen da20c93108: completion waits for one pending server only, not every one a broadcast reached. */
   broadcastWaitsForOneServer: boolean;
+  /**
+   * R2, before Xen b7e0d89788: back from `ioreq_send`, the arch code (Arm `try_fwd_ioserv`, x86
+   * `hvmemul_do_io`) dropped the latched request whenever the domain was shutting down — also for a
+   * request it had sent — so the instruction ran again after resume and the emulator got it twice.
+   */
+  ioreqResentAfterShutdown: boolean;
 }
 
 /** Every IOREQ bug switch off. */
@@ -27,6 +33,7 @@ export const NO_IOREQ_BUGS: Readonly<IoreqBugs> = Object.freeze({
   ioreqStateStuckAfterServerDestroy: false,
   ioreqStateUnchecked: false,
   broadcastWaitsForOneServer: false,
+  ioreqResentAfterShutdown: false,
 });
 
 /** The vCPU's own record of its I/O (`v->io`): the latched request and what completing it needs. */
@@ -43,6 +50,11 @@ export interface VcpuIo {
   blocked: boolean;
   /** `v->suspended`-style mark: a send refused because the domain was shutting down (§5.5, b7e0d89788). */
   suspended: boolean;
+  /**
+   * The latched request was dropped after it was sent (R2's bug): the completion discards the answer
+   * and the instruction runs again — its PC was not advanced.
+   */
+  reexecute: boolean;
 }
 
 /** IOREQ state of one target domain. */
@@ -102,5 +114,5 @@ export function targetOf(host: IoreqHost, target: number): IoreqTarget | null {
 
 /** A vCPU with no I/O in flight. */
 export function idleIo(): VcpuIo {
-  return { state: 0, dir: 0, size: 0, needsCompletion: false, data: 0n, blocked: false, suspended: false };
+  return { state: 0, dir: 0, size: 0, needsCompletion: false, data: 0n, blocked: false, suspended: false, reexecute: false };
 }

@@ -7,7 +7,7 @@ import { createServer, destroyServer, dmOpTarget, setIrqLevel, mapRange, ownedSe
 import { IoreqEventChannels } from './event-channels.js';
 import { NO_IOREQ_BUGS, sameDomain, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
 import { slotState } from './ioreq-page.js';
-import { broadcastInvalidate, sendBuffered, vcpuAccess, type AccessResult, type IoreqAccess } from './send.js';
+import { broadcastInvalidate, sendBuffered, vcpuAccess, vcpuSendReturned, type AccessResult, type IoreqAccess } from './send.js';
 import type { IoreqServer } from './server.js';
 import { destroyAllServers } from './teardown.js';
 
@@ -17,7 +17,7 @@ export interface IoreqOptions {
   built?: boolean;
   /** x86 (default) or Arm: bufioreq support and what an access with no server gets (§5.2, §5.6). */
   arch?: IoreqArch;
-  /** Historical bugs to bring back (§6.7 R1, R3, R4); all off by default. */
+  /** Historical bugs to bring back (§6.7 R1–R4); all off by default. */
   bugs?: Partial<IoreqBugs>;
 }
 
@@ -178,6 +178,11 @@ export class Ioreq {
   /** A guest access traps on `vcpu` of `target` (§5.4–§5.6). */
   access(target: number, vcpu: number, a: IoreqAccess): AccessResult {
     return vcpuAccess(this.host, target, vcpu, a);
+  }
+
+  /** Back from `ioreq_send` with a request out (§5.5): the vCPU waits for it, or (R2's bug) forgot it. */
+  sendReturned(target: number, vcpu: number): 'waiting' | 'forgotten' | 'running' {
+    return vcpuSendReturned(this.host, target, vcpu);
   }
 
   /** The blocked vCPU runs its completion (§5.4 wait_for_io, §5.5). */

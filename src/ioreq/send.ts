@@ -11,6 +11,7 @@ import { bufferable, bufferedSend } from './buffered-page.js';
 import { targetOf, type IoreqHost, type IoreqTarget } from './host.js';
 import { readIoreq, slotState, writeIoreq } from './ioreq-page.js';
 import { selectServer } from './select-server.js';
+import { SHUTDOWN_NONE } from '../domain/lifecycle.js';
 import type { IoreqServer } from './server.js';
 
 /**
@@ -102,6 +103,33 @@ export function vcpuAccess(host: IoreqHost, target: number, vcpu: number, a: Ior
   return io.needsCompletion ? { kind: 'blocked', server: s.id } : { kind: 'retired', server: s.id };
 }
 
+/**
+ * What the arch code does with a sent request once `ioreq_send` has returned (§5.5; Arm
+ * `try_fwd_ioserv`, x86 `hvmemul_do_io`): `ioreq_send` answers RETRY for a request it sent (the vCPU
+ * is to wait) as for one the shutdown deferral refused. Today's Xen tells them apart by `suspended`,
+ * set only on the refusal (b7e0d89788), so a sent request stays latched and the vCPU waits for it:
+ * `waiting`. Before the fix the test was "is the domain shutting down": a shutdown begun between the
+ * send and this check dropped the latched request (`forgotten`, switch `ioreqResentAfterShutdown`,
+ * R2) — the emulator still has it, the vCPU waits for that answer in the completion path, discards
+ * it, and runs the instruction again after resume. `running` when the vCPU has no request out.
+ *
+ * @example
+ * ```ts
+ * if (ioreq.access(1, 0, write).kind === 'blocked') ioreq.sendReturned(1, 0); // 'waiting'
+ * ```
+ */
+export function vcpuSendReturned(host: IoreqHost, target: number, vcpu: number): 'waiting' | 'forgotten' | 'running' {
+  const t = targetOf(host, target);
+  const io = t?.io[vcpu];
+  if (!io?.blocked || io.state !== STATE_IOREQ_READY) return 'running';
+  const drop = host.bugs.ioreqResentAfterShutdown ? host.hv.domctl.getInfo(target).shutdownState !== SHUTDOWN_NONE : io.suspended;
+  if (!drop) return 'waiting';
+  io.state = STATE_IOREQ_NONE; // vio->req.state = STATE_IOREQ_NONE: the request is forgotten
+  io.needsCompletion = false; // ioreq_needs_completion() of a NONE request
+  io.reexecute = true; // IO_RETRY: the PC is not advanced
+  return 'forgotten';
+}
+
 function unhandled(host: IoreqHost, a: IoreqAccess, reason: 'no-server' | 'bad-state'): AccessResult {
   if (host.arch === 'arm') return { kind: 'abort', reason }; // §5.6 try_fwd_ioserv → data abort
   return { kind: 'ignored', data: a.dir === IOREQ_READ ? allOnes(a.size) : 0n, reason };
@@ -131,7 +159,7 @@ export function sendSync(host: IoreqHost, t: IoreqTarget, s: IoreqServer, vcpu: 
     df: host.arch === 'arm' ? false : (a.df ?? false),
     type: a.type,
   });
-  Object.assign(t.io[vcpu], { state: STATE_IOREQ_READY, dir: a.dir, size: a.size, needsCompletion: needsCompletion(a), data: 0n, blocked: true });
+  Object.assign(t.io[vcpu], { state: STATE_IOREQ_READY, dir: a.dir, size: a.size, needsCompletion: needsCompletion(a), data: 0n, blocked: true, reexecute: false });
   sv.pending = true;
   sv.prevState = STATE_IOREQ_NONE;
   host.channels.notifyRemote(t.ref.domid, sv.port);

@@ -1,6 +1,13 @@
-import { STATE_IOREQ_NONE, STATE_IORESP_READY } from '../ioreq/constants.js';
+import { IOREQ_WRITE, STATE_IOREQ_NONE, STATE_IORESP_READY } from '../ioreq/constants.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { allOnes, type IoreqAccess } from '../ioreq/send.js';
+
+/** A guest access being executed: its continuation, and how many requests it made to an emulator. */
+interface InFlight {
+  a: IoreqAccess;
+  then: (data: bigint) => void;
+  sends: number;
+}
 
 /** What a guest vCPU that traps to IOREQ servers needs from the runtime. */
 export interface IoreqVcpuHooks {
@@ -21,13 +28,18 @@ export interface IoreqVcpuHooks {
  * deferral ended) and goes on. While it is blocked the vCPU runs nothing else: work for it waits
  * (`run`), as a real vCPU spinning in `wait_for_io` executes no guest code.
  *
- * Three monitors watch the completions (issue #7 item 5):
+ * Between the send and the wait lies one more step of the vCPU: Xen's arch code looking at what
+ * `ioreq_send` returned (`sendReturned`, §5.5) — a shutdown can begin in between, which is R2's window.
+ *
+ * Four monitors watch the accesses and completions (issue #7 item 5):
  * - `vcpu-io-state` (safety, R1, Xen f7039ee41b): a vCPU that runs again has `io.req.state` NONE
  *   — a state left READY makes every later emulation UNHANDLEABLE;
  * - `ioreq-state-forward` (safety, R3, XSA-262): a vCPU left waiting has not seen its slot move
  *   backwards or to an invalid value — Xen must crash the target instead of waiting on (the DoS);
  * - `broadcast-completes` (safety, R4, Xen da20c93108): a vCPU that runs again has no server with
- *   its request still pending — a broadcast waits for every server it reached.
+ *   its request still pending — a broadcast waits for every server it reached;
+ * - `ioreq-once` (safety, R2, Xen b7e0d89788): an emulator gets each guest access once — an
+ *   instruction that runs again after a shutdown and resume must not send a request it already sent.
  *
  * @example
  * ```ts
@@ -46,6 +58,16 @@ export class IoreqVcpu {
   private completionQueued = false;
   /** Servers `broadcast-completes` found still holding this vCPU's request. */
   private readonly leftPending = new Set<number>();
+  /** The guest access whose request is out (null for a broadcast, or when none is). */
+  private inFlight: InFlight | null = null;
+  /** Between a send and Xen's arch code looking at what it returned (`sendReturned`). */
+  private returning = false;
+  /** A wake-up that came while `returning`. */
+  private wokenMeanwhile = false;
+  /** An instruction waits to run again (RETRY); the vCPU's other work waits behind it. */
+  private reexecuting = false;
+  /** Bumped when the kernel is replaced: its deferred re-executions and pending returns are void. */
+  private epoch = 0;
 
   constructor(
     private readonly ioreq: Ioreq,
@@ -64,8 +86,13 @@ export class IoreqVcpu {
 
   /** Runs `work` on the vCPU now, or once its outstanding access has completed. */
   run(work: () => void): void {
-    if (this.waiting === null) work();
+    if (this.waiting === null && !this.reexecuting) work();
     else this.queue.push(work);
+  }
+
+  /** Runs the work that waited, while the vCPU is free. */
+  private drain(): void {
+    while (this.waiting === null && !this.reexecuting && this.queue.length > 0) this.queue.shift()!();
   }
 
   /**
@@ -73,29 +100,77 @@ export class IoreqVcpu {
    * nothing answered, §5.6, §5.9 SIM). The vCPU must not be blocked: use `run` around it.
    */
   access(a: IoreqAccess, then: (data: bigint) => void): void {
+    this.issue({ a, then, sends: 0 });
+  }
+
+  /**
+   * The vCPU executes the instruction of `op` — again, after a RETRY: its PC was not advanced. A
+   * request sent is one step; Xen's arch code looking at what `ioreq_send` returned is the next
+   * (`sendReturned`), so a shutdown can begin in between (R2).
+   */
+  private issue(op: InFlight): void {
     const d = this.domid();
     if (d === undefined) return;
     if (this.ioreq.vcpuBlocked(d, this.vcpu)) {
       // still waiting in Xen on a request this object no longer tracks (the guest's kernel was
       // replaced meanwhile): the vCPU executes nothing until that completes
-      this.waiting = () => this.access(a, then);
+      this.waiting = () => this.issue(op);
       return;
     }
-    const r = this.ioreq.access(d, this.vcpu, a);
+    const r = this.ioreq.access(d, this.vcpu, op.a);
     switch (r.kind) {
       case 'blocked':
-      case 'retired':
-        this.waiting = then;
+      case 'retired': {
+        this.sent(op, d);
+        this.waiting = op.then;
+        this.inFlight = op;
         this.reported = false;
+        this.returning = true;
+        const epoch = this.epoch;
+        this.hooks.point(this.name, 'vCPU back from ioreq_send', 0, () => this.sendReturned(epoch));
         return;
+      }
       case 'ignored':
-        return then(r.data);
+        return op.then(r.data);
       case 'abort': // Arm: a data abort the guest's handler skips; the read sees nothing
       case 'unhandleable': // only with R1's bug: the emulation fails; vcpu-io-state has reported why
-        return then(allOnes(a.size));
+        return op.then(allOnes(op.a.size));
       case 'retry': // §5.5: shutdown refused the deferral; the instruction runs again once resumed
       case 'not-running':
-        return this.hooks.defer(() => this.run(() => this.access(a, then)));
+        return this.reexecute(op);
+    }
+  }
+
+  /** Monitor `ioreq-once` (R2): an emulator gets each guest access once, however often its instruction runs. */
+  private sent(op: InFlight, d: number): void {
+    if (++op.sends !== 2) return;
+    const what = `${op.a.dir === IOREQ_WRITE ? 'write' : 'read'} of ${op.a.size} bytes at 0x${op.a.addr.toString(16)}`;
+    this.hooks.violate(`ioreq-once: the ${what} by vCPU ${this.vcpu} of ${this.name} (domain ${d}) went to its device model twice: the instruction ran again after a shutdown and resume although its request had been sent (R2, fixed by Xen b7e0d89788)`);
+  }
+
+  /**
+   * The instruction of `op` runs again when the vCPU next runs (after resume); the guest's other work
+   * for this vCPU waits behind it. Dropped if the kernel is replaced meanwhile (`reset`).
+   */
+  private reexecute(op: InFlight): void {
+    const epoch = this.epoch;
+    this.reexecuting = true;
+    this.hooks.defer(() => {
+      if (epoch !== this.epoch) return;
+      this.reexecuting = false;
+      this.issue(op);
+      this.drain();
+    });
+  }
+
+  /** Xen's arch code is back from `ioreq_send` (`ioreq.sendReturned`); a wake-up that came meanwhile is taken now. */
+  private sendReturned(epoch: number): void {
+    this.returning = false;
+    const d = this.domid();
+    if (epoch === this.epoch && d !== undefined) this.ioreq.sendReturned(d, this.vcpu);
+    if (this.wokenMeanwhile) {
+      this.wokenMeanwhile = false;
+      this.woken();
     }
   }
 
@@ -116,6 +191,10 @@ export class IoreqVcpu {
   /** Xen woke the vCPU (`onWake`): its completion becomes a scheduling point of the guest. */
   woken(): void {
     if (this.waiting === null || this.completionQueued) return;
+    if (this.returning) {
+      this.wokenMeanwhile = true; // the vCPU is still in Xen, on its way from the send to the wait
+      return;
+    }
     this.completionQueued = true;
     // not as guest work: a vCPU holding its shutdown deferral runs its completion while the domain
     // shuts down (§5.5); `resume` itself says when the vCPU cannot run (paused), and it waits then
@@ -132,6 +211,9 @@ export class IoreqVcpu {
    */
   reset(): void {
     this.queue.length = 0;
+    this.epoch++;
+    this.reexecuting = false;
+    this.inFlight = null;
     const d = this.domid();
     this.waiting = d !== undefined && this.ioreq.vcpuBlocked(d, this.vcpu) ? () => {} : null;
   }
@@ -147,6 +229,13 @@ export class IoreqVcpu {
         return this.hooks.defer(() => this.complete());
       case 'crashed': // XSA-262: Xen crashed the target; its domain's teardown follows
         return this.reset();
+      case 'retry': { // R2's bug: the request was forgotten after its send; the answer is dropped
+        const op = this.inFlight;
+        this.waiting = null;
+        this.inFlight = null;
+        if (op) this.reexecute(op);
+        return;
+      }
       case 'running':
       case 'done': {
         const then = this.waiting;
@@ -164,8 +253,9 @@ export class IoreqVcpu {
           this.leftPending.add(s.id);
           this.hooks.violate(`broadcast-completes: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again while server ${s.id} (device model in domain ${s.emulator}) has not answered its request: the vCPU's next access to it finds the slot busy (R4, fixed by Xen da20c93108)`);
         }
+        this.inFlight = null;
         then(r.kind === 'done' ? (r.data ?? 0n) : 0n);
-        while (this.waiting === null && this.queue.length > 0) this.queue.shift()!();
+        this.drain();
       }
     }
   }

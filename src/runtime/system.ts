@@ -378,10 +378,11 @@ export class ArgosimSystem {
    * Liveness monitors, judged when the run went idle — nothing is left to happen, so a hot state
    * now is one it stays in forever:
    *
-   * * `blocked-sender`: an application waits for space on a ring — the registration it queued its
-   *   space-wait on — that still exists and whose owner
-   *   runs (argo.md §6.3: the owner's notify after consuming wakes every waiter that fits). A sender
-   *   waiting on a ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit.
+   * * `blocked-sender`: an application of a domain that runs waits for space on a ring — the
+   *   registration it queued its space-wait on — that still exists and whose owner runs (argo.md
+   *   §6.3: the owner's notify after consuming wakes every waiter that fits). A sender waiting on a
+   *   ring that was torn down is not counted: Xen tells nobody (§6.2), a known limit; nor is one whose
+   *   own domain stays suspended or paused: its wake-up waits for it.
    * * `shutdown-completes`: a domain stays in shutdown IN_PROGRESS (lifecycle §6.3: the last vCPU's
    *   deferral ends it) — unless a vCPU of it waits on a dead device model's ioreq server (R5).
    * * `ao-completes`: a toolstack operation is still in flight (lifecycle §6.4: every ao ends, with
@@ -394,7 +395,8 @@ export class ArgosimSystem {
       const target = this.ringFor(this.domains.get(app.spec.from)!.domid, app.dst.domid, app.dst.aport);
       // a wait queued on a registration since torn down (a soft reset, an unregister, then the ring
       // registered again) went with it: Xen tells nobody (§6.2), the same known limit
-      if (target && target.ring === app.waitingOn && this.runnable(target.owner)) {
+      // … and only a sender that could run: one whose domain stays suspended or paused is frozen, not starved
+      if (target && target.ring === app.waitingOn && this.runnable(target.owner) && this.runnable(this.domains.get(app.spec.from)!)) {
         this.ledger.violations.push(
           `end: blocked-sender: ${app.spec.name} (domain ${app.spec.from}) waits forever for space on ring ${target.ring.key} of running domain ${target.owner.name}`,
         );
@@ -770,7 +772,7 @@ export class ArgosimSystem {
     const ioreq = createIoreq(this.hv, {
       built: this.scenario.build.IOREQ_SERVER,
       arch: 'arm', // virtio-mmio over IOREQ is libxl's Arm path (§5.10): SPIs by set_irq_level
-      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked, broadcastWaitsForOneServer: bugs.broadcastWaitsForOneServer },
+      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked, broadcastWaitsForOneServer: bugs.broadcastWaitsForOneServer, ioreqResentAfterShutdown: bugs.ioreqResentAfterShutdown },
     });
     ioreq.onWake((domid, vcpu) => {
       const host = this.byDomid.get(domid);
@@ -1354,12 +1356,8 @@ export class ArgosimSystem {
         return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'SHUTDOWN' }));
       case 'reboot':
         return this.toolstackDoes(() => this.toolstacks.get(host.name)!.actor.send({ type: 'REBOOT' }));
-      case 'suspend': {
-        const toolstack = this.toolstacks.get(host.name)!.actor;
-        this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
-        this.scheduler.schedule({ kind: 'fault', actor: `toolstack:${host.name}`, label: 'resume', delayMs: fault.delayMs ?? 1, run: () => this.toolstackDoes(() => toolstack.send({ type: 'RESUME' })) });
-        return;
-      }
+      case 'suspend':
+        return this.checkpoint(host, fault.delayMs ?? 1);
       case 'stall':
         return this.stall(host, fault);
       case 'virq_delay':
@@ -1370,6 +1368,30 @@ export class ArgosimSystem {
         } });
         return;
     }
+  }
+
+  /**
+   * A `suspend` fault: a checkpoint, as `xl save -c` takes one — the toolstack's suspend, and once it
+   * has succeeded (the guest suspended itself) the domain resumed `delayMs` later. A suspend the
+   * toolstack does not take (another operation in flight) or that fails takes no checkpoint, so there
+   * is nothing to resume; a guest that suspends itself after a failed suspend (R14's bug) stays so.
+   */
+  private checkpoint(host: DomainHost, delayMs: number): void {
+    const toolstack = this.toolstacks.get(host.name)!.actor;
+    const before = toolstack.getSnapshot();
+    if (!before.matches({ active: { ao: 'idle' } })) return void this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
+    let seen = before.context.results.length;
+    const watch = toolstack.subscribe((snapshot) => {
+      const { results } = snapshot.context;
+      for (; seen < results.length; seen++) {
+        if (results[seen].op !== 'suspend') continue;
+        watch.unsubscribe();
+        if (results[seen].result !== 'OK') return;
+        this.scheduler.schedule({ kind: 'fault', actor: `toolstack:${host.name}`, label: 'resume', delayMs, run: () => this.toolstackDoes(() => toolstack.send({ type: 'RESUME' })) });
+        return;
+      }
+    });
+    this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
   }
 
   /**

@@ -94,6 +94,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R4, §5.3',
     monitor: 'broadcast-completes: a vCPU that runs again has no server with its request still pending',
   },
+  ioreqResentAfterShutdown: {
+    component: 'ioreq',
+    summary: 'back from ioreq_send, the arch code (Arm try_fwd_ioserv, x86 hvmemul_do_io) reset the vCPU\'s latched request whenever the domain was shutting down — also for a request it had sent: a shutdown begun between the send and that check (a checkpoint: suspend, then resume) made the vCPU drop the answer and run the instruction again after resume, so the device model got the access twice ("xen: io: Fix race between sending an I/O and domain shutdown" added the vcpu_io `suspended` flag to tell the two RETRYs apart)',
+    fixedBy: 'Xen b7e0d89788',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R2, §5.5, §7 case 35',
+    monitor: 'ioreq-once: a device model gets each guest access once, however often its instruction runs',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -53,6 +53,43 @@ describe('IOREQ and the domain lifecycle (virtio-ioreq-lifecycle.md §5.5, §5.9
     expect(emu.heard).toEqual([emu.ports[0]]); // one send in all
   });
 
+  it('case 35 after the send (R2): a suspend between ioreq_send and the check of its answer — the vCPU waits and takes the answer; sent once', () => {
+    const w = world();
+    const emu = bringUp(w);
+    const kick = { ...read4, dir: IOREQ_WRITE, data: 1n };
+    expect(w.ioreq.access(TARGET, 0, kick).kind).toBe('blocked'); // sent: the emulator has it
+    expect(w.hv.shutdownDomain(TARGET, SHUTDOWN_suspend)).toBe(0); // another CPU begins the checkpoint
+    expect(w.ioreq.sendReturned(TARGET, 0)).toBe('waiting'); // `suspended` is false: the request stays latched
+    expect(w.hv.domctl.getInfo(TARGET).shutdownState).toBe(SHUTDOWN_IN_PROGRESS); // the vCPU defers it
+    complete(w, emu, 0);
+    expect(w.ioreq.resume(TARGET, 0).kind).toBe('done');
+    expect(w.hv.domctl.getInfo(TARGET).shutdownState).toBe(SHUTDOWN_COMPLETE);
+    expect(w.hv.domctl.resume(TARGET)).toBe(0);
+    expect(emu.heard).toEqual([emu.ports[0]]); // the guest goes on past the instruction: one send in all
+    expect(w.ioreq.sendReturned(TARGET, 0)).toBe('running'); // nothing out any more
+  });
+
+  it('R2 switch (before b7e0d89788): the same suspend makes the vCPU drop the sent request; the answer is discarded and the instruction re-sent after resume', () => {
+    const w = world({ bugs: { ioreqResentAfterShutdown: true } });
+    const emu = bringUp(w);
+    const kick = { ...read4, dir: IOREQ_WRITE, data: 1n };
+    expect(w.ioreq.access(TARGET, 0, kick).kind).toBe('blocked');
+    expect(w.ioreq.sendReturned(TARGET, 0)).toBe('waiting'); // not shutting down: no difference
+    complete(w, emu, 0);
+    expect(w.ioreq.resume(TARGET, 0).kind).toBe('done');
+    expect(w.ioreq.access(TARGET, 0, kick).kind).toBe('blocked');
+    expect(w.hv.shutdownDomain(TARGET, SHUTDOWN_suspend)).toBe(0);
+    expect(w.ioreq.sendReturned(TARGET, 0)).toBe('forgotten'); // is_shutting_down: req.state = NONE
+    expect(w.ioreq.vcpuIoState(TARGET, 0)).toBe(STATE_IOREQ_NONE);
+    expect(w.ioreq.vcpuBlocked(TARGET, 0)).toBe(true); // the server still has it pending: the vCPU waits for it
+    complete(w, emu, 0, 9n);
+    expect(w.ioreq.resume(TARGET, 0)).toEqual({ kind: 'retry' }); // the answer goes nowhere; the PC was not advanced
+    expect(w.hv.domctl.getInfo(TARGET).shutdownState).toBe(SHUTDOWN_COMPLETE);
+    expect(w.hv.domctl.resume(TARGET)).toBe(0);
+    expect(w.ioreq.access(TARGET, 0, kick).kind).toBe('blocked'); // the instruction runs again
+    expect(emu.heard).toEqual([emu.ports[0], emu.ports[0], emu.ports[0]]); // the kick went out twice
+  });
+
   it('case 36: the target destroyed with enabled servers and a pending I/O: every server freed, the reference dropped, no event after', () => {
     const w = world();
     const a = bringUp(w);

@@ -14,6 +14,7 @@ import { HISTORICAL_BUGS, type HistoricalBug } from '../../src/xen/historical-bu
 const SWITCH_OF: Record<string, HistoricalBug | null> = {
   'argo-pending-length.yaml': 'pendingLengthZero',
   'r01-ioreq-server-destroy.yaml': 'ioreqStateStuckAfterServerDestroy',
+  'r02-checkpoint-resend.yaml': 'ioreqResentAfterShutdown',
   'r03-ioreq-state-backwards.yaml': 'ioreqStateUnchecked',
   'r04-broadcast-invalidate.yaml': 'broadcastWaitsForOneServer',
   'r05-zombie-emulator.yaml': null, // the zombie emulator is today's Xen (ccb42e0ca6), not a fixed bug

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IOREQ_READ, IOREQ_TYPE_COPY, STATE_IOREQ_READY } from '../../src/ioreq/constants.js';
+import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE, STATE_IOREQ_READY } from '../../src/ioreq/constants.js';
 import { answerRequest, takeRequest } from '../../src/ioreq/emulator-slot.js';
 import { setSlotState } from '../../src/ioreq/ioreq-page.js';
-import { SHUTDOWN_crash } from '../../src/domain/lifecycle.js';
+import { SHUTDOWN_COMPLETE, SHUTDOWN_crash, SHUTDOWN_suspend } from '../../src/domain/lifecycle.js';
 import { IoreqVcpu } from '../../src/runtime/ioreq-vcpu.js';
 import { bringUp, MMIO_BASE, TARGET, world, type Emulator, type World } from '../ioreq/harness.js';
 
@@ -96,6 +96,39 @@ describe('IoreqVcpu', () => {
       expect(w.hv.domctl.getInfo(TARGET).shutdownCode === SHUTDOWN_crash).toBe(!bug); // "Weird HVM ioreq state transition"
       expect(violations).toHaveLength(bug ? 1 : 0);
       expect(cpu.blocked).toBe(bug);
+    }
+  });
+
+  it('R2: a checkpoint between the send and the vCPU\'s return from it — sent once today; with the switch the instruction runs again after resume and ioreq-once reports the second send', () => {
+    for (const bug of [false, true]) {
+      const { w, emu, cpu, points, deferred, violations, answer } = rig({ bugs: { ioreqResentAfterShutdown: bug } });
+      const kick = { ...read4, dir: IOREQ_WRITE, data: 1n };
+      const retired: bigint[] = [];
+      const after: string[] = [];
+      cpu.run(() => cpu.access(kick, (data) => retired.push(data)));
+      expect(points).toHaveLength(1); // the return from ioreq_send: a step of its own
+      expect(w.hv.shutdownDomain(TARGET, SHUTDOWN_suspend)).toBe(0); // the checkpoint begins in between
+      takeRequest(emu.page, 0);
+      answer(0n); // the device model answers before the vCPU is back: the wake waits for the return
+      expect(points).toHaveLength(1);
+      points.shift()!(); // back from the send
+      cpu.run(() => after.push('next instruction'));
+      points.shift()!(); // the completion
+      expect(points).toHaveLength(0);
+      expect(w.hv.domctl.getInfo(TARGET).shutdownState).toBe(SHUTDOWN_COMPLETE);
+      expect(after).toEqual(bug ? [] : ['next instruction']); // the dropped request's instruction comes first
+      expect(w.hv.domctl.resume(TARGET)).toBe(0);
+      while (deferred.length > 0) deferred.shift()!();
+      if (bug) {
+        expect(takeRequest(emu.page, 0)).not.toBeNull(); // the same kick, again
+        answer(0n);
+        while (points.length > 0) points.shift()!();
+        expect(after).toEqual(['next instruction']);
+        expect(violations).toHaveLength(1);
+        expect(violations[0]).toMatch(/^ioreq-once: the write of 4 bytes at 0x[0-9a-f]+ by vCPU 0 of guest \(domain 1\) went to its device model twice: .* \(R2, fixed by Xen b7e0d89788\)$/);
+      } else expect(violations).toEqual([]);
+      expect(retired).toHaveLength(1);
+      expect(cpu.blocked).toBe(false);
     }
   });
 });
