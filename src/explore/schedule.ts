@@ -82,6 +82,7 @@ export function runSchedule(
     untilMs: options.untilMs,
     maxSteps: options.maxSteps,
     inspect: options.coverage?.observer,
+    record: options.instants ?? false,
   });
   options.coverage?.declare(system.actors().map((a) => a.actor.logic));
   const summary = system.run();

@@ -62,6 +62,11 @@ export interface SystemOptions {
    * event).
    */
   inspect?: boolean | ((event: InspectionEvent) => void);
+  /**
+   * Keep `scheduler.trace`, a record of every step (default true). The explorer's schedules keep only
+   * their choices, which replay them.
+   */
+  record?: boolean;
 }
 
 /** A sample of the run's progress on `metrics$`. */
@@ -260,7 +265,7 @@ export class ArgosimSystem {
     private readonly options: SystemOptions = {},
   ) {
     this.seed = options.seed ?? scenario.seed;
-    this.scheduler = new Scheduler({ strategy: options.strategy ?? randomStrategy(this.seed) });
+    this.scheduler = new Scheduler({ strategy: options.strategy ?? randomStrategy(this.seed), record: options.record });
     this.xenstore = new Xenstore(undefined, { deadDomainNodesToDom0: scenario.bugs.deadDomainNodesToDom0 });
     this.xenstored = createXenstoreActor({ store: this.xenstore, unwatch: new Map() }, { inspect: this.inspector() }).start();
     this.xs = new XenstoredPort(this.xenstored, this.xenstore);

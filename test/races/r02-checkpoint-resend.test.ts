@@ -61,4 +61,12 @@ describe('race R2: an I/O sent, then a checkpoint (Xen b7e0d89788)', () => {
     expect(replay.violations).toEqual(found!.violations);
     expect(explore(scenario, { strategy: 'random', budget: 60, seed: 1, swarm: false }).violating).toBe(0);
   }, 60_000);
+
+  it('argosim explore finds it from the plain virtio-transports workload (suspend faults at scheduling points), and nothing with the switch off', () => {
+    const transports = loadScenario('scenarios/virtio-transports.yaml');
+    const found = explore(withBugs(transports, ['ioreqResentAfterShutdown']), { strategy: 'random', budget: 100, seed: 1, faultWeights: { suspend: 1 }, shrinkBudget: 10 });
+    expect(found.counterexample?.violations[0]).toMatch(/ioreq-once: the (write|read) of 4 bytes at 0x[0-9a-f]+ by vCPU 0 of mmio-guest/);
+    expect(found.counterexample?.faults.some((f) => f.kind === 'suspend' && f.domain === 'mmio-guest')).toBe(true);
+    expect(explore(transports, { strategy: 'random', budget: 8, seed: 1, faultWeights: { suspend: 1 } }).violating).toBe(0);
+  }, 120_000);
 });
