@@ -155,6 +155,12 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${poller.line}: ring (${poller.owner}, port ${poller.port}): consume: one (a receiver polling one message at a time) is not run by the parallel runtime yet, whose receivers drain every ring; run this scenario with --runtime deterministic`,
     );
   }
+  const dom0less = scenario.domains.find((d) => d.dom0less);
+  if (dom0less) {
+    throw new Error(
+      `${scenario.source.file}:${dom0less.line}: domain ${dom0less.name}: dom0less (xenstored introducing a guest Xen built at boot) is not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
+    );
+  }
   if (scenario.devices.length > 0) {
     const device = scenario.devices[0];
     throw new Error(

@@ -18,6 +18,8 @@ export interface DeviceModelHost {
   asBackend(work: () => void): void;
   /** The back end's domid now (undefined while it has none). */
   backendDomid(): number | undefined;
+  /** Whether the guest `domid` still lives: a device model cannot attach to a dead one. */
+  guestAlive(domid: number): boolean;
   readonly xenstore: Xenstore;
   /** Runs a step of the guest's toolstack actor and the domctls it made. */
   toolstackDoes(step: () => void): void;
@@ -92,7 +94,9 @@ export class GuestDeviceModel implements DeviceModel {
     this.failNext = false;
     this.host.point('guest', `dm:${this.guest}`, 'device model: start', this.startSpec.delayMs, () => {
       if (start.over) return;
-      if (fails) return start.exit();
+      // a guest that died before its device model ran (killed, crashed): creating its IOREQ server
+      // and mapping its memory fail, and the device model exits — libxl sees its child die
+      if (fails || !this.host.guestAlive(domid)) return start.exit();
       this.host.asBackend(() => {
         const be = this.host.backendDomid();
         if (start.over || be === undefined) return;

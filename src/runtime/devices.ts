@@ -356,7 +356,17 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       const onPending = run && ((v: number) => run.serve(spec.backend, `${spec.name}: device model serves vCPU ${v}`, DEVICE_MODEL_SERVICE_MS, () => be.serve(v)));
       // §5.10 step 5: the device model raises and lowers the device's SPI by DM op
       const setIrqLevel = run && ((level: 0 | 1) => void ioreq.setIrqLevel(end.domid, frontend.domid, run.irq, level));
-      const be: VirtioMmioBackend = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending, setIrqLevel });
+      let be: VirtioMmioBackend;
+      try {
+        be = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending, setIrqLevel });
+      } catch (e) {
+        // its bring-up refused (§5.8a): the guest or the back end's domain died meanwhile — the device
+        // model exits, and the device has no back end until one starts again
+        if (!(e instanceof Error) || !e.message.startsWith('virtio-mmio backend:')) throw e;
+        emulator = null;
+        rings = null;
+        return;
+      }
       emulator = be;
       if (run?.worker) be.device.worker = run.worker(() => emulator === be && be.running);
       recoveries++;

@@ -37,6 +37,7 @@ import { Xenstore } from '../xenstore/xenstore.js';
 import { DeviceTeardown } from './device-teardown.js';
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { releaseChecked } from './xenstore-leak.js';
+import { Dom0lessXenbus } from './dom0less-xenbus.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
@@ -256,6 +257,8 @@ export class ArgosimSystem {
   private readonly controlNodes: ControlNodes;
   /** libxl's device removal at destroy, and its monitors dead-backend-wait and device-teardown (R9, R10). */
   private readonly teardown: DeviceTeardown;
+  /** The xenstore connections of the dom0less guests (lifecycle §6.7 R11), by scenario name. */
+  private readonly dom0less: Dom0lessXenbus[] = [];
   /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
   private booting = true;
   private readonly policyDecisions = new Map<number, boolean>();
@@ -326,6 +329,8 @@ export class ArgosimSystem {
     for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     for (const spec of scenario.devices) this.startDevice(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     this.booting = false;
+    // dom0's init-dom0less introduces the guests Xen built at boot to xenstored (R11)
+    for (const spec of scenario.domains) if (spec.dom0less) this.dom0lessXenbus(spec.name).boot();
     for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
     for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
   }
@@ -392,6 +397,8 @@ export class ArgosimSystem {
    *   deferral ends it) — unless a vCPU of it waits on a dead device model's ioreq server (R5).
    * * `ao-completes`: a toolstack operation is still in flight (lifecycle §6.4: every ao ends, with
    *   a result, by its own progress or its timeout).
+   * * `xenstore-connect`: a dom0less guest wrote a request to its xenstore ring that xenstored never
+   *   answered (lifecycle §6.7 R11: its xenbus waits for ever).
    */
   private checkLiveness(): void {
     for (const app of this.apps) {
@@ -406,6 +413,10 @@ export class ArgosimSystem {
           `end: blocked-sender: ${app.spec.name} (domain ${app.spec.from}) waits forever for space on ring ${target.ring.key} of running domain ${target.owner.name}`,
         );
       }
+    }
+    for (const xb of this.dom0less) {
+      const unanswered = xb.unanswered();
+      if (unanswered !== null) this.ledger.violations.push(`end: ${unanswered}`);
     }
     for (const ts of this.toolstacks.values()) {
       const snapshot = ts.actor.getSnapshot();
@@ -638,6 +649,10 @@ export class ArgosimSystem {
     for (const run of this.devices) {
       // a device still waiting for its guest's device model was never attached: nothing to bring up
       if (run.spec.backend !== host.name || !this.devicesStarted.has(run)) continue;
+      // nor for a front end its toolstack is destroying: libxl's device removal has already listed
+      // the guest's devices, and a back end attached now would outlive it (found by exploring r19)
+      const fe = this.domains.get(run.spec.frontend);
+      if (!fe || this.hv.life(fe.domid) !== 'alive' || this.toolstacks.get(fe.name)?.actor.getSnapshot().matches('destroying')) continue;
       run.backendUp({ domid: host.domid, guest: host.guest });
       this.scheduleDeviceBatch(run, 0);
     }
@@ -690,12 +705,14 @@ export class ArgosimSystem {
       point: (kind, actor, label, delayMs, run) => this.scheduler.schedule({ kind, actor, label, delayMs, run }),
       asBackend: (work) => this.asGuest(this.domains.get(backend)!, work),
       backendDomid: () => this.domidOf(backend),
+      guestAlive: (domid) => this.hv.life(domid) === 'alive',
       xenstore: this.xs,
       toolstackDoes: (step) => this.toolstackDoes(step),
       // create went on to attach the devices (§6.4 create step 5): theirs start now
       // (a device made for an earlier incarnation, whose create failed, went with it: dropped)
       confirmed: (domid) => {
-        if (!this.toolstacks.get(name)!.actor.getSnapshot().matches('active')) return;
+        // a guest killed after its device model wrote "running" has no devices to attach
+        if (!this.toolstacks.get(name)!.actor.getSnapshot().matches('active') || this.hv.life(domid) !== 'alive') return;
         for (const waiting of this.waitingForDm.get(name)?.splice(0) ?? []) if (waiting.domid === domid) waiting.start();
       },
     });
@@ -824,6 +841,20 @@ export class ArgosimSystem {
     });
     this.ioreqVcpus.set(name, cpu);
     return cpu;
+  }
+
+  /** The xenstore connection of dom0less guest `name` (`Dom0lessXenbus`), its requests served by xenstored's actor. */
+  private dom0lessXenbus(name: string): Dom0lessXenbus {
+    const xb = new Dom0lessXenbus(name, {
+      point: (kind, actor, label, run) => void this.scheduler.schedule({ kind, actor, label, run }),
+      asGuest: (work) => this.asGuest(this.domains.get(name)!, work),
+      // Linux's xenbus_probe: the guest's device directory (absent for a guest with none: ENOENT is an answer)
+      serve: (domid) => void this.xs.directory(domid, `/local/domain/${domid}/device`),
+      domid: () => this.domidOf(name),
+      notifyBeforeReset: this.scenario.bugs.introduceNotifiesBeforeReset,
+    });
+    this.dom0less.push(xb);
+    return xb;
   }
 
   /** A domctl of the toolstack, as an event of the domain's actor (none once the domain is gone). */

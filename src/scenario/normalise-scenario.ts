@@ -117,6 +117,7 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
       byDomid.set(domid, i);
     }
     const control = d.control ?? domid === 0;
+    if (control && d.dom0less) throw source.errorAt(['domains', i, 'dom0less'], `${d.name} is the control domain, which runs init-dom0less; dom0less is for a guest Xen builds at boot — remove it here`);
     return {
       name: d.name,
       domid,
@@ -126,6 +127,7 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
       vcpus: d.vcpus ?? 1,
       compat: d.compat ?? false,
       pvControl: d.pvControl ?? true,
+      dom0less: d.dom0less ?? false,
       // xl's defaults (lifecycle §6.2)
       onShutdown: {
         poweroff: d.onPoweroff ?? 'destroy',

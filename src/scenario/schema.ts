@@ -210,6 +210,7 @@ const domainSchema = strict({
   vcpus: z.number().int().min(1).max(VCPUS_MAX).optional(),
   compat: z.boolean().optional(),
   pvControl: z.boolean().optional(),
+  dom0less: z.boolean().optional(),
   onPoweroff: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
   onReboot: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
   onCrash: z.enum(ON_SHUTDOWN_ACTIONS).optional(),
@@ -357,6 +358,12 @@ export interface ScenarioDomain {
   compat: boolean;
   /** The guest acknowledges control/shutdown requests (PV drivers); without, xl shutdown fails with ERROR_NOPARAVIRT. */
   pvControl: boolean;
+  /**
+   * Built by Xen at boot (dom0less): its xenbus waits for xenstored's "ready" event, which comes once
+   * dom0's init-dom0less has introduced it (XS_INTRODUCE), then makes its first request over its
+   * xenstore ring (lifecycle §6.7 R11).
+   */
+  dom0less: boolean;
   /** xl's on_* actions by shutdown reason (defaults: xl's, lifecycle §6.2). */
   onShutdown: Record<'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'soft_reset', OnShutdownActionName>;
   /** The line of the domain's entry. */

@@ -59,6 +59,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R19',
     monitor: 'xenstore-leak: no node a domain owned survives its death',
   },
+  introduceNotifiesBeforeReset: {
+    component: 'xenstore',
+    summary: 'xenstored told a dom0less guest that xenstore was ready from introduce_domain, before XS_INTRODUCE\'s domain_conn_reset: a guest that ran in between wrote its first request into its ring, the reset wiped it, and its xenbus waited for the answer for ever ("cxenstored: wait until after reset to notify dom0less domains")',
+    fixedBy: 'Xen e58bd71c09',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R11',
+    monitor: 'xenstore-connect: every request a dom0less guest wrote to its xenstore ring is answered',
+  },
   devicesFromFrontendPaths: {
     component: 'libxl',
     summary: 'libxl__devices_destroy enumerated a domain\'s devices from its guest-writable frontend paths (/local/domain/N/device, each one\'s backend node) instead of libxl\'s own /libxl/N/device: a guest that deleted or altered them made the destroy leave backend directories behind, or remove another device',

@@ -20,6 +20,7 @@ const SWITCH_OF: Record<string, HistoricalBug | null> = {
   'r05-zombie-emulator.yaml': null, // the zombie emulator is today's Xen (ccb42e0ca6), not a fixed bug
   'r09-dead-backend.yaml': 'deadBackendWaitsForClosed',
   'r10-frontend-paths.yaml': 'devicesFromFrontendPaths',
+  'r11-dom0less-introduce.yaml': 'introduceNotifiesBeforeReset',
   'r14-suspend-ack-timeout.yaml': 'suspendAckLostOnTimeout',
   'r15-domid-reuse.yaml': 'domidReuseWithoutQuarantine',
   'r16-dm-start-timeout.yaml': 'halfBuiltDomainKept',

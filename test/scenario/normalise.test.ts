@@ -30,17 +30,18 @@ describe('scenario normalisation: defaults', () => {
     });
   });
 
-  it("gives domain 0 control and dom0_t, the others domU_t, 4 MiB, one vCPU, PV control and xl's on_* defaults", () => {
+  it("gives domain 0 control and dom0_t, the others domU_t, 4 MiB, one vCPU, PV control, not dom0less, and xl's on_* defaults", () => {
     const xl = { poweroff: 'destroy', reboot: 'restart', crash: 'destroy', watchdog: 'destroy', soft_reset: 'soft-reset' };
     expect(minimal.domains).toEqual([
-      { name: 'dom0', domid: 0, control: true, label: 'dom0_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, onShutdown: xl, line: 3 },
-      { name: 'web', domid: 1, control: false, label: 'domU_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, onShutdown: xl, line: 4 },
+      { name: 'dom0', domid: 0, control: true, label: 'dom0_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, dom0less: false, onShutdown: xl, line: 3 },
+      { name: 'web', domid: 1, control: false, label: 'domU_t', memoryBytes: 4 << 20, vcpus: 1, compat: false, pvControl: true, dom0less: false, onShutdown: xl, line: 4 },
     ]);
   });
 
-  it('reads pvControl and the on_* actions of a domain', () => {
+  it('reads pvControl, dom0less and the on_* actions of a domain', () => {
     const s = parseScenario(text('name: x', 'domains:', '  - { name: a, pvControl: false, onReboot: destroy, onCrash: preserve, onPoweroff: restart }'));
     expect(s.domains[0].pvControl).toBe(false);
+    expect(parseScenario(text('name: x', 'domains:', '  - { name: dom0 }', '  - { name: a, dom0less: true }')).domains[1].dom0less).toBe(true);
     expect(s.domains[0].onShutdown).toEqual({ poweroff: 'restart', reboot: 'destroy', crash: 'preserve', watchdog: 'destroy', soft_reset: 'soft-reset' });
   });
 

@@ -1,0 +1,104 @@
+/** What a dom0less guest's xenstore connection needs from the runtime. */
+export interface Dom0lessXenbusHooks {
+  /** A scheduling point of `actor` (xenstored's steps; the guest's are `asGuest`). */
+  point(kind: 'toolstack' | 'guest', actor: string, label: string, run: () => void): void;
+  /** Runs `work` as the guest's vCPU (now if it runs, else when it runs again). */
+  asGuest(work: () => void): void;
+  /** xenstored answers the guest's first request (XS_DIRECTORY of its device directory) through its actor. */
+  serve(domid: number): void;
+  /** The guest's domid now; undefined once it has none. */
+  domid(): number | undefined;
+  /** Historical bug R11 (before Xen e58bd71c09): introduce_domain notifies the guest before domain_conn_reset. */
+  notifyBeforeReset: boolean;
+}
+
+/**
+ * A dom0less guest's xenstore connection (virtio-ioreq-lifecycle.md §6.7 R11): Xen built the guest
+ * at boot, before xenstored ran, so its xenbus waits for xenstored's "ready" event on its xenstore
+ * event channel; dom0's init-dom0less then introduces it (XS_INTRODUCE). xenstored handles that in
+ * two steps — `introduce_domain` (map the guest's xenstore page, bind the port) and
+ * `domain_conn_reset` (the connection's ring indexes back to zero) — each a scheduling point of
+ * xenstored. Today's xenstored notifies the guest after the reset (Xen e58bd71c09); before, it
+ * notified from `introduce_domain`, so a guest that ran between the two steps wrote its first
+ * request into a ring the reset then wiped, and its xenbus waited for the answer for ever.
+ *
+ * On the event the guest's xenbus writes its first request (Linux's xenbus_probe reads its
+ * `device` directory) and notifies xenstored, which reads the ring at a point of its own. The
+ * monitor `xenstore-connect` (liveness, judged when the run goes idle) checks that every request the
+ * guest wrote was answered.
+ *
+ * @example
+ * ```ts
+ * const xb = new Dom0lessXenbus('edge', hooks);
+ * xb.boot();            // init-dom0less's XS_INTRODUCE, due now
+ * // … run …
+ * xb.unanswered();      // null, or what the monitor reports
+ * ```
+ */
+export class Dom0lessXenbus {
+  /** Requests in the guest's xenstore ring that xenstored has not read. */
+  private ring = 0;
+  private written = 0;
+  private answered = 0;
+  /** Requests a connection reset wiped. */
+  private wiped = 0;
+  /** The domid of the incarnation Xen built (a restart is an ordinary libxl domain). */
+  private booted: number | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly hooks: Dom0lessXenbusHooks,
+  ) {}
+
+  /** init-dom0less introduces the guest to xenstored: its two steps follow, as scheduling points. */
+  boot(): void {
+    this.booted = this.hooks.domid();
+    this.hooks.point('toolstack', 'xenstored', `XS_INTRODUCE ${this.name}: introduce_domain`, () => {
+      if (!this.live()) return;
+      if (this.hooks.notifyBeforeReset) this.ready(); // fc2b57c9a's notify, before the reset
+      this.hooks.point('toolstack', 'xenstored', `XS_INTRODUCE ${this.name}: domain_conn_reset`, () => {
+        if (!this.live()) return;
+        this.wiped += this.ring; // req_cons = req_prod = 0: what the guest wrote is gone
+        this.ring = 0;
+        if (!this.hooks.notifyBeforeReset) this.ready(); // e58bd71c09: notify once the ring is clean
+      });
+    });
+  }
+
+  /**
+   * Monitor `xenstore-connect`: null when every request the guest wrote was answered (or the guest
+   * Xen built is gone), else the violation.
+   */
+  unanswered(): string | null {
+    if (!this.live() || this.answered >= this.written) return null;
+    const lost = this.wiped > 0 ? `: ${this.wiped} wiped by domain_conn_reset after xenstored had told the guest it was ready (R11, fixed by Xen e58bd71c09)` : '';
+    return `xenstore-connect: dom0less domain ${this.name} wrote ${this.written} request(s) to its xenstore ring and got ${this.answered} answer(s); its xenbus waits for ever${lost}`;
+  }
+
+  /** The "ready" event reaches the guest: its xenbus makes its first request. */
+  private ready(): void {
+    this.hooks.point('guest', this.name, 'xenbus: xenstore ready', () =>
+      this.hooks.asGuest(() => {
+        if (!this.live()) return;
+        this.ring++;
+        this.written++;
+        // EVTCHNOP_send to xenstored's port: it reads the ring when it next runs
+        this.hooks.point('toolstack', 'xenstored', `xenstored: ring of ${this.name}`, () => this.readRing());
+      }),
+    );
+  }
+
+  private readRing(): void {
+    const domid = this.hooks.domid();
+    if (!this.live() || domid === undefined) return;
+    for (; this.ring > 0; this.ring--) {
+      this.hooks.serve(domid);
+      this.answered++;
+    }
+  }
+
+  private live(): boolean {
+    const domid = this.hooks.domid();
+    return domid !== undefined && domid === this.booted;
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadScenario, parseScenario } from '../../src/index.js';
+import { withBugs } from '../../src/explore/bugs.js';
+import { explore } from '../../src/explore/explorer.js';
+import { runSchedule } from '../../src/explore/schedule.js';
+import { createSystem } from '../../src/runtime/system.js';
+import { runParallel } from '../../src/parallel/parallel-system.js';
+
+// R11 (virtio-ioreq-lifecycle.md §6.7, Xen e58bd71c09): xenstored's XS_INTRODUCE of a dom0less
+// guest is two steps (introduce_domain, domain_conn_reset); today's xenstored tells the guest it is
+// ready after the reset, and its first request is answered. With introduceNotifiesBeforeReset it
+// tells it before, and a guest that writes in between loses its request: xenstore-connect names it.
+
+const scenario = loadScenario('scenarios/races/r11-dom0less-introduce.yaml');
+const buggy = withBugs(scenario, ['introduceNotifiesBeforeReset']);
+const CONNECT = /^end: xenstore-connect: dom0less domain edge wrote 1 request\(s\) to its xenstore ring and got 0 answer\(s\); its xenbus waits for ever: 1 wiped by domain_conn_reset after xenstored had told the guest it was ready \(R11, fixed by Xen e58bd71c09\)$/;
+
+function xenstoredSteps(system: ReturnType<typeof createSystem>): string[] {
+  return system.scheduler.trace.filter((s) => s.actor === 'xenstored' || s.label.startsWith('xenbus')).map((s) => s.label);
+}
+
+describe('race R11: a dom0less guest\'s first xenstore request against XS_INTRODUCE', () => {
+  it('switch off: the guest hears "ready" only after domain_conn_reset; its request is answered, no violation', () => {
+    const system = createSystem(scenario);
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.messages.delivered).toBe(4);
+    expect(xenstoredSteps(system)).toEqual(['XS_INTRODUCE edge: introduce_domain', 'XS_INTRODUCE edge: domain_conn_reset', 'xenbus: xenstore ready', 'xenstored: ring of edge']);
+  });
+
+  it('switch on: "ready" from introduce_domain; the guest writes before the reset, which wipes it — xenstore-connect', () => {
+    const system = createSystem(buggy);
+    const summary = system.run();
+    expect(summary.invariantViolations).toHaveLength(1);
+    expect(summary.invariantViolations[0]).toMatch(CONNECT);
+    expect(xenstoredSteps(system)).toEqual(['XS_INTRODUCE edge: introduce_domain', 'xenbus: xenstore ready', 'XS_INTRODUCE edge: domain_conn_reset', 'xenstored: ring of edge']);
+    expect(summary.messages.delivered).toBe(4); // Argo needs no xenstore: the data path goes on
+  });
+
+  it('seeds 1–30: the order decides; with the switch on some show it, with it off none', () => {
+    let shown = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      expect(createSystem(scenario, { seed }).run().invariantViolations).toEqual([]);
+      const violations = createSystem(buggy, { seed }).run().invariantViolations;
+      for (const v of violations) expect(v).toMatch(CONNECT);
+      if (violations.length > 0) shown++;
+    }
+    expect(shown).toBeGreaterThanOrEqual(3);
+  });
+
+  it('argosim explore finds it from the plain dom0less workload, the replay reproduces it, and nothing with the switch off', () => {
+    const plain = loadScenario('scenarios/dom0less.yaml');
+    const found = explore(withBugs(plain, ['introduceNotifiesBeforeReset']), { strategy: 'random', budget: 50, seed: 1 }).counterexample;
+    expect(found?.violations[0]).toMatch(/^end: xenstore-connect: dom0less domain (sensor|controller) wrote 1 request/);
+    const replay = runSchedule(withBugs(plain, ['introduceNotifiesBeforeReset']), { seed: found!.seed, faults: found!.faults, strategy: 'prefix', choices: found!.choices });
+    expect(replay.violations).toEqual(found!.violations);
+    expect(explore(plain, { strategy: 'random', budget: 100, seed: 1 }).violating).toBe(0);
+  }, 60_000);
+
+  it('dom0less is for guests: on the control domain the scenario is refused at its line; the parallel runtime refuses it, naming the domain', async () => {
+    const text = readFileSync('scenarios/races/r11-dom0less-introduce.yaml', 'utf8');
+    expect(() => parseScenario(text.replace('{ name: dom0, domid: 0 }', '{ name: dom0, domid: 0, dom0less: true }'), 'x.yaml')).toThrow(/x\.yaml:\d+.*dom0 is the control domain, which runs init-dom0less; dom0less is for a guest Xen builds at boot/);
+    await expect(runParallel(scenario, { workers: 1 })).rejects.toThrow(/r11-dom0less-introduce\.yaml:\d+: domain edge: dom0less .* is not run by the parallel runtime yet; run this scenario with --runtime deterministic/);
+  });
+});
