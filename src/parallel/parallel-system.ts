@@ -107,10 +107,10 @@ const WORKERS_MAX = 64;
  */
 export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
 /**
- * Faults the parallel runtime injects; the toolstack's (`shutdown`, `reboot`, `suspend`), the device
- * models' and the others need the deterministic runtime's toolstack and device actors.
+ * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint)
+ * among them; the device models' and the others need the deterministic runtime's device actors.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -135,12 +135,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   if (unsupported) {
     throw new Error(
       `${scenario.source.file}:${unsupported.line}: lifecycle op "${unsupported.op}" is not supported by the parallel runtime yet (it runs ${PARALLEL_LIFECYCLE_OPS.join(', ')}); run this scenario with --runtime deterministic`,
-    );
-  }
-  const toolstackFault = scenario.faults.find((f) => f.kind === 'shutdown' || f.kind === 'reboot' || f.kind === 'suspend');
-  if (toolstackFault) {
-    throw new Error(
-      `${scenario.source.file}:${toolstackFault.line}: fault kind "${toolstackFault.kind}" (a toolstack operation) is not supported by the parallel runtime yet; run this scenario with --runtime deterministic`,
     );
   }
   const otherFault = scenario.faults.find((f) => !(PARALLEL_FAULT_KINDS as readonly string[]).includes(f.kind));
@@ -200,6 +194,10 @@ class ParallelRun {
   /** Faults that hit a live domain, by kind (as the deterministic runtime counts them). */
   private readonly faultsFired: Record<string, number> = {};
   private timedLeft = 0;
+  /** The timed events, one at a time (`at`). */
+  private events: Promise<void> = Promise.resolve();
+  /** When the timed events started (wall ms): scenario time 0. */
+  private eventsStartedAt = 0;
   /** Of those, the ones due before the time limit: the run does not end at the limit before they are done. */
   private timedDueLeft = 0;
   private readyCount = 0;
@@ -348,35 +346,52 @@ class ParallelRun {
 
   /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
   private scheduleEvents(): void {
-    let chain = Promise.resolve();
-    const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
-    const at = (ms: number, what: () => Promise<void> | void) => {
-      const due = ms < untilMs;
-      this.timedLeft++;
-      if (due) this.timedDueLeft++;
-      this.timers.push(
-        setTimeout(() => {
-          chain = chain.then(what).finally(() => {
-            this.timedLeft--;
-            if (due) this.timedDueLeft--;
-          });
-        }, ms * this.timeScale),
-      );
-    };
+    this.eventsStartedAt = performance.now();
+    const at = (ms: number, what: () => Promise<void> | void) => this.at(ms, what);
     for (const e of this.scenario.lifecycle) at(e.atMs, () => this.lifecycle(e));
     for (const f of this.scenario.faults) at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
     const crash = this.options.workerCrash;
     if (crash) at(crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
   }
 
+  /**
+   * Runs `what` at scenario time `ms` (wall time × timeScale from the start of the events), after the
+   * timed events before it; the run does not end while one is pending (and, before `until`, due).
+   */
+  private at(ms: number, what: () => Promise<void> | void): void {
+    const due = ms < (this.options.untilMs ?? this.scenario.untilMs ?? Infinity);
+    this.timedLeft++;
+    if (due) this.timedDueLeft++;
+    const delay = Math.max(0, this.eventsStartedAt + ms * this.timeScale - performance.now());
+    this.timers.push(
+      setTimeout(() => {
+        this.events = this.events.then(what).finally(() => {
+          this.timedLeft--;
+          if (due) this.timedDueLeft--;
+        });
+      }, delay),
+    );
+  }
+
+  /** Scenario milliseconds since the timed events started. */
+  private scenarioNow(): number {
+    return (performance.now() - this.eventsStartedAt) / this.timeScale;
+  }
+
   /** The lifecycle operations this runtime runs (see `PARALLEL_LIFECYCLE_OPS`), through the domain's actor. */
   private async lifecycle(e: ScenarioLifecycleEvent): Promise<void> {
     const domid = this.current.get(e.domid)!;
     if (this.hv.life(domid) === 'gone') return;
-    const actor = this.actors.get(domid)!;
     this.toolstack.get(e.domid)!.push(e.op);
+    return this.operate(domid, e.op, e.op === 'guest_shutdown' ? (e.reason?.name ?? 'poweroff') : undefined);
+  }
+
+  /** One toolstack operation (or the guest's own shutdown) on the domain `domid`. */
+  private async operate(domid: number, op: string, guestReason?: ShutdownReason): Promise<void> {
+    if (this.hv.life(domid) === 'gone') return;
+    const actor = this.actors.get(domid)!;
     const kick = () => this.send(this.workerOf(domid), { type: 'kick', domid });
-    switch (e.op as string) {
+    switch (op) {
       case 'pause': return void actor.send({ type: 'PAUSE' });
       case 'unpause': actor.send({ type: 'UNPAUSE' }); return kick();
       case 'resume': actor.send({ type: 'RESUME' }); return kick();
@@ -389,8 +404,8 @@ class ParallelRun {
       case 'shutdown':
       case 'reboot':
       case 'guest_shutdown': {
-        const reason = e.op === 'reboot' ? 'reboot' : (e.reason?.name ?? 'poweroff');
-        if (e.op !== 'guest_shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
+        const reason = op === 'reboot' ? 'reboot' : (guestReason ?? 'poweroff');
+        if (op !== 'guest_shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
         actor.send({ type: 'SHUTDOWN', reason });
         return reason === 'suspend' ? undefined : this.onShutdownAction(domid, reason);
       }
@@ -457,6 +472,18 @@ class ParallelRun {
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
       case 'virq_delay':
         return this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
+      // the toolstack's operations at the fault's moment, as the lifecycle ops of the same names
+      case 'shutdown':
+      case 'reboot':
+        return this.operate(f.domid, f.kind);
+      case 'suspend': {
+        // a checkpoint (xl save -c): this runtime's guests acknowledge at once, so the suspend has
+        // succeeded when it returns; the domain is resumed `delay` later (docs/scenarios.md)
+        const suspended = f.domid;
+        await this.operate(suspended, 'suspend');
+        if (this.hv.life(suspended) === 'gone') return;
+        return this.at(this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
+      }
     }
   }
 

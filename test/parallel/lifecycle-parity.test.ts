@@ -58,4 +58,26 @@ describe('lifecycle in the parallel runtime', () => {
     expect(outcome(par)).toEqual(outcome(createSystem(scenario).run()));
     expect(par.invariantViolations).toEqual([]);
   });
+
+  it('the toolstack faults: a checkpoint (suspend, resumed `delay` later), xl shutdown and xl reboot end the same in both runtimes', async () => {
+    const base = rebootMidFlow.replace('lifecycle:\n  - { at: 60ms, op: reboot, domain: sender }\n', '');
+    const cases = [
+      { faults: '  - { kind: suspend, domain: sender, at: 40ms, delay: 30ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'running']], delivered: 200, fault: 'sender' },
+      { faults: '  - { kind: shutdown, domain: receiver, at: 300ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'dead']], delivered: 200, fault: 'receiver' },
+      { faults: '  - { kind: reboot, domain: sender, at: 50ms }\n', end: [['sender', 3, 'running'], ['receiver', 2, 'running']], delivered: 200, fault: 'sender' },
+    ];
+    for (const c of cases) {
+      const scenario = parseScenario(`${base}faults:\n${c.faults}`, 'toolstack-faults.yaml');
+      const det = createSystem(scenario).run();
+      const par = await runParallel(scenario, { workers: 2 });
+      expect(outcome(det)).toEqual(c.end);
+      expect(outcome(par)).toEqual(c.end);
+      expect(det.faults).toEqual(par.faults);
+      expect(Object.values(par.faults ?? {})).toEqual([1]); // the fault hit a live domain
+      for (const s of [det, par]) {
+        expect(s.messages).toMatchObject({ delivered: c.delivered, duplicated: 0, corrupted: 0, reordered: 0 });
+        expect(s.invariantViolations).toEqual([]);
+      }
+    }
+  }, 60_000);
 });
