@@ -101,11 +101,11 @@ export type ParallelRunSummary = Omit<RunSummary, 'runtime' | 'domains'> & {
 const WORKERS_MAX = 64;
 
 /**
- * Lifecycle operations of a scenario that the parallel runtime runs. `create` (xl create of a domain
- * not booted with the scenario) is not among them; a domain's restart (on_*=restart, `reboot`'s
- * default) is: its new domain's guest memory is attached in every worker before its kernel starts.
+ * Lifecycle operations of a scenario that the parallel runtime runs — every one the scenario format
+ * has. `create` (after a destroy) and a domain's restart (on_*=restart, `reboot`'s default) make a
+ * new domain, whose guest memory is attached in every worker before its kernel starts.
  */
-export const PARALLEL_LIFECYCLE_OPS = ['pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
+export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
 /**
  * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint)
  * among them; the device models' and the others need the deterministic runtime's device actors.
@@ -381,6 +381,12 @@ class ParallelRun {
   /** The lifecycle operations this runtime runs (see `PARALLEL_LIFECYCLE_OPS`), through the domain's actor. */
   private async lifecycle(e: ScenarioLifecycleEvent): Promise<void> {
     const domid = this.current.get(e.domid)!;
+    if (e.op === 'create') {
+      // after a destroy only: a configuration whose domain runs is not created twice
+      if (this.hv.life(domid) !== 'gone') return;
+      this.toolstack.get(e.domid)!.push(e.op);
+      return this.create(domid);
+    }
     if (this.hv.life(domid) === 'gone') return;
     this.toolstack.get(e.domid)!.push(e.op);
     return this.operate(domid, e.op, e.op === 'guest_shutdown' ? (e.reason?.name ?? 'poweroff') : undefined);
@@ -435,9 +441,19 @@ class ParallelRun {
    * touches it) before its kernel starts in the worker that hosted the old one.
    */
   private async restart(domid: number): Promise<void> {
+    await this.destroy(domid);
+    return this.create(domid);
+  }
+
+  /**
+   * xl create of the configuration whose last domain, `domid`, is gone (a restart's second half, or
+   * the lifecycle op `create` after a destroy): domain_make with the first domid from the configured
+   * one that is neither in use nor quarantined, its memory attached in every worker, its kernel
+   * started in the worker that hosted the old one.
+   */
+  private async create(domid: number): Promise<void> {
     const sid = this.sids.get(domid)!;
     const worker = this.workerOf(domid);
-    await this.destroy(domid);
     if (this.hv.life(domid) !== 'gone' || this.crashed.has(worker)) return;
     let next = sid;
     while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone') next++;

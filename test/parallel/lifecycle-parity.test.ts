@@ -80,4 +80,18 @@ describe('lifecycle in the parallel runtime', () => {
       }
     }
   }, 60_000);
+
+  it('xl destroy, then xl create of the same configuration: a new domid (the old one quarantined), its new kernel sends the rest — the same in both runtimes', async () => {
+    const text = rebootMidFlow.replace('  - { at: 60ms, op: reboot, domain: sender }\n', '  - { at: 60ms, op: destroy, domain: sender }\n  - { at: 90ms, op: create, domain: sender }\n');
+    const scenario = parseScenario(text, 'destroy-create.yaml');
+    const det = createSystem(scenario).run();
+    const par = await runParallel(scenario, { workers: 2 });
+    expect(outcome(det)).toEqual([['sender', 3, 'running'], ['receiver', 2, 'running']]);
+    expect(outcome(par)).toEqual(outcome(det));
+    expect(par.domains.find((d) => d.name === 'sender')!.toolstack).toEqual(['destroy', 'create']);
+    for (const s of [det, par]) {
+      expect(s.messages).toMatchObject({ delivered: 200, duplicated: 0, corrupted: 0, reordered: 0 });
+      expect(s.invariantViolations).toEqual([]);
+    }
+  }, 60_000);
 });
