@@ -257,7 +257,7 @@ export class ArgosimSystem {
   private readonly controlNodes: ControlNodes;
   /** libxl's device removal at destroy, and its monitors dead-backend-wait and device-teardown (R9, R10). */
   private readonly teardown: DeviceTeardown;
-  /** The xenstore connections of the dom0less guests (lifecycle §6.7 R11), by scenario name. */
+  /** The xenstore connections of the dom0less guests (lifecycle §6.7 R11). */
   private readonly dom0less: Dom0lessXenbus[] = [];
   /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
   private booting = true;
