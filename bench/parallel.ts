@@ -5,6 +5,7 @@
 // N = 1). Each of the three runs once as a warm-up on those threads, then is timed. Results go to
 // docs/performance.md; this is never a test.
 import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { poolFor, runParallel } from '../src/parallel/parallel-system.js';
@@ -13,10 +14,21 @@ import { parseScenario } from '../src/scenario/load-scenario.js';
 import type { BaselineTask } from './parallel-baselines.worker.js';
 import { printTable, si } from './table.js';
 
-const WORKER_COUNTS = [1, 2, 4, 8];
+// npm run bench:parallel -- [--workers 1,2] [--messages 200000] [--messages-4k 40000]: the worker
+// counts, and the messages per pair at 64 B and at 4 KiB (defaults 20 000 and 4 000: at those counts
+// much of a worker's time is still JIT warm-up; larger counts measure the steady state)
+const { values: args } = parseArgs({ options: { workers: { type: 'string' }, messages: { type: 'string' }, 'messages-4k': { type: 'string' } } });
+const positive = (flag: string, text: string | undefined, fallback: number) => {
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:parallel: --${flag} ${text} is not a positive whole number`);
+  return n;
+};
+const WORKER_COUNTS = (args.workers ?? '1,2,4,8').split(',').map((w) => positive('workers', w, 1));
 const SIZES = [64, 4096];
 const RING_LEN = 65536 - 64;
-const countFor = (size: number) => (size <= 64 ? 20_000 : 4_000);
+const MESSAGES_64 = positive('messages', args.messages, 20_000);
+const MESSAGES_4K = positive('messages-4k', args['messages-4k'], 4_000);
+const countFor = (size: number) => (size <= 64 ? MESSAGES_64 : MESSAGES_4K);
 
 /** N sender → receiver pairs, unpaced, one ring each. */
 function pairsScenario(pairs: number, size: number, count: number): string {
@@ -81,5 +93,5 @@ for (const size of SIZES) {
     ]);
   }
 }
-console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
+console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; ${MESSAGES_64} messages per pair at 64 B, ${MESSAGES_4K} at 4 KiB`);
 printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'scaling eff.'], rows);
