@@ -108,9 +108,10 @@ const WORKERS_MAX = 64;
 export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
 /**
  * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint)
- * among them; the device models' and the others need the deterministic runtime's device actors.
+ * and `stall` among them; the device models', `balloon` and `xenstore_tamper` need the deterministic
+ * runtime's devices.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -492,6 +493,13 @@ class ParallelRun {
       case 'shutdown':
       case 'reboot':
         return this.operate(f.domid, f.kind);
+      case 'stall': {
+        // the guest gets no CPU for `delay` (default 100 ms): this runtime's toolstack arms no
+        // operation timeout, which in the deterministic runtime would end the stall first
+        const stalled = f.domid;
+        await this.operate(stalled, 'pause');
+        return this.at(this.scenarioNow() + (f.delayMs ?? 100), () => (this.current.get(scenarioFault.domid) === stalled ? this.operate(stalled, 'unpause') : undefined));
+      }
       case 'suspend': {
         // a checkpoint (xl save -c): this runtime's guests acknowledge at once, so the suspend has
         // succeeded when it returns; the domain is resumed `delay` later (docs/scenarios.md)

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findRing } from '../../src/argo/ring-table.js';
 import { R } from '../../src/argo/tables.js';
 import { runParallel, type ParallelRunSummary } from '../../src/parallel/parallel-system.js';
 import { createSystem } from '../../src/runtime/system.js';
-import { loadScenario, parseScenario } from '../../src/scenario/load-scenario.js';
+import { loadScenario } from '../../src/scenario/load-scenario.js';
 import { spinLock, spinUnlock } from '../../src/sync/spinlock.js';
 
 const stress = loadScenario('scenarios/stress-parallel.yaml');
@@ -91,8 +90,6 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     // what it does not run yet is refused at its line, not silently left out
     const devices = loadScenario('scenarios/virtio-transports.yaml');
     await expect(runParallel(devices, { workers: 2 })).rejects.toThrow(/virtio-transports\.yaml:\d+: device vda: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic/);
-    const stalled = parseScenario(readFileSync('scenarios/tiny.yaml', 'utf8') + '\nfaults:\n  - { kind: stall, domain: a, at: 1ms }\n', 'stall.yaml');
-    await expect(runParallel(stalled, { workers: 2 })).rejects.toThrow(/stall\.yaml:\d+: fault kind "stall" is not supported by the parallel runtime yet/);
     await expect(runParallel(loadScenario('scenarios/races/argo-pending-length.yaml'), { workers: 2 })).rejects.toThrow(/argo-pending-length\.yaml:21: ring \(receiver, port 9\): consume: one .* not run by the parallel runtime yet/);
   });
 });
