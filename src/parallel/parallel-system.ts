@@ -348,11 +348,10 @@ class ParallelRun {
   /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
   private scheduleEvents(): void {
     this.eventsStartedAt = performance.now();
-    const at = (ms: number, what: () => Promise<void> | void) => this.at(ms, what);
-    for (const e of this.scenario.lifecycle) at(e.atMs, () => this.lifecycle(e));
-    for (const f of this.scenario.faults) at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
+    for (const e of this.scenario.lifecycle) this.at(e.atMs, () => this.lifecycle(e));
+    for (const f of this.scenario.faults) this.at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
     const crash = this.options.workerCrash;
-    if (crash) at(crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
+    if (crash) this.at(crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
   }
 
   /**

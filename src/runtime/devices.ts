@@ -12,7 +12,7 @@ import type { VringAddresses } from '../virtio/layout.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
 import type { DeviceWorker } from '../virtio/device-worker.js';
-import { VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
+import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
@@ -362,7 +362,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       } catch (e) {
         // its bring-up refused (§5.8a): the guest or the back end's domain died meanwhile — the device
         // model exits, and the device has no back end until one starts again
-        if (!(e instanceof Error) || !e.message.startsWith('virtio-mmio backend:')) throw e;
+        if (!(e instanceof BringUpError)) throw e;
         emulator = null;
         rings = null;
         return;

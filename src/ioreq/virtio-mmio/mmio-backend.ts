@@ -75,7 +75,7 @@ export class VirtioMmioBackend {
     this.base = options.base ?? GUEST_VIRTIO_MMIO_BASE;
     this.serveOnNotify = options.serveOnNotify ?? true;
     const guest = ioreq.hv.domain(target);
-    if (!guest) throw new Error(`virtio-mmio backend: no domain ${target}`);
+    if (!guest) throw new BringUpError(`virtio-mmio backend: no domain ${target}`);
     this.device = new VirtioDevice(guest.memory, this.mappings.counting(options.model), { onInterrupt: (n) => this.registers.interrupt(n.kind) });
     this.registers = new MmioRegisterFile(this.device, this.mappings, options.setIrqLevel, options.identity);
     this.id = must(ioreq.createServer(emulator, target, HVM_IOREQSRV_BUFIOREQ_OFF), 'create_ioreq_server');
@@ -161,7 +161,18 @@ export class VirtioMmioBackend {
   }
 }
 
+/**
+ * A device model's bring-up (§5.8a) refused: its guest is gone, or a DM op answered an errno (the
+ * guest or the emulator's domain died meanwhile). The device model cannot serve and exits.
+ *
+ * @example
+ * ```ts
+ * try { new VirtioMmioBackend(options); } catch (e) { if (!(e instanceof BringUpError)) throw e; }
+ * ```
+ */
+export class BringUpError extends Error {}
+
 function must<T>(result: T | number, op: string): T {
-  if (typeof result === 'number' && result < 0) throw new Error(`virtio-mmio backend: ${op} failed with ${result}`);
+  if (typeof result === 'number' && result < 0) throw new BringUpError(`virtio-mmio backend: ${op} failed with ${result}`);
   return result as T;
 }
