@@ -17,7 +17,7 @@
  * | `idle`                         | no domain of this configuration                                   |
  * | `creating.choosing`            | domain_make done (created paused); a device model to start?       |
  * | `creating.startingDm`          | waiting for DM_STARTED, at most LIBXL_DEVICE_MODEL_START_TIMEOUT  |
- * | `creating.attaching`           | devices attached (if it has any); creation completes (unpaused if `autoUnpause`) |
+ * | `creating.attaching`           | devices attached (if it has any); creation completes (then UNPAUSE if `autoUnpause`) |
  * | `active.ao.idle`               | the domain exists; no ao in flight                                |
  * | `active.ao.awaitingAck`        | control/shutdown written; waiting LIBXL_ACK_TIMEOUT for the guest |
  * | `active.ao.checkingAck`        | timed out: the transaction re-reads the node (a late ack counts)  |
@@ -25,6 +25,7 @@
  * | `active.watch.alive`           | @releaseDomain: no shutdown reported for this domain              |
  * | `active.watch.shutdown`        | DOMAIN_SHUTDOWN reported once; the on_* action applied            |
  * | `destroying.deviceModel`       | PCI removed, domain paused; the device model is killed if any     |
+ * | `destroying.deviceModelKilled` | the kill found the device model already exited: libxl logs an error |
  * | `destroying.devicesChoice`     | none attached (a failed create, or none configured): nothing to remove |
  * | `destroying.devices`           | devices removed: waits for be/state=Closed unless the backend is gone |
  * | `destroying.xenstore`          | xenstore paths removed (recorded as a step)                       |
@@ -38,7 +39,8 @@
  * | `DM_STARTED`               | creating.startingDm                  | → attaching                                        |
  * | `DM_FAILED`                | creating.startingDm                  | the device model died starting: → destroying the half-built domain; then ERROR_FAIL |
  * | after 60 s                 | creating.startingDm                  | → destroying the half-built domain; then ERROR_FAIL |
- * | `PAUSE` / `UNPAUSE`        | active                               | `domctlPause` / `domctlUnpause`                    |
+ * | `PAUSE` / `UNPAUSE`        | active                               | `domctlPause` / `domctlUnpause`; with a device model, UNPAUSE first resumes it (QMP `cont`) |
+ * | `DM_RESUMED {ok}`          | active                               | the `cont` answered: `domctlUnpause`; not answered: the domain stays paused |
  * | `SHUTDOWN` / `REBOOT`      | active.ao.idle                       | ERROR_NOPARAVIRT without PV control, else write the node |
  * | `SUSPEND`                  | active.ao.idle                       | write "suspend"; without PV control SHUTDOWN_suspend directly |
  * | `GUEST_ACK`                | active.ao.awaitingAck                | the ao completes OK (suspend: wait for the shutdown) |
@@ -236,6 +238,8 @@ export interface ToolstackContext {
   devicesAttached: boolean;
   /** Why the domain is being destroyed. */
   destroyCause: 'request' | 'createFailed' | 'onShutdown' | 'restart' | null;
+  /** The destroy's kill found the device model already exited (libxl__kill_xs_path logs an error). */
+  dmExited: boolean;
 }
 
 /**
@@ -250,6 +254,7 @@ export type ToolstackEvent =
   | { type: 'CREATE'; domid?: number }
   | { type: 'DM_STARTED' }
   | { type: 'DM_FAILED' }
+  | { type: 'DM_RESUMED'; ok: boolean }
   | { type: 'PAUSE' }
   | { type: 'UNPAUSE' }
   | { type: 'SHUTDOWN' }
@@ -310,7 +315,10 @@ export const toolstackMachine = setup({
     // effects (wired in implementations/toolstack-core.ts)
     domainMake: () => {},
     spawnDeviceModel: () => {},
-    killDeviceModel: () => {},
+    /** libxl__dm_resume: QMP "cont" (DM_RESUMED with its outcome). */
+    resumeDeviceModel: () => {},
+    /** Kills the device model; records `dmExited` when it had already exited. */
+    killDeviceModel: assign(() => ({})),
     /** libxl__devices_destroy: enumerate the domain's devices, set each be/state=Closing (BACKEND_CLOSED when every live one closed). */
     closeDevices: () => {},
     /** libxl__device_destroy of each device, then /vm, /local/domain/N, /libxl/N and the device model's directory. */
@@ -339,7 +347,7 @@ export const toolstackMachine = setup({
     })),
     setRequest: assign((_, params: { request: ControlRequest }) => ({ request: params.request, acked: false })),
     recordAck: assign({ acked: true }),
-    newDomain: assign({ shutdownReason: null, deathReported: false, backendGone: false, devicesAttached: false, destroyCause: null, request: null, acked: false }),
+    newDomain: assign({ shutdownReason: null, deathReported: false, backendGone: false, devicesAttached: false, destroyCause: null, request: null, acked: false, dmExited: false }),
     markDevicesAttached: assign(({ context }) => ({ devicesAttached: context.config.devices })),
     reportShutdown: assign(({ context, event }) => {
       assertEvent(event, 'DOMAIN_SHUTDOWN');
@@ -389,6 +397,11 @@ export const toolstackMachine = setup({
     shutdownReportedOther: ({ context }) => context.shutdownReason !== null && context.shutdownReason !== 'suspend',
     destroyCauseIs: ({ context }, params: { cause: NonNullable<Ctx['destroyCause']> }) => context.destroyCause === params.cause,
     halfBuiltDomainKept: ({ context }) => context.config.halfBuiltDomainKept,
+    dmResumed: ({ event }) => {
+      assertEvent(event, 'DM_RESUMED');
+      return event.ok;
+    },
+    dmExited: ({ context }) => context.dmExited,
   },
   delays: {
     LIBXL_DEVICE_MODEL_START_TIMEOUT: LIBXL_DEVICE_MODEL_START_TIMEOUT_MS,
@@ -421,6 +434,7 @@ export const toolstackMachine = setup({
     backendGone: false,
     devicesAttached: false,
     destroyCause: null,
+    dmExited: false,
   }),
   on: {
     QUARANTINE_EXPIRED: { actions: 'expireQuarantine' },
@@ -467,7 +481,8 @@ export const toolstackMachine = setup({
         attaching: {
           entry: ['markDevicesAttached', step('devices: attach')],
           always: [
-            { guard: 'autoUnpause', target: '#toolstack.active', actions: [result('create', 'OK'), 'domctlUnpause', step('unpause')] },
+            // xl create unpauses the domain it created (libxl_domain_unpause), unless -p
+            { guard: 'autoUnpause', target: '#toolstack.active', actions: [result('create', 'OK'), raise({ type: 'UNPAUSE' })] },
             { target: '#toolstack.active', actions: result('create', 'OK') },
           ],
         },
@@ -478,7 +493,16 @@ export const toolstackMachine = setup({
       type: 'parallel',
       on: {
         PAUSE: { actions: ['domctlPause', step('pause')] },
-        UNPAUSE: { actions: ['domctlUnpause', step('unpause')] },
+        UNPAUSE: [
+          // lifecycle §6.4 pause / unpause: for HVM, libxl__dm_resume (QMP "cont") first, then the domctl
+          { guard: 'hasDeviceModel', actions: ['resumeDeviceModel', step('device model: cont')] },
+          { actions: ['domctlUnpause', step('unpause')] },
+        ],
+        DM_RESUMED: [
+          { guard: 'dmResumed', actions: ['domctlUnpause', step('unpause')] },
+          // no answer within LIBXL_QMP_CMD_TIMEOUT, or QEMU gone: the unpause fails, the domain stays paused
+          { actions: step('unpause: the device model did not resume') },
+        ],
         DESTROY: { target: 'destroying', actions: { type: 'destroyFor', params: { cause: 'request' } } },
         DOMAIN_DEATH: { target: 'idle', actions: 'reportDeath' },
         ON_SHUTDOWN_ACTION: [
@@ -596,9 +620,14 @@ export const toolstackMachine = setup({
         deviceModel: {
           always: [
             // QEMU first, so no more emulation (§6.6)
-            { guard: 'hasDeviceModel', target: 'devicesChoice', actions: ['killDeviceModel', step('device model: kill')] },
+            { guard: 'hasDeviceModel', target: 'deviceModelKilled', actions: ['killDeviceModel', step('device model: kill')] },
             { target: 'devicesChoice' },
           ],
+        },
+        deviceModelKilled: {
+          // libxl_aoutils.c libxl__kill_xs_path: a device model that exited by itself is logged as an
+          // error ("Device Model already exited"), and the destroy goes on (R13)
+          always: [{ guard: 'dmExited', target: 'devicesChoice', actions: step('device model: already exited') }, { target: 'devicesChoice' }],
         },
         devicesChoice: {
           // a create that failed before devices were attached has none to remove

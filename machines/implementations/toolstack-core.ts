@@ -144,16 +144,18 @@ export interface DeviceRemoval {
 /**
  * A device model process (QEMU) as the toolstack sees it: `start` spawns it and calls `started` when
  * it reports ready, `failed` when it dies before that (libxl_exec.c spawn_middle_death), or neither;
- * `kill` stops it.
+ * `resume` is libxl__dm_resume (QMP "cont"), `done(false)` when QEMU did not answer; `kill` stops
+ * it, false when it had already exited.
  *
  * @example
  * ```ts
- * const neverStarts: DeviceModel = { start: () => {}, kill: () => {} };
+ * const neverStarts: DeviceModel = { start: () => {}, resume: () => {}, kill: () => true };
  * ```
  */
 export interface DeviceModel {
   start(domid: number, started: () => void, failed: () => void): void;
-  kill(domid: number): void;
+  resume(domid: number, done: (ok: boolean) => void): void;
+  kill(domid: number): boolean;
 }
 
 /**
@@ -234,7 +236,7 @@ export interface ToolstackHost {
   waitForDeadBackend?: boolean;
 }
 
-const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), kill: () => {} };
+const startsAtOnce: DeviceModel = { start: (_domid, started) => started(), resume: (_domid, done) => done(true), kill: () => true };
 
 /**
  * `toolstackMachine` wired to a Hypervisor: `domainMake` is `control.make` (by default
@@ -326,7 +328,8 @@ function provideToolstack(wireOf: (self: AnyActorRef) => ToolstackWire) {
       domainMake: on((w, domid) => w.control.make(domid)),
       spawnDeviceModel: ({ context, self }) =>
         wireOf(self).deviceModel.start(domidOf(context), () => self.send({ type: 'DM_STARTED' }), () => self.send({ type: 'DM_FAILED' })),
-      killDeviceModel: on((w, domid) => w.deviceModel.kill(domid)),
+      resumeDeviceModel: ({ context, self }) => wireOf(self).deviceModel.resume(domidOf(context), (ok) => self.send({ type: 'DM_RESUMED', ok })),
+      killDeviceModel: assign(({ context, self }) => ({ dmExited: !wireOf(self).deviceModel.kill(domidOf(context)) })),
       domctlPause: on((w, domid) => w.control.pause(domid)),
       domctlUnpause: on((w, domid) => w.control.unpause(domid)),
       domctlResume: on((w, domid) => w.control.resume(domid)),

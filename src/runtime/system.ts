@@ -10,7 +10,7 @@ import { createGuestAppActor } from '../../machines/implementations/guest-app-co
 import { messageSize } from '../../machines/guest-app.js';
 import type { DomainEvent } from '../../machines/domain.js';
 import { npagesRing, XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
-import { XEN_DOMINF_running } from '../domain/lifecycle.js';
+import { SHUTDOWN_poweroff, XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
@@ -293,7 +293,7 @@ export class ArgosimSystem {
     this.hv.onVirq((domid, virq) => {
       if (virq === VIRQ_ARGO) this.onArgoVirq(domid);
     });
-    this.hv.onLifecycle(({ domid, change }) => {
+    this.hv.onLifecycle(({ domid, change, reason }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
       if (change === 'created') this.xs.domainEvent({ type: 'INTRODUCE', domid });
       if (change === 'dead') {
@@ -306,6 +306,8 @@ export class ArgosimSystem {
       if (change === 'shutdown') {
         const host = this.byDomid.get(domid);
         if (host?.actor.getSnapshot().matches('shuttingDown')) host.actor.send({ type: 'VCPUS_STOPPED' });
+        // a guest's power-off reaches its device model (R13)
+        if (host && reason === SHUTDOWN_poweroff) this.deviceModels.get(host.name)?.guestPoweredOff(domid);
       }
       // xenstored fires @releaseDomain when a domain shuts down or dies (lifecycle §6.4)
       if (change === 'shutdown' || change === 'dying') this.releaseDomain(domid);
@@ -579,8 +581,14 @@ export class ArgosimSystem {
     let stepsSeen = 0;
     actor.subscribe((snapshot) => {
       const { results, domid, steps } = snapshot.context;
-      // monitor dead-backend-wait (R9, §7 case 44)
-      for (; stepsSeen < steps.length; stepsSeen++) if (steps[stepsSeen] === 'devices: timed out, forced' && domid !== null) this.teardown.timedOut(spec.name, domid);
+      for (; stepsSeen < steps.length; stepsSeen++) {
+        // monitor dead-backend-wait (R9, §7 case 44)
+        if (steps[stepsSeen] === 'devices: timed out, forced' && domid !== null) this.teardown.timedOut(spec.name, domid);
+        // monitor destroy-clean (R13): the device model of a domain that was created is there for the destroy to kill
+        if (steps[stepsSeen] === 'device model: already exited' && snapshot.context.destroyCause !== 'createFailed') {
+          this.violate(`destroy-clean: libxl's destroy of ${spec.name} (domain ${domid}) logged an error: its device model had already exited`);
+        }
+      }
       for (; seen < results.length; seen++) {
         this.checkAckHonoured(spec.name, domid, results[seen]);
         // after the domctls of this step (the half-built domain's destroy among them)
@@ -688,8 +696,12 @@ export class ArgosimSystem {
     this.devices.push(run);
     this.whenDeviceModelUp(spec.frontend, () => {
       this.devicesStarted.add(run);
-      run.start();
-      this.scheduleDeviceBatch(run, spec.startMs);
+      // its back end comes up, and the guest's driver probes it, once the guest runs: a guest with a
+      // device model runs only after its `cont` (lifecycle §6.4 unpause)
+      this.asGuest(this.domains.get(spec.frontend)!, () => {
+        run.start();
+        this.scheduleDeviceBatch(run, spec.startMs);
+      });
     });
   }
 
@@ -701,8 +713,11 @@ export class ArgosimSystem {
     const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === name);
     if (devices.length === 0) return undefined;
     const backend = devices[0].backend;
+    const bugs = { qmpDisconnectBeforeReply: this.scenario.bugs.qmpDisconnectBeforeReply, qemuExitsOnGuestPoweroff: this.scenario.bugs.qemuExitsOnGuestPoweroff };
     const dm = new GuestDeviceModel(name, deviceModelStartOf(devices), {
       point: (kind, actor, label, delayMs, run) => this.scheduler.schedule({ kind, actor, label, delayMs, run }),
+      timer: (ms, run) => this.scheduler.setTimer(ms, run),
+      violate: (what) => this.violate(what),
       asBackend: (work) => this.asGuest(this.domains.get(backend)!, work),
       backendDomid: () => this.domidOf(backend),
       guestAlive: (domid) => this.hv.life(domid) === 'alive',
@@ -715,7 +730,7 @@ export class ArgosimSystem {
         if (!this.toolstacks.get(name)!.actor.getSnapshot().matches('active') || this.hv.life(domid) !== 'alive') return;
         for (const waiting of this.waitingForDm.get(name)?.splice(0) ?? []) if (waiting.domid === domid) waiting.start();
       },
-    });
+    }, bugs);
     this.deviceModels.set(name, dm);
     return dm;
   }

@@ -108,6 +108,20 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R2, §5.5, §7 case 35',
     monitor: 'ioreq-once: a device model gets each guest access once, however often its instruction runs',
   },
+  qmpDisconnectBeforeReply: {
+    component: 'libxl',
+    summary: 'QEMU was started running (no -S) and libxl took xenstore\'s device-model state "running" for the confirmation of its start: it dropped its QMP connection then, with the answer to its query-status perhaps unread, which left QEMU\'s monitor wedged — the "cont" of the guest\'s unpause (libxl__dm_resume) went unanswered and the guest stayed paused',
+    fixedBy: 'Xen ae29aa0f8f',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R8, §6.4 create step 4 and unpause',
+    monitor: 'qmp-answers: every QMP command libxl sends is answered (no wedged monitor)',
+  },
+  qemuExitsOnGuestPoweroff: {
+    component: 'libxl',
+    summary: 'QEMU ran without -no-shutdown, so it exited as soon as its guest powered off, closing its QMP socket while libxl still had the guest to tear down: libxl\'s destroy found its device model gone and logged an error ("Device Model already exited")',
+    fixedBy: 'Xen 9ba80a722b',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R13, §6.4 destroy step 2',
+    monitor: 'destroy-clean: the destroy of a domain that was created logs no error (its device model is there to be killed)',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -78,7 +78,7 @@ function watchFires(hv: Hypervisor, ts: Actor, domid = DOMID): void {
 const results = (ts: Actor) => ts.getSnapshot().context.results;
 const aoState = (ts: Actor) => (ts.getSnapshot().value as { active?: { ao: string } }).active?.ao;
 
-const DM_NEVER_STARTS: DeviceModel = { start: () => {}, kill: () => {} };
+const DM_NEVER_STARTS: DeviceModel = { start: () => {}, resume: () => {}, kill: () => true };
 
 describe('toolstackMachine (lifecycle §6.4)', () => {
   it('the machine definition imports xstate only', () => {
@@ -109,14 +109,15 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
     const auto = start(w2, { ...HVM_DM, autoUnpause: true });
     auto.send({ type: 'CREATE' });
     expect(w2.hv.domctl.getInfo(DOMID).flags & XEN_DOMINF_running).toBeTruthy();
-    expect(auto.getSnapshot().context.steps).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'unpause']);
+    // lifecycle §6.4 unpause: the device model is resumed (QMP cont) first
+    expect(auto.getSnapshot().context.steps).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'device model: cont', 'unpause']);
   });
 
   it('§7.39 a device model that never starts: after 60 virtual seconds the half-built domain is destroyed, ERROR_FAIL, domid quarantined 60 s, then reusable', () => {
     const w = world();
     let dmWorks = false;
     const killed: number[] = [];
-    const dm: DeviceModel = { start: (_d, started) => void (dmWorks && started()), kill: (d) => void killed.push(d) };
+    const dm: DeviceModel = { start: (_d, started) => void (dmWorks && started()), resume: (_d, done) => done(true), kill: (d) => killed.push(d) > 0 };
     const ts = start(w, HVM_DM, { deviceModel: dm });
     ts.send({ type: 'CREATE' });
     w.scheduler.run({ untilMs: 59_999 });
@@ -161,7 +162,7 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
   it('§7.39 a device model that dies during its start (libxl_exec.c spawn_middle_death): the half-built domain is destroyed at once, ERROR_FAIL, quarantined', () => {
     const w = world();
     let fail = () => {};
-    const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), kill: () => {} };
+    const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), resume: () => {}, kill: () => true };
     const ts = start(w, HVM_DM, { deviceModel: dm });
     ts.send({ type: 'CREATE' });
     w.scheduler.run({ untilMs: 5_000 });
@@ -182,7 +183,7 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
       const w = world();
       let fail = () => {};
       const killed: number[] = [];
-      const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), kill: (d) => void killed.push(d) };
+      const dm: DeviceModel = { start: (_d, _started, failed) => void (fail = failed), resume: () => {}, kill: (d) => killed.push(d) > 0 };
       const ts = start(w, { ...HVM_DM, halfBuiltDomainKept: true }, { deviceModel: dm });
       ts.send({ type: 'CREATE' });
       if (how === 'died') fail();
@@ -362,7 +363,8 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
     const seenAtKill: Array<{ paused: boolean; life: string }> = [];
     const dm: DeviceModel = {
       start: (_d, started) => started(),
-      kill: (d) => void seenAtKill.push({ paused: (w.hv.domctl.getInfo(d).flags & XEN_DOMINF_paused) !== 0, life: w.hv.life(d) }),
+      resume: (_d, done) => done(true),
+      kill: (d) => seenAtKill.push({ paused: (w.hv.domctl.getInfo(d).flags & XEN_DOMINF_paused) !== 0, life: w.hv.life(d) }) > 0,
     };
     const ts = start(w, { ...HVM_DM, autoUnpause: true }, { deviceModel: dm, backendDomid: BACKEND });
     w.hv.createDomain({ domid: BACKEND });
@@ -378,6 +380,7 @@ describe('toolstackMachine (lifecycle §6.4)', () => {
       'device model: spawn',
       'device model: started',
       'devices: attach',
+      'device model: cont',
       'unpause',
       'pci: remove',
       'pause',
@@ -502,6 +505,8 @@ const EVENTS: readonly ToolstackEvent[] = [
   { type: 'CREATE', domid: DOMID },
   { type: 'DM_STARTED' },
   { type: 'DM_FAILED' },
+  { type: 'DM_RESUMED', ok: true },
+  { type: 'DM_RESUMED', ok: false },
   { type: 'PAUSE' },
   { type: 'UNPAUSE' },
   { type: 'SHUTDOWN' },
@@ -589,9 +594,14 @@ describe('toolstackMachine graph', () => {
     // the transaction finding a last-moment acknowledgement (the wiring reads it from ControlNodes)
     const ackedLate = toolstackMachine.provide({ actions: { controlNodeTransaction: assign({ acked: true }) } });
     edges += walk(ackedLate as unknown as typeof toolstackMachine, HVM_DM, taken);
+    // the destroy's kill finding the device model already exited (R13; the wiring asks the device model)
+    const dmGone = toolstackMachine.provide({ actions: { killDeviceModel: assign({ dmExited: true }) } });
+    edges += walk(dmGone as unknown as typeof toolstackMachine, HVM_DM, taken);
     expect(edges).toBeGreaterThan(100);
     const declared = declaredTransitions(toolstackMachine.root);
     expect(declared.filter((t) => !taken.has(t))).toEqual([]);
-    expect(declared.length).toBe(55); // 51, DM_FAILED and the start timeout each with the R16 switch, and the suspend wait's timeout
+    // 51, DM_FAILED and the start timeout each with the R16 switch, the suspend wait's timeout; the
+    // unpause through the device model (UNPAUSE, DM_RESUMED answered or not) and the kill's outcome
+    expect(declared.length).toBe(60);
   }, 120_000); // the walk takes ~10 s alone on a 2-core VM, several times that beside the rest of the suite
 });

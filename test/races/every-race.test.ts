@@ -18,9 +18,11 @@ const SWITCH_OF: Record<string, HistoricalBug | null> = {
   'r03-ioreq-state-backwards.yaml': 'ioreqStateUnchecked',
   'r04-broadcast-invalidate.yaml': 'broadcastWaitsForOneServer',
   'r05-zombie-emulator.yaml': null, // the zombie emulator is today's Xen (ccb42e0ca6), not a fixed bug
+  'r08-qmp-wedged.yaml': 'qmpDisconnectBeforeReply',
   'r09-dead-backend.yaml': 'deadBackendWaitsForClosed',
   'r10-frontend-paths.yaml': 'devicesFromFrontendPaths',
   'r11-dom0less-introduce.yaml': 'introduceNotifiesBeforeReset',
+  'r13-qemu-exits-on-poweroff.yaml': 'qemuExitsOnGuestPoweroff',
   'r14-suspend-ack-timeout.yaml': 'suspendAckLostOnTimeout',
   'r15-domid-reuse.yaml': 'domidReuseWithoutQuarantine',
   'r16-dm-start-timeout.yaml': 'halfBuiltDomainKept',

@@ -35,20 +35,43 @@ function run(text: ReturnType<typeof scenario>, seed = 1) {
 }
 
 describe('the device model started by the toolstack, in runs', () => {
-  it('§6.4 create step 4: the device model confirms through xenstore; then the device is attached and the guest unpaused', () => {
+  it('§6.4 create step 4 and unpause: QEMU (-S) confirms over QMP; the device is attached; cont, then the guest is unpaused', () => {
     const { system, summary, toolstack, labels, guest } = run(scenario(''));
     expect(summary.invariantViolations).toEqual([]);
     expect(guest.toolstack).toEqual(['create OK']);
-    expect(toolstack.context.steps).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'unpause']);
-    // the device model's start and libxl's watch are scheduling points, before the guest runs
-    const start = labels.indexOf('0 device model: start');
-    const watch = labels.indexOf('0 device-model state: running');
-    expect(start).toBeGreaterThanOrEqual(0);
-    expect(watch).toBeGreaterThan(start);
-    expect(labels.findIndex((l) => / log /.test(l) || l.endsWith('log start'))).toBeGreaterThan(watch);
+    expect(toolstack.context.steps).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'device model: cont', 'unpause']);
+    // the device model's start, each QMP command and its answer are scheduling points, before the guest runs
+    const order = ['0 device model: start', '0 qmp query-status', '0 qmp query-status: reply', '0 qmp cont', '0 qmp cont: reply'].map((l) => labels.indexOf(l));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]))).toBe(true);
+    expect(labels.indexOf('0 log #0')).toBeGreaterThan(order[4]);
+    // QEMU says "running" once cont made it run (QEMU's state change, written to xenstore)
     expect(system.xenstore.read(0, '/local/domain/1/device-model/2/state')).toBe('running');
     expect(summary.devices![0]).toMatchObject({ name: 'vda', transport: 'mmio', requestsOk: 40 });
     expect(guest.sent).toBe(3);
+  });
+
+  it('R8 switch qmpDisconnectBeforeReply: xenstore "running" confirms, libxl drops QMP with query-status unread, the cont goes unanswered', () => {
+    const outcomes = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const { summary, toolstack, guest, labels } = run(scenario('', 'bugs: { qmpDisconnectBeforeReply: true }\nuntil: 20s'), seed);
+      expect(toolstack.context.steps.slice(0, 5), `seed ${seed}`).toEqual(['domain_make', 'device model: spawn', 'device model: started', 'devices: attach', 'device model: cont']);
+      expect(labels, `seed ${seed}`).toContain('0 device-model state: running');
+      if (summary.invariantViolations.length === 0) {
+        // libxl read the answer before its xswait fired: a clean disconnect, the cont answered
+        outcomes.add('clean');
+        expect(toolstack.context.steps.at(-1)).toBe('unpause');
+        expect(guest.sent).toBe(3);
+        continue;
+      }
+      outcomes.add('wedged');
+      expect(summary.invariantViolations).toEqual([
+        '10000ms: qmp-answers: QMP "cont" got no answer within 10 s (QEMU\'s monitor wedged: libxl disconnected with the answer to "query-status" unread, when xenstore said "running")',
+      ]);
+      expect(toolstack.context.steps.at(-1)).toBe('unpause: the device model did not resume');
+      expect(guest.state).toBe('createdPaused');
+      expect(guest.sent).toBe(0);
+    }
+    expect(outcomes).toEqual(new Set(['clean', 'wedged']));
   });
 
   it('a device model taking 30 s: the guest stays paused, its device unattached, until it confirms; then everything runs', () => {
@@ -116,6 +139,34 @@ describe('the device model started by the toolstack, in runs', () => {
       expect(summary.devices![0].requestsOk, `seed ${seed}`).toBe(0);
     }
     expect(checked).toBeGreaterThan(0);
+  });
+
+  it('§6.4 destroy: a guest that powers off keeps its device model (-no-shutdown) until libxl kills it; no error', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const { summary, toolstack, guest, labels } = run(scenario('', 'lifecycle:\n  - { at: 5ms, op: guest_shutdown, domain: guest, reason: poweroff }\nuntil: 1s'), seed);
+      expect(summary.invariantViolations, `seed ${seed}`).toEqual([]);
+      expect(guest.toolstack, `seed ${seed}`).toEqual(['create OK', 'destroy OK']);
+      expect(toolstack.context.steps, `seed ${seed}`).toContain('device model: kill');
+      expect(toolstack.context.steps, `seed ${seed}`).not.toContain('device model: already exited');
+      expect(labels.some((l) => l.endsWith('device model: guest powered off')), `seed ${seed}`).toBe(false);
+    }
+  });
+
+  it('R13 switch qemuExitsOnGuestPoweroff: QEMU exits with its guest; a destroy that comes after finds it gone and logs an error', () => {
+    const outcomes = new Set<string>();
+    for (let seed = 1; seed <= 16; seed++) {
+      const { summary, toolstack, guest } = run(scenario('', 'bugs: { qemuExitsOnGuestPoweroff: true }\nlifecycle:\n  - { at: 5ms, op: guest_shutdown, domain: guest, reason: poweroff }\nuntil: 1s'), seed);
+      expect(guest.toolstack, `seed ${seed}`).toEqual(['create OK', 'destroy OK']); // the destroy goes on
+      if (summary.invariantViolations.length === 0) {
+        outcomes.add('killed first'); // libxl's @releaseDomain ran before QEMU heard of the power-off
+        expect(toolstack.context.steps).not.toContain('device model: already exited');
+        continue;
+      }
+      outcomes.add('exited first');
+      expect(summary.invariantViolations).toEqual([expect.stringMatching(/^5(\.\d+)?ms: destroy-clean: libxl's destroy of guest \(domain 2\) logged an error: its device model had already exited$/)]);
+      expect(toolstack.context.steps).toContain('device model: already exited');
+    }
+    expect(outcomes).toEqual(new Set(['killed first', 'exited first']));
   });
 
   it('virtio-transports.yaml: only the virtio-mmio guest has a device model to start', () => {
