@@ -41,9 +41,10 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   const dmGuests = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && v.frontend === d.name));
   // a guest tampering with its frontend device paths needs some (virtio-mmio front ends; checked before
   // the draw, so scenarios without them draw as they did before the kind existed)
-  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && ((k !== 'dm_start_fail' && k !== 'balloon') || dmGuests.length > 0));
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && k !== 'xenstored_live_update' && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && ((k !== 'dm_start_fail' && k !== 'balloon') || dmGuests.length > 0));
   const guests = scenario.domains.filter((d) => !d.control);
-  if (kinds.length === 0 || guests.length === 0) return own;
+  const liveUpdate = liveUpdateOf(scenario, seed, weights, horizonMs, instants);
+  if (kinds.length === 0 || guests.length === 0) return [...own, ...liveUpdate];
   const total = kinds.reduce((n, k) => n + weights[k]!, 0);
   const generated: ScenarioFault[] = [];
   for (let i = rng.int(0, GENERATED_MAX); i > 0; i--) {
@@ -64,7 +65,21 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
     const delayMs = kind === 'virq_delay' ? rng.int(10, 2000) / 1000 : kind === 'suspend' ? rng.int(100, 20_000) / 1000 : kind === 'dm_death' ? rng.int(100, 5_000) / 1000 : kind === 'stall' ? rng.int(10_000, 300_000) / 1000 : null;
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }
-  return [...own, ...generated];
+  return [...own, ...generated, ...liveUpdate];
+}
+
+/**
+ * The swarm's `xenstored_live_update`: at most one a schedule (an administrator's rare act, not a
+ * failure that repeats), in half the schedules when its weight is not 0, on the control domain; drawn
+ * from a generator of its own, so the other kinds' draws are what they were before it existed.
+ */
+function liveUpdateOf(scenario: Scenario, seed: number, weights: FaultWeights, horizonMs: number, instants: readonly number[]): ScenarioFault[] {
+  const dom0 = scenario.domains.find((d) => d.control);
+  const rng = new SeededRandom(seed ^ 0x6a09e667);
+  for (let i = 0; i < 4; i++) rng.u32(); // xoroshiro128+'s first outputs follow nearby seeds closely
+  if (!dom0 || (weights.xenstored_live_update ?? 0) <= 0 || !rng.chance(0.5)) return [];
+  const atMs = instants.length > 0 && rng.chance(0.5) ? instants[rng.int(0, instants.length - 1)] : rng.int(0, Math.max(0, Math.floor(horizonMs * 1000) - 1)) / 1000;
+  return [{ kind: 'xenstored_live_update', atMs, domain: dom0.name, domid: dom0.domid, ring: null, weight: 1, delayMs: null, line: 0 }];
 }
 
 /** The scenario with exactly `faults`. */

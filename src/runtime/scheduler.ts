@@ -30,6 +30,7 @@ export class Scheduler implements Clock {
   private nextId = 0;
   private nowMs: number;
   private steps = 0;
+  private halted = false;
   private readonly record: boolean;
 
   constructor(options: { strategy: Strategy; startMs?: number; record?: boolean }) {
@@ -84,6 +85,14 @@ export class Scheduler implements Clock {
     };
   }
 
+  /**
+   * Ends the run after the point that is running: time stands, nothing more is taken, and `run`
+   * answers `until` (the world the model stands for cannot go on: xenstored exited, R12).
+   */
+  halt(): void {
+    this.halted = true;
+  }
+
   /** Runs one scheduling point; false when none is waiting. */
   step(): boolean {
     if (this.points.length === 0) return false;
@@ -120,6 +129,7 @@ export class Scheduler implements Clock {
     const untilMs = limits.untilMs ?? Infinity;
     const maxSteps = limits.maxSteps ?? Infinity;
     for (let taken = 0; ; taken++) {
+      if (this.halted) return 'until';
       if (this.points.length === 0) return 'idle';
       if (taken >= maxSteps) return 'maxSteps';
       if (this.points[0].dueMs > untilMs) {

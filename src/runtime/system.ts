@@ -177,6 +177,12 @@ interface ToolstackRun {
 const STEPS_MAX_DEFAULT = 1_000_000;
 /** The shortest toolstack timer a `stall` waits for: libxl's operation timeouts, not its ticks. */
 const STALL_TIMEOUT_MIN_MS = 1000;
+/**
+ * How long a xenstored live update takes from writing its state to the new xenstored's re-connection
+ * (fault `xenstored_live_update`, its `delay` by default; SIM CHOICE: the spec gives none, and an
+ * exec plus a restore of a small store take about a millisecond).
+ */
+const LIVE_UPDATE_MS = 1;
 /** How often `run` reports progress. */
 export const PROGRESS_STEPS = 1000;
 
@@ -217,6 +223,11 @@ export class ArgosimSystem {
   private readonly refusedRings: Record<string, number> = {};
   /** Faults that hit a live domain, by kind (a fault on a domain already gone does nothing). */
   private readonly faultsFired: Record<string, number> = {};
+  /** The domains xenstored has a connection to (introduced, not yet released): a live update re-makes each. */
+  private readonly xsConnections = new Set<number>();
+  /** Which domain each connection is to (a counter bumped at each introduction): a domid can be taken again. */
+  private readonly xsConnectionOf = new Map<number, number>();
+  private xsIncarnations = 0;
   private readonly apps: AppRun[] = [];
   private readonly devices: RunningDevice[] = [];
   /** virtio-net bridges, by back-end domain and name. */
@@ -295,8 +306,13 @@ export class ArgosimSystem {
     });
     this.hv.onLifecycle(({ domid, change, reason }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
-      if (change === 'created') this.xs.domainEvent({ type: 'INTRODUCE', domid });
+      if (change === 'created') {
+        this.xsConnections.add(domid);
+        this.xsConnectionOf.set(domid, ++this.xsIncarnations);
+        this.xs.domainEvent({ type: 'INTRODUCE', domid });
+      }
       if (change === 'dead') {
+        this.xsConnections.delete(domid);
         // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
         releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what), () => this.xs.domainEvent({ type: 'RELEASE', domid }));
       }
@@ -1388,6 +1404,8 @@ export class ArgosimSystem {
       }
       case 'virq_drop':
         return this.hv.clearVirq(host.domid, VIRQ_ARGO);
+      case 'xenstored_live_update':
+        return this.xenstoredLiveUpdate(fault.delayMs ?? LIVE_UPDATE_MS);
       case 'xenstore_tamper':
         // XSA-175's hostile guest (lifecycle §6.7 R10): it removes its frontend device directories
         return this.asGuest(host, () => void this.xs.rm(host.domid, `/local/domain/${host.domid}/device`));
@@ -1443,6 +1461,39 @@ export class ArgosimSystem {
       }
     });
     this.toolstackDoes(() => toolstack.send({ type: 'SUSPEND' }));
+  }
+
+  /**
+   * `xenstore-control live-update` (lifecycle §6.7 R12; docs/races.md): xenstored writes its state —
+   * every domain it is connected to — and re-executes; `durationMs` later the new xenstored reads it
+   * and connects again to each of those domains: maps its ring page, binds its event channel. A
+   * domain that died meanwhile (its memory relinquished, its event channels closed by domain_kill)
+   * cannot be mapped: today's xenstored (Xen 939775cfd3) drops that connection as for a domain gone
+   * (@releaseDomain fires); with `liveUpdateDyingDomainFatal` the new xenstored exits, the host has no
+   * xenstore any more, and the run ends there (monitor live-update-survives). SIM CHOICE: requests
+   * made during the update are answered (real xenstored queues them; the race here is the
+   * re-connection).
+   */
+  private xenstoredLiveUpdate(durationMs: number): void {
+    const saved = [...this.xsConnections].sort((a, b) => a - b).map((domid) => ({ domid, name: this.nameOf.get(domid) ?? String(domid), incarnation: this.xsConnectionOf.get(domid) }));
+    this.scheduler.schedule({
+      kind: 'fault',
+      actor: 'xenstored',
+      label: 'live update: restore connections',
+      delayMs: durationMs,
+      run: () => {
+        for (const c of saved) {
+          // the same domain, still alive: ring re-mapped, event channel re-bound
+          if (this.hv.life(c.domid) === 'alive' && this.xsConnectionOf.get(c.domid) === c.incarnation) continue;
+          if (this.scenario.bugs.liveUpdateDyingDomainFatal) {
+            this.violate(`live-update-survives: xenstored exited in its live update: domain ${c.name} (${c.domid}) died during it and its ring page could not be mapped; the host has no xenstore`);
+            return this.scheduler.halt();
+          }
+          // dropped, as for a domain gone (a domid taken again meanwhile is another domain's, left alone)
+          if (this.xsConnections.has(c.domid) && this.xsConnectionOf.get(c.domid) === c.incarnation) this.xs.domainEvent({ type: 'RELEASE', domid: c.domid });
+        }
+      },
+    });
   }
 
   /**

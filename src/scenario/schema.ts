@@ -85,10 +85,12 @@ export const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watc
  * (/local/domain/N/device: XSA-175's attack, lifecycle §6.7 R10); `balloon`: the guest's balloon
  * driver gives memory back, and Xen has every device model drop its mapcache (a broadcast INVALIDATE
  * ioreq, R4); `stall`: the guest gets no CPU (a host under load) until its toolstack's next timeout
- * falls due, so its answer races that timeout, or at the latest `delay` later — the explorer injects
- * any of them.
+ * falls due, so its answer races that timeout, or at the latest `delay` later;
+ * `xenstored_live_update`: the administrator live-updates xenstored (`xenstore-control live-update`:
+ * it re-executes with its state and re-connects to every domain it knew, R12; `domain:` names the
+ * control domain, where xenstored runs) — the explorer injects any of them.
  */
-export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'dm_start_fail', 'dm_death', 'dm_misbehave', 'xenstore_tamper', 'balloon', 'stall'] as const;
+export const FAULT_KINDS = ['kill', 'unregister', 'soft_reset', 'crash', 'backend_death', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'dm_start_fail', 'dm_death', 'dm_misbehave', 'xenstore_tamper', 'balloon', 'stall', 'xenstored_live_update'] as const;
 export const XSM_MODES = ['dummy', 'silo', 'flask'] as const satisfies readonly XsmMode[];
 
 export type LifecycleOp = (typeof LIFECYCLE_OPS)[number];

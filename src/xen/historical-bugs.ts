@@ -115,6 +115,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R8, §6.4 create step 4 and unpause',
     monitor: 'qmp-answers: every QMP command libxl sends is answered (no wedged monitor)',
   },
+  liveUpdateDyingDomainFatal: {
+    component: 'xenstore',
+    summary: 'xenstored\'s live update re-connects to every domain it knew — maps its ring page, binds its event channel — and treated a failure as fatal: a domain that was dying at that moment (its memory being relinquished, its event channels closed) made the new xenstored exit, leaving the host without xenstore',
+    fixedBy: 'Xen 939775cfd3',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R12',
+    monitor: 'live-update-survives: xenstored comes back from a live update; a dying domain\'s connection is dropped, not fatal',
+  },
   qemuExitsOnGuestPoweroff: {
     component: 'libxl',
     summary: 'QEMU ran without -no-shutdown, so it exited as soon as its guest powered off, closing its QMP socket while libxl still had the guest to tear down: libxl\'s destroy found its device model gone and logged an error ("Device Model already exited")',

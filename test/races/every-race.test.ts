@@ -22,6 +22,7 @@ const SWITCH_OF: Record<string, HistoricalBug | null> = {
   'r09-dead-backend.yaml': 'deadBackendWaitsForClosed',
   'r10-frontend-paths.yaml': 'devicesFromFrontendPaths',
   'r11-dom0less-introduce.yaml': 'introduceNotifiesBeforeReset',
+  'r12-live-update-dying.yaml': 'liveUpdateDyingDomainFatal',
   'r13-qemu-exits-on-poweroff.yaml': 'qemuExitsOnGuestPoweroff',
   'r14-suspend-ack-timeout.yaml': 'suspendAckLostOnTimeout',
   'r15-domid-reuse.yaml': 'domidReuseWithoutQuarantine',
