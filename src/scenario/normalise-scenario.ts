@@ -74,7 +74,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
     lifecycle: normaliseLifecycle(file.lifecycle ?? [], named, source),
-    faults: checkDeviceModelFaults(normaliseFaults(file.faults ?? [], named, rings, source), file.devices ?? [], source),
+    faults: checkLiveUpdates(checkDeviceModelFaults(normaliseFaults(file.faults ?? [], named, rings, source), file.devices ?? [], source), domains, source),
     untilMs: file.until ?? null,
     source: { file: source.file, lines: source.lines() },
   };
@@ -343,6 +343,16 @@ function checkDeviceModelFaults(faults: ScenarioFault[], devices: NonNullable<Sc
     if (f.kind !== 'dm_death' && f.kind !== 'dm_misbehave') return;
     if (devices.some((d) => d.transport === 'mmio' && (d.frontend === f.domain || d.backend === f.domain))) return;
     throw source.errorAt(['faults', i, 'domain'], `a ${f.kind} fault hits the front end or the back end of a transport: mmio device; ${f.domain} is neither`);
+  });
+  return faults;
+}
+
+/** A `xenstored_live_update` names the control domain, where xenstored runs (R12). */
+function checkLiveUpdates(faults: ScenarioFault[], domains: readonly ScenarioDomain[], source: YamlSource): ScenarioFault[] {
+  faults.forEach((f, i) => {
+    if (f.kind !== 'xenstored_live_update' || domains.find((d) => d.name === f.domain)?.control) return;
+    const control = domains.find((d) => d.control);
+    throw source.errorAt(['faults', i, 'domain'], `a xenstored_live_update fault names the control domain, where xenstored runs${control ? ` (${control.name})` : ''}; ${f.domain} is a guest`);
   });
   return faults;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario } from '../../src/index.js';
 import { withBugs } from '../../src/explore/bugs.js';
@@ -81,5 +82,12 @@ faults:
   - { kind: xenstored_live_update, domain: dom0, at: 1ms }
 `, 'lu.yaml');
     await expect(runParallel(text, { workers: 1 })).rejects.toThrow(/lu\.yaml:7: fault kind "xenstored_live_update" is not supported by the parallel runtime yet/);
+  });
+});
+
+describe('the xenstored_live_update fault in a scenario', () => {
+  it('names the control domain: a guest is refused at its line, naming dom0', () => {
+    const text = readFileSync('scenarios/races/r12-live-update-dying.yaml', 'utf8').replace('{ kind: xenstored_live_update, domain: dom0, at: 5ms }', '{ kind: xenstored_live_update, domain: guest, at: 5ms }');
+    expect(() => parseScenario(text, 'r12.yaml')).toThrow(/^r12\.yaml:37:\d+: faults\[0\]\.domain: a xenstored_live_update fault names the control domain, where xenstored runs \(dom0\); guest is a guest/);
   });
 });
