@@ -41,6 +41,7 @@ import { Dom0lessXenbus } from './dom0less-xenbus.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
+import { XenstoredConnections } from './xenstored-connections.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -223,11 +224,8 @@ export class ArgosimSystem {
   private readonly refusedRings: Record<string, number> = {};
   /** Faults that hit a live domain, by kind (a fault on a domain already gone does nothing). */
   private readonly faultsFired: Record<string, number> = {};
-  /** The domains xenstored has a connection to (introduced, not yet released): a live update re-makes each. */
-  private readonly xsConnections = new Set<number>();
-  /** Which domain each connection is to (a counter bumped at each introduction): a domid can be taken again. */
-  private readonly xsConnectionOf = new Map<number, number>();
-  private xsIncarnations = 0;
+  /** The domains xenstored is connected to, which a live update re-connects (R12). */
+  private readonly xsConnections = new XenstoredConnections();
   private readonly apps: AppRun[] = [];
   private readonly devices: RunningDevice[] = [];
   /** virtio-net bridges, by back-end domain and name. */
@@ -307,12 +305,11 @@ export class ArgosimSystem {
     this.hv.onLifecycle(({ domid, change, reason }) => {
       if (change === 'created' || change === 'shutdown' || change === 'dying' || change === 'dead' || change === 'soft_reset') this.domainException();
       if (change === 'created') {
-        this.xsConnections.add(domid);
-        this.xsConnectionOf.set(domid, ++this.xsIncarnations);
+        this.xsConnections.introduced(domid);
         this.xs.domainEvent({ type: 'INTRODUCE', domid });
       }
       if (change === 'dead') {
-        this.xsConnections.delete(domid);
+        this.xsConnections.released(domid);
         // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
         releaseChecked(this.xenstore, domid, this.nameOf.get(domid) ?? String(domid), (what) => this.violate(what), () => this.xs.domainEvent({ type: 'RELEASE', domid }));
       }
@@ -1475,25 +1472,20 @@ export class ArgosimSystem {
    * re-connection).
    */
   private xenstoredLiveUpdate(durationMs: number): void {
-    const saved = [...this.xsConnections].sort((a, b) => a - b).map((domid) => ({ domid, name: this.nameOf.get(domid) ?? String(domid), incarnation: this.xsConnectionOf.get(domid) }));
-    this.scheduler.schedule({
-      kind: 'fault',
-      actor: 'xenstored',
-      label: 'live update: restore connections',
-      delayMs: durationMs,
-      run: () => {
-        for (const c of saved) {
-          // the same domain, still alive: ring re-mapped, event channel re-bound
-          if (this.hv.life(c.domid) === 'alive' && this.xsConnectionOf.get(c.domid) === c.incarnation) continue;
-          if (this.scenario.bugs.liveUpdateDyingDomainFatal) {
-            this.violate(`live-update-survives: xenstored exited in its live update: domain ${c.name} (${c.domid}) died during it and its ring page could not be mapped; the host has no xenstore`);
-            return this.scheduler.halt();
-          }
-          // dropped, as for a domain gone (a domid taken again meanwhile is another domain's, left alone)
-          if (this.xsConnections.has(c.domid) && this.xsConnectionOf.get(c.domid) === c.incarnation) this.xs.domainEvent({ type: 'RELEASE', domid: c.domid });
+    const saved = this.xsConnections.save();
+    const names = new Map(saved.map((c) => [c.domid, this.nameOf.get(c.domid) ?? String(c.domid)]));
+    const restore = () =>
+      this.xsConnections.restore(saved, (domid) => this.hv.life(domid) === 'alive', (domid, current) => {
+        if (this.scenario.bugs.liveUpdateDyingDomainFatal) {
+          this.violate(`live-update-survives: xenstored exited in its live update: domain ${names.get(domid)} (${domid}) died during it and its ring page could not be mapped; the host has no xenstore`);
+          this.scheduler.halt();
+          return false;
         }
-      },
-    });
+        // dropped, as for a domain gone (a domid taken again meanwhile is another domain's: left alone)
+        if (current) this.xs.domainEvent({ type: 'RELEASE', domid });
+        return true;
+      });
+    this.scheduler.schedule({ kind: 'fault', actor: 'xenstored', label: 'live update: restore connections', delayMs: durationMs, run: restore });
   }
 
   /**
