@@ -127,6 +127,8 @@ export type { Xsm, XsmConfig, XsmMode } from './xsm/xsm.js';
 // Memory
 export { GuestMemory } from './memory/guest-memory.js';
 export { PageAllocator } from './memory/page-allocator.js';
+export { FRESH_SHARED_BUFFERS, SharedBufferPool } from './memory/shared-buffers.js';
+export type { SharedBufferSource } from './memory/shared-buffers.js';
 export { PAGE_SHIFT, PAGE_SIZE } from './memory/constants.js';
 export { LockTimeoutError } from './sync/errors.js';
 

@@ -1,3 +1,4 @@
+import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from '../memory/shared-buffers.js';
 import { ARGO_HASHTABLE_SIZE, MAX_PENDING_PER_RING, MAX_RINGS_PER_DOMAIN } from './constants.js';
 
 /**
@@ -110,9 +111,10 @@ export class ArgoTables {
   readonly viptables: Int32Array;
   readonly maxDomains: number;
 
-  constructor(init: { maxDomains: number; gfnArenaPages?: number } | ArgoTableBuffers) {
+  /** New tables (their buffers from `source`, default fresh ones), or a view of another thread's. */
+  constructor(init: { maxDomains: number; gfnArenaPages?: number; source?: SharedBufferSource } | ArgoTableBuffers) {
     const fresh = !('global' in init);
-    const b = 'global' in init ? init : ArgoTables.allocate(init.maxDomains, init.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT);
+    const b = 'global' in init ? init : ArgoTables.allocate(init.maxDomains, init.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT, init.source ?? FRESH_SHARED_BUFFERS);
     this.global = new Int32Array(b.global);
     this.domains = new Int32Array(b.domains);
     this.rings = new Int32Array(b.rings);
@@ -131,15 +133,15 @@ export class ArgoTables {
     this.global[G.SEND_FREE_HEAD] = records > 0 ? 1 : 0;
   }
 
-  private static allocate(maxDomains: number, arenaPages: number): ArgoTableBuffers {
-    const words = (n: number) => new SharedArrayBuffer(n * 4);
+  private static allocate(maxDomains: number, arenaPages: number, source: SharedBufferSource): ArgoTableBuffers {
+    const words = (n: number) => source.take(n * 4);
     return {
       global: words(G.STRIDE),
       domains: words(maxDomains * A.STRIDE),
       rings: words(maxDomains * MAX_RINGS_PER_DOMAIN * R.STRIDE),
       sendInfo: words(maxDomains * SEND_INFO_POOL_PER_DOMAIN * S.STRIDE),
       arena: words(arenaPages),
-      arenaUsed: new SharedArrayBuffer(arenaPages),
+      arenaUsed: source.take(arenaPages),
       viptables: words(VIPTABLES_RULES_MAX * V.STRIDE),
     };
   }

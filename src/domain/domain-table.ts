@@ -1,3 +1,4 @@
+import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from '../memory/shared-buffers.js';
 import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
 
 /** Domain life states as Xen sees them: a dying domain still resolves by id; a free slot does not. */
@@ -67,12 +68,13 @@ export class DomainTable {
   readonly slots: Int32Array;
   readonly capacity: number;
 
-  constructor(capacityOrBuffers: number | DomainTableBuffers) {
+  /** `source`: where a new table's buffers come from (default: fresh ones). */
+  constructor(capacityOrBuffers: number | DomainTableBuffers, source: SharedBufferSource = FRESH_SHARED_BUFFERS) {
     const buffers =
       typeof capacityOrBuffers === 'number'
         ? {
-            index: new SharedArrayBuffer(DOMID_FIRST_RESERVED * 4),
-            slots: new SharedArrayBuffer(capacityOrBuffers * D.STRIDE * 4),
+            index: source.take(DOMID_FIRST_RESERVED * 4),
+            slots: source.take(capacityOrBuffers * D.STRIDE * 4),
           }
         : capacityOrBuffers;
     this.index = new Int32Array(buffers.index);

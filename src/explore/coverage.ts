@@ -23,11 +23,19 @@ export class Coverage {
   /** Machine id → the triples reached. */
   private readonly reached = new Map<string, Set<string>>();
   private readonly known = new WeakSet<AnyStateMachine>();
+  /**
+   * The transitions already counted in `reached`. A machine's transitions are objects it builds once
+   * (every actor of it, every run, takes the same ones), so after an exploration's first schedules
+   * the observer only looks them up here instead of building each triple's string again.
+   */
+  private readonly counted = new WeakSet<object>();
 
   /** The inspection callback to give `createSystem` (or an actor). */
   readonly observer = (event: InspectionEvent): void => {
     if (event.type !== '@xstate.microstep') return;
     for (const t of event._transitions) {
+      if (this.counted.has(t)) continue;
+      this.counted.add(t);
       const machine = t.source.machine.id;
       let set = this.reached.get(machine);
       if (!set) this.reached.set(machine, (set = new Set()));

@@ -1,3 +1,4 @@
+import { SharedBufferPool } from '../memory/shared-buffers.js';
 import { DfsSearch } from '../runtime/strategies/dfs.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Coverage, type CoverageData, type CoverageReport } from './coverage.js';
@@ -117,7 +118,7 @@ export function exploreRange(scenario: Scenario, options: ExploreOptions, plan: 
   const coverage = new Coverage();
   const weights = faultWeightsOf(scenario, options);
   const result: RangeResult = { schedules: 0, violating: 0, first: null, coverage: { declared: {}, reached: {} }, exercised: {} };
-  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
+  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps, buffers: new SharedBufferPool() };
   for (let index = from; index < to; index++) {
     const seed = scheduleSeed(options.seed, index);
     const faults = options.swarm !== false ? swarmFaults(scenario, seed, weights, plan.horizonMs, plan.instants) : scenario.faults;
@@ -145,7 +146,7 @@ function exploreDfs(scenario: Scenario, options: ExploreOptions): RangeResult & 
   const coverage = new Coverage();
   const search = new DfsSearch(options.depth ?? 10);
   const result: RangeResult = { schedules: 0, violating: 0, first: null, coverage: { declared: {}, reached: {} }, exercised: {} };
-  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps };
+  const limits = { untilMs: options.untilMs, maxSteps: options.maxSteps, buffers: new SharedBufferPool() };
   for (let index = 0; index < options.budget; index++) {
     const strategy = search.next();
     if (!strategy) break;

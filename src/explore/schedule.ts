@@ -5,6 +5,7 @@ import { posStrategy } from '../runtime/strategies/pos.js';
 import { prefixStrategy } from '../runtime/strategies/prefix.js';
 import { randomStrategy } from '../runtime/strategies/random.js';
 import { createSystem } from '../runtime/system.js';
+import type { SharedBufferPool } from '../memory/shared-buffers.js';
 import type { Scenario, ScenarioFault } from '../scenario/schema.js';
 import { withFaults } from './fault-plan.js';
 import type { Coverage } from './coverage.js';
@@ -63,7 +64,8 @@ function strategyOf(spec: ScheduleSpec): Strategy {
 /**
  * Runs one schedule of `scenario` in the deterministic runtime and reports its violations: the
  * runtime's message invariants (exactly once, intact, in order, nothing after teardown or across a
- * denied edge). `coverage`, if given, collects the transitions taken.
+ * denied edge). `coverage`, if given, collects the transitions taken; `buffers`, if given, lends the
+ * run's host its shared memory and gets it back (recycled) when the run is over.
  *
  * @example
  * ```ts
@@ -74,21 +76,26 @@ function strategyOf(spec: ScheduleSpec): Strategy {
 export function runSchedule(
   scenario: Scenario,
   spec: ScheduleSpec,
-  options: { untilMs?: number; maxSteps?: number; coverage?: Coverage; strategy?: Strategy; instants?: boolean } = {},
+  options: { untilMs?: number; maxSteps?: number; coverage?: Coverage; strategy?: Strategy; instants?: boolean; buffers?: SharedBufferPool } = {},
 ): ScheduleOutcome {
-  const system = createSystem(withFaults(scenario, spec.faults), {
-    seed: spec.seed,
-    strategy: options.strategy ?? strategyOf(spec),
-    untilMs: options.untilMs,
-    maxSteps: options.maxSteps,
-    inspect: options.coverage?.observer,
-    record: options.instants ?? false,
-  });
-  options.coverage?.declare(system.actors().map((a) => a.actor.logic));
-  const summary = system.run();
-  const outcome: ScheduleOutcome = { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, virtualTimeMs: summary.virtualTimeMs, faultsFired: summary.faults ?? {}, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
-  if (options.instants) outcome.instants = instantsOf(system.scheduler.trace);
-  return outcome;
+  try {
+    const system = createSystem(withFaults(scenario, spec.faults), {
+      seed: spec.seed,
+      strategy: options.strategy ?? strategyOf(spec),
+      untilMs: options.untilMs,
+      maxSteps: options.maxSteps,
+      inspect: options.coverage?.observer,
+      record: options.instants ?? false,
+      buffers: options.buffers,
+    });
+    options.coverage?.declare(system.actors().map((a) => a.actor.logic));
+    const summary = system.run();
+    const outcome: ScheduleOutcome = { seed: spec.seed, faults: [...spec.faults], steps: summary.steps, virtualTimeMs: summary.virtualTimeMs, faultsFired: summary.faults ?? {}, choices: [...system.scheduler.choices], violations: summary.invariantViolations };
+    if (options.instants) outcome.instants = instantsOf(system.scheduler.trace);
+    return outcome;
+  } finally {
+    options.buffers?.recycle(); // the system is dropped: nothing reads its memory again
+  }
 }
 
 /** The distinct times of a run's steps, in order (steps come in time order). */

@@ -1,3 +1,4 @@
+import { SharedBufferPool } from '../memory/shared-buffers.js';
 import type { Scenario, ScenarioFault } from '../scenario/schema.js';
 import { runSchedule, type ScheduleOutcome } from './schedule.js';
 
@@ -28,10 +29,11 @@ export function shrink(
   const budget = options.budget ?? 500;
   let runs = 0;
   let best = failing;
+  const run = { ...options, buffers: new SharedBufferPool() };
   const attempt = (faults: ScenarioFault[], choices: number[]): ScheduleOutcome | null => {
     if (runs >= budget) return null;
     runs++;
-    const outcome = runSchedule(scenario, { seed: failing.seed, faults, strategy: 'prefix', choices }, options);
+    const outcome = runSchedule(scenario, { seed: failing.seed, faults, strategy: 'prefix', choices }, run);
     return outcome.violations.length > 0 ? outcome : null;
   };
 

@@ -1,4 +1,5 @@
 import { GUEST_MEMORY_BYTES_MAX, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
+import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from './shared-buffers.js';
 
 /**
  * One domain's guest-physical memory: `bytes` of RAM at gpa [0, bytes) on a SharedArrayBuffer,
@@ -25,9 +26,10 @@ export class GuestMemory {
   /** Little-endian structure access. */
   readonly view: DataView;
 
-  constructor(bytesOrBuffer: number | SharedArrayBuffer) {
+  /** `source`: where a size's buffer comes from (default: a fresh one). */
+  constructor(bytesOrBuffer: number | SharedArrayBuffer, source: SharedBufferSource = FRESH_SHARED_BUFFERS) {
     const buffer =
-      typeof bytesOrBuffer === 'number' ? GuestMemory.allocate(bytesOrBuffer) : bytesOrBuffer;
+      typeof bytesOrBuffer === 'number' ? GuestMemory.allocate(bytesOrBuffer, source) : bytesOrBuffer;
     GuestMemory.assertSize(buffer.byteLength);
     this.buffer = buffer;
     this.bytes = buffer.byteLength;
@@ -37,9 +39,9 @@ export class GuestMemory {
     this.view = new DataView(buffer);
   }
 
-  private static allocate(bytes: number): SharedArrayBuffer {
+  private static allocate(bytes: number, source: SharedBufferSource): SharedArrayBuffer {
     GuestMemory.assertSize(bytes);
-    return new SharedArrayBuffer(bytes);
+    return source.take(bytes);
   }
 
   private static assertSize(bytes: number): void {

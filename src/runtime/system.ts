@@ -18,6 +18,7 @@ import { platformOf } from '../guest/platform.js';
 import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioRing, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
+import type { SharedBufferSource } from '../memory/shared-buffers.js';
 import { createHypervisor, type HypercallRecord, type Hypervisor, type LifecycleChange } from '../xen/hypervisor.js';
 import { lifecycle$ } from '../streams/lifecycle-stream.js';
 import { trace$ } from '../streams/trace-stream.js';
@@ -69,6 +70,11 @@ export interface SystemOptions {
    * their choices, which replay them.
    */
   record?: boolean;
+  /**
+   * Where the hypervisor's shared tables and guest memories come from (default: fresh buffers); an
+   * exploration hands every schedule's host the same pooled ones (`SharedBufferPool`).
+   */
+  buffers?: SharedBufferSource;
 }
 
 /** A sample of the run's progress on `metrics$`. */
@@ -293,7 +299,7 @@ export class ArgosimSystem {
       // twice the scenario's domains: room for restarts while old domids are still being reaped
       maxDomains: Math.max(8, scenario.domains.length * 2),
       gfnArenaPages: gfnArenaPagesFor(scenario),
-    });
+    }, options.buffers);
     // the host itself: its boot options and the domain table, re-read on every VIRQ_DOM_EXC
     this.host = createHypervisorActor({ hv: this.hv, onRefused: () => {} }, { inspect: this.inspector() }).start();
     this.trace$ = trace$(this.hv, this.scheduler);
@@ -525,7 +531,9 @@ export class ArgosimSystem {
     const forward = typeof option === 'function' ? option : undefined;
     return (event) => {
       forward?.(event);
-      this.inspection$.next(event);
+      // an actor event makes several inspection events: with no one subscribed (an exploration's
+      // coverage), skip the Subject's work for each
+      if (this.inspection$.observed) this.inspection$.next(event);
     };
   }
 

@@ -30,6 +30,7 @@ import {
   type VcpuShutdownInfo,
 } from '../domain/lifecycle.js';
 import { GuestMemory } from '../memory/guest-memory.js';
+import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from '../memory/shared-buffers.js';
 import { createDummyXsm } from '../xsm/dummy.js';
 import { createFlaskXsm } from '../xsm/flask.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy } from '../xsm/flask-policy.js';
@@ -153,15 +154,19 @@ export class Hypervisor {
   private readonly options: HypervisorOptions;
   private readonly hypercallListeners = new Set<(call: HypercallRecord) => void>();
   private readonly lifecycleListeners = new Set<(change: LifecycleChange) => void>();
+  /** Where new tables and guest memories come from. */
+  private readonly source: SharedBufferSource;
 
-  constructor(options: HypervisorOptions = {}, attach?: HypervisorBuffers) {
+  /** A new host (its buffers from `source`, default fresh ones), or a view of another thread's (`attach`). */
+  constructor(options: HypervisorOptions = {}, attach?: HypervisorBuffers, source: SharedBufferSource = FRESH_SHARED_BUFFERS) {
     const maxDomains = options.maxDomains ?? MAX_DOMAINS_DEFAULT;
     if (!Number.isInteger(maxDomains) || maxDomains < 1 || maxDomains > DOMID_FIRST_RESERVED) {
       throw new RangeError(`maxDomains ${maxDomains} must be an integer in [1, ${DOMID_FIRST_RESERVED}]`);
     }
     this.options = options;
-    this.domainTable = new DomainTable(attach?.domains ?? maxDomains);
-    this.argoTables = new ArgoTables(attach?.argo ?? { maxDomains, gfnArenaPages: options.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT });
+    this.source = source;
+    this.domainTable = new DomainTable(attach?.domains ?? maxDomains, source);
+    this.argoTables = new ArgoTables(attach?.argo ?? { maxDomains, gfnArenaPages: options.gfnArenaPages ?? GFN_ARENA_PAGES_DEFAULT, source });
     attach?.memories.forEach((buffer, slot) => {
       if (buffer) this.setMemory(slot, new GuestMemory(buffer));
     });
@@ -178,7 +183,7 @@ export class Hypervisor {
       viptables: options.openxt?.viptables ?? false,
     });
     this.quirks = Object.freeze({ ...XEN_QUIRKS, ...options.quirks });
-    const { xsm, labels } = buildXsm(options.xsm ?? { mode: 'dummy' }, this.domainTable, attach?.labels);
+    const { xsm, labels } = buildXsm(options.xsm ?? { mode: 'dummy' }, this.domainTable, attach?.labels, source);
     this.xsm = xsm;
     this.labels = labels;
     this.host = {
@@ -241,7 +246,7 @@ export class Hypervisor {
     const control = options.control ?? domid === 0;
     const label = options.label ?? (control ? 'dom0_t' : 'domU_t');
     if (typeof label !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(label)) throw new Error(`label "${label}" is not a valid XSM type name`);
-    const memory = new GuestMemory(options.memoryBytes ?? 4 << 20);
+    const memory = new GuestMemory(options.memoryBytes ?? 4 << 20, this.source);
     const t = this.domainTable;
     const slot = t.claim(domid);
     t.set(slot, D.CONTROL, control ? 1 : 0);
@@ -517,20 +522,22 @@ function buildXsm(
   config: XsmConfig,
   domains: DomainTable,
   shared: LabelRegistryBuffers | undefined,
+  source: SharedBufferSource,
 ): { xsm: Xsm; labels: LabelRegistry } {
   if (config.mode === 'flask') {
     const policy = parseFlaskPolicy(config.policy ?? DEFAULT_FLASK_POLICY);
-    const labels = new LabelRegistry(shared ?? [...policy.types].sort());
+    const labels = new LabelRegistry(shared ?? [...policy.types].sort(), source);
     return { xsm: createFlaskXsm(domains, labels, policy, config.enforcing ?? true), labels };
   }
-  const labels = new LabelRegistry(shared ?? []);
+  const labels = new LabelRegistry(shared ?? [], source);
   if (config.mode === 'silo') return { xsm: createSiloXsm(domains), labels };
   if (config.mode === 'dummy') return { xsm: createDummyXsm(), labels };
   throw new Error(`xsm.mode "${String((config as { mode: unknown }).mode)}" is not one of dummy, silo, flask`);
 }
 
 /**
- * Creates a Xen host (hypercall-api.md).
+ * Creates a Xen host (hypercall-api.md); its shared tables and guest memories come from `source`
+ * (default: fresh buffers; a `SharedBufferPool` to reuse them from one run to the next).
  *
  * @example
  * ```ts
@@ -540,8 +547,8 @@ function buildXsm(
  * });
  * ```
  */
-export function createHypervisor(options: HypervisorOptions = {}): Hypervisor {
-  return new Hypervisor(options);
+export function createHypervisor(options: HypervisorOptions = {}, source: SharedBufferSource = FRESH_SHARED_BUFFERS): Hypervisor {
+  return new Hypervisor(options, undefined, source);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from '../memory/shared-buffers.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 
 /** Labels the shared table holds, and the longest label in UTF-8 bytes. */
@@ -31,11 +32,12 @@ export class LabelRegistry {
   private readonly cacheByName = new Map<string, number>();
   private readonly cacheBySid: string[] = [];
 
-  constructor(init: Iterable<string> | LabelRegistryBuffers = []) {
+  /** New labels (their buffers from `source`, default fresh ones), or a view of another thread's registry. */
+  constructor(init: Iterable<string> | LabelRegistryBuffers = [], source: SharedBufferSource = FRESH_SHARED_BUFFERS) {
     const shared = 'words' in (init as object) && 'names' in (init as object);
     const buffers = shared
       ? (init as LabelRegistryBuffers)
-      : { words: new SharedArrayBuffer(8), names: new SharedArrayBuffer(LABELS_MAX * SLOT_BYTES) };
+      : { words: source.take(8), names: source.take(LABELS_MAX * SLOT_BYTES) };
     this.words = new Int32Array(buffers.words);
     this.names = new Uint8Array(buffers.names);
     if (!shared) {

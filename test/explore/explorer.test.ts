@@ -12,6 +12,7 @@ import { loadScenarioForTrace } from '../../src/inspector/trace-file.js';
 import { checkReplay } from '../../src/inspector/replay-check.js';
 import { swarmFaults, withFaults } from '../../src/explore/fault-plan.js';
 import { runSchedule, scheduleSeed } from '../../src/explore/schedule.js';
+import { SharedBufferPool } from '../../src/memory/shared-buffers.js';
 import { shrink } from '../../src/explore/shrink.js';
 import { replayStrategy } from '../../src/runtime/strategies/replay.js';
 import { createSystem } from '../../src/runtime/system.js';
@@ -37,6 +38,15 @@ describe('argosim explore (issue #8)', () => {
     const again = createSystem(withFaults(buggy, cx!.faults), { seed: cx!.seed, strategy: replayStrategy(cx!.choices) }).run();
     expect(again.invariantViolations).toEqual(cx!.violations);
     expect(again.steps).toBe(cx!.steps);
+  });
+
+  it('a schedule run on pooled buffers (as the explorer runs them) is the one run on fresh buffers, schedule after schedule', () => {
+    const scenario = withBugs(loadScenario('scenarios/stress-small.yaml'), ['sendvReturnsZeroWhenQueued']);
+    const buffers = new SharedBufferPool();
+    for (const seed of [5, 6, 7]) {
+      const spec = { seed, faults: scenario.faults, strategy: 'random' as const };
+      expect(runSchedule(scenario, spec, { buffers })).toEqual(runSchedule(scenario, spec));
+    }
   });
 
   it('shrinking keeps a violation and removes every deviation and fault it does not need', () => {
