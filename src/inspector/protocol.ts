@@ -133,7 +133,7 @@ export interface RecordedActor {
 }
 
 /** How a run ended, or `more` while it goes on. */
-export type RunState = 'more' | 'idle' | 'until' | 'maxSteps';
+export type RunState = 'more' | 'idle' | 'until' | 'maxSteps' | 'halted';
 
 /** Server → page. */
 export type ServerMessage =

@@ -93,7 +93,7 @@ const traceSchema = z.object({
   seed: z.number().int(),
   untilMs: z.number().nullable(),
   maxSteps: z.number().int().nullable(),
-  end: z.enum(['more', 'idle', 'until', 'maxSteps']),
+  end: z.enum(['more', 'idle', 'until', 'maxSteps', 'halted']),
   choices: z.array(z.number().int().nonnegative()),
   actors: z.array(z.object({ id: z.string(), kind: z.string(), domain: z.string(), machine: z.string(), since: z.number() })),
   initial: z.array(z.tuple([z.string(), z.string()])),

@@ -29,8 +29,11 @@ export interface RunSummary {
   strategy: string;
   steps: number;
   virtualTimeMs: number;
-  /** Why the run stopped: everything done (`idle`), the time limit (`until`), or the step limit. */
-  end: 'idle' | 'until' | 'maxSteps';
+  /**
+   * Why the run stopped: everything done (`idle`), the time limit (`until`), the step limit, or the
+   * host could not go on (`halted`: xenstored exited in a live update, R12).
+   */
+  end: 'idle' | 'until' | 'maxSteps' | 'halted';
   messages: MessageCounts;
   /** Failed sends by errno name. */
   errors: Record<string, number>;

@@ -3,7 +3,7 @@ import type { Strategy } from './strategy.js';
 import type { Clock } from './virtual-clock.js';
 
 /** Why `run` returned. */
-export type RunEnd = 'idle' | 'until' | 'maxSteps';
+export type RunEnd = 'idle' | 'until' | 'maxSteps' | 'halted';
 
 /**
  * The deterministic runtime's scheduler: it owns virtual time and every delivery. Points wait in
@@ -87,7 +87,7 @@ export class Scheduler implements Clock {
 
   /**
    * Ends the run after the point that is running: time stands, nothing more is taken, and `run`
-   * answers `until` (the world the model stands for cannot go on: xenstored exited, R12).
+   * answers `halted` (the world the model stands for cannot go on: xenstored exited, R12).
    */
   halt(): void {
     this.halted = true;
@@ -129,7 +129,7 @@ export class Scheduler implements Clock {
     const untilMs = limits.untilMs ?? Infinity;
     const maxSteps = limits.maxSteps ?? Infinity;
     for (let taken = 0; ; taken++) {
-      if (this.halted) return 'until';
+      if (this.halted) return 'halted';
       if (this.points.length === 0) return 'idle';
       if (taken >= maxSteps) return 'maxSteps';
       if (this.points[0].dueMs > untilMs) {

@@ -34,6 +34,7 @@ describe('race R12: a xenstored live update while a domain dies', () => {
     expect(summary.invariantViolations).toHaveLength(1);
     expect(summary.invariantViolations[0]).toMatch(EXITED);
     expect(summary.virtualTimeMs).toBe(6);
+    expect(summary.end).toBe('halted');
     expect(system.scheduler.trace.at(-1)!.label).toBe('live update: restore connections');
     expect(summary.messages.delivered).toBeLessThan(10);
   });
