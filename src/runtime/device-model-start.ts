@@ -15,7 +15,7 @@ import { QmpMonitor } from './qmp.js';
 export interface DeviceModelHost {
   /** Schedules a scheduling point `delayMs` from now. */
   point(kind: 'guest' | 'toolstack', actor: string, label: string, delayMs: number, run: () => void): void;
-  /** A toolstack timer: `run` after `ms` unless the returned function cancels it first. */
+  /** A timer of the guest's toolstack (its domctls made after `run`): `run` after `ms` unless the returned function cancels it first. */
   timer(ms: number, run: () => void): () => void;
   /** Runs `work` as a vCPU of the back end's domain: now if it runs, when it runs again, never once it is gone. */
   asBackend(work: () => void): void;
@@ -132,7 +132,7 @@ export class GuestDeviceModel implements DeviceModel {
       qmp: new QmpMonitor({
         qemu: (label, run) => this.host.point('guest', `dm:${this.guest}`, label, 0, () => this.host.asBackend(run)),
         libxl: (label, run) => this.host.point('toolstack', toolstack, label, 0, () => this.host.toolstackDoes(run)),
-        timer: (ms, run) => this.host.timer(ms, () => this.host.toolstackDoes(run)),
+        timer: (ms, run) => this.host.timer(ms, run),
         unanswered: (what) => this.host.violate(what),
       }),
       exit: () => {
@@ -160,12 +160,17 @@ export class GuestDeviceModel implements DeviceModel {
         const be = this.host.backendDomid();
         if (process.over || be === undefined) return;
         if (!this.bugs.qmpDisconnectBeforeReply) {
-          // QEMU waits in "prelaunch" (-S); libxl's QMP query-status answered confirms the start
-          return process.qmp.command('query-status', () => {}, (ok) => {
-            if (process.over) return;
-            if (!ok) return process.exit();
-            confirm();
-          });
+          // QEMU waits in "prelaunch" (-S); libxl's QMP query-status answered confirms the start. A
+          // QEMU that cannot answer yet (its domain paused) is asked again: the start has
+          // LIBXL_DEVICE_MODEL_START_TIMEOUT, not one command's timeout
+          const ask = (): void =>
+            process.qmp.command('query-status', () => {}, (result) => {
+              if (process.over) return;
+              if (result === 'answered') return confirm();
+              if (result === 'closed') return process.exit();
+              ask();
+            });
+          return ask();
         }
         // R8's QEMU runs at once and says so in xenstore; libxl's QMP connection asks too
         this.host.xenstore.write(be, stateNode(be, domid), 'running');
@@ -188,7 +193,11 @@ export class GuestDeviceModel implements DeviceModel {
       const be = this.host.backendDomid();
       if (be !== undefined && !this.bugs.qmpDisconnectBeforeReply) this.host.xenstore.write(be, stateNode(be, domid), 'running');
     };
-    process.qmp.command('cont', run, done);
+    // an answer for a device model libxl killed meanwhile (a destroy, a restart) is nobody's news:
+    // the toolstack may already be unpausing the next domain of this configuration
+    process.qmp.command('cont', run, (result) => {
+      if (this.process === process && process.end !== 'killed') done(result === 'answered');
+    });
   }
 
   kill(domid: number): boolean {

@@ -39,64 +39,69 @@ export interface QmpHost {
  * qmp.command('cont', () => run(), (ok) => ok && unpause());
  * ```
  */
+/**
+ * How a QMP command ended for libxl: answered, the socket closed (QEMU exited: EOF or a refused
+ * connection), or no answer within LIBXL_QMP_CMD_TIMEOUT.
+ */
+export type QmpResult = 'answered' | 'closed' | 'timeout';
+
 export class QmpMonitor {
-  /** The command whose answer libxl has not read yet, and how it ends. */
-  private pending: { name: string; finish: (ok: boolean) => void; drop: () => void } | null = null;
-  /** Why the monitor answers nothing more, once it does not (R8). */
+  /** The commands whose answers libxl has not read yet, each with how it ends. */
+  private readonly pending = new Set<{ name: string; finish: (result: QmpResult) => void; drop: () => void }>();
+  /** Why the monitor answers nothing more, once it does not (R8): the first cause stays. */
   private wedged: string | null = null;
   private closed = false;
 
   constructor(private readonly host: QmpHost) {}
 
-  /**
-   * libxl sends `name`: QEMU does `effect` and answers; `done(true)` once libxl read the answer,
-   * `done(false)` when the socket is closed or no answer came within LIBXL_QMP_CMD_TIMEOUT.
-   */
-  command(name: string, effect: () => void, done: (ok: boolean) => void): void {
-    if (this.closed) return this.host.libxl(`qmp ${name}: connection refused`, () => done(false));
+  /** libxl sends `name`: QEMU does `effect` and answers; `done` says how the command ended. */
+  command(name: string, effect: () => void, done: (result: QmpResult) => void): void {
+    if (this.closed) return this.host.libxl(`qmp ${name}: connection refused`, () => done('closed'));
     let over = false;
-    const drop = () => {
-      over = true;
-      cancelTimeout();
-      if (this.pending?.drop === drop) this.pending = null;
-    };
-    const finish = (ok: boolean) => {
-      if (over) return;
-      drop();
-      done(ok);
+    const command = {
+      name,
+      drop: () => {
+        over = true;
+        cancelTimeout();
+        this.pending.delete(command);
+      },
+      finish: (result: QmpResult) => {
+        if (over) return;
+        command.drop();
+        done(result);
+      },
     };
     const cancelTimeout = this.host.timer(LIBXL_QMP_CMD_TIMEOUT_MS, () => {
       if (over) return;
       // a QEMU that could not run (its domain paused or gone) times out too, but only a wedged
       // monitor is the bug
       if (this.wedged) this.host.unanswered(`qmp-answers: QMP "${name}" got no answer within ${LIBXL_QMP_CMD_TIMEOUT_MS / 1000} s (${this.wedged})`);
-      finish(false);
+      command.finish('timeout');
     });
-    this.pending = { name, finish, drop };
+    this.pending.add(command);
     if (this.wedged) return; // only the timeout ends it
     this.host.qemu(`qmp ${name}`, () => {
       if (over || this.closed || this.wedged) return;
       effect();
-      this.host.libxl(`qmp ${name}: reply`, () => finish(true));
+      this.host.libxl(`qmp ${name}: reply`, () => command.finish('answered'));
     });
   }
 
   /**
-   * libxl closes its connection (dropping a command outstanding, and its timeout). With a command's
+   * libxl closes its connection (dropping the commands outstanding, and their timeouts). With an
    * answer outstanding, QEMU's monitor is wedged from now on (R8); `when` says what made libxl close it.
    */
   disconnect(when: string): void {
-    const pending = this.pending;
-    if (pending === null) return;
-    this.wedged = `QEMU's monitor wedged: libxl disconnected with the answer to "${pending.name}" unread, ${when}`;
-    pending.drop();
+    const [first] = this.pending;
+    if (!first) return;
+    this.wedged ??= `QEMU's monitor wedged: libxl disconnected with the answer to "${first.name}" unread, ${when}`;
+    for (const command of [...this.pending]) command.drop();
   }
 
-  /** QEMU exited: its socket is closed; libxl reads EOF for a command outstanding. */
+  /** QEMU exited: its socket is closed; libxl reads EOF for each command outstanding. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const pending = this.pending;
-    if (pending) this.host.libxl(`qmp ${pending.name}: connection closed`, () => pending.finish(false));
+    for (const command of [...this.pending]) this.host.libxl(`qmp ${command.name}: connection closed`, () => command.finish('closed'));
   }
 }

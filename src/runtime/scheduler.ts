@@ -93,9 +93,9 @@ export class Scheduler implements Clock {
     this.halted = true;
   }
 
-  /** Runs one scheduling point; false when none is waiting. */
+  /** Runs one scheduling point; false when none is waiting, or the run was halted. */
   step(): boolean {
-    if (this.points.length === 0) return false;
+    if (this.points.length === 0 || this.halted) return false;
     if (this.points[0].dueMs > this.nowMs) this.nowMs = this.points[0].dueMs;
     const enabled = this.enabledCount();
     const choice = this.strategy.pick(this.points, enabled, this.steps);
@@ -123,7 +123,7 @@ export class Scheduler implements Clock {
 
   /**
    * Steps until nothing waits (`idle`), the next point lies beyond `untilMs` (`until`; time then
-   * stands at `untilMs`), or `maxSteps` steps were taken.
+   * stands at `untilMs`), `maxSteps` steps were taken, or a point halted the run (`halted`).
    */
   run(limits: { untilMs?: number; maxSteps?: number } = {}): RunEnd {
     const untilMs = limits.untilMs ?? Infinity;

@@ -567,21 +567,7 @@ export class ArgosimSystem {
       inUse: (domid) => this.hv.life(domid) !== 'gone' && !this.destroying.has(domid),
     };
     // the toolstack's timers fire as scheduling points; its domctls are made when each has run
-    const clock = xstateClock({
-      now: () => this.scheduler.now(),
-      setTimer: (ms, fn) => {
-        // a stalled guest gets the CPU back as one of libxl's operation timeouts (LIBXL_*_TIMEOUT,
-        // 10 s and more; not a sub-second tick) falls due: its answer races that timeout
-        const ts = this.toolstacks.get(spec.name);
-        const unstall = ts?.stalled;
-        if (ts && unstall && ms >= STALL_TIMEOUT_MIN_MS) {
-          ts.stalled = undefined;
-          ts.stallFallback?.();
-          this.scheduler.schedule({ kind: 'fault', actor: spec.name, label: 'stall ends', delayMs: ms, run: unstall });
-        }
-        return this.scheduler.setTimer(ms, () => this.toolstackDoes(fn));
-      },
-    });
+    const clock = xstateClock({ now: () => this.scheduler.now(), setTimer: (ms, fn) => this.toolstackTimer(spec.name, ms, fn) });
     const wire = toolstackWire(this.hv, {
       control,
       controlNodes: this.controlNodes,
@@ -617,6 +603,22 @@ export class ArgosimSystem {
       }
     });
     this.toolstackDoes(() => actor.send({ type: 'CREATE', domid: spec.domid }));
+  }
+
+  /**
+   * A timer of `name`'s toolstack (libxl's): a scheduling point `ms` from now, after which the domctls
+   * it made are made. A stalled guest gets the CPU back as one of libxl's operation timeouts
+   * (LIBXL_*_TIMEOUT, 10 s and more; not a sub-second tick) falls due: its answer races that timeout.
+   */
+  private toolstackTimer(name: string, ms: number, fn: () => void): () => void {
+    const ts = this.toolstacks.get(name);
+    const unstall = ts?.stalled;
+    if (ts && unstall && ms >= STALL_TIMEOUT_MIN_MS) {
+      ts.stalled = undefined;
+      ts.stallFallback?.();
+      this.scheduler.schedule({ kind: 'fault', actor: name, label: 'stall ends', delayMs: ms, run: unstall });
+    }
+    return this.scheduler.setTimer(ms, () => this.toolstackDoes(fn));
   }
 
   /**
@@ -716,10 +718,10 @@ export class ArgosimSystem {
     if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${irq}`, run);
     this.devices.push(run);
     this.whenDeviceModelUp(spec.frontend, () => {
-      this.devicesStarted.add(run);
       // its back end comes up, and the guest's driver probes it, once the guest runs: a guest with a
       // device model runs only after its `cont` (lifecycle §6.4 unpause)
       this.asGuest(this.domains.get(spec.frontend)!, () => {
+        this.devicesStarted.add(run);
         run.start();
         this.scheduleDeviceBatch(run, spec.startMs);
       });
@@ -737,7 +739,7 @@ export class ArgosimSystem {
     const bugs = { qmpDisconnectBeforeReply: this.scenario.bugs.qmpDisconnectBeforeReply, qemuExitsOnGuestPoweroff: this.scenario.bugs.qemuExitsOnGuestPoweroff };
     const dm = new GuestDeviceModel(name, deviceModelStartOf(devices), {
       point: (kind, actor, label, delayMs, run) => this.scheduler.schedule({ kind, actor, label, delayMs, run }),
-      timer: (ms, run) => this.scheduler.setTimer(ms, run),
+      timer: (ms, run) => this.toolstackTimer(name, ms, run),
       violate: (what) => this.violate(what),
       asBackend: (work) => this.asGuest(this.domains.get(backend)!, work),
       backendDomid: () => this.domidOf(backend),
@@ -1490,7 +1492,10 @@ export class ArgosimSystem {
           return false;
         }
         // dropped, as for a domain gone (a domid taken again meanwhile is another domain's: left alone)
-        if (current) this.xs.domainEvent({ type: 'RELEASE', domid });
+        if (current) {
+          this.xsConnections.released(domid);
+          this.xs.domainEvent({ type: 'RELEASE', domid });
+        }
         return true;
       });
     this.scheduler.schedule({ kind: 'fault', actor: 'xenstored', label: 'live update: restore connections', delayMs: durationMs, run: restore });

@@ -304,8 +304,8 @@ function normaliseFaults(
 ): ScenarioFault[] {
   return entries.map((f, i): ScenarioFault => {
     const at = (key: string): ScenarioPath => ['faults', i, key];
-    const delayed = f.kind === 'virq_delay' || f.kind === 'suspend' || f.kind === 'dm_death' || f.kind === 'stall';
-    if (f.delay !== undefined && !delayed) throw source.errorAt(at('delay'), `delay applies only to kinds virq_delay, suspend, dm_death and stall; remove it`);
+    const delayed = f.kind === 'virq_delay' || f.kind === 'suspend' || f.kind === 'dm_death' || f.kind === 'stall' || f.kind === 'xenstored_live_update';
+    if (f.delay !== undefined && !delayed) throw source.errorAt(at('delay'), `delay applies only to kinds virq_delay, suspend, dm_death, stall and xenstored_live_update; remove it`);
     const common = {
       kind: f.kind,
       atMs: f.at ?? null,

@@ -25,7 +25,8 @@ describe('race R12: a xenstored live update while a domain dies', () => {
     expect(system.scheduler.trace.filter((t) => t.actor === 'xenstored').map((t) => `${t.atMs} ${t.label}`)).toEqual(['6 live update: restore connections']);
     expect(summary.faults).toEqual({ xenstored_live_update: 1, backend_death: 1 });
     expect(summary.messages.delivered).toBe(10);
-    expect(system.xenstore.read(0, '/local/domain/2/name')).not.toBeUndefined(); // the guest's home stays
+    expect(system.xenstore.read(0, '/local/domain/2')).toBe(''); // the guest's home stays (a missing node reads as -ENOENT)
+    expect(system.xenstore.read(0, '/local/domain/1')).toBeLessThan(0); // the dead driver domain's went with it
   });
 
   it('switch on: the new xenstored exits at the restore; the run stops there — live-update-survives', () => {

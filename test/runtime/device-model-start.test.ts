@@ -3,9 +3,9 @@ import { loadScenario, parseScenario } from '../../src/index.js';
 import { createSystem } from '../../src/runtime/system.js';
 
 // The device model libxl starts, with its timeout, in runs (virtio-ioreq-lifecycle.md §6.4 create
-// steps 4–5, §7 case 39): a guest with a virtio-mmio device is created paused, its device model is
-// spawned, and only when it confirms (xenstore device-model/<domid>/state = running, heard by
-// libxl's watch) are the devices attached and the guest unpaused; no confirmation within
+// steps 4–5 and unpause, §7 case 39): a guest with a virtio-mmio device is created paused, its device
+// model is spawned (QEMU -S), and only when it confirms (its answer to libxl's QMP query-status) are
+// the devices attached and the guest unpaused, after QMP `cont`; no confirmation within
 // LIBXL_DEVICE_MODEL_START_TIMEOUT (60 s), or a device model that dies starting, ends the create in
 // ERROR_FAIL with the half-built domain destroyed.
 
@@ -167,6 +167,28 @@ describe('the device model started by the toolstack, in runs', () => {
       expect(toolstack.context.steps).toContain('device model: already exited');
     }
     expect(outcomes).toEqual(new Set(['killed first', 'exited first']));
+  });
+
+  it('a device model whose domain is paused for 20 s: a late start waits, a late query-status is asked again (the start has 60 s), a late cont fails the unpause', () => {
+    const outcomes = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const { summary, toolstack, guest, labels } = run(scenario(', dmStart: { delay: 1ms }', 'lifecycle:\n  - { at: 1ms, op: pause, domain: driverdom }\n  - { at: 20s, op: unpause, domain: driverdom }\nuntil: 30s'), seed);
+      expect(summary.invariantViolations, `seed ${seed}`).toEqual([]); // a QEMU that cannot run is not a wedged one
+      expect(guest.toolstack, `seed ${seed}`).toEqual(['create OK']);
+      expect(toolstack.context.steps, `seed ${seed}`).not.toContain('device model: died during startup');
+      if (toolstack.context.steps.at(-1) === 'unpause') {
+        // the query-status caught by the pause: asked again every 10 s until QEMU answered at 20 s;
+        // or the start itself waited for the domain to run
+        outcomes.add(labels.filter((l) => l.endsWith(' qmp query-status')).length >= 2 ? 'query late' : 'start late');
+        expect(guest.sent, `seed ${seed}`).toBe(3);
+      } else {
+        // the cont caught by it: libxl's unpause gave up after 10 s, the guest stays paused
+        outcomes.add('cont late');
+        expect(toolstack.context.steps.at(-1), `seed ${seed}`).toBe('unpause: the device model did not resume');
+        expect(guest.state, `seed ${seed}`).toBe('createdPaused');
+      }
+    }
+    expect(outcomes).toEqual(new Set(['start late', 'query late', 'cont late']));
   });
 
   it('virtio-transports.yaml: only the virtio-mmio guest has a device model to start', () => {
