@@ -185,6 +185,12 @@ export class GuestDeviceModel implements DeviceModel {
     });
   }
 
+  /** Whether the device model of guest `domid` runs: started for it, neither killed by libxl nor exited. */
+  runs(domid: number): boolean {
+    const process = this.process;
+    return process?.domid === domid && process.end === null;
+  }
+
   resume(domid: number, done: (ok: boolean) => void): void {
     const process = this.process;
     if (process?.domid !== domid) return done(false);

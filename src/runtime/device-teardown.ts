@@ -1,4 +1,5 @@
 import type { DeviceRemoval } from '../../machines/implementations/toolstack-core.js';
+import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
 import { backendDirsOf, destroyLibxlDevice, libxlDevices, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
 import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
@@ -17,8 +18,19 @@ export interface DeviceTeardownHost {
   asDomain(domid: number, label: string, work: () => void): void;
   /** Runs `work` as a scheduling point of the toolstack of `name` (libxl's xenstore watch firing). */
   asToolstack(name: string, label: string, work: () => void): void;
+  /** A timer of the toolstack of `name` (libxl's, on the run's clock); returns its cancel. */
+  timer(name: string, ms: number, run: () => void): () => void;
+  /**
+   * The backend saw be/state=Closing (from its xenbus watch, in its domain's step): it closes the
+   * device — a virtio-mmio device model unmaps its window, drains, destroys its server — and calls
+   * `closed` when done, which writes be/state=Closed.
+   */
+  backendCloses(frontend: number, device: LibxlDevice, closed: () => void): void;
   violate(what: string): void;
 }
+
+/** How an `xl block-detach` ended: the backend closed the device, libxl removed it by force after LIBXL_DESTROY_TIMEOUT, or libxl found no such device. */
+export type DetachResult = 'removed' | 'forced' | 'not found';
 
 /** One destroy's device removal in progress. */
 interface Removal {
@@ -93,25 +105,66 @@ export class DeviceTeardown {
     this.host.violate(`device-teardown: the toolstack destroyed domain ${name} (${domid}) and left ${left.length} backend director${left.length === 1 ? 'y' : 'ies'} behind: ${left.join(', ')}`);
   }
 
-  private close(name: string, domid: number, closed: () => void): void {
+  /**
+   * `xl block-detach` of domain `domid`'s device `device` (libxl_device_disk_remove →
+   * libxl__initiate_device_generic_remove, lifecycle §6.4's removal for one device): be/online=0 and
+   * be/state=Closing, the backend's answer awaited as at destroy — none from a backend domain that is
+   * gone — and the device's paths removed once it came (libxl__device_destroy). After
+   * LIBXL_DESTROY_TIMEOUT libxl starts the removal again with force, which removes the paths without
+   * waiting (device_backend_callback). `done` gets the result, as a step of the toolstack of `name`.
+   */
+  detach(name: string, domid: number, device: string, done: (result: DetachResult) => void): void {
     const { store } = this.host;
-    const devices = libxlDevices(store, domid, this.host.devicesFromFrontendPaths);
-    const deadAtStart = [...new Set(devices.map((d) => d.backendDomid).filter((d) => !this.host.exists(d)))];
-    // today's libxl waits only for backends that exist (Xen 9eaaedfcde); before it, for every one
-    const awaited = devices.filter((d) => this.host.deadBackendWaitsForClosed || this.host.exists(d.backendDomid));
-    const r: Removal = { devices, deadAtStart, waiting: new Set(awaited.map((d) => d.backend)), closed, done: false, unwatch: [] };
+    const found = libxlDevices(store, domid, false).filter((d) => d.name === device);
+    if (found.length === 0) return done('not found'); // ERROR_NOTFOUND: nothing in libxl's record
+    let cancel = () => {};
+    const finish = (result: DetachResult) => {
+      cancel();
+      for (const u of r.unwatch.splice(0)) u();
+      for (const d of found) destroyLibxlDevice(store, domid, d);
+      done(result);
+    };
+    const r = this.removal(found, () => finish('removed'));
+    cancel = this.host.timer(name, LIBXL_DESTROY_TIMEOUT_MS, () => {
+      if (r.done) return;
+      r.done = true;
+      finish('forced');
+    });
+    this.closeDevices(name, domid, r);
+    // its backend's domain is gone: libxl does not wait (Xen 9eaaedfcde), the removal goes on
+    if (r.waiting.size === 0) this.host.asToolstack(name, `${device}: no backend to wait for`, () => this.backendAnswered(r, []));
+  }
+
+  private close(name: string, domid: number, closed: () => void): void {
+    const devices = libxlDevices(this.host.store, domid, this.host.devicesFromFrontendPaths);
+    const r = this.removal(devices, closed);
     this.removals.get(domid)?.unwatch.forEach((u) => u());
     this.removals.set(domid, r);
-    for (const d of devices) {
+    this.closeDevices(name, domid, r);
+  }
+
+  /** A removal of `devices`: today's libxl waits only for backends that exist (Xen 9eaaedfcde); before it, for every one. */
+  private removal(devices: LibxlDevice[], closed: () => void): Removal {
+    const deadAtStart = [...new Set(devices.map((d) => d.backendDomid).filter((d) => !this.host.exists(d)))];
+    const awaited = devices.filter((d) => this.host.deadBackendWaitsForClosed || this.host.exists(d.backendDomid));
+    return { devices, deadAtStart, waiting: new Set(awaited.map((d) => d.backend)), closed, done: false, unwatch: [] };
+  }
+
+  /** be/state=Closing for each of the removal's devices, and the watches of the backend and of libxl on it. */
+  private closeDevices(name: string, domid: number, r: Removal): void {
+    const { store } = this.host;
+    for (const d of r.devices) {
       if (!this.host.exists(d.backendDomid)) continue; // nobody will answer
       const state = `${d.backend}/state`;
       let armed = false; // a watch fires once when it is set: not news
       // the backend's xenbus watch: it closes the device and answers Closed
       r.unwatch.push(store.watch(d.backendDomid, state, `libxl-remove-be ${domid} ${d.name}`, () => {
         if (!armed || r.done || store.read(d.backendDomid, state) !== String(XENBUS_STATE.Closing)) return;
-        this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () => {
-          if (store.read(d.backendDomid, state) === String(XENBUS_STATE.Closing)) store.write(d.backendDomid, state, String(XENBUS_STATE.Closed));
-        });
+        this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () =>
+          this.host.backendCloses(domid, d, () => {
+            if (store.read(d.backendDomid, state) === String(XENBUS_STATE.Closing)) store.write(d.backendDomid, state, String(XENBUS_STATE.Closed));
+          }),
+        );
       }));
       // libxl's watch on be/state: Closed, or the node gone with its domain, ends the wait for it
       r.unwatch.push(store.watch(0, state, `libxl-remove ${domid} ${d.name}`, () => {
@@ -124,7 +177,7 @@ export class DeviceTeardown {
       store.write(0, state, String(XENBUS_STATE.Closing));
     }
     // no device found: libxl's multidev completes at its next callback
-    if (devices.length === 0) this.host.asToolstack(name, 'devices: none found', () => this.backendAnswered(r, []));
+    if (r.devices.length === 0) this.host.asToolstack(name, 'devices: none found', () => this.backendAnswered(r, []));
   }
 
   /** libxl's watch saw these backends' state Closed (or gone): when none is left to wait for, removal goes on. */

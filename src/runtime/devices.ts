@@ -62,6 +62,12 @@ export interface DeviceTransport {
   interrupt?(then: (bits: number) => void): void;
   /** virtio-mmio: the device model's faults (docs/races.md R1, R3). */
   deviceModel?: DeviceModelFaults;
+  /**
+   * virtio-mmio: libxl's removal of the device reached its back end (be/state=Closing): the device
+   * model unmaps its window, answers what is in flight, destroys its server, then `closed` runs.
+   * The device stays gone: no restart brings it back.
+   */
+  detach?(closed: () => void): void;
 }
 
 /**
@@ -130,6 +136,8 @@ export class DeviceRun implements RunningDevice {
   private bytesVerified = 0;
   private abandoned = 0;
   private frontendGone = false;
+  /** xl block-detach removed the device: the guest's workload on it is over. */
+  private removed = false;
 
   constructor(
     readonly spec: ScenarioDevice,
@@ -163,7 +171,7 @@ export class DeviceRun implements RunningDevice {
 
   /** True while the workload has requests left and the front end's domain lives. */
   get wantsMore(): boolean {
-    return !this.frontendGone && (this.submitted < this.spec.requests || this.expected.size > 0);
+    return !this.frontendGone && !this.removed && (this.submitted < this.spec.requests || this.expected.size > 0);
   }
 
   /**
@@ -205,7 +213,7 @@ export class DeviceRun implements RunningDevice {
 
   /** The back end's domain came up again (a restart, a create): a new back end there; the front end resets and re-initialises. */
   backendUp(end: DeviceEnd): void {
-    if (this.frontendGone) return; // the device went with its front end's domain: nothing to serve
+    if (this.frontendGone || this.removed) return; // the device went with its front end's domain, or was detached: nothing to serve
     this.transport.backendUp(end);
   }
 
@@ -214,8 +222,28 @@ export class DeviceRun implements RunningDevice {
     this.frontendGone = true;
   }
 
+  /** libxl's removal reached the back end (be/state=Closing): it closes the device (`DeviceTransport.detach`), then `closed`. */
+  closeBackend(closed: () => void): void {
+    if (this.transport.detach) this.transport.detach(closed);
+    else closed();
+  }
+
+  /**
+   * xl block-detach removed the device from xenstore: the guest's workload on it ends, and what it
+   * had in flight is abandoned (no back end will answer it). SIM CHOICE (docs/ioreq.md): the guest
+   * stops using the disk, as an administrator detaches a disk its guest no longer uses — virtio-mmio
+   * tells a guest of no removal.
+   */
+  detached(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.abandoned += this.expected.size;
+    this.expected.clear();
+  }
+
   figures(): DeviceFigures {
-    return { ...this.transport.figures(), transport: this.transport.kind, xenstoreOps: this.transport.xenstoreOps(), requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
+    const figures = this.transport.figures();
+    return { ...figures, state: this.removed ? 'detached' : figures.state, transport: this.transport.kind, xenstoreOps: this.transport.xenstoreOps(), requestsOk: this.requestsOk, bytesVerified: this.bytesVerified, abandoned: this.abandoned };
   }
 
   stop(): void {
@@ -310,6 +338,23 @@ export interface MmioRun {
   irq: number;
   /** The queue worker of each new device model's device core (R18; `DeviceWorker`); `current` turns false once that model is gone. */
   worker?(current: () => boolean): DeviceWorker;
+  /** Historical rule R6 broken: the device model does not re-check what Xen delivers (`emulatorSkipsRangeCheck`). */
+  skipsRangeCheck?: boolean;
+  /** Monitor emulator-validates: the device model performed a request for an address its server no longer has mapped. */
+  unserved?(request: UnservedRequest): void;
+  /** The run's virtual time (ms). */
+  now?(): number;
+}
+
+/** What monitor emulator-validates reports (`VirtioMmioBackendOptions.onUnservedRequest`, with the device and its emulator). */
+export interface UnservedRequest {
+  device: string;
+  emulator: number;
+  target: number;
+  addr: number;
+  offset: number;
+  write: boolean;
+  unmappedAtMs: number | null;
 }
 
 /**
@@ -338,6 +383,8 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
     let recoveries = -1;
     let xenstoreOps = 0;
     let serving = backend;
+    /** Detached (libxl's removal reached the device model): no back end comes again. */
+    let detached = false;
     const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     const retire = () => {
@@ -349,6 +396,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       rings = null;
     };
     const up = (end: DeviceEnd) => {
+      if (detached) return;
       retire();
       serving = end;
       if (end.domid !== 0) ioreq.setDeviceModel(frontend.domid, end.domid);
@@ -358,7 +406,19 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       const setIrqLevel = run && ((level: 0 | 1) => void ioreq.setIrqLevel(end.domid, frontend.domid, run.irq, level));
       let be: VirtioMmioBackend;
       try {
-        be = new VirtioMmioBackend({ ioreq, emulator: end.domid, target: frontend.domid, model, base, serveOnNotify: !run, onPending, setIrqLevel });
+        be = new VirtioMmioBackend({
+          ioreq,
+          emulator: end.domid,
+          target: frontend.domid,
+          model,
+          base,
+          serveOnNotify: !run,
+          onPending,
+          setIrqLevel,
+          skipsRangeCheck: run?.skipsRangeCheck,
+          onUnservedRequest: run?.unserved && ((r) => run.unserved!({ ...r, device: spec.name, emulator: end.domid, target: frontend.domid })),
+          now: run?.now,
+        });
       } catch (e) {
         // its bring-up refused (§5.8a): the guest or the back end's domain died meanwhile — the device
         // model exits, and the device has no back end until one starts again
@@ -419,7 +479,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
           return true;
         },
         restart: () => {
-          if (emulator || ioreq.hv.life(serving.domid) !== 'alive' || ioreq.hv.life(frontend.domid) !== 'alive') return false;
+          if (detached || emulator || ioreq.hv.life(serving.domid) !== 'alive' || ioreq.hv.life(frontend.domid) !== 'alive') return false;
           up(serving);
           return true;
         },
@@ -445,6 +505,18 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       },
       xenstoreOps: () => xenstoreOps,
       stop: () => retire(),
+      detach: (closed) => {
+        detached = true;
+        const be = emulator;
+        if (!be?.running) {
+          retire();
+          return closed();
+        }
+        be.remove(() => {
+          if (emulator === be) retire();
+          closed();
+        });
+      },
     };
   };
 }

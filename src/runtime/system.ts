@@ -29,7 +29,7 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
-import { argoTransport, DeviceRun, mmioTransport, type RunningDevice } from './devices.js';
+import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type UnservedRequest } from './devices.js';
 import type { DeviceWorker } from '../virtio/device-worker.js';
 import { vqHeadViolation } from '../virtio/vq-head-monitor.js';
 import { bridgeFor, NetDeviceRun } from './net-devices.js';
@@ -43,7 +43,7 @@ import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
 import { XenstoredConnections } from './xenstored-connections.js';
-import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
+import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
@@ -712,7 +712,15 @@ export class ArgosimSystem {
       const ioreq = this.ioreqHost();
       const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
         this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
-      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, { vcpu: this.ioreqVcpu(fe), serve, irq, worker: (current) => this.deviceWorker(spec, current) });
+      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, {
+        vcpu: this.ioreqVcpu(fe),
+        serve,
+        irq,
+        worker: (current) => this.deviceWorker(spec, current),
+        skipsRangeCheck: this.scenario.bugs.emulatorSkipsRangeCheck,
+        unserved: (r) => this.unservedRequest(r),
+        now: () => this.scheduler.now(),
+      });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);
     if (spec.transport === 'mmio') this.mmioIrqs.set(`${spec.frontend}:${irq}`, run);
@@ -756,6 +764,20 @@ export class ArgosimSystem {
     }, bugs);
     this.deviceModels.set(name, dm);
     return dm;
+  }
+
+  /**
+   * Monitor emulator-validates (lifecycle §5.6, §6.7 R6): a device model performed a request — a
+   * register read or write of its device — for an address its IOREQ server no longer has mapped. Xen
+   * selected the server before the unmap; an emulator must re-check what arrives.
+   */
+  private unservedRequest(r: UnservedRequest): void {
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const register = Object.entries(VIRTIO_MMIO).find(([, offset]) => offset === r.offset)?.[0] ?? 'register';
+    const unmapped = r.unmappedAtMs === null ? '' : ` (at ${Number(r.unmappedAtMs.toFixed(6))} ms)`;
+    this.violate(
+      `emulator-validates: the device model of ${r.device} in domain ${this.nameOf.get(r.emulator) ?? r.emulator} performed a ${r.write ? 'write' : 'read'} of ${register} (${hex(r.addr)}) for domain ${this.nameOf.get(r.target) ?? r.target} after unmapping that window from its IOREQ server${unmapped}: Xen selected the server before the unmap, and the device acted on a request for a range it no longer serves`,
+    );
   }
 
   /** Runs `start` once `guest`'s device model has confirmed its start (now, if it has or it has none). */
@@ -1199,6 +1221,7 @@ export class ArgosimSystem {
       case 'guest_shutdown':
         return this.asGuest(host, () => host.actor.send({ type: 'SHUTDOWN', reason: event.reason!.name }));
       case 'crash': return host.actor.send({ type: 'CRASH' });
+      case 'detach': return this.detachDevice(event);
     }
   }
 
@@ -1286,7 +1309,34 @@ export class ArgosimSystem {
       },
       asToolstack: (name, label, work) =>
         this.scheduler.schedule({ kind: 'toolstack', actor: `toolstack:${name}`, label, run: () => this.toolstackDoes(work) }),
+      timer: (name, ms, run) => this.toolstackTimer(name, ms, run),
+      // a virtio-mmio device's model closes its device itself — while it runs: at a destroy libxl
+      // killed it first (§6.4 destroy step 2), and the backend's kernel answers alone
+      backendCloses: (frontend, device, closed) => {
+        const run = this.mmioDevice(frontend, device.name);
+        if (run && this.deviceModels.get(run.spec.frontend)?.runs(frontend)) run.closeBackend(closed);
+        else closed();
+      },
       violate: (what) => this.violate(what),
+    });
+  }
+
+  /** The virtio-mmio device `name` of front-end domain `domid`, if the scenario has it. */
+  private mmioDevice(domid: number, name: string): DeviceRun | undefined {
+    const frontend = this.nameOf.get(domid);
+    return this.devices.find((d): d is DeviceRun => d instanceof DeviceRun && d.spec.transport === 'mmio' && d.spec.name === name && d.spec.frontend === frontend);
+  }
+
+  /**
+   * `xl block-detach <domain> <device>` (scenario op `detach`): libxl removes the virtio-mmio device
+   * (`DeviceTeardown.detach`); once it is gone from xenstore, the guest's workload on it ends.
+   */
+  private detachDevice(event: ScenarioLifecycleEvent): void {
+    const domid = this.domidOf(event.domain);
+    const run = domid === undefined ? undefined : this.mmioDevice(domid, event.device!);
+    if (domid === undefined || !run) return; // no domain now: xl finds nothing to detach from
+    this.teardown.detach(event.domain, domid, event.device!, (result) => {
+      if (result !== 'not found') run.detached();
     });
   }
 

@@ -73,7 +73,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     domains,
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
-    lifecycle: normaliseLifecycle(file.lifecycle ?? [], named, source),
+    lifecycle: normaliseLifecycle(file.lifecycle ?? [], named, file.devices ?? [], source),
     faults: checkLiveUpdates(checkDeviceModelFaults(normaliseFaults(file.faults ?? [], named, rings, source), file.devices ?? [], source), domains, source),
     untilMs: file.until ?? null,
     source: { file: source.file, lines: source.lines() },
@@ -276,7 +276,7 @@ function checkFirewall(text: string, source: YamlSource): string {
   return text;
 }
 
-function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, source: YamlSource): ScenarioLifecycleEvent[] {
+function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, devices: NonNullable<ScenarioFile['devices']>, source: YamlSource): ScenarioLifecycleEvent[] {
   return entries.map((e, i) => {
     const domain = named.resolve(e.domain, ['lifecycle', i, 'domain']);
     if (e.op !== 'guest_shutdown' && e.reason !== undefined) {
@@ -290,9 +290,31 @@ function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, nam
       domain: domain.name,
       domid: domain.domid,
       reason: reason === undefined ? null : { name: reason, code: SHUTDOWN_REASON_CODE[reason] },
+      device: detachedDevice(e, i, domain.name, devices, named, source),
       line: source.positionOf(['lifecycle', i]).line,
     };
   });
+}
+
+/**
+ * `detach` names the device xl block-detach removes: a virtio-mmio disk whose front end is the
+ * domain (a VirtIO-Argo device has no libxl device in xenstore to remove). Other ops name none.
+ */
+function detachedDevice(e: NonNullable<ScenarioFile['lifecycle']>[number], i: number, domain: string, devices: NonNullable<ScenarioFile['devices']>, named: DomainIndex, source: YamlSource): string | null {
+  if (e.op !== 'detach') {
+    if (e.device !== undefined) throw source.errorAt(['lifecycle', i, 'device'], `a device applies only to op detach; remove it`);
+    return null;
+  }
+  if (e.device === undefined) throw source.errorAt(['lifecycle', i], `op detach needs the device to remove: add device: <name of one of ${domain}'s virtio-mmio devices>`);
+  const index = devices.findIndex((d) => d.name === e.device);
+  const device = devices[index];
+  if (!device) throw source.errorAt(['lifecycle', i, 'device'], `no device named "${e.device}" (devices: ${devices.map((d) => d.name).join(', ') || 'none'})`);
+  const frontend = named.resolve(device.frontend, ['devices', index, 'frontend']).name;
+  if (frontend !== domain) throw source.errorAt(['lifecycle', i, 'device'], `device ${e.device} is ${frontend}'s, not ${domain}'s: detach it from domain ${frontend}`);
+  if (device.transport !== 'mmio') {
+    throw source.errorAt(['lifecycle', i, 'device'], `device ${e.device} runs over VirtIO-Argo, which keeps no libxl device in xenstore to remove; detach applies to transport: mmio devices`);
+  }
+  return device.name;
 }
 
 /** Faults: `unregister` names a declared ring (its owner is the domain); every other kind names a domain. */

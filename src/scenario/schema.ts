@@ -67,9 +67,10 @@ export const VIRQ_DELAY_MS_DEFAULT = 1;
 
 /**
  * Lifecycle operations: the toolstack's (xl create, pause, unpause, shutdown, reboot, suspend, resume,
- * destroy) and the guest's own (`guest_shutdown`: SCHEDOP_shutdown with a reason; `crash`).
+ * destroy, and `detach`: xl block-detach of one of the domain's virtio-mmio disks, named by `device`)
+ * and the guest's own (`guest_shutdown`: SCHEDOP_shutdown with a reason; `crash`).
  */
-export const LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'shutdown', 'reboot', 'suspend', 'resume', 'destroy', 'guest_shutdown', 'crash'] as const;
+export const LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'shutdown', 'reboot', 'suspend', 'resume', 'destroy', 'guest_shutdown', 'crash', 'detach'] as const;
 /** xl's on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset actions (lifecycle §6.2). */
 export const ON_SHUTDOWN_ACTIONS = ['destroy', 'restart', 'preserve', 'soft-reset'] as const;
 /** Shutdown reasons (public/sched.h, lifecycle.md §6.2). */
@@ -263,6 +264,7 @@ const lifecycleSchema = strict({
   op: z.enum(LIFECYCLE_OPS),
   domain: reference,
   reason: z.enum(SHUTDOWN_REASONS).optional(),
+  device: z.string().optional(),
 });
 
 const faultSchema = strict({
@@ -456,6 +458,8 @@ export interface ScenarioLifecycleEvent {
   domid: number;
   /** For `guest_shutdown`: the reason and its SHUTDOWN_* code; null for the other ops. */
   reason: { name: ShutdownReason; code: number } | null;
+  /** For `detach`: the scenario device (a virtio-mmio disk of the domain) to remove; null for the other ops. */
+  device: string | null;
   line: number;
 }
 

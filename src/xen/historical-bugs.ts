@@ -129,6 +129,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R13, §6.4 destroy step 2',
     monitor: 'destroy-clean: the destroy of a domain that was created logs no error (its device model is there to be killed)',
   },
+  emulatorSkipsRangeCheck: {
+    component: 'emulator',
+    summary: 'a device model took every ioreq Xen delivered for its own device without re-checking the address: a request Xen selected before the device model unmapped the range (a device being removed) arrives after the unmap, and the device acts on it — a register write, a queue notification that makes it process the virtqueue and write the guest\'s memory — for a window it no longer serves',
+    fixedBy: 'xen/arch/x86/hvm/emulate.c: the rule of its comment that emulators re-check what arrives, a rule and no single commit (QEMU dispatches each ioreq through its own address space, where an unmapped window reads all-ones and drops writes)',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R6, §5.6',
+    monitor: 'emulator-validates: a device model performs no request for an address its server no longer has mapped',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

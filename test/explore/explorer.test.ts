@@ -152,8 +152,8 @@ describe('argosim explore (issue #8)', () => {
 
   it('every historical bug names its fix, its spec section and its monitor', () => {
     for (const bug of Object.values(HISTORICAL_BUGS)) {
-      // a Xen commit (with its XSA), a libxl source file and what in it, or a Linux commit by title
-      expect(bug.fixedBy).toMatch(/^((XSA-\d+, )?Xen [0-9a-f]{10}( \(XSA-\d+\))?|libxl_[a-z_]+\.c[: ].+|Linux ".+)$/);
+      // a Xen commit (with its XSA), a libxl or Xen source file and what in it, or a Linux commit by title
+      expect(bug.fixedBy).toMatch(/^((XSA-\d+, )?Xen [0-9a-f]{10}( \(XSA-\d+\))?|libxl_[a-z_]+\.c[: ].+|xen\/[a-z0-9/_]+\.c: .+|Linux ".+)$/);
       expect(bug.spec).toMatch(/§/);
       expect(bug.monitor.length).toBeGreaterThan(10);
     }

@@ -73,6 +73,41 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     expect(backend.strays).toBe(1);
   });
 
+  it('R6 removal: the device model unmaps its window, answers the request selected before the unmap as a stray, then destroys its server', () => {
+    for (const skipsRangeCheck of [false, true]) {
+      const w = world();
+      const unserved: Array<{ offset: number; write: boolean }> = [];
+      const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), serveOnNotify: false, skipsRangeCheck, onUnservedRequest: (r) => unserved.push(r) });
+      // the guest reads MagicValue: Xen selects the server (its range is mapped) and the vCPU waits
+      expect(w.ioreq.access(TARGET, 0, { type: IOREQ_TYPE_COPY, addr: GUEST_VIRTIO_MMIO_BASE, size: 4, dir: IOREQ_READ }).kind).toBe('blocked');
+      let removed = false;
+      backend.remove(() => (removed = true));
+      // the window is unmapped at once; the server stays until what is in flight is answered
+      expect(w.ioreq.servers(TARGET)[0].ranges[1]).toEqual([]);
+      expect(removed).toBe(false);
+      backend.servePending();
+      expect(removed).toBe(true);
+      expect(w.ioreq.servers(TARGET)).toEqual([]);
+      // the vCPU's completion runs after the server is gone: it ends the access with nothing to read
+      // (f7039ee41b), so even the removed device's answer does not reach it — but it does not hang
+      expect(w.ioreq.resume(TARGET, 0)).toEqual({ kind: 'done', data: 0xffffffffn });
+      if (!skipsRangeCheck) expect([backend.strays, backend.requests, unserved]).toEqual([1, 1, []]); // re-checked: a stray
+      else expect([backend.strays, backend.requests, unserved]).toEqual([0, 1, [{ addr: GUEST_VIRTIO_MMIO_BASE, offset: 0, write: false, unmappedAtMs: null }]]);
+      // and the next access finds no server: x86 reads all-ones without an exit to any emulator
+      expect(w.ioreq.access(TARGET, 0, { type: IOREQ_TYPE_COPY, addr: GUEST_VIRTIO_MMIO_BASE, size: 4, dir: IOREQ_READ })).toEqual({ kind: 'ignored', reason: 'no-server', data: 0xffffffffn });
+    }
+  });
+
+  it('R6 removal with nothing in flight destroys the server at once', () => {
+    const w = world();
+    const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), serveOnNotify: false });
+    let removed = 0;
+    backend.remove(() => removed++);
+    expect([removed, backend.running, w.ioreq.servers(TARGET)]).toEqual([1, false, []]);
+    backend.remove(() => removed++); // a second removal finds it gone and says so
+    expect(removed).toBe(2);
+  });
+
   it('workload: 1500 virtio-blk requests over the register path, checked byte for byte against a reference image', () => {
     const image = new Uint8Array(DISK_SECTORS * SECTOR_SIZE);
     const { mmio, backend, hv, levels } = setUp({ model: blk(image) });

@@ -74,7 +74,7 @@ describe('scenario errors: one field at a time', () => {
 
   it('an unknown enum value, with the close one', () => {
     expect(errorOf(text('name: x', 'domains: [{ name: a }]', 'lifecycle:', '  - { at: 1ms, op: pasue, domain: a }')).message).toBe(
-      'scenarios/x.yaml:4:20: lifecycle[0].op: "pasue" is not one of create, pause, unpause, shutdown, reboot, suspend, resume, destroy, guest_shutdown, crash; did you mean "pause"?',
+      'scenarios/x.yaml:4:20: lifecycle[0].op: "pasue" is not one of create, pause, unpause, shutdown, reboot, suspend, resume, destroy, guest_shutdown, crash, detach; did you mean "pause"?',
     );
   });
 
@@ -260,6 +260,32 @@ describe('scenario errors: XSM and policy', () => {
     const e = errorOf(text('name: x', 'xsm: { mode: flask, policyFile: policies/missing.te }', 'domains: [{ name: a }]'));
     expect(e.message).toBe(
       'scenarios/x.yaml:2:33: xsm.policyFile: cannot read the policy file scenarios/policies/missing.te: no such file; give a path relative to the scenario file',
+    );
+  });
+
+  it('detach: it names a virtio-mmio device of its domain, and only detach names a device', () => {
+    const base = [
+      'name: x',
+      'domains: [{ name: dom0, domid: 0 }, { name: dd }, { name: g }, { name: h }]',
+      'devices:',
+      '  - { name: vda, type: virtio-blk, frontend: g, backend: dd, transport: mmio }',
+      '  - { name: vdb, type: virtio-blk, frontend: g, backend: dd }',
+      'lifecycle:',
+    ];
+    expect(errorOf(text(...base, '  - { at: 1ms, op: detach, domain: g }')).message).toBe(
+      "scenarios/x.yaml:7:5: lifecycle[0]: op detach needs the device to remove: add device: <name of one of g's virtio-mmio devices>",
+    );
+    expect(errorOf(text(...base, '  - { at: 1ms, op: detach, domain: g, device: vdc }')).message).toBe(
+      'scenarios/x.yaml:7:47: lifecycle[0].device: no device named "vdc" (devices: vda, vdb)',
+    );
+    expect(errorOf(text(...base, '  - { at: 1ms, op: detach, domain: h, device: vda }')).message).toBe(
+      "scenarios/x.yaml:7:47: lifecycle[0].device: device vda is g's, not h's: detach it from domain g",
+    );
+    expect(errorOf(text(...base, '  - { at: 1ms, op: detach, domain: g, device: vdb }')).message).toBe(
+      'scenarios/x.yaml:7:47: lifecycle[0].device: device vdb runs over VirtIO-Argo, which keeps no libxl device in xenstore to remove; detach applies to transport: mmio devices',
+    );
+    expect(errorOf(text(...base, '  - { at: 1ms, op: destroy, domain: g, device: vda }')).message).toBe(
+      'scenarios/x.yaml:7:48: lifecycle[0].device: a device applies only to op detach; remove it',
     );
   });
 

@@ -96,8 +96,8 @@ describe('scenario normalisation: defaults', () => {
     });
     expect(s.workloads[1]).toMatchObject({ name: 'w', size: { minBytes: 1, maxBytes: 1024 }, intervalMs: 0.25, startMs: 0 });
     expect(s.lifecycle).toEqual([
-      { atMs: 2000, op: 'guest_shutdown', domain: 'b', domid: 1, reason: { name: 'reboot', code: 1 }, line: 13 },
-      { atMs: 2500, op: 'crash', domain: 'b', domid: 1, reason: null, line: 14 },
+      { atMs: 2000, op: 'guest_shutdown', domain: 'b', domid: 1, reason: { name: 'reboot', code: 1 }, device: null, line: 13 },
+      { atMs: 2500, op: 'crash', domain: 'b', domid: 1, reason: null, device: null, line: 14 },
     ]);
     expect(s.untilMs).toBe(60_000);
   });

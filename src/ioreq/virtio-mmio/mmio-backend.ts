@@ -26,6 +26,18 @@ export interface VirtioMmioBackendOptions {
   serveOnNotify?: boolean;
   /** With serveOnNotify false: called for each notification instead of queueing it in `pending` — the scheduler's cue to call `serve(vcpu)`. */
   onPending?: (vcpu: number) => void;
+  /**
+   * Historical rule R6 broken (`emulatorSkipsRangeCheck`): the emulator trusts that whatever Xen
+   * delivered is for its device, without re-checking the address against what it still serves.
+   */
+  skipsRangeCheck?: boolean;
+  /**
+   * Monitor emulator-validates (§5.6, R6): called when the device performs a request whose address
+   * lies in no range the server has mapped now — a request Xen selected before the range was unmapped.
+   */
+  onUnservedRequest?: (request: { addr: number; offset: number; write: boolean; unmappedAtMs: number | null }) => void;
+  /** The virtual time (ms), for the monitor's report. */
+  now?: () => number;
 }
 
 /**
@@ -60,6 +72,14 @@ export class VirtioMmioBackend {
   serveOnNotify: boolean;
   /** False once `stop` ran: the device model is gone, it serves nothing more. */
   running = true;
+  /** False once `remove` unmapped the window from the server: the device is going away. */
+  mapped = true;
+  /** When `remove` unmapped the window (virtual ms), for the monitor's report. */
+  private unmappedAtMs: number | null = null;
+  /** vCPUs whose notification came and whose request is not answered yet (what a removal drains). */
+  private readonly awaiting = new Set<number>();
+  /** The removal in progress: called once the last request in flight is answered and the server destroyed. */
+  private removed: (() => void) | null = null;
   /**
    * A misbehaving device model (R3, XSA-262's threat): its next answer moves the slot backwards —
    * it takes the request (INPROCESS), notifies, then writes READY again and notifies once more.
@@ -91,6 +111,7 @@ export class VirtioMmioBackend {
   private heard(domid: number, port: number): void {
     const vcpu = this.ports.indexOf(port);
     if (domid !== this.options.emulator || vcpu < 0 || !this.running) return;
+    this.awaiting.add(vcpu);
     if (this.serveOnNotify) this.serve(vcpu);
     else if (this.options.onPending) this.options.onPending(vcpu);
     else this.pending.push(vcpu);
@@ -107,12 +128,41 @@ export class VirtioMmioBackend {
   serve(vcpu: number): void {
     if (!this.running) return;
     if (this.misbehave) return this.flipBackwards(vcpu);
+    this.awaiting.delete(vcpu);
     const req = takeRequest(this.page, vcpu);
-    if (req === null) return; // a spurious notification
-    const data = this.perform(req);
-    answerRequest(this.page, vcpu, data);
-    this.requests++;
-    this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
+    if (req !== null) {
+      const data = this.perform(req);
+      answerRequest(this.page, vcpu, data);
+      this.requests++;
+      this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
+    } // else a spurious notification
+    if (this.removed && this.awaiting.size === 0) this.finishRemoval();
+  }
+
+  /**
+   * The device is being removed (libxl wrote be/state=Closing: `xl block-detach`): the device model
+   * unmaps its window from the server (XEN_DMOP_unmap_io_range_from_ioreq_server, §5.2 op 4), so
+   * Xen routes no new access to it, answers every request already in flight — a request Xen selected
+   * before the unmap arrives after it (§5.6, R6) — and then destroys the server (§5.8a step 8);
+   * `removed` runs then. The drain is why a vCPU waits on no request of a removed device (before Xen
+   * f7039ee41b, destroying a server under a waiting vCPU hung it: R1).
+   */
+  remove(removed: () => void): void {
+    if (!this.running) return removed();
+    if (this.mapped) {
+      this.mapped = false;
+      this.unmappedAtMs = this.options.now?.() ?? null;
+      this.options.ioreq.unmapIoRange(this.options.emulator, this.options.target, this.id, XEN_DMOP_IO_RANGE_MEMORY, this.base, this.base + VIRTIO_MMIO_WINDOW_BYTES - 1);
+    }
+    this.removed = removed;
+    if (this.awaiting.size === 0) this.finishRemoval();
+  }
+
+  private finishRemoval(): void {
+    const removed = this.removed!;
+    this.removed = null;
+    this.stop();
+    removed();
   }
 
   /**
@@ -143,19 +193,32 @@ export class VirtioMmioBackend {
     }
     const offset = Number(req.addr) - this.base;
     const inWindow = req.type === IOREQ_TYPE_COPY && req.count === 1 && !req.dataIsPtr && offset >= 0 && offset + req.size <= VIRTIO_MMIO_WINDOW_BYTES;
-    if (!inWindow) {
-      this.strays++; // §5.6: emulators must re-check what arrives
+    // §5.6: the range may have been unmapped between Xen's selection and this delivery, so an
+    // emulator re-checks what arrives against what it still serves (R6); `skipsRangeCheck` trusts it
+    if (!inWindow || (!this.mapped && !this.options.skipsRangeCheck)) {
+      this.strays++;
       return req.dir === IOREQ_READ ? (1n << BigInt(8 * req.size)) - 1n : undefined;
+    }
+    // only this emulator can unmap its server's ranges, so Xen's rangeset can lack the window only after `remove`
+    if (!this.mapped && this.options.onUnservedRequest && !this.serves(Number(req.addr), req.size)) {
+      this.options.onUnservedRequest({ addr: Number(req.addr), offset, write: req.dir !== IOREQ_READ, unmappedAtMs: this.unmappedAtMs });
     }
     if (req.dir === IOREQ_READ) return BigInt(this.registers.read(offset, req.size) >>> 0);
     this.registers.write(offset, req.size, Number(BigInt.asUintN(32, req.data)));
     return undefined;
   }
 
+  /** Whether Xen's rangeset of this server holds [addr, addr + size - 1] now (the monitor's view). */
+  private serves(addr: number, size: number): boolean {
+    const view = this.options.ioreq.servers(this.options.target).find((s) => s.id === this.id);
+    return !!view && view.ranges[XEN_DMOP_IO_RANGE_MEMORY].some((r) => r.start <= addr && addr + size - 1 <= r.end);
+  }
+
   /** Stops listening and destroys the server (§5.8a step 8); 0 or -errno. */
   stop(): number {
     this.running = false;
     this.pending.length = 0;
+    this.awaiting.clear();
     this.unlisten();
     return this.options.ioreq.destroyServer(this.options.emulator, this.options.target, this.id);
   }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadScenario, parseScenario } from '../../src/index.js';
+import { withBugs } from '../../src/explore/bugs.js';
+import { explore } from '../../src/explore/explorer.js';
+import { runSchedule } from '../../src/explore/schedule.js';
+import { createSystem } from '../../src/runtime/system.js';
+import { sweepSeeds } from './seed-sweep.js';
+
+// R6 (virtio-ioreq-lifecycle.md §6.7, §5.6): a virtio-mmio disk detached while the guest kicks it.
+// The device model unmaps its window, answers what is in flight, then destroys its server; a request
+// Xen selected before the unmap reaches it after. Today's rule (emulate.c: emulators must re-check
+// what arrives) answers it as a stray; with emulatorSkipsRangeCheck the removed device acts on it,
+// and the monitor emulator-validates names it.
+
+const FILE = 'scenarios/races/r06-unmapped-range.yaml';
+/** The R6 scenario with another lifecycle: each line one `- { … }` entry. */
+const withLifecycle = (...entries: string[]) =>
+  parseScenario(readFileSync(FILE, 'utf8').replace(/lifecycle:\n[\s\S]*$/, `lifecycle:\n${entries.map((e) => `  - ${e}\n`).join('')}`), FILE);
+const scenario = loadScenario(FILE);
+const buggy = withBugs(scenario, ['emulatorSkipsRangeCheck']);
+const UNSERVED = /^2(\.\d+)?ms: emulator-validates: the device model of vdb in domain driverdom performed a (write|read) of \w+ \(0x2000\w+\) for domain guest after unmapping that window from its IOREQ server \(at 2 ms\)/;
+const vdbPaths = (system: ReturnType<typeof createSystem>) => system.xenstore.paths().filter((p) => p.includes('/vdb'));
+
+describe('race R6: a range unmapped between Xen\'s selection and the delivery', () => {
+  it('switch off: the device model drains the kick as a stray, destroys its server and answers Closed; libxl removes the device', () => {
+    const system = createSystem(scenario);
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.end).toBe('idle');
+    expect(summary.devices![0]).toMatchObject({ name: 'vdb', state: 'detached' });
+    expect(summary.devices![0].requestsOk).toBeGreaterThan(0);
+    expect(vdbPaths(system)).toEqual([]); // frontend, backend and libxl's record: gone
+    const labels = system.scheduler.trace.map((t) => t.label);
+    expect(labels).toContain('vdb: be/state=Closing');
+    expect(labels).toContain('vdb: be/state Closed');
+    expect(labels.indexOf('vdb: be/state Closed')).toBeGreaterThan(labels.indexOf('vdb: be/state=Closing'));
+  });
+
+  it('switch on: the removed device performs the kick — emulator-validates', () => {
+    const summary = createSystem(buggy).run();
+    expect(summary.invariantViolations).toHaveLength(1);
+    expect(summary.invariantViolations[0]).toMatch(UNSERVED);
+    expect(summary.devices![0]).toMatchObject({ state: 'detached' });
+  });
+
+  it('seeds 1–8: the guest\'s vCPU always has a request in flight at 2 ms, so every seed shows it with the switch on; none with it off', () => {
+    const shown = sweepSeeds(scenario, buggy, 8);
+    expect(shown).toHaveLength(8);
+    for (const v of shown.flat()) expect(v).toMatch(/emulator-validates: the device model of vdb/);
+  });
+
+  it('a backend domain that does not run: libxl waits LIBXL_DESTROY_TIMEOUT, then removes the device by force', () => {
+    const paused = withLifecycle('{ at: 1ms, op: pause, domain: driverdom }', '{ at: 2ms, op: detach, domain: guest, device: vdb }');
+    const system = createSystem(paused);
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.virtualTimeMs).toBeGreaterThanOrEqual(10_002);
+    expect(vdbPaths(system)).toEqual([]);
+    expect(summary.devices![0]).toMatchObject({ state: 'detached' });
+  });
+
+  it('a backend domain already gone: libxl does not wait for it (Xen 9eaaedfcde), the device is removed at once', () => {
+    const gone = withLifecycle('{ at: 1ms, op: destroy, domain: driverdom }', '{ at: 2ms, op: detach, domain: guest, device: vdb }');
+    const system = createSystem(gone);
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    const noWait = system.scheduler.trace.find((t) => t.label === 'vdb: no backend to wait for');
+    expect(noWait?.atMs).toBeLessThan(3);
+    expect(vdbPaths(system)).toEqual([]);
+  });
+
+  it('argosim explore finds it from the plain disk-detach workload, the replay reproduces it; nothing with the switch off', () => {
+    const plain = loadScenario('scenarios/disk-detach.yaml');
+    const withBug = withBugs(plain, ['emulatorSkipsRangeCheck']);
+    const found = explore(withBug, { strategy: 'random', budget: 20, seed: 1 }).counterexample;
+    expect(found?.violations.some((v) => /emulator-validates: the device model of xvdb/.test(v))).toBe(true);
+    const replay = runSchedule(withBug, { seed: found!.seed, faults: found!.faults, strategy: 'prefix', choices: found!.choices });
+    expect(replay.violations).toEqual(found!.violations);
+    expect(explore(plain, { strategy: 'random', budget: 20, seed: 1 }).violating).toBe(0);
+  }, 60_000);
+});
