@@ -25,11 +25,23 @@ export function formatRunSummary(s: RunSummary): string {
     `messages: ${m.sent} sent, ${m.delivered} delivered, ${m.refused} refused, ${m.lost} lost to teardown, ${m.duplicated} duplicated, ${m.corrupted} corrupted, ${m.reordered} reordered`,
     `failed sends: ${counts(s.errors)}; refused ring registrations: ${counts(s.refusedRings)}`,
     ...deviceLines(s),
+    ...vifLines(s),
     s.invariantViolations.length === 0
       ? 'invariants: all held (exactly once, intact, in order per sender and ring; nothing after teardown; nothing across a denied edge)'
       : `invariant violations (${s.invariantViolations.length}):\n${s.invariantViolations.map((v) => `  - ${v}`).join('\n')}`,
   ];
   return lines.join('\n');
+}
+
+/** The vifs table (scenarios with `vifs`): where each PV vif's xenbus handshake got to. */
+function vifLines(s: RunSummary): string[] {
+  if (!s.vifs || s.vifs.length === 0) return [];
+  return [
+    '',
+    `${'vif'.padEnd(16)} ${'backend'.padEnd(12)} ${'state'.padEnd(12)} ${'frontend'.padEnd(12)} hotplug`,
+    ...s.vifs.map((v) => `${`${v.frontend}/${v.devid}`.padEnd(16)} ${v.backend.padEnd(12)} ${v.state.padEnd(12)} ${v.frontendState.padEnd(12)} ${v.hotplugStatus}`),
+    '(a vif is its control plane: netback, netfront and xl devd over xenstore; state: the backend\'s XenbusState, "removed" once its directory is gone)',
+  ];
 }
 
 /** The devices table (scenarios with `devices`): state, what the workload got right, what was shared. */

@@ -162,6 +162,11 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${device.line}: device ${device.name}: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
     );
   }
+  if (scenario.vifs.length > 0) {
+    throw new Error(
+      `${scenario.source.file}:${scenario.vifs[0].line}: vif of ${scenario.vifs[0].frontend}: PV vifs (xenstore, netback, xl devd) are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
+    );
+  }
   if (options.pool && (options.pool.maxThreads !== workers || options.pool.options.concurrentTasksPerWorker !== 1)) {
     throw new RangeError(`pool has ${options.pool.maxThreads} threads taking ${options.pool.options.concurrentTasksPerWorker} tasks each; this run needs ${workers} taking one (see poolFor)`);
   }

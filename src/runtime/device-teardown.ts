@@ -1,6 +1,6 @@
 import type { DeviceRemoval } from '../../machines/implementations/toolstack-core.js';
 import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
-import { backendDirsOf, destroyLibxlDevice, libxlDevices, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
+import { backendDirsOf, destroyLibxlDevice, devdRemovesBackend, libxlDevices, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
 import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
 /** What `DeviceTeardown` needs of the runtime. */
@@ -100,7 +100,11 @@ export class DeviceTeardown {
 
   /** Monitor device-teardown: the toolstack of `name` destroys domain `domid` now; its devices must be gone from the store. */
   destroyed(name: string, domid: number): void {
-    const left = backendDirsOf(this.host.store, domid);
+    // a driver domain's vif backend goes when its xl devd's hotplug script is over: not libxl's to wait for
+    const left = backendDirsOf(this.host.store, domid).filter((p) => {
+      const m = /^\/local\/domain\/(\d+)\/backend\/([^/]+)\//.exec(p);
+      return !m || !devdRemovesBackend({ type: m[2], backendDomid: Number(m[1]) });
+    });
     if (left.length === 0) return;
     this.host.violate(`device-teardown: the toolstack destroyed domain ${name} (${domid}) and left ${left.length} backend director${left.length === 1 ? 'y' : 'ies'} behind: ${left.join(', ')}`);
   }

@@ -1,4 +1,5 @@
 import type { DeviceFigures } from './devices.js';
+import type { VifFigures } from './vif-devices.js';
 import type { MessageCounts } from './message-ledger.js';
 
 /** Per domain: messages and bytes sent and received, sends that waited on a full ring, VIRQ handler runs. */
@@ -51,5 +52,7 @@ export interface RunSummary {
   devices?: DeviceFigures[];
   /** Memory mappings shared between a device's front end and back end: 0 for VirtIO-Argo (only with devices). */
   sharedMappings?: number;
+  /** The scenario's PV vifs (only when it has any): where each one's xenbus handshake got to. */
+  vifs?: VifFigures[];
   invariantViolations: string[];
 }

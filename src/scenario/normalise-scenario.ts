@@ -17,6 +17,7 @@ import {
   SHUTDOWN_REASON_CODE,
   VIRQ_DELAY_MS_DEFAULT,
   type Scenario,
+  type ScenarioVif,
   type ScenarioBoot,
   type ScenarioBuild,
   type ScenarioDomain,
@@ -70,6 +71,7 @@ export function normaliseScenario(file: ScenarioFile, source: YamlSource, readTe
     firewall: file.firewall === undefined ? null : checkFirewall(file.firewall, source),
     explore: { faultWeights: file.explore?.faults ? { ...file.explore.faults } : null },
     devices: normaliseDevices(file.devices ?? [], named, build, source),
+    vifs: normaliseVifs(file.vifs ?? [], named, domains, source),
     domains,
     rings,
     workloads: normaliseWorkloads(file.workloads ?? [], named, source),
@@ -274,6 +276,27 @@ function checkFirewall(text: string, source: YamlSource): string {
     throw inlineTextError(source, ['firewall'], e);
   }
   return text;
+}
+
+/**
+ * PV vifs: netfront in the frontend, netback and xl devd in a driver domain (libxl numbers a
+ * domain's vifs from 0). A vif served by the control domain — libxl running its hotplug scripts
+ * itself — is not modelled.
+ */
+function normaliseVifs(entries: NonNullable<ScenarioFile['vifs']>, named: DomainIndex, domains: ScenarioDomain[], source: YamlSource): ScenarioVif[] {
+  const count = new Map<string, number>();
+  return entries.map((v, i) => {
+    const frontend = named.resolve(v.frontend, ['vifs', i, 'frontend']);
+    const backend = named.resolve(v.backend, ['vifs', i, 'backend']);
+    if (frontend.name === backend.name) throw source.errorAt(['vifs', i, 'backend'], `the backend must be another domain than the frontend (${frontend.name}); name a driver domain`);
+    if (domains.find((d) => d.name === backend.name)!.control) {
+      throw source.errorAt(['vifs', i, 'backend'], `${backend.name} is the control domain, where libxl runs a vif's hotplug scripts itself — not modelled; serve the vif from a driver domain (its xl devd runs them)`);
+    }
+    const devid = count.get(frontend.name) ?? 0;
+    if (devid >= SCENARIO_LIMITS.vifsPerDomain) throw source.errorAt(['vifs', i], `domain ${frontend.name} has ${SCENARIO_LIMITS.vifsPerDomain} vifs already; that is the most a domain may have here`);
+    count.set(frontend.name, devid + 1);
+    return { frontend: frontend.name, backend: backend.name, devid, line: source.positionOf(['vifs', i]).line };
+  });
 }
 
 function normaliseLifecycle(entries: NonNullable<ScenarioFile['lifecycle']>, named: DomainIndex, devices: NonNullable<ScenarioFile['devices']>, source: YamlSource): ScenarioLifecycleEvent[] {

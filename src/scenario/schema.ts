@@ -49,6 +49,8 @@ export const SCENARIO_LIMITS = {
   lifecycleEvents: 4096,
   faults: 4096,
   devices: 64,
+  /** PV vifs per frontend (libxl numbers them from 0). */
+  vifsPerDomain: 8,
   nameChars: 64,
 } as const;
 
@@ -259,6 +261,11 @@ const deviceSchema = strict({
   dmStart: strict({ delay: unit(parseDuration).optional(), fails: z.boolean().optional() }).optional(),
 });
 
+const vifSchema = strict({
+  frontend: reference,
+  backend: reference,
+});
+
 const lifecycleSchema = strict({
   at: unit(parseDuration),
   op: z.enum(LIFECYCLE_OPS),
@@ -304,6 +311,7 @@ export const scenarioFileSchema = strict({
     faults: strict(Object.fromEntries(FAULT_KINDS.map((k) => [k, z.number().min(0).max(1_000_000).optional()])) as Record<FaultKind, z.ZodOptional<z.ZodNumber>>).optional(),
   }).optional(),
   devices: z.array(deviceSchema).max(SCENARIO_LIMITS.devices).optional(),
+  vifs: z.array(vifSchema).max(SCENARIO_LIMITS.domains * SCENARIO_LIMITS.vifsPerDomain).optional(),
   bugs: strict(Object.fromEntries(Object.keys(HISTORICAL_BUGS).map((name) => [name, z.boolean().optional()])) as Record<HistoricalBug, z.ZodOptional<z.ZodBoolean>>).optional(),
   domains: z.array(domainSchema).min(1).max(SCENARIO_LIMITS.domains),
   rings: z.array(ringSchema).max(SCENARIO_LIMITS.domains * SCENARIO_LIMITS.ringsPerDomain).optional(),
@@ -463,6 +471,18 @@ export interface ScenarioLifecycleEvent {
   line: number;
 }
 
+/**
+ * A PV network interface (docs/scenarios.md `vifs[]`): netfront in `frontend`, netback in the
+ * driver domain `backend`, whose xl devd runs its hotplug script; its control plane only.
+ */
+export interface ScenarioVif {
+  frontend: string;
+  backend: string;
+  /** libxl's devid: the vif's index among its frontend's. */
+  devid: number;
+  line: number;
+}
+
 export interface ScenarioFault {
   kind: FaultKind;
   /** Virtual time the fault fires at; null lets the runtime's fault strategy pick the moment. */
@@ -499,6 +519,7 @@ export interface Scenario {
   /** The Argo firewall's policy text (docs/virtio-argo.md), or null for none. */
   firewall: string | null;
   devices: ScenarioDevice[];
+  vifs: ScenarioVif[];
   openxt: { viptables: boolean };
   domains: ScenarioDomain[];
   rings: ScenarioRing[];

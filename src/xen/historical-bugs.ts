@@ -136,6 +136,13 @@ export const HISTORICAL_BUGS = {
     spec: 'virtio-ioreq-lifecycle.md §6.7 R6, §5.6',
     monitor: 'emulator-validates: a device model performs no request for an address its server no longer has mapped',
   },
+  devdAddSharesDevice: {
+    component: 'libxl',
+    summary: 'xl devd\'s asynchronous add and remove of a driver domain\'s backend device worked on the device list\'s own libxl__device instead of a copy, and the removal freed it when it completed: a device removed while its add was still in flight (waiting for the backend\'s InitWait, or its hotplug script still running) had the add read freed memory at its next step',
+    fixedBy: 'Xen fd519a5119',
+    spec: 'virtio-ioreq-lifecycle.md §6.7 R7',
+    monitor: 'devd-use-after-free: xl devd reads no libxl__device after it was freed',
+  },
 } as const satisfies Record<string, { component: string; summary: string; fixedBy: string; spec: string; monitor: string }>;
 
 /** The name of a historical-bug switch. */

@@ -18,7 +18,7 @@ export interface LibxlDevice {
 }
 
 /** XenbusState values of lifecycle §6.4 (PV backend handshake) that device removal uses. */
-export const XENBUS_STATE = { Initialising: 1, Connected: 4, Closing: 5, Closed: 6 } as const;
+export const XENBUS_STATE = { Initialising: 1, InitWait: 2, Connected: 4, Closing: 5, Closed: 6 } as const;
 
 /** libxl's own record of a domain's devices, written by dom0 only (XSA-175: `/libxl/<domid>/device`). */
 export const libxlDeviceDir = (domid: number): string => `/libxl/${domid}/device`;
@@ -69,24 +69,34 @@ export function libxlDevices(store: Xenstore, domid: number, fromFrontend: boole
 }
 
 /**
+ * Whether a device's backend directory is its driver domain's xl devd's to remove, after its hotplug
+ * script (a vif served by a domain other than dom0): libxl__device_destroy in dom0 leaves it, "the
+ * driver domain is in charge of removing what it can from the backend path".
+ */
+export function devdRemovesBackend(device: { type: string; backendDomid: number }): boolean {
+  return device.type === 'vif' && device.backendDomid !== 0;
+}
+
+/**
  * libxl__device_destroy: the frontend's directory, the backend's and libxl's record go (forced removal
- * removes them whatever the backend said). SIM CHOICE (docs/races.md): dom0's libxl removes the
- * backend directory of a driver-domain backend itself, where Xen leaves it to the driver domain's
- * `xl devd`; the store ends the same.
+ * removes them whatever the backend said). A driver domain's vif backend is left to its xl devd
+ * (`devdRemovesBackend`). SIM CHOICE (docs/races.md): dom0's libxl removes the backend directory of
+ * a driver domain's virtio backend itself — argosim models no devd action for virtio devices (libxl's
+ * devd dispatches none for them); the store ends the same.
  */
 export function destroyLibxlDevice(store: Xenstore, domid: number, device: LibxlDevice): void {
   pathCleanup(store, device.frontend, 4); // down to /local/domain/<fe>/device
-  pathCleanup(store, device.backend, 4); // down to /local/domain/<be>/backend
+  if (!devdRemovesBackend(device)) pathCleanup(store, device.backend, 4); // down to /local/domain/<be>/backend
   pathCleanup(store, `${libxlDeviceDir(domid)}/${device.type}/${device.name}`, 3); // down to /libxl/<fe>/device
 }
 
 /**
  * libxl__xs_path_cleanup: removes `path`, then each parent left empty, keeping the first `keep`
- * components (the subtree's root).
+ * components (the subtree's root); as `domid` (dom0's libxl by default, or a driver domain's).
  */
-function pathCleanup(store: Xenstore, path: string, keep: number): void {
-  store.rm(0, path);
-  for (let p = path.slice(0, path.lastIndexOf('/')); p.split('/').length - 1 > keep && names(store, p).length === 0; p = p.slice(0, p.lastIndexOf('/'))) store.rm(0, p);
+export function pathCleanup(store: Xenstore, path: string, keep: number, domid = 0): void {
+  store.rm(domid, path);
+  for (let p = path.slice(0, path.lastIndexOf('/')); p.split('/').length - 1 > keep && names(store, p, domid).length === 0; p = p.slice(0, p.lastIndexOf('/'))) store.rm(domid, p);
 }
 
 /**
@@ -110,7 +120,7 @@ export function backendDirsOf(store: Xenstore, domid: number): string[] {
 }
 
 /** The children of `path` as dom0 sees them; none when it does not exist. */
-function names(store: Xenstore, path: string): string[] {
-  const r = store.directory(0, path);
+function names(store: Xenstore, path: string, domid = 0): string[] {
+  const r = store.directory(domid, path);
   return typeof r === 'number' ? [] : r;
 }

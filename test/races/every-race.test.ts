@@ -19,6 +19,7 @@ const SWITCH_OF: Record<string, HistoricalBug | null> = {
   'r04-broadcast-invalidate.yaml': 'broadcastWaitsForOneServer',
   'r05-zombie-emulator.yaml': null, // the zombie emulator is today's Xen (ccb42e0ca6), not a fixed bug
   'r06-unmapped-range.yaml': 'emulatorSkipsRangeCheck',
+  'r07-devd-remove-during-add.yaml': 'devdAddSharesDevice',
   'r08-qmp-wedged.yaml': 'qmpDisconnectBeforeReply',
   'r09-dead-backend.yaml': 'deadBackendWaitsForClosed',
   'r10-frontend-paths.yaml': 'devicesFromFrontendPaths',

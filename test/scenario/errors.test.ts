@@ -289,6 +289,18 @@ describe('scenario errors: XSM and policy', () => {
     );
   });
 
+  it('vifs: a driver domain serves them, not the frontend itself nor the control domain', () => {
+    const base = ['name: x', 'domains: [{ name: dom0, domid: 0, control: true }, { name: nd }, { name: g }]', 'vifs:'];
+    expect(errorOf(text(...base, '  - { frontend: g, backend: g }')).message).toBe(
+      'scenarios/x.yaml:4:29: vifs[0].backend: the backend must be another domain than the frontend (g); name a driver domain',
+    );
+    expect(errorOf(text(...base, '  - { frontend: g, backend: dom0 }')).message).toBe(
+      "scenarios/x.yaml:4:29: vifs[0].backend: dom0 is the control domain, where libxl runs a vif's hotplug scripts itself — not modelled; serve the vif from a driver domain (its xl devd runs them)",
+    );
+    expect(errorOf(text(...base, '  - { frontend: g, backend: nx }')).message).toMatch(/^scenarios\/x.yaml:4:29: vifs\[0\].backend: .*"nx"/);
+    expect(parseScenario(text(...base, '  - { frontend: g, backend: nd }', '  - { frontend: g, backend: nd }'), FILE).vifs.map((v) => v.devid)).toEqual([0, 1]);
+  });
+
   it('a label the FLASK policy does not declare', () => {
     const policy = ['  policy: |', '    type web_t;', '    type db_t;'];
     expect(errorOf(text('name: x', 'xsm:', '  mode: flask', ...policy, 'domains:', '  - { name: web, label: web_t }', '  - { name: db, label: dbt }')).message).toBe(

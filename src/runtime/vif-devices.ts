@@ -1,0 +1,138 @@
+import type { ScenarioVif } from '../scenario/schema.js';
+import { recordLibxlDevice, XENBUS_STATE } from '../xenstore/libxl-devices.js';
+import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+
+/** What a PV vif needs of the runtime. */
+export interface VifHost {
+  store: Xenstore;
+  /** Runs `work` as a step of domain `domid`'s kernel (its xenbus watch handler), when its vCPUs run. */
+  asDomain(domid: number, label: string, work: () => void): void;
+}
+
+/** `argosim run --json` `vifs[]`: where the vif's handshake got to. */
+export interface VifFigures {
+  frontend: string;
+  backend: string;
+  devid: number;
+  /** The backend's XenbusState by name (`Connected`, `Closed`, …; `removed` once its directory is gone). */
+  state: string;
+  /** The frontend's XenbusState by name. */
+  frontendState: string;
+  /** What the hotplug script reported in the backend directory (`connected`), or `none`. */
+  hotplugStatus: string;
+}
+
+const STATE_NAMES = ['Unknown', 'Initialising', 'InitWait', 'Initialised', 'Connected', 'Closing', 'Closed', 'Reconfiguring', 'Reconfigured'];
+
+/**
+ * A PV network interface (netfront in the guest, netback in a driver domain) at the level argosim
+ * models it: its control plane over xenstore (virtio-ioreq-lifecycle.md §6.4's PV backend
+ * handshake), not a data path — argosim's guests move bytes over Argo and VirtIO. `attach` is
+ * libxl__device_vif_add's part in dom0 (libxl_nic.c: the backend and frontend directories and
+ * libxl's own record, in one go); then, each as a step of its own domain: netback's probe writes
+ * InitWait; netfront, seeing it, writes its ring references and Connected; netback goes Connected
+ * once the frontend is and the hotplug script — run by xl devd in the driver domain (`XlDevd`) —
+ * reported hotplug-status=connected. Removal is libxl's (`DeviceTeardown`) and devd's.
+ *
+ * @example
+ * ```ts
+ * const vif = new VifRun(spec, host);
+ * vif.attach(3, 1); // guest 3's vif 0, backend in driver domain 1
+ * vif.figures().state; // 'Connected' once the handshake is over
+ * ```
+ */
+export class VifRun {
+  private back = '';
+  private front = '';
+  private readonly unwatch: Array<() => void> = [];
+
+  constructor(
+    readonly spec: ScenarioVif,
+    private readonly host: VifHost,
+  ) {}
+
+  /** libxl's add in dom0, then the watches of netback (in `be`) and netfront (in `fe`): for each incarnation of the frontend. */
+  attach(fe: number, be: number): void {
+    const { store } = this.host;
+    this.frontendDown(); // an earlier incarnation's watches
+
+    const devid = String(this.spec.devid);
+    this.back = `/local/domain/${be}/backend/vif/${fe}/${devid}`;
+    this.front = `/local/domain/${fe}/device/vif/${devid}`;
+    const mac = `00:16:3e:00:${fe.toString(16).padStart(2, '0')}:${devid.padStart(2, '0')}`;
+    // libxl__device_generic_add: each end may read the other's directory
+    store.write(0, this.back, '');
+    store.grantRead(0, this.back, fe);
+    store.write(0, this.front, '');
+    store.grantRead(0, this.front, be);
+    const nodes: Array<[string, string]> = [
+      [`${this.back}/frontend`, this.front],
+      [`${this.back}/frontend-id`, String(fe)],
+      [`${this.back}/online`, '1'],
+      [`${this.back}/state`, String(XENBUS_STATE.Initialising)],
+      [`${this.back}/script`, '/etc/xen/scripts/vif-bridge'],
+      [`${this.back}/mac`, mac],
+      [`${this.back}/bridge`, 'xenbr0'],
+      [`${this.back}/handle`, devid],
+      [`${this.front}/backend`, this.back],
+      [`${this.front}/backend-id`, String(be)],
+      [`${this.front}/state`, String(XENBUS_STATE.Initialising)],
+      [`${this.front}/handle`, devid],
+      [`${this.front}/mac`, mac],
+    ];
+    for (const [path, value] of nodes) store.write(0, path, value);
+    recordLibxlDevice(store, fe, 'vif', devid, this.front, this.back);
+    const back = this.back;
+    const front = this.front;
+    const read = (domid: number, path: string) => {
+      const v = store.read(domid, path);
+      return typeof v === 'string' ? v : null;
+    };
+    // netback: its xenbus probe of the new device (InitWait), then its watches on the frontend's
+    // state and on hotplug-status: Connected when both are ready (xen-netback's connect())
+    const netback = () =>
+      this.host.asDomain(be, `netback: ${back}`, () => {
+        const state = read(be, `${back}/state`);
+        if (state === String(XENBUS_STATE.Initialising)) store.write(be, `${back}/state`, String(XENBUS_STATE.InitWait));
+        else if (state === String(XENBUS_STATE.InitWait) && read(be, `${front}/state`) === String(XENBUS_STATE.Connected) && read(be, `${back}/hotplug-status`) === 'connected') {
+          store.write(be, `${back}/state`, String(XENBUS_STATE.Connected));
+        }
+      });
+    // netfront: on the backend's InitWait it publishes its rings and event channel, and is Connected
+    const netfront = () =>
+      this.host.asDomain(fe, `netfront: ${front}`, () => {
+        if (read(fe, `${back}/state`) !== String(XENBUS_STATE.InitWait) || read(fe, `${front}/state`) !== String(XENBUS_STATE.Initialising)) return;
+        for (const [key, value] of [['tx-ring-ref', '8'], ['rx-ring-ref', '9'], ['event-channel', '5'], ['request-rx-copy', '1']]) store.write(fe, `${front}/${key}`, value);
+        store.write(fe, `${front}/state`, String(XENBUS_STATE.Connected));
+      });
+    let armed = false; // each watch fires once when it is set: not news
+    const on = (domid: number, path: string, run: () => void) => this.unwatch.push(store.watch(domid, path, `vif ${path}`, () => armed && run()));
+    on(be, `${back}/state`, netback);
+    on(be, `${front}/state`, netback);
+    on(be, `${back}/hotplug-status`, netback);
+    on(fe, `${back}/state`, netfront);
+    armed = true;
+    netback(); // the probe
+  }
+
+  /** The frontend's domain is gone: its driver and the watches of this vif with it. */
+  frontendDown(): void {
+    for (const u of this.unwatch.splice(0)) u();
+  }
+
+  figures(): VifFigures {
+    const name = (path: string) => {
+      const v = this.host.store.read(0, path);
+      return typeof v !== 'string' ? 'removed' : (STATE_NAMES[Number(v)] ?? v);
+    };
+    const hotplug = this.host.store.read(0, `${this.back}/hotplug-status`);
+    return {
+      frontend: this.spec.frontend,
+      backend: this.spec.backend,
+      devid: this.spec.devid,
+      state: name(`${this.back}/state`),
+      frontendState: name(`${this.front}/state`),
+      hotplugStatus: typeof hotplug === 'string' ? hotplug : 'none',
+    };
+  }
+}
