@@ -78,6 +78,8 @@ export const LIBXL_ACK_TIMEOUT_MS = 60_000;
 export const LIBXL_SUSPEND_WAIT_TIMEOUT_MS = 60_000;
 /** LIBXL_DESTROY_TIMEOUT: the wait for a backend to reach Closed (lifecycle §6.4). */
 export const LIBXL_DESTROY_TIMEOUT_MS = 10_000;
+/** LIBXL_INIT_TIMEOUT (libxl_internal.h): how long libxl waits for a backend to reach InitWait. */
+export const LIBXL_INIT_TIMEOUT_MS = 10_000;
 /** LIBXL_DOMID_REUSE_TIMEOUT (commit 2b02882ebb; lifecycle §6.4 destroy step 3). */
 export const LIBXL_DOMID_REUSE_TIMEOUT_MS = 60_000;
 

@@ -120,8 +120,14 @@ export class XenstoredPort implements XenstoreApi {
 
   watch(domid: number, path: string, token: string, fn: (path: string, token: string) => void): () => void {
     const key = `${domid} ${token}`;
+    const before = this.callbacks.get(key);
     this.callbacks.set(key, fn);
-    if (this.ask({ type: 'XS_WATCH', domid, path, token }) !== true) this.callbacks.delete(key);
+    if (this.ask({ type: 'XS_WATCH', domid, path, token }) !== true) {
+      // refused (EEXIST: this connection has the token already): the watch that has it stays as it was
+      if (before) this.callbacks.set(key, before);
+      else this.callbacks.delete(key);
+      return () => {};
+    }
     return () => {
       this.callbacks.delete(key);
       this.ask({ type: 'XS_UNWATCH', domid, path, token });

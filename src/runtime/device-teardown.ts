@@ -1,6 +1,6 @@
 import type { DeviceRemoval } from '../../machines/implementations/toolstack-core.js';
 import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
-import { backendDirsOf, destroyLibxlDevice, devdRemovesBackend, libxlDevices, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
+import { backendDirsOf, destroyLibxlDevice, devdRemovesBackend, libxlDevices, parseBackendPath, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
 import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
 /** What `DeviceTeardown` needs of the runtime. */
@@ -29,8 +29,12 @@ export interface DeviceTeardownHost {
   violate(what: string): void;
 }
 
-/** How an `xl block-detach` ended: the backend closed the device, libxl removed it by force after LIBXL_DESTROY_TIMEOUT, or libxl found no such device. */
-export type DetachResult = 'removed' | 'forced' | 'not found';
+/**
+ * How a detach ended (libxl_device_disk_safe_remove): the backend closed the device and libxl removed
+ * it; LIBXL_DESTROY_TIMEOUT ran out first, and the device stays (a safe remove is never forced); or
+ * libxl found no such device.
+ */
+export type DetachResult = 'removed' | 'timed out' | 'not found';
 
 /** One destroy's device removal in progress. */
 interface Removal {
@@ -73,6 +77,8 @@ interface Removal {
  */
 export class DeviceTeardown {
   private readonly removals = new Map<number, Removal>();
+  /** Numbers each removal's xenstore watch tokens: two removals of one device (a detach and a destroy) watch apart. */
+  private serial = 0;
 
   constructor(private readonly host: DeviceTeardownHost) {}
 
@@ -100,10 +106,11 @@ export class DeviceTeardown {
 
   /** Monitor device-teardown: the toolstack of `name` destroys domain `domid` now; its devices must be gone from the store. */
   destroyed(name: string, domid: number): void {
-    // a driver domain's vif backend goes when its xl devd's hotplug script is over: not libxl's to wait for
+    // a driver domain's vif backend that its devd did not remove within libxl's wait (its domain paused,
+    // stalled, or its devd restarted) is the driver domain's to remove when it can: not a libxl bug
     const left = backendDirsOf(this.host.store, domid).filter((p) => {
-      const m = /^\/local\/domain\/(\d+)\/backend\/([^/]+)\//.exec(p);
-      return !m || !devdRemovesBackend({ type: m[2], backendDomid: Number(m[1]) });
+      const parsed = parseBackendPath(p);
+      return !parsed || !devdRemovesBackend({ type: parsed.kind, backendDomid: parsed.backendDomid });
     });
     if (left.length === 0) return;
     this.host.violate(`device-teardown: the toolstack destroyed domain ${name} (${domid}) and left ${left.length} backend director${left.length === 1 ? 'y' : 'ies'} behind: ${left.join(', ')}`);
@@ -113,9 +120,12 @@ export class DeviceTeardown {
    * `xl block-detach` of domain `domid`'s device `device` (libxl_device_disk_remove →
    * libxl__initiate_device_generic_remove, lifecycle §6.4's removal for one device): be/online=0 and
    * be/state=Closing, the backend's answer awaited as at destroy — none from a backend domain that is
-   * gone — and the device's paths removed once it came (libxl__device_destroy). After
-   * LIBXL_DESTROY_TIMEOUT libxl starts the removal again with force, which removes the paths without
-   * waiting (device_backend_callback). `done` gets the result, as a step of the toolstack of `name`.
+   * gone — and the device's paths removed once it came (libxl__device_destroy). It is
+   * libxl_device_disk_safe_remove, as `xl block-detach` calls it since Xen 4.15: after
+   * LIBXL_DESTROY_TIMEOUT it gives up with ERROR_TIMEDOUT and leaves the device, never forcing.
+   * SIM CHOICE (docs/races.md R6): xl itself refuses to hot-unplug a virtio disk ("Hotunplug isn't
+   * supported for specification virtio"); the op stands for a toolstack that calls libxl's API.
+   * `done` gets the result, as a step of the toolstack of `name`.
    */
   detach(name: string, domid: number, device: string, done: (result: DetachResult) => void): void {
     const { store } = this.host;
@@ -125,14 +135,14 @@ export class DeviceTeardown {
     const finish = (result: DetachResult) => {
       cancel();
       for (const u of r.unwatch.splice(0)) u();
-      for (const d of found) destroyLibxlDevice(store, domid, d);
+      if (result === 'removed') for (const d of found) destroyLibxlDevice(store, domid, d);
       done(result);
     };
     const r = this.removal(found, () => finish('removed'));
     cancel = this.host.timer(name, LIBXL_DESTROY_TIMEOUT_MS, () => {
       if (r.done) return;
       r.done = true;
-      finish('forced');
+      finish('timed out'); // safe_remove: ERROR_TIMEDOUT, the device left as it is
     });
     this.closeDevices(name, domid, r);
     // its backend's domain is gone: libxl does not wait (Xen 9eaaedfcde), the removal goes on
@@ -157,12 +167,13 @@ export class DeviceTeardown {
   /** be/state=Closing for each of the removal's devices, and the watches of the backend and of libxl on it. */
   private closeDevices(name: string, domid: number, r: Removal): void {
     const { store } = this.host;
+    const serial = ++this.serial;
     for (const d of r.devices) {
       if (!this.host.exists(d.backendDomid)) continue; // nobody will answer
       const state = `${d.backend}/state`;
       let armed = false; // a watch fires once when it is set: not news
       // the backend's xenbus watch: it closes the device and answers Closed
-      r.unwatch.push(store.watch(d.backendDomid, state, `libxl-remove-be ${domid} ${d.name}`, () => {
+      r.unwatch.push(store.watch(d.backendDomid, state, `libxl-remove-be ${domid} ${d.name} #${serial}`, () => {
         if (!armed || r.done || store.read(d.backendDomid, state) !== String(XENBUS_STATE.Closing)) return;
         this.host.asDomain(d.backendDomid, `${d.name}: be/state=Closing`, () =>
           this.host.backendCloses(domid, d, () => {
@@ -170,10 +181,13 @@ export class DeviceTeardown {
           }),
         );
       }));
-      // libxl's watch on be/state: Closed, or the node gone with its domain, ends the wait for it
-      r.unwatch.push(store.watch(0, state, `libxl-remove ${domid} ${d.name}`, () => {
+      // libxl's watch on be/state: Closed, or the node gone with its domain, ends the wait for it. A
+      // driver domain's vif backend is its devd's to remove: libxl waits for the path to go
+      // (device_hotplug's xswait, "removal of backend path") rather than for Closed
+      const gone = devdRemovesBackend(d);
+      r.unwatch.push(store.watch(0, state, `libxl-remove ${domid} ${d.name} #${serial}`, () => {
         const now = store.read(0, state);
-        if (!armed || r.done || (now !== String(XENBUS_STATE.Closed) && typeof now === 'string')) return;
+        if (!armed || r.done || (typeof now === 'string' && (gone || now !== String(XENBUS_STATE.Closed)))) return;
         this.host.asToolstack(name, `${d.name}: be/state ${typeof now === 'string' ? 'Closed' : 'removed'}`, () => this.backendAnswered(r, [d]));
       }));
       armed = true;

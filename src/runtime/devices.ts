@@ -68,6 +68,8 @@ export interface DeviceTransport {
    * The device stays gone: no restart brings it back.
    */
   detach?(closed: () => void): void;
+  /** virtio-mmio: libxl removed the device, whether or not its back end closed it: no back end comes again. */
+  removed?(): void;
 }
 
 /**
@@ -237,6 +239,7 @@ export class DeviceRun implements RunningDevice {
   detached(): void {
     if (this.removed) return;
     this.removed = true;
+    this.transport.removed?.();
     this.abandoned += this.expected.size;
     this.expected.clear();
   }
@@ -388,12 +391,13 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
     const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     const retire = () => {
-      if (!emulator) return;
-      mapped += emulator.mappings.count;
-      requests += emulator.requests;
-      if (emulator.running) emulator.stop(); // destroy_ioreq_server (§5.8a step 8): waiting vCPUs are woken
-      emulator = null;
+      const be = emulator;
+      if (!be) return;
+      emulator = null; // first: a removal the stop ends calls back here
       rings = null;
+      mapped += be.mappings.count;
+      requests += be.requests;
+      if (be.running) be.stop(); // destroy_ioreq_server (§5.8a step 8): waiting vCPUs are woken
     };
     const up = (end: DeviceEnd) => {
       if (detached) return;
@@ -516,6 +520,9 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
           if (emulator === be) retire();
           closed();
         });
+      },
+      removed: () => {
+        detached = true;
       },
     };
   };

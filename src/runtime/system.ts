@@ -1268,8 +1268,8 @@ export class ArgosimSystem {
   /**
    * A scenario lifecycle operation: the toolstack's (xl create, pause, unpause, shutdown, reboot,
    * suspend, resume, destroy — an operation the toolstack's state does not accept is ignored, as
-   * libxl refuses it), or the guest's own SCHEDOP_shutdown (when its vCPUs run), or Xen's
-   * domain_crash.
+   * libxl refuses it — and the detach of a virtio-mmio disk), or the guest's own SCHEDOP_shutdown
+   * (when its vCPUs run), or Xen's domain_crash.
    */
   private lifecycle(event: ScenarioLifecycleEvent): void {
     const toolstack = this.toolstacks.get(event.domain)!.actor;
@@ -1393,15 +1393,15 @@ export class ArgosimSystem {
   }
 
   /**
-   * `xl block-detach <domain> <device>` (scenario op `detach`): libxl removes the virtio-mmio device
-   * (`DeviceTeardown.detach`); once it is gone from xenstore, the guest's workload on it ends.
+   * Scenario op `detach`: libxl_device_disk_safe_remove of a virtio-mmio disk (`DeviceTeardown.detach`);
+   * once libxl removed it from xenstore, the guest's workload on it ends. One that timed out stays.
    */
   private detachDevice(event: ScenarioLifecycleEvent): void {
     const domid = this.domidOf(event.domain);
     const run = domid === undefined ? undefined : this.mmioDevice(domid, event.device!);
     if (domid === undefined || !run) return; // no domain now: xl finds nothing to detach from
     this.teardown.detach(event.domain, domid, event.device!, (result) => {
-      if (result !== 'not found') run.detached();
+      if (result === 'removed') run.detached();
     });
   }
 

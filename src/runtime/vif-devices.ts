@@ -1,6 +1,6 @@
 import type { ScenarioVif } from '../scenario/schema.js';
 import { recordLibxlDevice, XENBUS_STATE } from '../xenstore/libxl-devices.js';
-import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+import { xsRead, type XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
 /** What a PV vif needs of the runtime. */
 export interface VifHost {
@@ -44,7 +44,9 @@ const STATE_NAMES = ['Unknown', 'Initialising', 'InitWait', 'Initialised', 'Conn
 export class VifRun {
   private back = '';
   private front = '';
-  private readonly unwatch: Array<() => void> = [];
+  /** The current incarnation's netback watches (in the driver domain: they outlive a frontend's kernel) and netfront's. */
+  private netbackWatches: Array<() => void> = [];
+  private netfrontWatches: Array<() => void> = [];
 
   constructor(
     readonly spec: ScenarioVif,
@@ -54,7 +56,11 @@ export class VifRun {
   /** libxl's add in dom0, then the watches of netback (in `be`) and netfront (in `fe`): for each incarnation of the frontend. */
   attach(fe: number, be: number): void {
     const { store } = this.host;
-    this.frontendDown(); // an earlier incarnation's watches
+    // an earlier incarnation's device, if any, is gone: its watches with it
+    this.frontendDown();
+    for (const u of this.netbackWatches.splice(0)) u();
+    const netbackWatches: Array<() => void> = (this.netbackWatches = []);
+    const netfrontWatches: Array<() => void> = (this.netfrontWatches = []);
 
     const devid = String(this.spec.devid);
     this.back = `/local/domain/${be}/backend/vif/${fe}/${devid}`;
@@ -84,15 +90,13 @@ export class VifRun {
     recordLibxlDevice(store, fe, 'vif', devid, this.front, this.back);
     const back = this.back;
     const front = this.front;
-    const read = (domid: number, path: string) => {
-      const v = store.read(domid, path);
-      return typeof v === 'string' ? v : null;
-    };
+    const read = (domid: number, path: string) => xsRead(store, domid, path);
     // netback: its xenbus probe of the new device (InitWait), then its watches on the frontend's
     // state and on hotplug-status: Connected when both are ready (xen-netback's connect())
     const netback = () =>
       this.host.asDomain(be, `netback: ${back}`, () => {
         const state = read(be, `${back}/state`);
+        if (state === null) return void netbackWatches.splice(0).forEach((u) => u()); // its device removed: netback lets it go
         if (state === String(XENBUS_STATE.Initialising)) store.write(be, `${back}/state`, String(XENBUS_STATE.InitWait));
         else if (state === String(XENBUS_STATE.InitWait) && read(be, `${front}/state`) === String(XENBUS_STATE.Connected) && read(be, `${back}/hotplug-status`) === 'connected') {
           store.write(be, `${back}/state`, String(XENBUS_STATE.Connected));
@@ -106,18 +110,21 @@ export class VifRun {
         store.write(fe, `${front}/state`, String(XENBUS_STATE.Connected));
       });
     let armed = false; // each watch fires once when it is set: not news
-    const on = (domid: number, path: string, run: () => void) => this.unwatch.push(store.watch(domid, path, `vif ${path}`, () => armed && run()));
-    on(be, `${back}/state`, netback);
-    on(be, `${front}/state`, netback);
-    on(be, `${back}/hotplug-status`, netback);
-    on(fe, `${back}/state`, netfront);
+    const on = (into: Array<() => void>, domid: number, path: string, run: () => void) => into.push(store.watch(domid, path, `vif ${path}`, () => armed && run()));
+    on(netbackWatches, be, `${back}/state`, netback);
+    on(netbackWatches, be, `${front}/state`, netback);
+    on(netbackWatches, be, `${back}/hotplug-status`, netback);
+    on(netfrontWatches, fe, `${back}/state`, netfront);
     armed = true;
     netback(); // the probe
   }
 
-  /** The frontend's domain is gone: its driver and the watches of this vif with it. */
+  /**
+   * The frontend's kernel is gone (its domain destroyed, or a kexec): netfront's watches with it.
+   * A new kernel does not negotiate the vif again (Linux's xenbus_reset_state is not modelled).
+   */
   frontendDown(): void {
-    for (const u of this.unwatch.splice(0)) u();
+    for (const u of this.netfrontWatches.splice(0)) u();
   }
 
   figures(): VifFigures {

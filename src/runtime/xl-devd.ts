@@ -1,8 +1,6 @@
-import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
-import { pathCleanup, XENBUS_STATE } from '../xenstore/libxl-devices.js';
-
-/** LIBXL_INIT_TIMEOUT (libxl_internal.h): how long libxl waits for a backend to reach InitWait. */
-export const LIBXL_INIT_TIMEOUT_MS = 10_000;
+import { LIBXL_INIT_TIMEOUT_MS } from '../../machines/toolstack.js';
+import { xsChildren, xsRead, type XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+import { parseBackendPath, pathCleanup, XENBUS_STATE } from '../xenstore/libxl-devices.js';
 /** libxl's ERROR_INVAL and ERROR_TIMEDOUT (libxl_types.idl), as a devstate wait ends with them. */
 const ERROR_INVAL = -6;
 const ERROR_TIMEDOUT = -9;
@@ -100,6 +98,8 @@ export class XlDevd {
   private readonly heap = new DeviceHeap();
   private readonly cancels = new Set<() => void>();
   private stopped = false;
+  /** Numbers devstate waits' watch tokens: two waits on one path watch apart. */
+  private serial = 0;
 
   constructor(
     readonly domid: number,
@@ -135,29 +135,25 @@ export class XlDevd {
   }
 
   private backendStates(root: string): string[] {
-    const list = (p: string) => {
-      const r = this.host.store.directory(this.domid, p);
-      return typeof r === 'number' ? [] : r;
-    };
+    const list = (p: string) => xsChildren(this.host.store, this.domid, p);
     return list(root).flatMap((kind) => list(`${root}/${kind}`).flatMap((fe) => list(`${root}/${kind}/${fe}`).map((devid) => `${root}/${kind}/${fe}/${devid}/state`)));
   }
 
   private read(path: string): string | null {
-    const value = this.host.store.read(this.domid, path);
-    return typeof value === 'string' ? value : null;
+    return xsRead(this.host.store, this.domid, path);
   }
 
   /** backend_watch_callback: a state or online node of a backend device changed. */
   private backendWatch(eventPath: string): void {
     if (this.stopped) return;
-    const m = /^(\/local\/domain\/\d+\/backend\/([^/]+)\/(\d+)\/([^/]+))\/(state|online)$/.exec(eventPath);
-    if (!m) return;
-    const [, path, kind, fe, devid] = m;
+    const parsed = parseBackendPath(eventPath);
+    if (!parsed || !/\/(state|online)$/.test(eventPath)) return;
+    const { path, kind, domid, devid } = parsed;
     const sstate = this.read(`${path}/state`);
     const sonline = this.read(`${path}/online`);
-    if (sstate === null || sonline === null) return this.maybeRemoveGuest(Number(fe));
+    if (sstate === null || sonline === null) return;
     const state = Number(sstate);
-    const dev: BackendDevice = { kind, domid: Number(fe), devid, path };
+    const dev: BackendDevice = { kind, domid, devid, path };
     let dguest = this.guests.get(dev.domid);
     if (!dguest && state === XENBUS_STATE.Closed) return; // spurious: already disconnected, or never attached
     if (!dguest) this.guests.set(dev.domid, (dguest = new Map()));
@@ -256,7 +252,7 @@ export class XlDevd {
       this.cancels.delete(cancel);
       done(rc);
     };
-    const unwatch = this.host.store.watch(this.domid, path, `devstate ${path}`, () => {
+    const unwatch = this.host.store.watch(this.domid, path, `devstate ${path} #${++this.serial}`, () => {
       if (over || this.stopped) return;
       this.host.step(`xl devd: devstate ${path}`, 0, () => {
         if (over || this.stopped) return;

@@ -1,4 +1,4 @@
-import type { XenstoreApi as Xenstore } from './xenstore-api.js';
+import { xsChildren, type XenstoreApi as Xenstore } from './xenstore-api.js';
 
 /**
  * A device as libxl finds it at destroy time: its frontend and backend directories and the backend's
@@ -54,8 +54,8 @@ export function recordLibxlDevice(store: Xenstore, fe: number, type: string, nam
 export function libxlDevices(store: Xenstore, domid: number, fromFrontend: boolean): LibxlDevice[] {
   const root = fromFrontend ? `/local/domain/${domid}/device` : libxlDeviceDir(domid);
   const out: LibxlDevice[] = [];
-  for (const type of names(store, root)) {
-    for (const name of names(store, `${root}/${type}`)) {
+  for (const type of xsChildren(store, 0, root)) {
+    for (const name of xsChildren(store, 0, `${root}/${type}`)) {
       const dir = `${root}/${type}/${name}`;
       const backend = store.read(0, `${dir}/backend`);
       if (typeof backend !== 'string') continue; // no backend node: nothing libxl can remove
@@ -66,6 +66,20 @@ export function libxlDevices(store: Xenstore, domid: number, fromFrontend: boole
     }
   }
   return out;
+}
+
+/**
+ * libxl__parse_backend_path: `/local/domain/<be>/backend/<kind>/<fe>/<devid>` (anything under it
+ * too), or null for a path of another shape.
+ *
+ * @example
+ * ```ts
+ * parseBackendPath('/local/domain/1/backend/vif/3/0'); // { backendDomid: 1, kind: 'vif', domid: 3, devid: '0', path: '/local/domain/1/backend/vif/3/0' }
+ * ```
+ */
+export function parseBackendPath(path: string): { backendDomid: number; kind: string; domid: number; devid: string; path: string } | null {
+  const m = /^(\/local\/domain\/(\d+)\/backend\/([^/]+)\/(\d+)\/([^/]+))(\/|$)/.exec(path);
+  return m ? { backendDomid: Number(m[2]), kind: m[3], domid: Number(m[4]), devid: m[5], path: m[1] } : null;
 }
 
 /**
@@ -96,7 +110,7 @@ export function destroyLibxlDevice(store: Xenstore, domid: number, device: Libxl
  */
 export function pathCleanup(store: Xenstore, path: string, keep: number, domid = 0): void {
   store.rm(domid, path);
-  for (let p = path.slice(0, path.lastIndexOf('/')); p.split('/').length - 1 > keep && names(store, p, domid).length === 0; p = p.slice(0, p.lastIndexOf('/'))) store.rm(domid, p);
+  for (let p = path.slice(0, path.lastIndexOf('/')); p.split('/').length - 1 > keep && xsChildren(store, domid, p).length === 0; p = p.slice(0, p.lastIndexOf('/'))) store.rm(domid, p);
 }
 
 /**
@@ -110,17 +124,13 @@ export function pathCleanup(store: Xenstore, path: string, keep: number, domid =
  */
 export function backendDirsOf(store: Xenstore, domid: number): string[] {
   const out: string[] = [];
-  for (const be of names(store, '/local/domain')) {
+  for (const be of xsChildren(store, 0, '/local/domain')) {
     const base = `/local/domain/${be}/backend`;
-    for (const type of names(store, base)) {
-      for (const name of names(store, `${base}/${type}/${domid}`)) out.push(`${base}/${type}/${domid}/${name}`);
+    for (const type of xsChildren(store, 0, base)) {
+      for (const name of xsChildren(store, 0, `${base}/${type}/${domid}`)) out.push(`${base}/${type}/${domid}/${name}`);
     }
   }
   return out;
 }
 
-/** The children of `path` as dom0 sees them; none when it does not exist. */
-function names(store: Xenstore, path: string, domid = 0): string[] {
-  const r = store.directory(domid, path);
-  return typeof r === 'number' ? [] : r;
-}
+

@@ -31,3 +31,29 @@ export interface XenstoreApi {
   /** Operations made by `domid` so far. */
   opsBy(domid: number): number;
 }
+
+/**
+ * XS_READ as a value: the node's string, or null when it cannot be read (absent, or not allowed).
+ *
+ * @example
+ * ```ts
+ * xsRead(xs, 1, '/local/domain/1/backend/vif/3/0/state'); // '4', or null once it is gone
+ * ```
+ */
+export function xsRead(store: XenstoreApi, domid: number, path: string): string | null {
+  const value = store.read(domid, path);
+  return typeof value === 'string' ? value : null;
+}
+
+/**
+ * XS_DIRECTORY as a list: the node's children, none when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * xsChildren(xs, 0, '/local/domain'); // ['0', '1', '3']
+ * ```
+ */
+export function xsChildren(store: XenstoreApi, domid: number, path: string): string[] {
+  const children = store.directory(domid, path);
+  return typeof children === 'number' ? [] : children;
+}

@@ -50,14 +50,27 @@ describe('race R6: a range unmapped between Xen\'s selection and the delivery', 
     for (const v of shown.flat()) expect(v).toMatch(/emulator-validates: the device model of vdb/);
   });
 
-  it('a backend domain that does not run: libxl waits LIBXL_DESTROY_TIMEOUT, then removes the device by force', () => {
+  it('a backend domain that does not run: the safe remove gives up after LIBXL_DESTROY_TIMEOUT and leaves the device', () => {
     const paused = withLifecycle('{ at: 1ms, op: pause, domain: driverdom }', '{ at: 2ms, op: detach, domain: guest, device: vdb }');
     const system = createSystem(paused);
     const summary = system.run();
     expect(summary.invariantViolations).toEqual([]);
     expect(summary.virtualTimeMs).toBeGreaterThanOrEqual(10_002);
+    expect(vdbPaths(system).length).toBeGreaterThan(0); // frontend, backend and libxl's record kept
+    expect(system.xenstore.read(0, '/local/domain/1/backend/virtio/2/vdb/state')).toBe('5'); // Closing, unanswered
+    expect(summary.devices![0].state).not.toBe('detached');
+  });
+
+  it('a detach and a destroy of the same guest at once: each removal hears the backend\'s Closed (no 10 s wait)', () => {
+    const both = withLifecycle('{ at: 2ms, op: detach, domain: guest, device: vdb }', '{ at: 2ms, op: destroy, domain: guest }');
+    const system = createSystem(both);
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(summary.domains.find((d) => d.name === 'guest')!.toolstack).toEqual(['create OK', 'destroy OK']);
+    const steps = system.actors().find((a) => a.id === 'toolstack:guest')!.actor.getSnapshot().context.steps as string[];
+    expect(steps).toContain('devices: be/state=Closed');
+    expect(steps).not.toContain('devices: timed out, forced');
     expect(vdbPaths(system)).toEqual([]);
-    expect(summary.devices![0]).toMatchObject({ state: 'detached' });
   });
 
   it('a backend domain already gone: libxl does not wait for it (Xen 9eaaedfcde), the device is removed at once', () => {

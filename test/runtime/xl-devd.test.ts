@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LIBXL_INIT_TIMEOUT_MS, XlDevd } from '../../src/runtime/xl-devd.js';
+import { LIBXL_INIT_TIMEOUT_MS } from '../../machines/toolstack.js';
+import { XlDevd } from '../../src/runtime/xl-devd.js';
 import { Xenstore } from '../../src/xenstore/xenstore.js';
 
 // xl devd in a driver domain (libxl_device.c's devd, lifecycle §6.7 R7), on its own: a xenstore, a

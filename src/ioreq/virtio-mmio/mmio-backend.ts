@@ -76,10 +76,11 @@ export class VirtioMmioBackend {
   mapped = true;
   /** When `remove` unmapped the window (virtual ms), for the monitor's report. */
   private unmappedAtMs: number | null = null;
-  /** vCPUs whose notification came and whose request is not answered yet (what a removal drains). */
-  private readonly awaiting = new Set<number>();
-  /** The removal in progress: called once the last request in flight is answered and the server destroyed. */
-  private removed: (() => void) | null = null;
+  /** Per vCPU, 1 while its notification came and its request is not answered yet (what a removal drains). */
+  private awaiting: Uint8Array = new Uint8Array(0);
+  private awaitingCount = 0;
+  /** The removals in progress: called once the last request in flight is answered and the server destroyed. */
+  private readonly removals: Array<() => void> = [];
   /**
    * A misbehaving device model (R3, XSA-262's threat): its next answer moves the slot backwards —
    * it takes the request (INPROCESS), notifies, then writes READY again and notifies once more.
@@ -105,13 +106,17 @@ export class VirtioMmioBackend {
     must(ioreq.setServerState(emulator, target, this.id, true), 'set_ioreq_server_state');
     const view = ioreq.servers(target).find((s) => s.id === this.id)!;
     this.ports = view.vcpus.map((v) => must(ioreq.bindInterdomain(emulator, target, v.port), 'bind_interdomain'));
+    this.awaiting = new Uint8Array(this.ports.length);
     this.unlisten = ioreq.onEmulatorEvent((domid, port) => this.heard(domid, port));
   }
 
   private heard(domid: number, port: number): void {
     const vcpu = this.ports.indexOf(port);
     if (domid !== this.options.emulator || vcpu < 0 || !this.running) return;
-    this.awaiting.add(vcpu);
+    if (this.awaiting[vcpu] === 0) {
+      this.awaiting[vcpu] = 1;
+      this.awaitingCount++;
+    }
     if (this.serveOnNotify) this.serve(vcpu);
     else if (this.options.onPending) this.options.onPending(vcpu);
     else this.pending.push(vcpu);
@@ -127,25 +132,31 @@ export class VirtioMmioBackend {
   /** Takes vCPU `vcpu`'s request, performs it on the registers, answers and notifies. */
   serve(vcpu: number): void {
     if (!this.running) return;
-    if (this.misbehave) return this.flipBackwards(vcpu);
-    this.awaiting.delete(vcpu);
-    const req = takeRequest(this.page, vcpu);
-    if (req !== null) {
-      const data = this.perform(req);
-      answerRequest(this.page, vcpu, data);
-      this.requests++;
-      this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
-    } // else a spurious notification
-    if (this.removed && this.awaiting.size === 0) this.finishRemoval();
+    if (this.awaiting[vcpu] === 1) {
+      this.awaiting[vcpu] = 0;
+      this.awaitingCount--;
+    }
+    if (this.misbehave) this.flipBackwards(vcpu);
+    else {
+      const req = takeRequest(this.page, vcpu);
+      if (req !== null) {
+        const data = this.perform(req);
+        answerRequest(this.page, vcpu, data);
+        this.requests++;
+        this.options.ioreq.evtchnSend(this.options.emulator, this.ports[vcpu]);
+      } // else a spurious notification
+    }
+    if (this.removals.length > 0 && this.awaitingCount === 0) this.finishRemoval();
   }
 
   /**
-   * The device is being removed (libxl wrote be/state=Closing: `xl block-detach`): the device model
-   * unmaps its window from the server (XEN_DMOP_unmap_io_range_from_ioreq_server, §5.2 op 4), so
-   * Xen routes no new access to it, answers every request already in flight — a request Xen selected
-   * before the unmap arrives after it (§5.6, R6) — and then destroys the server (§5.8a step 8);
-   * `removed` runs then. The drain is why a vCPU waits on no request of a removed device (before Xen
-   * f7039ee41b, destroying a server under a waiting vCPU hung it: R1).
+   * The device is being removed (libxl wrote be/state=Closing): the device model unmaps its window
+   * from the server (XEN_DMOP_unmap_io_range_from_ioreq_server, §5.2 op 4), so Xen routes no new
+   * access to it, answers every request already in flight — a request Xen selected before the unmap
+   * arrives after it (§5.6, R6) — and then destroys the server (§5.8a step 8); `removed` runs then.
+   * The device acts on nothing once its server is gone. A vCPU whose answer was written just before
+   * the destroy may find the server gone when it completes: Xen ends that access with nothing to read
+   * (f7039ee41b; before it, R1). A second removal meanwhile waits for the same end.
    */
   remove(removed: () => void): void {
     if (!this.running) return removed();
@@ -154,15 +165,12 @@ export class VirtioMmioBackend {
       this.unmappedAtMs = this.options.now?.() ?? null;
       this.options.ioreq.unmapIoRange(this.options.emulator, this.options.target, this.id, XEN_DMOP_IO_RANGE_MEMORY, this.base, this.base + VIRTIO_MMIO_WINDOW_BYTES - 1);
     }
-    this.removed = removed;
-    if (this.awaiting.size === 0) this.finishRemoval();
+    this.removals.push(removed);
+    if (this.awaitingCount === 0) this.finishRemoval();
   }
 
   private finishRemoval(): void {
-    const removed = this.removed!;
-    this.removed = null;
-    this.stop();
-    removed();
+    this.stop(); // and with it, every removal waiting: the device is gone
   }
 
   /**
@@ -214,13 +222,19 @@ export class VirtioMmioBackend {
     return !!view && view.ranges[XEN_DMOP_IO_RANGE_MEMORY].some((r) => r.start <= addr && addr + size - 1 <= r.end);
   }
 
-  /** Stops listening and destroys the server (§5.8a step 8); 0 or -errno. */
+  /**
+   * Stops listening and destroys the server (§5.8a step 8); 0 or -errno. A removal that waited for
+   * requests in flight ends with it (the device model exits, a `dm_death`: the device is gone too).
+   */
   stop(): number {
     this.running = false;
     this.pending.length = 0;
-    this.awaiting.clear();
+    this.awaiting.fill(0);
+    this.awaitingCount = 0;
     this.unlisten();
-    return this.options.ioreq.destroyServer(this.options.emulator, this.options.target, this.id);
+    const rc = this.options.ioreq.destroyServer(this.options.emulator, this.options.target, this.id);
+    for (const removed of this.removals.splice(0)) removed();
+    return rc;
   }
 }
 
