@@ -117,7 +117,7 @@ export class DeviceTeardown {
   }
 
   /**
-   * `xl block-detach` of domain `domid`'s device `device` (libxl_device_disk_remove →
+   * The detach of domain `domid`'s device `device` (libxl_device_disk_safe_remove →
    * libxl__initiate_device_generic_remove, lifecycle §6.4's removal for one device): be/online=0 and
    * be/state=Closing, the backend's answer awaited as at destroy — none from a backend domain that is
    * gone — and the device's paths removed once it came (libxl__device_destroy). It is
@@ -185,10 +185,17 @@ export class DeviceTeardown {
       // driver domain's vif backend is its devd's to remove: libxl waits for the path to go
       // (device_hotplug's xswait, "removal of backend path") rather than for Closed
       const gone = devdRemovesBackend(d);
+      const answered = (label: string) => this.host.asToolstack(name, `${d.name}: ${label}`, () => this.backendAnswered(r, [d]));
+      if (gone && typeof store.read(0, state) !== 'string') {
+        answered('backend path already removed'); // "backend already removed, cleanup frontend only"
+        continue;
+      }
+      let heard = false; // devd's cleanup removes the path, then its parents: one answer
       r.unwatch.push(store.watch(0, state, `libxl-remove ${domid} ${d.name} #${serial}`, () => {
         const now = store.read(0, state);
-        if (!armed || r.done || (typeof now === 'string' && (gone || now !== String(XENBUS_STATE.Closed)))) return;
-        this.host.asToolstack(name, `${d.name}: be/state ${typeof now === 'string' ? 'Closed' : 'removed'}`, () => this.backendAnswered(r, [d]));
+        if (!armed || r.done || heard || (typeof now === 'string' && (gone || now !== String(XENBUS_STATE.Closed)))) return;
+        heard = gone;
+        answered(`be/state ${typeof now === 'string' ? 'Closed' : 'removed'}`);
       }));
       armed = true;
       store.write(0, `${d.backend}/online`, '0');

@@ -224,17 +224,25 @@ export class DeviceRun implements RunningDevice {
     this.frontendGone = true;
   }
 
-  /** libxl's removal reached the back end (be/state=Closing): it closes the device (`DeviceTransport.detach`), then `closed`. */
+  /**
+   * libxl's removal reached the back end (be/state=Closing): it closes the device
+   * (`DeviceTransport.detach`), then `closed`. The device is gone then, whether libxl still waits
+   * for it or gave up (a safe remove that timed out, its back end answering later).
+   */
   closeBackend(closed: () => void): void {
-    if (this.transport.detach) this.transport.detach(closed);
-    else closed();
+    const done = () => {
+      this.detached();
+      closed();
+    };
+    if (this.transport.detach) this.transport.detach(done);
+    else done();
   }
 
   /**
-   * xl block-detach removed the device from xenstore: the guest's workload on it ends, and what it
-   * had in flight is abandoned (no back end will answer it). SIM CHOICE (docs/ioreq.md): the guest
-   * stops using the disk, as an administrator detaches a disk its guest no longer uses — virtio-mmio
-   * tells a guest of no removal.
+   * The device is gone (its back end closed it, or libxl removed it): the guest's workload on it
+   * ends, and what it had in flight is abandoned (no back end will answer it). SIM CHOICE
+   * (docs/ioreq.md): the guest stops using the disk, as an administrator detaches a disk its guest no
+   * longer uses — virtio-mmio tells a guest of no removal.
    */
   detached(): void {
     if (this.removed) return;

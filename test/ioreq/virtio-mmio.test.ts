@@ -108,6 +108,21 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     expect(removed).toBe(2);
   });
 
+  it('R6 removal: a second removal waits for the same end; a device model that exits mid-drain ends both', () => {
+    const w = world();
+    const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), serveOnNotify: false });
+    expect(w.ioreq.access(TARGET, 0, { type: IOREQ_TYPE_COPY, addr: GUEST_VIRTIO_MMIO_BASE, size: 4, dir: IOREQ_READ }).kind).toBe('blocked');
+    const ended: string[] = [];
+    backend.remove(() => ended.push('first'));
+    backend.remove(() => ended.push('second'));
+    expect(ended).toEqual([]); // a request in flight: both wait
+    backend.stop(); // the device model exits (dm_death): its server goes, and the removals with it
+    expect(ended).toEqual(['first', 'second']);
+    expect(w.ioreq.servers(TARGET)).toEqual([]);
+    backend.servePending(); // its queued notification finds nobody
+    expect(ended).toHaveLength(2);
+  });
+
   it('workload: 1500 virtio-blk requests over the register path, checked byte for byte against a reference image', () => {
     const image = new Uint8Array(DISK_SECTORS * SECTOR_SIZE);
     const { mmio, backend, hv, levels } = setUp({ model: blk(image) });

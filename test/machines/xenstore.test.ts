@@ -79,6 +79,21 @@ describe('xenstoreMachine', () => {
     expect(read).toEqual([-ERRNO.ENOENT, 'reboot']); // once when set (no node yet), then the write
   });
 
+  it('a watch refused (EEXIST: the token is taken) leaves the watch that has it firing, and unwatching the refused one is a no-op', () => {
+    const { port } = xenstored();
+    const first: string[] = [];
+    const second: string[] = [];
+    const unwatch = port.watch(0, '/a', 'same', (path) => first.push(path));
+    const refused = port.watch(0, '/a', 'same', (path) => second.push(path));
+    refused();
+    port.write(0, '/a/b', '1');
+    expect(first).toEqual(['/a', '/a/b']); // once when set, then the change
+    expect(second).toEqual([]);
+    unwatch();
+    port.write(0, '/a/c', '1');
+    expect(first).toHaveLength(2);
+  });
+
   it('every state is reachable in the graph', () => {
     // states by value and open transactions (the counters grow without bound)
     const paths = getShortestPaths(xenstoreMachine.provide({ actions: { serve: assign(({ event }) => ({ reply: event.type === 'XS_TRANSACTION_START' ? 1 : true })) } }), {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { loadScenario, parseScenario } from '../../src/index.js';
 import { withBugs } from '../../src/explore/bugs.js';
 import { explore } from '../../src/explore/explorer.js';
 import { runSchedule } from '../../src/explore/schedule.js';
@@ -64,5 +65,30 @@ describe('PV vifs of a network driver domain (network-driver-domain.yaml)', () =
     expect(web.domid).not.toBe(2); // a new domain since the reboot
     // only the live domains' vif backends are left
     expect(system.xenstore.paths().filter((p) => /^\/local\/domain\/1\/backend\/vif\/\d+$/.test(p))).toEqual([`/local/domain/1/backend/vif/3`, `/local/domain/1/backend/vif/${web.domid}`].sort());
+  });
+});
+
+describe('libxl waits for devd to remove a driver domain\'s vif backend path', () => {
+  const text = (lifecycle: string[]) =>
+    readFileSync('scenarios/network-driver-domain.yaml', 'utf8').replace(/lifecycle:\n[\s\S]*$/, `lifecycle:\n${lifecycle.map((e) => `  - ${e}\n`).join('')}`);
+  const guestSteps = (system: ReturnType<typeof createSystem>, name: string) => system.actors().find((a) => a.id === `toolstack:${name}`)!.actor.getSnapshot().context.steps as string[];
+
+  it('web destroyed: libxl goes on once devd removed the path (after its offline script), not at Closed', () => {
+    const system = createSystem(parseScenario(text(['{ at: 14ms, op: destroy, domain: web }']), 'x.yaml'));
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    const steps = guestSteps(system, 'web');
+    expect(steps).toContain('devices: be/state=Closed');
+    expect(steps).not.toContain('devices: timed out, forced');
+    const removed = system.scheduler.trace.find((t) => t.label === '0: be/state removed')!;
+    const offline = system.scheduler.trace.find((t) => t.label.startsWith('xl devd: vif-bridge offline'))!;
+    expect(removed.atMs).toBeGreaterThanOrEqual(offline.atMs);
+  });
+
+  it('a devd started again after the vif connected does not know it: the destroy waits out LIBXL_DESTROY_TIMEOUT (libxl\'s devd scans for InitWait only)', () => {
+    const system = createSystem(parseScenario(text(['{ at: 14ms, op: guest_shutdown, domain: netdom, reason: soft_reset }', '{ at: 20ms, op: destroy, domain: web }']), 'x.yaml'));
+    const summary = system.run();
+    expect(summary.invariantViolations).toEqual([]);
+    expect(guestSteps(system, 'web')).toContain('devices: timed out, forced');
   });
 });

@@ -132,7 +132,8 @@ export class VirtioMmioBackend {
   /** Takes vCPU `vcpu`'s request, performs it on the registers, answers and notifies. */
   serve(vcpu: number): void {
     if (!this.running) return;
-    if (this.awaiting[vcpu] === 1) {
+    // R3's misbehaving model has its request in flight until the flip's second run
+    if (this.awaiting[vcpu] === 1 && (!this.misbehave || this.flipping.has(vcpu))) {
       this.awaiting[vcpu] = 0;
       this.awaitingCount--;
     }
