@@ -97,11 +97,14 @@ export class DeviceTeardown {
   /** Monitor dead-backend-wait: the toolstack of `name` (domain `domid`) just timed out waiting for its backends. */
   timedOut(name: string, domid: number): void {
     const r = this.removals.get(domid);
-    if (!r || r.deadAtStart.length === 0) return;
+    if (r) this.deadBackendWait(r, `domain ${name} (${domid})'s device removal`);
+  }
+
+  /** dead-backend-wait for a removal that timed out: was a backend it waited for gone from the start? */
+  private deadBackendWait(r: Removal, what: string): void {
+    if (r.deadAtStart.length === 0) return;
     const dead = r.deadAtStart.map((d) => `${this.host.nameOf(d)} (${d})`).join(', ');
-    this.host.violate(
-      `dead-backend-wait: domain ${name} (${domid})'s device removal waited out LIBXL_DESTROY_TIMEOUT for be/state=Closed from backend domain ${dead}, already gone when the removal started`,
-    );
+    this.host.violate(`dead-backend-wait: ${what} waited out LIBXL_DESTROY_TIMEOUT for be/state=Closed from backend domain ${dead}, already gone when the removal started`);
   }
 
   /** Monitor device-teardown: the toolstack of `name` destroys domain `domid` now; its devices must be gone from the store. */
@@ -142,6 +145,7 @@ export class DeviceTeardown {
     cancel = this.host.timer(name, LIBXL_DESTROY_TIMEOUT_MS, () => {
       if (r.done) return;
       r.done = true;
+      this.deadBackendWait(r, `the detach of domain ${name} (${domid})'s device ${device}`);
       finish('timed out'); // safe_remove: ERROR_TIMEDOUT, the device left as it is
     });
     this.closeDevices(name, domid, r);

@@ -83,6 +83,14 @@ describe('race R6: a range unmapped between Xen\'s selection and the delivery', 
     expect(vdbPaths(system)).toEqual([]);
   });
 
+  it('with deadBackendWaitsForClosed a detach waits for the gone backend too, and dead-backend-wait names it', () => {
+    const gone = withBugs(withLifecycle('{ at: 1ms, op: destroy, domain: driverdom }', '{ at: 2ms, op: detach, domain: guest, device: vdb }'), ['deadBackendWaitsForClosed']);
+    const summary = createSystem(gone).run();
+    expect(summary.invariantViolations).toEqual([
+      "10002ms: dead-backend-wait: the detach of domain guest (2)'s device vdb waited out LIBXL_DESTROY_TIMEOUT for be/state=Closed from backend domain driverdom (1), already gone when the removal started",
+    ]);
+  });
+
   it('argosim explore finds it from the plain disk-detach workload, the replay reproduces it; nothing with the switch off', () => {
     const plain = loadScenario('scenarios/disk-detach.yaml');
     const withBug = withBugs(plain, ['emulatorSkipsRangeCheck']);
