@@ -1,7 +1,7 @@
 import type { DeviceRemoval } from '../../machines/implementations/toolstack-core.js';
 import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
 import { backendDirsOf, destroyLibxlDevice, devdRemovesBackend, libxlDevices, parseBackendPath, XENBUS_STATE, type LibxlDevice } from '../xenstore/libxl-devices.js';
-import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+import { xsRead, type XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 
 /** What `DeviceTeardown` needs of the runtime. */
 export interface DeviceTeardownHost {
@@ -190,7 +190,7 @@ export class DeviceTeardown {
       // (device_hotplug's xswait, "removal of backend path") rather than for Closed
       const gone = devdRemovesBackend(d);
       const answered = (label: string) => this.host.asToolstack(name, `${d.name}: ${label}`, () => this.backendAnswered(r, [d]));
-      if (gone && typeof store.read(0, state) !== 'string') {
+      if (gone && xsRead(store, 0, state) === null) {
         answered('backend path already removed'); // "backend already removed, cleanup frontend only"
         continue;
       }

@@ -129,17 +129,16 @@ export class VifRun {
 
   figures(): VifFigures {
     const name = (path: string) => {
-      const v = this.host.store.read(0, path);
-      return typeof v !== 'string' ? 'removed' : (STATE_NAMES[Number(v)] ?? v);
+      const v = xsRead(this.host.store, 0, path);
+      return v === null ? 'removed' : (STATE_NAMES[Number(v)] ?? v);
     };
-    const hotplug = this.host.store.read(0, `${this.back}/hotplug-status`);
     return {
       frontend: this.spec.frontend,
       backend: this.spec.backend,
       devid: this.spec.devid,
       state: name(`${this.back}/state`),
       frontendState: name(`${this.front}/state`),
-      hotplugStatus: typeof hotplug === 'string' ? hotplug : 'none',
+      hotplugStatus: xsRead(this.host.store, 0, `${this.back}/hotplug-status`) ?? 'none',
     };
   }
 }
