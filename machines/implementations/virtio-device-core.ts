@@ -3,8 +3,8 @@ import { ArgoGuest } from '../../src/guest/argo-guest.js';
 import { platformOf } from '../../src/guest/platform.js';
 import { VirtioArgoBackend } from '../../src/virtio-argo/backend.js';
 import { freeRun } from '../../src/virtio-argo/free-run.js';
-import { VIRTIO_ARGO_PORT_BASE, connectVirtioArgo, sharedMappings, type VirtioArgoEnd } from '../../src/virtio-argo/connect.js';
-import type { VirtioArgoFigures, VirtioArgoFrontend } from '../../src/virtio-argo/frontend.js';
+import { VIRTIO_ARGO_PORT_BASE, sharedMappings, type VirtioArgoEnd } from '../../src/virtio-argo/connect.js';
+import { VirtioArgoFrontend, type VirtioArgoFigures } from '../../src/virtio-argo/frontend.js';
 import { readFeatures } from '../../src/virtio/driver-init.js';
 import { usedRingBytes, type VringAddresses } from '../../src/virtio/layout.js';
 import { placeVring } from '../../src/virtio/place-vring.js';
@@ -133,6 +133,154 @@ export interface VirtioArgoDeviceFigures extends Omit<VirtioArgoFigures, 'comple
 }
 
 /**
+ * The guest's side of a VirtIO-Argo device: its front-end transport and the actor that drives §1.2
+ * through it. What a runtime that hosts the two ends in different threads builds in the front end's
+ * thread (`createVirtioArgoFrontSide`); `VirtioArgoDevice` is both sides in one.
+ */
+export interface VirtioArgoFrontSide {
+  readonly name: string;
+  readonly frontend: VirtioArgoFrontend;
+  readonly frontendActor: ReturnType<typeof createVirtioDeviceActor>;
+  /** The negotiated features and the guest-side rings once the front end is live. */
+  live(): { features: bigint; rings: VringAddresses[] } | null;
+  /** Starts the actor and INITIALISEs the device. */
+  start(): void;
+  /** A new back end listens in domain `domid`: BACKEND_UP (the front end resets and re-initialises). */
+  backendUp(domid: number): void;
+  /** The figures, with `sharedMappings` counted by `shared` (the memories both ends touch). */
+  figures(shared: () => number): VirtioArgoDeviceFigures;
+  stop(): void;
+}
+
+/**
+ * The device model's side of a VirtIO-Argo device: the back-end transport over the model and the
+ * actor that follows the device's status. What a runtime builds in the back end's thread
+ * (`createVirtioArgoBackSide`).
+ */
+export interface VirtioArgoBackSide {
+  readonly backend: VirtioArgoBackend;
+  readonly backendActor: ReturnType<typeof createVirtioDeviceActor>;
+  start(): void;
+  /** A new back-end domain came up: a back end there, serving `model` (the old one's endpoint closed). */
+  replace(end: VirtioArgoEnd, model: VirtioDeviceModel): void;
+  stop(): void;
+}
+
+/** Options of `createVirtioArgoFrontSide`. */
+export interface VirtioArgoFrontSideOptions {
+  hv: Hypervisor;
+  name: string;
+  frontend: VirtioArgoEnd;
+  /** The back end's domain (where its device listens on `port`). */
+  backendDomid: number;
+  wanted: bigint;
+  queueSizes?: readonly number[];
+  port?: number;
+  ringLen?: number;
+  /** A used-buffer notification for queue `q`. */
+  onUsed?(q: number): void;
+  /** How the front end waits for a control answer from a back end in another thread (`VirtioArgoFrontendOptions.waitForPeer`). */
+  waitForPeer?(attempt: number): boolean;
+}
+
+/** Options of `createVirtioArgoBackSide`. */
+export interface VirtioArgoBackSideOptions {
+  hv: Hypervisor;
+  name: string;
+  backend: VirtioArgoEnd;
+  frontendDomid: number;
+  model: VirtioDeviceModel;
+  port?: number;
+  ringLen?: number;
+  chainBytesMax?: number;
+}
+
+/**
+ * The front end of a device alone: registers (frontend, port) for the back end now; `start`
+ * initialises it.
+ *
+ * @example
+ * ```ts
+ * const side = createVirtioArgoFrontSide({ hv, name: 'vda', frontend: { domid: 1 }, backendDomid: 2, wanted });
+ * side.start();
+ * ```
+ */
+export function createVirtioArgoFrontSide(options: VirtioArgoFrontSideOptions): VirtioArgoFrontSide {
+  let actor: ReturnType<typeof createVirtioDeviceActor> | null = null;
+  const guest = options.frontend.guest ?? new ArgoGuest(platformOf(options.hv, options.frontend.domid));
+  const frontend = new VirtioArgoFrontend(guest, {
+    port: options.port ?? VIRTIO_ARGO_PORT_BASE,
+    backendDomid: options.backendDomid,
+    ringLen: options.ringLen,
+    onUsed: options.onUsed,
+    onLinkDown: (errno) => actor?.send({ type: 'BACKEND_GONE', errno: errnoName(errno) ?? `E${errno}` }),
+    onConfigChange: (status) => actor?.send({ type: 'STATUS', status }),
+    waitForPeer: options.waitForPeer,
+  });
+  frontend.start();
+  const wire: VirtioDeviceWire = { role: 'frontend', frontend, wanted: options.wanted, queueSizes: options.queueSizes };
+  const fa = (actor = createVirtioDeviceActor(wire, { input: { name: options.name, role: 'frontend' } }));
+  return {
+    name: options.name,
+    frontend,
+    frontendActor: fa,
+    live: () => (fa.getSnapshot().value === 'driverOk' && wire.role === 'frontend' ? (wire.live ?? null) : null),
+    start() {
+      fa.start();
+      fa.send({ type: 'INITIALISE' });
+    },
+    backendUp: (domid) => fa.send({ type: 'BACKEND_UP', domid }),
+    figures(shared) {
+      const f = frontend.figures;
+      const snap = fa.getSnapshot();
+      return { name: options.name, state: String(snap.value), status: f.status, requests: f.requests, completions: f.completions, errors: f.errors, bytes: f.bytes, recoveries: snap.context.recoveries, sharedMappings: shared() };
+    },
+    stop() {
+      fa.stop();
+      frontend.stop();
+    },
+  };
+}
+
+/**
+ * The back end of a device alone: registers (backend, port) for the front end now; `start` starts
+ * its actor.
+ *
+ * @example
+ * ```ts
+ * const side = createVirtioArgoBackSide({ hv, name: 'vda', backend: { domid: 2 }, frontendDomid: 1, model });
+ * side.start();
+ * ```
+ */
+export function createVirtioArgoBackSide(options: VirtioArgoBackSideOptions): VirtioArgoBackSide {
+  const port = options.port ?? VIRTIO_ARGO_PORT_BASE;
+  let actor: ReturnType<typeof createVirtioDeviceActor> | null = null;
+  const backendIn = (end: VirtioArgoEnd, model: VirtioDeviceModel) => {
+    const guest = end.guest ?? new ArgoGuest(platformOf(options.hv, end.domid));
+    const backend = new VirtioArgoBackend(guest, { port, frontendDomid: options.frontendDomid, model, ringLen: options.ringLen, chainBytesMax: options.chainBytesMax, onStatus: (status) => actor?.send({ type: 'STATUS', status }) });
+    backend.start();
+    return backend;
+  };
+  let backend = backendIn(options.backend, options.model);
+  const ba = (actor = createVirtioDeviceActor({ role: 'backend', backend: () => backend }, { input: { name: options.name, role: 'backend' } }));
+  return {
+    get backend() {
+      return backend;
+    },
+    backendActor: ba,
+    start: () => void ba.start(),
+    replace(end, model) {
+      backend.endpoint.close();
+      backend = backendIn(end, model);
+    },
+    stop() {
+      ba.stop();
+      backend.endpoint.close();
+    },
+  };
+}
+
+/**
  * A VirtIO device over VirtIO-Argo with its two actors
  *
  * @example
@@ -159,8 +307,8 @@ export interface VirtioArgoDevice {
 }
 
 /**
- * Builds a device: both transports (`connectVirtioArgo`), a front-end actor that drives §1.2 through
- * the front end and hears BACKEND_GONE from it, a back-end actor that follows the back end's device.
+ * Builds a device: the back side (`createVirtioArgoBackSide`: its transport registers first, as
+ * `connectVirtioArgo` does), the front side (`createVirtioArgoFrontSide`), both in this thread.
  *
  * @example
  * ```ts
@@ -170,67 +318,36 @@ export interface VirtioArgoDevice {
  * ```
  */
 export function createVirtioArgoDevice(options: VirtioArgoDeviceOptions): VirtioArgoDevice {
-  let frontendActor: ReturnType<typeof createVirtioDeviceActor> | null = null;
-  let backendActor: ReturnType<typeof createVirtioDeviceActor> | null = null;
-  const pair = connectVirtioArgo({
-    hv: options.hv,
-    frontend: options.frontend,
-    backend: options.backend,
-    model: options.model,
-    port: options.port ?? VIRTIO_ARGO_PORT_BASE,
-    ringLen: options.ringLen,
-    chainBytesMax: options.chainBytesMax,
-    frontendHooks: {
-      onUsed: options.onUsed,
-      onLinkDown: (errno) => frontendActor?.send({ type: 'BACKEND_GONE', errno: errnoName(errno) ?? `E${errno}` }),
-      onConfigChange: (status) => frontendActor?.send({ type: 'STATUS', status }),
-    },
-    onBackendStatus: (status) => backendActor?.send({ type: 'STATUS', status }),
-  });
-  let backend = pair.backend;
-  const wire: VirtioDeviceWire = { role: 'frontend', frontend: pair.frontend, wanted: options.wanted, queueSizes: options.queueSizes };
-  frontendActor = createVirtioDeviceActor(wire, { input: { name: options.name, role: 'frontend' } });
-  backendActor = createVirtioDeviceActor({ role: 'backend', backend: () => backend }, { input: { name: options.name, role: 'backend' } });
-  const fa = frontendActor;
-  const ba = backendActor;
+  const feDomid = options.frontend.guest?.domid ?? options.frontend.domid;
+  const beDomid = options.backend.guest?.domid ?? options.backend.domid;
+  if (feDomid !== options.frontend.domid || beDomid !== options.backend.domid) {
+    throw new Error(`createVirtioArgoDevice: guest libraries of domains ${feDomid}/${beDomid}, ends ${options.frontend.domid}/${options.backend.domid}`);
+  }
+  const back = createVirtioArgoBackSide({ ...options, frontendDomid: options.frontend.domid });
+  const front = createVirtioArgoFrontSide({ ...options, backendDomid: options.backend.domid });
   return {
     name: options.name,
-    frontend: pair.frontend,
+    frontend: front.frontend,
     get backend() {
-      return backend;
+      return back.backend;
     },
-    frontendActor: fa,
-    backendActor: ba,
-    live: () => (fa.getSnapshot().value === 'driverOk' && wire.role === 'frontend' ? (wire.live ?? null) : null),
+    frontendActor: front.frontendActor,
+    backendActor: back.backendActor,
+    live: () => front.live(),
     start() {
-      ba.start();
-      fa.start();
-      fa.send({ type: 'INITIALISE' });
+      back.start();
+      front.start();
     },
     replaceBackend(end, model) {
-      const guest = end.guest ?? new ArgoGuest(platformOf(options.hv, end.domid));
-      backend.endpoint.close();
-      backend = new VirtioArgoBackend(guest, {
-        port: pair.frontend.endpoint.port,
-        frontendDomid: pair.frontend.guest.domid,
-        model,
-        ringLen: options.ringLen,
-        chainBytesMax: options.chainBytesMax,
-        onStatus: (status) => ba.send({ type: 'STATUS', status }),
-      });
-      backend.start();
-      fa.send({ type: 'BACKEND_UP', domid: end.domid });
+      back.replace(end, model);
+      front.backendUp(end.domid);
     },
-    figures() {
-      const f = pair.frontend.figures;
-      const snap = fa.getSnapshot();
-      return { name: options.name, state: String(snap.value), status: f.status, requests: f.requests, completions: f.completions, errors: f.errors, bytes: f.bytes, recoveries: snap.context.recoveries, sharedMappings: sharedMappings(pair.frontend, backend) };
-    },
+    figures: () => front.figures(() => sharedMappings(front.frontend, back.backend)),
     stop() {
-      fa.stop();
-      ba.stop();
-      pair.frontend.stop();
-      backend.endpoint.close();
+      front.frontendActor.stop();
+      back.backendActor.stop();
+      front.frontend.stop();
+      back.backend.endpoint.close();
     },
   };
 }

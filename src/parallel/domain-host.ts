@@ -18,6 +18,8 @@ import { VIRQ_ARGO } from '../xen/virq.js';
 import { ACT, CTL, Digest, REC, RunLogWriter, WS, tick, type RunBuffers } from './run-log.js';
 import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
 import { bridgeVirq } from './virq-bridge.js';
+import { DeviceHost } from './device-host.js';
+import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { WorkloadPayloads } from './workload-payloads.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
@@ -29,6 +31,8 @@ export interface DomainHostTask {
   domids: number[];
   /** Seed of each scenario workload (by index), drawn as the deterministic runtime draws them. */
   workloadSeeds: number[];
+  /** Seed of each scenario device (by index), likewise. */
+  deviceSeeds: number[];
   run: RunBuffers;
   /** Commands from the main thread, replies to it (see `protocol.ts`). */
   port: MessagePort;
@@ -109,13 +113,31 @@ export class DomainHost {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private finish: ((figures: WorkerFigures) => void) | undefined;
   private halted = false;
+  private readonly devices: DeviceHost;
 
   constructor(private readonly task: DomainHostTask) {
     this.hv = attachHypervisor(task.shared);
+    // the Argo firewall is XSM's, in each thread's view of the hypervisor: the same static policy
+    if (task.scenario.firewall !== null) installArgoFirewall(this.hv, task.scenario.firewall);
     this.log = new RunLogWriter(task.run.logs[task.worker]);
     this.control = new Int32Array(task.run.control);
     this.status = new Int32Array(task.run.status);
     this.statusAt = task.worker * WS.STRIDE;
+    this.devices = new DeviceHost({
+      hv: this.hv,
+      scenario: task.scenario,
+      deviceSeeds: task.deviceSeeds,
+      timeScale: () => this.timeScale,
+      runnable: (domid) => {
+        const h = this.hosted.get(domid);
+        return h !== undefined && this.runnable(h);
+      },
+      hosted: () => [...this.hosted.values()].map((h) => ({ domid: h.domid, handleVirq: () => this.handleVirq(h, false) })),
+      announce: (domid, busy) => this.announce(busy ? ACT.DEVICE : ACT.IDLE, domid),
+      heartbeat: () => void Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1),
+      progress: () => void Atomics.add(this.control, CTL.DEVICE_PROGRESS, 1),
+      final: (name) => this.reply({ type: 'device-final', name }),
+    });
   }
 
   /** Boots the hosted guests, says ready, and serves commands until `finish`; resolves with its figures. */
@@ -124,7 +146,7 @@ export class DomainHost {
     this.heartbeat = setInterval(() => Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1), 5);
     for (const d of this.task.scenario.domains) this.current.set(d.domid, d.domid);
     for (const domid of this.task.domids) {
-      this.boot(domid, domid, (h) =>
+      this.boot(domid, domid, true, (h) =>
         this.task.scenario.workloads.flatMap((w, i) => {
           if (w.fromDomid !== domid) return [];
           const rng = new SeededRandom(this.task.workloadSeeds[i]);
@@ -148,6 +170,7 @@ export class DomainHost {
         this.startedAtMs = performance.now();
         this.timeScale = c.timeScale;
         for (const h of this.hosted.values()) for (const app of h.apps) this.startApp(h, app);
+        this.devices.start();
         return this.pump();
       case 'quiesce':
         this.quiesce(c.domid);
@@ -155,7 +178,7 @@ export class DomainHost {
       case 'reboot': {
         const old = this.hosted.get(c.domid)!;
         this.hosted.delete(c.domid);
-        this.boot(c.domid, old.sid, () => []); // soft reset: a new kernel, without the old one's apps
+        this.boot(c.domid, old.sid, false, () => []); // soft reset: a new kernel, without the old one's apps
         return this.reply({ type: 'ack', id: c.id });
       }
       case 'attach':
@@ -168,6 +191,8 @@ export class DomainHost {
       case 'unregister':
         this.unregister(c.domid, c.port, c.partner);
         return this.reply({ type: 'ack', id: c.id });
+      case 'backend-up':
+        return this.devices.backendUp(c.device, c.domid);
       case 'kick': {
         const h = this.hosted.get(c.domid);
         if (h) this.handleVirq(h, true);
@@ -184,6 +209,7 @@ export class DomainHost {
       case 'halt':
         clearTimeout(this.pumpTimer);
         this.halted = true;
+        this.devices.halt();
         for (const h of this.hosted.values()) for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
         return this.reply({ type: 'ack', id: c.id });
       case 'finish':
@@ -193,9 +219,10 @@ export class DomainHost {
 
   /**
    * A domain's guest boots in this thread: its kernel, its scenario rings (`sid`: its domid in the
-   * scenario; partners as they are now), the VIRQ bridge, and the apps `appsOf` makes.
+   * scenario; partners as they are now), its VirtIO-Argo devices' ends (`DeviceHost.booted`; front
+   * ends on its `first` boot only), the VIRQ bridge, and the apps `appsOf` makes.
    */
-  private boot(domid: number, sid: number, appsOf: (h: Hosted) => AppHost[]): Hosted {
+  private boot(domid: number, sid: number, first: boolean, appsOf: (h: Hosted) => AppHost[]): Hosted {
     const spec = this.task.scenario.domains.find((d) => d.domid === sid)!;
     const guest = new ArgoGuest(platformOf(this.hv, domid));
     const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, virqs: 0, waits: 0 };
@@ -203,6 +230,7 @@ export class DomainHost {
     for (const r of this.task.scenario.rings) {
       if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len);
     }
+    this.devices.booted(domid, sid, guest, (s) => this.current.get(s) ?? s, first);
     h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
     h.apps = appsOf(h);
     return h;
@@ -217,7 +245,7 @@ export class DomainHost {
     const old = this.hosted.get(from)!;
     if (!old.stopped) throw new Error(`restart of domain ${from} as ${domid}: its guest still runs here`);
     this.hosted.delete(from);
-    const h = this.boot(domid, old.sid, (h) =>
+    const h = this.boot(domid, old.sid, false, (h) =>
       old.apps.flatMap((app) => {
         const base = app.base + app.actor.getSnapshot().context.seq;
         if (app.actor.getSnapshot().status !== 'stopped' || base >= app.spec.count) {
@@ -280,6 +308,7 @@ export class DomainHost {
     if (!h || h.stopped) return;
     h.stopped = true;
     h.stopBridge();
+    this.devices.quiesced(domid);
     for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
     for (const r of h.rings) r.actor.stop();
     h.guest.close();
@@ -399,6 +428,7 @@ export class DomainHost {
       this.log.publishStaged(tick(this.control)); // after every read of the batch
       h.guest.notify();
     }
+    this.devices.virq(h.domid); // its VirtIO-Argo transports' rings, under the same acknowledgement
     for (const app of h.apps) {
       if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') this.step(app, { type: 'VIRQ' });
     }
@@ -429,6 +459,8 @@ export class DomainHost {
       worker: this.task.worker,
       threadId,
       domains: [...this.hosted.values()].map((h) => ({ domid: h.domid, name: h.name, virqs: h.virqs, waits: h.waits })),
+      devices: this.devices.figures(),
+      violations: [...this.devices.violations],
     });
   }
 }

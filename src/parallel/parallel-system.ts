@@ -16,7 +16,9 @@ import { checkFlows } from './flow-check.js';
 import { checkedPlacement, roundRobin, type Placement } from './placement.js';
 import { scenarioPolicyAllows } from './policy-edge.js';
 import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
-import { REC, RunLogWriter, allocateRunBuffers, readRunLog, tick, type RunBuffers } from './run-log.js';
+import { CTL, REC, RunLogWriter, allocateRunBuffers, readRunLog, tick, type RunBuffers } from './run-log.js';
+import type { DeviceFigures } from '../runtime/devices.js';
+import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
@@ -156,10 +158,10 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${dom0less.line}: domain ${dom0less.name}: dom0less (xenstored introducing a guest Xen built at boot) is not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
     );
   }
-  if (scenario.devices.length > 0) {
-    const device = scenario.devices[0];
+  const mmio = scenario.devices.find((d) => d.transport === 'mmio');
+  if (mmio) {
     throw new Error(
-      `${scenario.source.file}:${device.line}: device ${device.name}: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${mmio.line}: device ${mmio.name}: virtio-mmio devices (IOREQ servers, device models, xenstore) are not run by the parallel runtime yet — it runs VirtIO-Argo devices (transport: argo); run this scenario with --runtime deterministic`,
     );
   }
   if (scenario.vifs.length > 0) {
@@ -185,6 +187,8 @@ class ParallelRun {
   private readonly ports: Array<import('node:worker_threads').MessagePort | undefined> = [];
   private readonly crashed = new Set<number>();
   private readonly finalApps = new Set<string>();
+  /** VirtIO-Argo devices whose workload is over (done, or its front end's domain gone). */
+  private readonly finalDevices = new Set<string>();
   private readonly acks = new Map<number, { worker: number; done: () => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
   private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
@@ -226,6 +230,7 @@ class ParallelRun {
       openxt: scenario.openxt,
       maxDomains: Math.max(16, scenario.domains.length * 2),
     });
+    if (scenario.firewall !== null) installArgoFirewall(this.hv, scenario.firewall);
     const messages = scenario.workloads.reduce((n, w) => n + w.count, 0);
     this.buffers = allocateRunBuffers(workers + 1, workers, options.recordsMax ?? 2 * messages + 4 * scenario.rings.length + 1024);
     this.control = new Int32Array(this.buffers.control);
@@ -284,6 +289,7 @@ class ParallelRun {
   private startWorkers(pool: Piscina): Array<Promise<void>> {
     const seeds = new SeededRandom(this.seed);
     const workloadSeeds = this.scenario.workloads.map(() => seeds.int(0, 0x7fffffff)); // as createSystem draws them
+    const deviceSeeds = this.scenario.devices.map(() => seeds.int(0, 0x7fffffff)); // likewise, after the workloads'
     this.faultSeeds = seeds;
     const shared = this.hv.share();
     return Array.from({ length: this.workers }, (_, w) => {
@@ -296,6 +302,7 @@ class ParallelRun {
         scenario: this.scenario,
         domids: this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid),
         workloadSeeds,
+        deviceSeeds,
         run: this.buffers,
         port: channel.port2,
       };
@@ -315,7 +322,8 @@ class ParallelRun {
     } else if (m.type === 'ack') {
       this.acks.get(m.id)?.done();
       this.acks.delete(m.id);
-    } else this.finalApps.add(m.name);
+    } else if (m.type === 'device-final') this.finalDevices.add(m.name);
+    else this.finalApps.add(m.name);
     this.onWorkerReport?.();
   }
 
@@ -468,6 +476,22 @@ class ParallelRun {
     await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'attach', domid: next, memory, id }))));
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.delete(w.name); // the new kernel reports them
     await this.request(worker, (id) => ({ type: 'restart', from: domid, domid: next, domids: [...this.current], id }));
+    this.backendsUp(sid, next);
+  }
+
+  /**
+   * The domain of scenario domid `sid` runs a new kernel as `domid` (a restart, a soft reset): the
+   * back ends of its VirtIO-Argo devices listen there again, and each front end whose domain still
+   * lives re-initialises towards it (as the deterministic runtime's `startKernel`).
+   */
+  private backendsUp(sid: number, domid: number): void {
+    if (this.hv.life(domid) !== 'alive') return;
+    const name = this.specOf(sid).name;
+    for (const d of this.scenario.devices) {
+      if (d.backend !== name) continue;
+      const fe = this.current.get(this.scenario.domains.find((x) => x.name === d.frontend)!.domid)!;
+      if (this.hv.life(fe) === 'alive') this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid });
+    }
   }
 
   private async fault(scenarioFault: ScenarioFault): Promise<void> {
@@ -544,12 +568,17 @@ class ParallelRun {
     if (this.hv.life(domid) !== 'alive') return;
     this.markAppsFinal(domid);
     this.tornDown(domid, reset);
-    if (this.hv.life(domid) === 'alive') await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
+    if (this.hv.life(domid) !== 'alive') return;
+    await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
+    this.backendsUp(this.sids.get(domid) ?? domid, domid);
   }
 
+  /** The domain's guest is gone: its workloads are over, and so are those of the devices it is the front end of. */
   private markAppsFinal(domid: number): void {
     const sid = this.sids.get(domid) ?? domid;
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.add(w.name);
+    const name = this.specOf(sid).name;
+    for (const d of this.scenario.devices) if (d.frontend === name) this.finalDevices.add(d.name);
   }
 
   /** A worker thread died: its domains crash and are destroyed; the other workers go on. */
@@ -603,7 +632,7 @@ class ParallelRun {
           lastMoveAt = now;
         }
         const quiet = this.timedLeft === 0 && this.acks.size === 0;
-        if (quiet && this.finalApps.size >= this.scenario.workloads.length) return end('idle');
+        if (quiet && this.finalApps.size >= this.scenario.workloads.length && this.finalDevices.size >= this.scenario.devices.length) return end('idle');
         if (quiet && now - lastMoveAt >= idleMs) return end('idle');
         timer = setTimeout(check, 5);
       };
@@ -612,8 +641,9 @@ class ParallelRun {
     });
   }
 
+  /** What moved so far: records logged, and device batches that moved requests. */
   private recordCount(): number {
-    return this.buffers.logs.reduce((n, b) => n + Atomics.load(new Int32Array(b), 0), 0);
+    return this.buffers.logs.reduce((n, b) => n + Atomics.load(new Int32Array(b), 0), 0) + Atomics.load(this.control, CTL.DEVICE_PROGRESS);
   }
 
   private runnable(domid: number): boolean {
@@ -657,7 +687,8 @@ class ParallelRun {
         const domid = this.current.get(d.domid)!;
         return { name: d.name, domid, state: states.get(domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) };
       }),
-      invariantViolations: [...flows.violations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
+      ...this.deviceFigures(),
+      invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
       workers: Array.from({ length: this.workers }, (_, w) => {
         const domids = this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid);
@@ -677,6 +708,20 @@ class ParallelRun {
       }),
       watchdog: [...(this.watchdog?.reports ?? [])],
     };
+  }
+
+  /**
+   * `devices` and `sharedMappings` as the deterministic summary has them (none without devices): each
+   * device's figures from the worker that ran its front end — a worker that died reports none, and
+   * its devices are listed as `lost` with what is known (nothing).
+   */
+  private deviceFigures(): Pick<RunSummary, 'devices' | 'sharedMappings'> {
+    if (this.scenario.devices.length === 0) return {};
+    const reported = new Map(this.figures.flatMap((f) => f?.devices ?? []).map((d) => [d.name, d]));
+    const devices = this.scenario.devices.map(
+      (d): DeviceFigures => reported.get(d.name) ?? { name: d.name, state: 'lost', transport: 'argo', status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 },
+    );
+    return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };
   }
 
   /** After the run: every domain is destroyed; nothing of Argo's may be left (rings, waiters, send-info). */

@@ -1,3 +1,5 @@
+import type { DeviceFigures } from '../runtime/devices.js';
+
 /**
  * The messages between the parallel runtime's main thread and its domain-host workers, over one
  * MessagePort per worker. Commands that the main thread must see done before it goes on (a domain
@@ -19,6 +21,8 @@ export type HostCommand =
   | { type: 'restart'; from: number; domid: number; domids: Array<[number, number]>; id: number }
   | { type: 'unregister'; domid: number; port: number; partner: number; id: number }
   | { type: 'kick'; domid: number }
+  /** A new back end of VirtIO-Argo device `device` listens in domain `domid` (a restart, a soft reset): its front end re-initialises. */
+  | { type: 'backend-up'; device: string; domid: number }
   | { type: 'virq_delay'; domid: number; delayMs: number }
   | { type: 'crash' }
   /** Stop every app (no more sends) before the final drain, so no send lands after a receiver's last consume. */
@@ -26,19 +30,22 @@ export type HostCommand =
   | { type: 'finish' };
 
 /** Worker → main thread. */
-export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type: 'app-final'; name: string };
+export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type: 'app-final'; name: string } | { type: 'device-final'; name: string };
 
 /**
  * What a worker reports when it finishes: its thread and, per hosted domain, VIRQ handler runs and
- * sends that waited on a full ring.
+ * sends that waited on a full ring; the figures of the VirtIO-Argo devices whose front ends it ran,
+ * and what their workloads found wrong.
  *
  * @example
  * ```ts
- * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }] };
+ * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }], devices: [], violations: [] };
  * ```
  */
 export interface WorkerFigures {
   worker: number;
   threadId: number;
   domains: Array<{ domid: number; name: string; virqs: number; waits: number }>;
+  devices: DeviceFigures[];
+  violations: string[];
 }

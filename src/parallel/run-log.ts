@@ -35,7 +35,9 @@ export const CTL = {
   CLOCK: 0,
   /** Next ring incarnation id. */
   INCARNATION: 1,
-  STRIDE: 2,
+  /** Batches of device workloads that moved requests (the run is not idle while it grows). */
+  DEVICE_PROGRESS: 2,
+  STRIDE: 3,
 } as const;
 
 /** Words of each worker's status block, read by the watchdog. */
@@ -52,8 +54,8 @@ export const WS = {
 } as const;
 
 /** Activities a worker announces before running guest code that enters the hypervisor. */
-export const ACT = { IDLE: 0, SENDV: 1, VIRQ_HANDLER: 2, REGISTER: 3, UNREGISTER: 4, NOTIFY: 5 } as const;
-export const ACT_NAMES = ['idle', 'sendv', 'VIRQ handler (consume + notify)', 'register_ring', 'unregister_ring', 'notify'] as const;
+export const ACT = { IDLE: 0, SENDV: 1, VIRQ_HANDLER: 2, REGISTER: 3, UNREGISTER: 4, NOTIFY: 5, DEVICE: 6 } as const;
+export const ACT_NAMES = ['idle', 'sendv', 'VIRQ handler (consume + notify)', 'register_ring', 'unregister_ring', 'notify', 'VirtIO-Argo device (initialise, batch, control answer wait)'] as const;
 
 /** The structured-cloneable buffers of a run: control block, worker status blocks, one log per writer. */
 export interface RunBuffers {

@@ -1,4 +1,4 @@
-import { createVirtioArgoDevice, type VirtioArgoDevice, type VirtioArgoDeviceFigures } from '../../machines/implementations/virtio-device-core.js';
+import { createVirtioArgoDevice, createVirtioArgoFrontSide, type VirtioArgoDevice, type VirtioArgoDeviceFigures, type VirtioArgoFrontSide } from '../../machines/implementations/virtio-device-core.js';
 import type { AnyActor } from 'xstate';
 import type { ArgoGuest } from '../guest/argo-guest.js';
 import type { ScenarioDevice } from '../scenario/schema.js';
@@ -126,7 +126,6 @@ export interface RunningDevice {
  */
 export class DeviceRun implements RunningDevice {
   readonly transport: DeviceTransport;
-  private readonly image: Uint8Array;
   private readonly reference: Uint8Array;
   /** Sectors whose content is unknown: written by a request abandoned in a reset. */
   private readonly unknown = new Set<number>();
@@ -143,13 +142,14 @@ export class DeviceRun implements RunningDevice {
 
   constructor(
     readonly spec: ScenarioDevice,
-    transport: (model: VirtioDeviceModel) => DeviceTransport,
+    transport: (model: () => VirtioDeviceModel) => DeviceTransport,
     private readonly rng: SeededRandom,
     private readonly violate: (what: string) => void,
   ) {
-    this.image = new Uint8Array(spec.diskBytes);
     this.reference = new Uint8Array(spec.diskBytes);
-    this.transport = transport(this.model());
+    // the disk is the back end's: a transport whose back end runs in this thread asks for it once
+    // (it outlives a back end); one whose back end runs elsewhere (the parallel runtime) never does
+    this.transport = transport(() => blkModelFor(spec));
   }
 
   /** Initialises the device (its front end runs §1.2 over the transport). */
@@ -268,11 +268,6 @@ export class DeviceRun implements RunningDevice {
     return [['frontend', device.frontendActor], ['backend', device.backendActor]];
   }
 
-  /** virtio-blk over this device's disk image (the disk outlives a back end). */
-  private model(): VirtioDeviceModel {
-    return virtioBlkModel({ disk: new MemoryDisk(this.image), readOnly: this.spec.readOnly, queueSizeMax: this.spec.queueSize });
-  }
-
   /** A driver on the live device's rings; rebuilt after a reset, abandoning what was in flight. */
   private ensureDriver(): boolean {
     const live = this.transport.live();
@@ -316,9 +311,15 @@ export class DeviceRun implements RunningDevice {
   }
 }
 
+/** virtio-blk over a new, zeroed disk image of the device's size (the back end's disk: it outlives a back end). */
+export function blkModelFor(spec: ScenarioDevice): VirtioDeviceModel {
+  return virtioBlkModel({ disk: new MemoryDisk(new Uint8Array(spec.diskBytes)), readOnly: spec.readOnly, queueSizeMax: spec.queueSize });
+}
+
 /** VirtIO-Argo: `createVirtioArgoDevice` between the two ends (its actors included). */
 export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd) {
-  return (model: VirtioDeviceModel): DeviceTransport & { device: VirtioArgoDevice } => {
+  return (modelOf: () => VirtioDeviceModel): DeviceTransport & { device: VirtioArgoDevice } => {
+    const model = modelOf();
     const device = createVirtioArgoDevice({ hv, name: spec.name, frontend, backend, model, wanted: BLK_WANTED, queueSizes: [spec.queueSize], port: spec.port, ringLen: spec.ringLen });
     return {
       kind: 'argo',
@@ -333,6 +334,36 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
       stop: () => device.stop(),
     };
   };
+}
+
+/**
+ * VirtIO-Argo with the back end in another thread (the parallel runtime): the front side alone
+ * (`createVirtioArgoFrontSide`), its back end's domain `backendDomid` (of now); `waitForPeer` is how
+ * it waits for a control answer from there. `sharedMappings` compares the front end's memory with
+ * the back-end domain's, as `sharedMappings` of a device in one thread does.
+ */
+export function argoFrontTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: DeviceEnd, backendDomid: number, hooks: { onUsed?(q: number): void; waitForPeer?(attempt: number): boolean } = {}) {
+  return (): DeviceTransport & { front: VirtioArgoFrontSide } => {
+    const front = createVirtioArgoFrontSide({ hv, name: spec.name, frontend, backendDomid, wanted: BLK_WANTED, queueSizes: [spec.queueSize], port: spec.port, ringLen: spec.ringLen, ...hooks });
+    return {
+      kind: 'argo',
+      front,
+      start: () => front.start(),
+      live: () => front.live(),
+      guest: { memory: front.frontend.guest.platform.memory, pages: front.frontend.guest.pages },
+      notify: (q) => front.frontend.notify(q),
+      backendUp: (end) => front.backendUp(end.domid),
+      figures: () => front.figures(() => sharedWithPeer(hv, front)),
+      xenstoreOps: () => 0,
+      stop: () => front.stop(),
+    };
+  };
+}
+
+/** 1 when the front end's guest memory is its back-end domain's (never, unless miswired), else 0. */
+export function sharedWithPeer(hv: Hypervisor, front: VirtioArgoFrontSide): number {
+  const peer = hv.domain(front.frontend.endpoint.peer.domid)?.memory.buffer;
+  return peer !== undefined && peer === front.frontend.guest.platform.memory.buffer ? 1 : 0;
 }
 
 /**
@@ -385,7 +416,8 @@ export const DEVICE_MODEL_SERVICE_MS = 0.02;
  * `run` every access is answered within the step that made it.
  */
 export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevice, frontend: DeviceEnd, backend: DeviceEnd, base: number, run?: MmioRun) {
-  return (model: VirtioDeviceModel): DeviceTransport => {
+  return (modelOf: () => VirtioDeviceModel): DeviceTransport => {
+    const model = modelOf();
     let emulator: VirtioMmioBackend | null = null;
     let rings: VringAddresses[] | null = null;
     let features = 0n;

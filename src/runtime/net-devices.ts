@@ -1,4 +1,6 @@
-import { createVirtioArgoDevice, type VirtioArgoDevice } from '../../machines/implementations/virtio-device-core.js';
+import type { AnyActor } from 'xstate';
+import { createVirtioArgoDevice, type VirtioArgoDeviceFigures } from '../../machines/implementations/virtio-device-core.js';
+import type { VirtioArgoFrontend } from '../virtio-argo/frontend.js';
 import type { ScenarioDevice } from '../scenario/schema.js';
 import { bit, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1 } from '../virtio/constants.js';
 import { DriverQueue } from '../virtio/driver-queue.js';
@@ -42,14 +44,48 @@ export class Gateway implements NetPort {
 }
 
 /**
+ * The guest's side of a virtio-net device as `NetDeviceRun` drives it: a VirtIO-Argo front side,
+ * with what a new back end means to it. `NetDeviceRun.inThread` makes one with its back end in the
+ * same thread; the parallel runtime makes one over `createVirtioArgoFrontSide`.
+ */
+export interface NetFront {
+  readonly frontend: VirtioArgoFrontend;
+  live(): { features: bigint; rings: VringAddresses[] } | null;
+  start(): void;
+  backendUp(end: DeviceEnd): void;
+  figures(): VirtioArgoDeviceFigures;
+  stop(): void;
+  actors(): ReadonlyArray<readonly ['frontend' | 'backend', AnyActor]>;
+}
+
+/** The MAC of `frontend`'s virtio-net NIC (locally administered, from its domid). */
+export function guestMac(frontendDomid: number): Uint8Array {
+  return new Uint8Array([0x52, 0x54, 0x00, 0x00, (frontendDomid >> 8) & 0xff, frontendDomid & 0xff]);
+}
+
+/** The device model of a virtio-net device: a `VirtioNet` with the guest's MAC, a port of `bridge`. */
+export function netModelFor(spec: ScenarioDevice, frontendDomid: number, bridge: NetBridge): VirtioNet {
+  const net = new VirtioNet({ mac: guestMac(frontendDomid), queueSizeMax: spec.queueSize });
+  net.backend = bridge.attach(net);
+  return net;
+}
+
+/** The front side's options of a virtio-net device (what the driver wants, its two queues). */
+export function netFrontOptions(spec: ScenarioDevice): { wanted: bigint; queueSizes: number[]; port: number; ringLen: number | undefined } {
+  return { wanted: NET_WANTED, queueSizes: [spec.queueSize, spec.queueSize], port: spec.port, ringLen: spec.ringLen };
+}
+
+/** Chain bytes a virtio-net back end takes at most in one message. */
+export const NET_CHAIN_BYTES_MAX = 2048;
+
+/**
  * A scenario's virtio-net device in a run (docs/scenarios.md `devices[]`): a VirtIO-Argo device
  * whose model (`VirtioNet`) is a port of its bridge in the back end's domain, and the guest's network
  * workload — seeded frames of 64–1400 payload bytes to the bridge's gateway, which echoes each: every
  * echo must come back whole and in order.
  */
 export class NetDeviceRun {
-  readonly device: VirtioArgoDevice;
-  readonly net: VirtioNet;
+  readonly device: NetFront;
   private driver: VirtioNetDriver | null = null;
   private rx: DriverQueue<number> | null = null;
   private rings: VringAddresses[] | null = null;
@@ -62,31 +98,33 @@ export class NetDeviceRun {
   private frontendGone = false;
   private readonly mac: Uint8Array;
 
+  /** `front` makes the device's front side, given its used-buffer notification. */
   constructor(
     readonly spec: ScenarioDevice,
-    hv: Hypervisor,
-    frontend: DeviceEnd,
-    backend: DeviceEnd,
-    bridge: NetBridge,
+    frontendDomid: number,
+    front: (onUsed: () => void) => NetFront,
     private readonly rng: SeededRandom,
     private readonly violate: (what: string) => void,
   ) {
-    this.mac = new Uint8Array([0x52, 0x54, 0x00, 0x00, (frontend.domid >> 8) & 0xff, frontend.domid & 0xff]);
-    this.net = new VirtioNet({ mac: this.mac, queueSizeMax: spec.queueSize });
-    this.net.backend = bridge.attach(this.net);
-    this.device = createVirtioArgoDevice({
-      hv,
-      name: spec.name,
-      frontend,
-      backend,
-      model: this.net,
-      wanted: NET_WANTED,
-      queueSizes: [spec.queueSize, spec.queueSize],
-      port: spec.port,
-      ringLen: spec.ringLen,
-      chainBytesMax: 2048,
-      onUsed: () => this.harvest(),
-    });
+    this.mac = guestMac(frontendDomid);
+    this.device = front(() => this.harvest());
+  }
+
+  /** The device with both ends in this thread: its model a port of `bridge` in the back end's domain. */
+  static inThread(spec: ScenarioDevice, hv: Hypervisor, frontend: DeviceEnd, backend: DeviceEnd, bridge: NetBridge, rng: SeededRandom, violate: (what: string) => void): NetDeviceRun {
+    const net = netModelFor(spec, frontend.domid, bridge);
+    return new NetDeviceRun(spec, frontend.domid, (onUsed) => {
+      const device = createVirtioArgoDevice({ hv, name: spec.name, frontend, backend, model: net, ...netFrontOptions(spec), chainBytesMax: NET_CHAIN_BYTES_MAX, onUsed });
+      return {
+        frontend: device.frontend,
+        live: () => device.live(),
+        start: () => device.start(),
+        backendUp: (end) => device.replaceBackend(end, net),
+        figures: () => device.figures(),
+        stop: () => device.stop(),
+        actors: () => [['frontend', device.frontendActor], ['backend', device.backendActor]],
+      };
+    }, rng, violate);
   }
 
   start(): void {
@@ -116,15 +154,15 @@ export class NetDeviceRun {
   }
 
   backendUp(end: DeviceEnd): void {
-    this.device.replaceBackend(end, this.net);
+    this.device.backendUp(end);
   }
 
   frontendDown(): void {
     this.frontendGone = true;
   }
 
-  actors() {
-    return [['frontend', this.device.frontendActor], ['backend', this.device.backendActor]] as const;
+  actors(): ReadonlyArray<readonly ['frontend' | 'backend', AnyActor]> {
+    return this.device.actors();
   }
 
   figures(): DeviceFigures {

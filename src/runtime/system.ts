@@ -711,7 +711,7 @@ export class ArgosimSystem {
     const violate = (what: string) => this.ledger.violations.push(`${this.scheduler.now()}ms: ${what}`);
     const ends = [{ domid: fe.domid, guest: fe.guest }, { domid: be.domid, guest: be.guest }] as const;
     if (spec.type === 'virtio-net') {
-      const run = new NetDeviceRun(spec, this.hv, ...ends, bridgeFor(this.bridges, spec.backend, spec.bridge), rng, violate);
+      const run = NetDeviceRun.inThread(spec, this.hv, ...ends, bridgeFor(this.bridges, spec.backend, spec.bridge), rng, violate);
       this.devices.push(run);
       run.start();
       return this.scheduleDeviceBatch(run, spec.startMs);

@@ -124,6 +124,19 @@ export class VirtioArgoEndpoint {
    * Returns the first hard send error of the retries (0 when none).
    */
   pump(): number {
+    return this.upcall(true);
+  }
+
+  /**
+   * `pump` for a handler that acknowledged VIRQ_ARGO itself, once for every ring of its domain: the
+   * pending bit is left alone — cleared here, it would swallow a message that reached another ring
+   * of the domain after that ring was drained (a lost wake-up).
+   */
+  serve(): number {
+    return this.upcall(false);
+  }
+
+  private upcall(acknowledge: boolean): number {
     if (this.pumping) {
       this.again = true;
       return 0;
@@ -133,7 +146,7 @@ export class VirtioArgoEndpoint {
     try {
       do {
         this.again = false;
-        this.guest.platform.clearVirq(VIRQ_ARGO);
+        if (acknowledge) this.guest.platform.clearVirq(VIRQ_ARGO);
         const flushed = this.flush();
         if (rc === 0) rc = flushed;
         this.drain();

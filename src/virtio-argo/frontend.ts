@@ -27,6 +27,14 @@ export interface VirtioArgoFrontendOptions {
   onLinkDown?(errno: number): void;
   /** Lets a back end that is not driven by its VIRQ run before a control answer is given up on. */
   pumpPeer?(): void;
+  /**
+   * A back end in another thread answers later: blocks, bounded, until this domain's VIRQ_ARGO may
+   * have brought the answer, and runs the domain's VIRQ handler — which drains this transport's ring
+   * (`VirtioArgoEndpoint.serve`) with the domain's other rings; asked again while no answer came
+   * (`attempt` counts from 0 for each control operation). False: give up — the link is down
+   * (ETIMEDOUT), as when no answer comes at all.
+   */
+  waitForPeer?(attempt: number): boolean;
 }
 
 /** Per-device figures (also what `argosim run --json` would report under `devices`). */
@@ -313,10 +321,16 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
     v.setUint32(VA_REQUEST.arg2, arg2 >>> 0, true);
     this.reply = null;
     if (!this.sendOrLinkDown(VA_MSG | op, this.scratch.subarray(0, VA_REQUEST.size), `control op ${op}`)) return null;
-    if (this.reply === null) this.endpoint.pump(); // our upcall may have coalesced into a pending bit
-    if (this.reply === null && this.options.pumpPeer) {
-      this.options.pumpPeer();
-      this.endpoint.pump();
+    const wait = this.options.waitForPeer;
+    if (wait) {
+      // the domain's VIRQ handler drains this ring with its others while the vCPU waits
+      for (let attempt = 0; this.reply === null && this.linkError === 0 && wait(attempt); attempt++);
+    } else {
+      if (this.reply === null) this.endpoint.pump(); // our upcall may have coalesced into a pending bit
+      if (this.reply === null && this.options.pumpPeer) {
+        this.options.pumpPeer();
+        this.endpoint.pump();
+      }
     }
     if (this.reply === null) {
       this.linkDown(-ERRNO.ETIMEDOUT, `control op ${op}`);

@@ -89,7 +89,7 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     await expect(runParallel(stress, { workers: 2, workerCrash: { worker: 3, atMs: 1 } })).rejects.toThrow(/workerCrash.worker 3/);
     // what it does not run yet is refused at its line, not silently left out
     const devices = loadScenario('scenarios/virtio-transports.yaml');
-    await expect(runParallel(devices, { workers: 2 })).rejects.toThrow(/virtio-transports\.yaml:\d+: device vda: VirtIO devices are not run by the parallel runtime yet; run this scenario with --runtime deterministic/);
+    await expect(runParallel(devices, { workers: 2 })).rejects.toThrow(/virtio-transports\.yaml:18: device vdb: virtio-mmio devices \(IOREQ servers, device models, xenstore\) are not run by the parallel runtime yet — it runs VirtIO-Argo devices \(transport: argo\); run this scenario with --runtime deterministic/);
     await expect(runParallel(loadScenario('scenarios/races/argo-pending-length.yaml'), { workers: 2 })).rejects.toThrow(/argo-pending-length\.yaml:21: ring \(receiver, port 9\): consume: one .* not run by the parallel runtime yet/);
   });
 });
