@@ -42,6 +42,8 @@ interface RingHost {
   ring: ArgoRing;
   actor: Actor<ReturnType<typeof argoRingMachineFor>>;
   incarnation: number;
+  /** Whole messages its receiver takes per handler run: every one, or one (`consume: one`, a poller). */
+  budget: number;
   /** Where the guest copies each message out of the ring, and the same bytes as words (digest). */
   scratch: Uint8Array;
   scratchWords: Int32Array;
@@ -78,6 +80,8 @@ interface Hosted {
   stopped: boolean;
   /** A delayed VIRQ (fault `virq_delay`): the handler waits until this time. */
   holdUntilMs: number;
+  /** A poller left whole messages behind: its handler runs again soon (NAPI). */
+  repoll: boolean;
   virqs: number;
   waits: number;
 }
@@ -225,10 +229,10 @@ export class DomainHost {
   private boot(domid: number, sid: number, first: boolean, appsOf: (h: Hosted) => AppHost[]): Hosted {
     const spec = this.task.scenario.domains.find((d) => d.domid === sid)!;
     const guest = new ArgoGuest(platformOf(this.hv, domid));
-    const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, virqs: 0, waits: 0 };
+    const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, repoll: false, virqs: 0, waits: 0 };
     this.hosted.set(domid, h);
     for (const r of this.task.scenario.rings) {
-      if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len);
+      if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len, r.consume === 'one' ? 1 : Infinity);
     }
     this.devices.booted(domid, sid, guest, (s) => this.current.get(s) ?? s, first);
     h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
@@ -268,7 +272,7 @@ export class DomainHost {
   }
 
   /** Registers a ring through its ring actor, logging the incarnation (or the refusal). */
-  private registerRing(h: Hosted, aport: number, partner: number, len: number): void {
+  private registerRing(h: Hosted, aport: number, partner: number, len: number, budget: number): void {
     let refused: ArgoError | undefined;
     const actor = createActor(argoRingMachineFor(this.hv, h.guest, (e) => (refused = e)), { input: { owner: h.domid, aport, partner, len } }).start();
     this.announce(ACT.REGISTER, h.domid);
@@ -285,7 +289,7 @@ export class DomainHost {
     const incarnation = Atomics.add(this.control, CTL.INCARNATION, 1) + 1;
     this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation);
     const scratch = new Uint8Array(ring.len);
-    h.rings.push({ ring, actor, incarnation, scratch, scratchWords: new Int32Array(scratch.buffer, 0, ring.len >>> 2) });
+    h.rings.push({ ring, actor, incarnation, budget, scratch, scratchWords: new Int32Array(scratch.buffer, 0, ring.len >>> 2) });
   }
 
   private unregister(domid: number, aport: number, partner: number): void {
@@ -429,6 +433,14 @@ export class DomainHost {
       h.guest.notify();
     }
     this.devices.virq(h.domid); // its VirtIO-Argo transports' rings, under the same acknowledgement
+    // a poller (`consume: one`) left whole messages behind: it polls again, as the deterministic runtime's does
+    if (!h.repoll && h.rings.some((r) => r.budget !== Infinity && r.ring.nextPayloadBytes() >= 0)) {
+      h.repoll = true;
+      setImmediate(() => {
+        h.repoll = false;
+        this.handleVirq(h, true);
+      });
+    }
     for (const app of h.apps) {
       if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') this.step(app, { type: 'VIRQ' });
     }
@@ -438,7 +450,7 @@ export class DomainHost {
   /** Takes every whole message off the ring, staging a record of each (published by the handler). */
   private consume(h: Hosted, r: RingHost): number {
     let taken = 0;
-    for (let n = r.ring.recvInto(r.scratch); n >= 0; n = r.ring.recvInto(r.scratch)) {
+    for (let n = 0; taken < r.budget && (n = r.ring.recvInto(r.scratch)) >= 0; ) {
       taken++;
       const d = this.digest.of(r.scratch, r.scratchWords, 0, n);
       this.log.stage(REC.RECEIVED, h.domid, r.ring.aport, r.incarnation, r.ring.last.sourceDomid, n, d.lo, d.hi);
@@ -451,7 +463,8 @@ export class DomainHost {
     clearTimeout(this.pumpTimer);
     clearInterval(this.heartbeat);
     for (const h of this.hosted.values()) {
-      if (this.runnable(h)) this.handleVirq(h, true);
+      // the last consume takes every whole message, a poller's too
+      if (this.runnable(h)) do this.handleVirq(h, true); while (h.rings.some((r) => r.ring.nextPayloadBytes() >= 0));
       this.quiesce(h.domid);
     }
     this.task.port.close();
