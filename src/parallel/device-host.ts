@@ -17,8 +17,12 @@ import { VIRQ_ARGO } from '../xen/virq.js';
  * (ETIMEDOUT), as when no answer comes at all.
  */
 export const CONTROL_ANSWER_TIMEOUT_MS = 1000;
-/** One wait of a front end on its domain's VIRQ_ARGO pending bit (every wait is bounded). */
-const ANSWER_WAIT_SLICE_MS = 1;
+/**
+ * One wait of a front end on its domain's VIRQ_ARGO pending bit (every wait is bounded); between two
+ * waits the thread serves its other domains' pending VIRQs — a back end another thread's front end
+ * waits on among them — so the slice bounds that other wait's latency too.
+ */
+const ANSWER_WAIT_SLICE_MS = 0.1;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
 
@@ -34,8 +38,11 @@ export interface DeviceHostEnv {
   runnable(domid: number): boolean;
   /** The domains hosted here now, with their VIRQ handler (what runs when one is pending during a wait). */
   hosted(): Iterable<{ domid: number; handleVirq(): void }>;
-  /** Announces device work (the watchdog's view) and, with `busy` false, the return to idle. */
-  announce(domid: number, busy: boolean): void;
+  /**
+   * Announces device work (the watchdog's and the run's end check's view): a device's
+   * initialisation (its control round trips), a batch of its workload, or (null) the return to idle.
+   */
+  announce(domid: number, work: 'init' | 'batch' | null): void;
   /** The thread is alive while it waits (the watchdog's heartbeat). */
   heartbeat(): void;
   /** A batch moved requests: the run is not idle. */
@@ -101,15 +108,21 @@ export class DeviceHost {
     }
   }
 
-  /** The run starts: every front end initialises its device, then its workload begins at its `start`. */
+  /**
+   * The run starts: every front end initialises its device — each in a turn of its own of the
+   * thread's event loop, so the other domains here run between two probes — then its workload
+   * begins at its `start`.
+   */
   start(): void {
     this.started = true;
     for (const f of this.fronts) {
-      if (f.final) continue;
-      this.env.announce(f.domid, true);
-      f.run.start();
-      this.env.announce(0, false);
-      this.schedule(f, f.spec.startMs * this.env.timeScale());
+      setImmediate(() => {
+        if (f.final || this.halted) return;
+        this.env.announce(f.domid, 'init');
+        f.run.start();
+        this.env.announce(0, null);
+        this.schedule(f, f.spec.startMs * this.env.timeScale());
+      });
     }
   }
 
@@ -117,9 +130,9 @@ export class DeviceHost {
   backendUp(name: string, domid: number): void {
     const f = this.fronts.find((x) => x.spec.name === name);
     if (!f || f.final || this.halted) return;
-    this.env.announce(f.domid, true);
+    this.env.announce(f.domid, 'init');
     f.side.backendUp(domid);
-    this.env.announce(0, false);
+    this.env.announce(0, null);
     this.schedule(f, 0);
   }
 
@@ -219,9 +232,9 @@ export class DeviceHost {
     if (f.final || this.halted) return;
     if (!f.run.wantsMore) return this.finalise(f);
     if (!this.env.runnable(f.domid)) return this.schedule(f, 1); // paused: it goes on when it runs again
-    this.env.announce(f.domid, true);
+    this.env.announce(f.domid, 'batch');
     const moved = f.run.batch();
-    this.env.announce(0, false);
+    this.env.announce(0, null);
     if (!f.run.wantsMore) return this.finalise(f);
     if (moved) {
       f.idle = 0;

@@ -136,8 +136,9 @@ export class DomainHost {
         const h = this.hosted.get(domid);
         return h !== undefined && this.runnable(h);
       },
-      hosted: () => [...this.hosted.values()].map((h) => ({ domid: h.domid, handleVirq: () => this.handleVirq(h, false) })),
-      announce: (domid, busy) => this.announce(busy ? ACT.DEVICE : ACT.IDLE, domid),
+      // the domains whose guests run here now (a stopped one's domain may be gone already)
+      hosted: () => [...this.hosted.values()].filter((h) => !h.stopped).map((h) => ({ domid: h.domid, handleVirq: () => this.handleVirq(h, false) })),
+      announce: (domid, work) => this.announce(work === 'init' ? ACT.DEVICE_INIT : work === 'batch' ? ACT.DEVICE_BATCH : ACT.IDLE, domid),
       heartbeat: () => void Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1),
       progress: () => void Atomics.add(this.control, CTL.DEVICE_PROGRESS, 1),
       final: (name) => this.reply({ type: 'device-final', name }),

@@ -16,7 +16,7 @@ import { checkFlows } from './flow-check.js';
 import { checkedPlacement, roundRobin, type Placement } from './placement.js';
 import { scenarioPolicyAllows } from './policy-edge.js';
 import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
-import { CTL, REC, RunLogWriter, allocateRunBuffers, readRunLog, tick, type RunBuffers } from './run-log.js';
+import { ACT, CTL, REC, RunLogWriter, WS, allocateRunBuffers, readRunLog, tick, type RunBuffers } from './run-log.js';
 import type { DeviceFigures } from '../runtime/devices.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import type { HistoricalBug } from '../xen/historical-bugs.js';
@@ -79,6 +79,8 @@ export interface ParallelWorkerSummary {
   threadId: number | null;
   /** The thread died: its domains were crashed and destroyed; the rest went on. */
   crashed: boolean;
+  /** Why it died (the injected `workerCrash`, or an error in its code, with where it was thrown). */
+  crashReason?: string;
   domains: string[];
   sent: number;
   received: number;
@@ -192,6 +194,7 @@ class ParallelRun {
   private readonly hostOf: number[];
   private readonly ports: Array<import('node:worker_threads').MessagePort | undefined> = [];
   private readonly crashed = new Set<number>();
+  private readonly crashReasons: string[] = [];
   private readonly finalApps = new Set<string>();
   /** VirtIO-Argo devices whose workload is over (done, or its front end's domain gone). */
   private readonly finalDevices = new Set<string>();
@@ -315,7 +318,7 @@ class ParallelRun {
       };
       return pool.run(task, { transferList: [channel.port2], filename: workerFile('domain-host') }).then(
         (figures: WorkerFigures) => void (this.figures[w] = figures),
-        () => this.workerDied(w),
+        (e: unknown) => this.workerDied(w, e),
       );
     });
   }
@@ -476,7 +479,9 @@ class ParallelRun {
     const worker = this.workerOf(domid);
     if (this.hv.life(domid) !== 'gone' || this.crashed.has(worker)) return;
     let next = sid;
-    while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone') next++;
+    // SIM CHOICE (docs/parallel.md): never a domid another configuration had in this run — the run's
+    // records, the workers' hosts and the toolstack's actors are keyed by domid
+    while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone' || (this.sids.has(next) && this.sids.get(next) !== sid)) next++;
     if (next >= DOMID_FIRST_RESERVED) throw new Error(`restart of ${this.specOf(sid).name}: no free domid from ${sid}`);
     this.boot(next, sid);
     const memory = this.hv.domain(next)!.memory.buffer;
@@ -589,9 +594,10 @@ class ParallelRun {
   }
 
   /** A worker thread died: its domains crash and are destroyed; the other workers go on. */
-  private workerDied(worker: number): void {
+  private workerDied(worker: number, reason: unknown): void {
     if (this.crashed.has(worker) || this.figures[worker]) return;
     this.crashed.add(worker);
+    this.crashReasons[worker] = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
     this.ports[worker]?.close();
     for (const [id, ack] of this.acks) {
       if (ack.worker !== worker) continue;
@@ -638,6 +644,9 @@ class ParallelRun {
           lastCount = count;
           lastMoveAt = now;
         }
+        // a front end initialising its device (round trips to a back end that may be slow to answer
+        // on a loaded machine) moves nothing the records count, yet the run is not idle
+        if (this.deviceWork()) lastMoveAt = now;
         const quiet = this.timedLeft === 0 && this.acks.size === 0;
         if (quiet && this.finalApps.size >= this.scenario.workloads.length && this.finalDevices.size >= this.scenario.devices.length) return end('idle');
         if (quiet && now - lastMoveAt >= idleMs) return end('idle');
@@ -646,6 +655,13 @@ class ParallelRun {
       this.onWorkerReport = check;
       check();
     });
+  }
+
+  /** True while a live worker initialises a VirtIO-Argo device (its control round trips, answers awaited). */
+  private deviceWork(): boolean {
+    const status = new Int32Array(this.buffers.status);
+    for (let w = 0; w < this.workers; w++) if (!this.crashed.has(w) && Atomics.load(status, w * WS.STRIDE + WS.ACTIVITY) === ACT.DEVICE_INIT) return true;
+    return false;
   }
 
   /** What moved so far: records logged, and device batches that moved requests. */
@@ -704,6 +720,7 @@ class ParallelRun {
           worker: w,
           threadId: this.figures[w]?.threadId ?? null,
           crashed: this.crashed.has(w),
+          ...(this.crashed.has(w) ? { crashReason: this.crashReasons[w] } : {}),
           domains: domids.map((d) => this.scenario.domains.find((s) => s.domid === d)!.name),
           sent: sum((d) => perDomain(d).sent),
           received: sum((d) => perDomain(d).received),

@@ -58,7 +58,7 @@ export function formatParallelRun(s: ParallelRunSummary): string {
   const base = formatRunSummary(s as unknown as RunSummary); // same fields; `runtime` is printed as given
   const workers = s.workers.map(
     (w) =>
-      `worker ${w.worker} (thread ${w.threadId ?? '-'})${w.crashed ? ' CRASHED' : ''}: ${w.domains.join(' ')} — sent ${w.sent} (${w.bytesSent} B), received ${w.received} (${w.bytesReceived} B), VIRQs ${w.virqs}, waits ${w.waits}`,
+      `worker ${w.worker} (thread ${w.threadId ?? '-'})${w.crashed ? ` CRASHED (${w.crashReason?.split('\n')[0] ?? 'no reason'})` : ''}: ${w.domains.join(' ')} — sent ${w.sent} (${w.bytesSent} B), received ${w.received} (${w.bytesReceived} B), VIRQs ${w.virqs}, waits ${w.waits}`,
   );
   return [base, '', `${s.workers.length} workers, ${s.wallMs} ms wall time:`, ...workers].join('\n');
 }

@@ -54,8 +54,8 @@ export const WS = {
 } as const;
 
 /** Activities a worker announces before running guest code that enters the hypervisor. */
-export const ACT = { IDLE: 0, SENDV: 1, VIRQ_HANDLER: 2, REGISTER: 3, UNREGISTER: 4, NOTIFY: 5, DEVICE: 6 } as const;
-export const ACT_NAMES = ['idle', 'sendv', 'VIRQ handler (consume + notify)', 'register_ring', 'unregister_ring', 'notify', 'VirtIO-Argo device (initialise, batch, control answer wait)'] as const;
+export const ACT = { IDLE: 0, SENDV: 1, VIRQ_HANDLER: 2, REGISTER: 3, UNREGISTER: 4, NOTIFY: 5, DEVICE_INIT: 6, DEVICE_BATCH: 7 } as const;
+export const ACT_NAMES = ['idle', 'sendv', 'VIRQ handler (consume + notify)', 'register_ring', 'unregister_ring', 'notify', 'VirtIO-Argo device initialisation (control round trips)', 'VirtIO-Argo device batch'] as const;
 
 /** The structured-cloneable buffers of a run: control block, worker status blocks, one log per writer. */
 export interface RunBuffers {

@@ -172,6 +172,31 @@ describe('NetBridge', () => {
     expect(bridge.fdbSize).toBe(3);
   });
 
+  it("the bridge host's own port (attached with its MAC) is a permanent entry: frames to it are forwarded before it ever transmits, and a spoofed source does not move it", () => {
+    const bridge = new NetBridge();
+    const seen: number[] = [0, 0, 0];
+    const host = parseMac('52:54:00:ff:ff:fe');
+    const m = (i: number) => parseMac(`02:00:00:00:00:0${i}`);
+    bridge.attach({ deliver: () => (seen[0]++, true) }, host);
+    const guests = [1, 2].map((p) => bridge.attach({ deliver: () => (seen[p]++, true) }));
+    guests[0].transmit(ethFrame(host, m(1), ETHERTYPE, new Uint8Array(0)));
+    expect(seen).toEqual([1, 0, 0]); // not flooded to the other guest
+    guests[1].transmit(ethFrame(m(9), host, ETHERTYPE, new Uint8Array(0))); // a guest claiming the host's address
+    expect(bridge.portOf(host)).toBe(0);
+    guests[0].transmit(ethFrame(host, m(1), ETHERTYPE, new Uint8Array(0)));
+    expect(seen[0]).toBe(3); // the flood of m(9) and the second frame; still the host's
+    expect(bridge.figures.flooded).toBe(1);
+  });
+
+  it('framesHeld: how many whole frames the posted receive buffers take at once', () => {
+    const merged = nic(null, 0, V1 | MRG, { rxBuffers: 32, rxBufferBytes: 512 });
+    expect(merged.driver.framesHeld(1414)).toBe(10); // 12 + 1414 bytes: three 512-byte buffers each
+    expect(merged.driver.framesHeld(600)).toBe(16); // 12 + 600: two
+    expect(merged.driver.framesHeld(500)).toBe(32); // 12 + 500: one
+    const whole = nic(null, 1, V1, { rxBuffers: 32, rxBufferBytes: RX_BUFFER_BYTES_MIN });
+    expect(whole.driver.framesHeld(1414)).toBe(32); // one buffer a frame
+  });
+
   it('a full forwarding table stops learning: frames to unlearnt MACs flood', () => {
     const bridge = new NetBridge(1);
     const seen: number[] = [0, 0, 0];

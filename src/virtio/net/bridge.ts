@@ -37,13 +37,24 @@ export class NetBridge {
   readonly figures: NetBridgeFigures = { forwarded: 0, flooded: 0, dropped: 0, delivered: 0, refused: 0 };
   private readonly ports: NetPort[] = [];
   private readonly fdb = new Map<string, number>();
+  /** Addresses of the bridge host's own ports (`attach` with a MAC): permanent, never relearnt. */
+  private readonly local = new Set<string>();
 
   constructor(private readonly fdbEntriesMax = FDB_ENTRIES_MAX_DEFAULT) {}
 
-  /** Adds a port; the answer is that port's backend (what its device transmits into). */
-  attach(port: NetPort): NetBackend {
+  /**
+   * Adds a port; the answer is that port's backend (what its device transmits into). `localMac`: the
+   * port is the bridge host's own interface (Linux's br0 in the driver domain), whose address is a
+   * permanent entry from the start (`bridge fdb … local permanent`): frames to it are never flooded.
+   */
+  attach(port: NetPort, localMac?: Uint8Array): NetBackend {
     const index = this.ports.length;
     this.ports.push(port);
+    if (localMac !== undefined) {
+      const key = macKey(localMac, 0);
+      this.fdb.set(key, index);
+      this.local.add(key);
+    }
     return { transmit: (frame) => this.forward(index, frame) };
   }
 
@@ -83,6 +94,7 @@ export class NetBridge {
   private learn(from: number, frame: Uint8Array): void {
     if (isGroupMac(frame, ETH_ALEN)) return; // a group address is never a source
     const key = macKey(frame, ETH_ALEN);
+    if (this.local.has(key)) return; // a permanent entry: a guest spoofing it does not move it
     if (this.fdb.has(key) || this.fdb.size < this.fdbEntriesMax) this.fdb.set(key, from);
   }
 

@@ -43,6 +43,7 @@ export class VirtioNetDriver {
   rxBadHeaders = 0;
   private readonly rxBase: number;
   private readonly rxBufferBytes: number;
+  private readonly rxBuffers: number;
   private readonly rxFree: number[];
   private readonly txBase: number;
   private readonly txFree: number[];
@@ -56,7 +57,7 @@ export class VirtioNetDriver {
     readonly tx: DriverQueue<number>,
     private readonly options: NetDriverOptions,
   ) {
-    const rxBuffers = options.rxBuffers ?? rx.qsz;
+    const rxBuffers = (this.rxBuffers = options.rxBuffers ?? rx.qsz);
     const txSlots = options.txSlots ?? 64;
     this.rxBufferBytes = options.rxBufferBytes ?? RX_BUFFER_BYTES_MIN;
     if (!Number.isInteger(rxBuffers) || rxBuffers < 1 || !Number.isInteger(txSlots) || txSlots < 1) throw new RangeError(`VirtioNetDriver: ${rxBuffers} receive buffers, ${txSlots} transmit slots`);
@@ -65,6 +66,16 @@ export class VirtioNetDriver {
     this.txBase = pages.allocateBytes(txSlots * TX_SLOT_BYTES);
     this.rxFree = Array.from({ length: rxBuffers }, (_, i) => rxBuffers - 1 - i);
     this.txFree = Array.from({ length: txSlots }, (_, i) => txSlots - 1 - i);
+  }
+
+  /**
+   * Frames of up to `frameBytes` (Ethernet header included) the receive buffers hold at once: each
+   * takes its `virtio_net_hdr` and as many buffers as that needs with MRG_RXBUF, one without. More
+   * arriving before the driver takes them find no buffer and are dropped (§5.1.6.3.1).
+   */
+  framesHeld(frameBytes: number): number {
+    const perFrame = this.options.mergeable ? Math.ceil((VIRTIO_NET_HDR.size + frameBytes) / this.rxBufferBytes) : 1;
+    return Math.floor(Math.min(this.rxBuffers, this.rx.qsz) / perFrame);
   }
 
   /** Posts every free receive buffer the queue takes, then kicks; how many it posted. */
