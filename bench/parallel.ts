@@ -17,7 +17,7 @@ import { printTable, si } from './table.js';
 // npm run bench:parallel -- [--workers 1,2] [--messages 200000] [--messages-4k 40000]: the worker
 // counts, and the messages per pair at 64 B and at 4 KiB (defaults 20 000 and 4 000: at those counts
 // much of a worker's time is still JIT warm-up; larger counts measure the steady state)
-const { values: args } = parseArgs({ options: { workers: { type: 'string' }, messages: { type: 'string' }, 'messages-4k': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { workers: { type: 'string' }, messages: { type: 'string' }, 'messages-4k': { type: 'string' }, requests: { type: 'string' } } });
 const positive = (flag: string, text: string | undefined, fallback: number) => {
   const n = text === undefined ? fallback : Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:parallel: --${flag} ${text} is not a positive whole number`);
@@ -29,6 +29,8 @@ const RING_LEN = 65536 - 64;
 const MESSAGES_64 = positive('messages', args.messages, 20_000);
 const MESSAGES_4K = positive('messages-4k', args['messages-4k'], 4_000);
 const countFor = (size: number) => (size <= 64 ? MESSAGES_64 : MESSAGES_4K);
+// --requests: block requests per guest in the VirtIO-Argo table (default 4 000)
+const REQUESTS = positive('requests', args.requests, 4_000);
 
 /** N sender → receiver pairs, unpaced, one ring each. */
 function pairsScenario(pairs: number, size: number, count: number): string {
@@ -36,6 +38,16 @@ function pairsScenario(pairs: number, size: number, count: number): string {
   const rings = Array.from({ length: pairs }, (_, i) => `  - { owner: r${i}, port: 1, partner: s${i}, len: ${RING_LEN} }`).join('\n');
   const workloads = Array.from({ length: pairs }, (_, i) => `  - { from: s${i}, to: { domain: r${i}, port: 1 }, count: ${count}, size: ${size} }`).join('\n');
   return `name: bench-pairs\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}\nrings:\n${rings}\nworkloads:\n${workloads}\n`;
+}
+
+/**
+ * N guests, each with a virtio-blk disk over VirtIO-Argo served by a driver domain of its own, the
+ * workload unpaced (seeded reads, writes and flushes of 1–16 sectors, every byte read checked).
+ */
+function disksScenario(pairs: number, requests: number): string {
+  const domains = Array.from({ length: pairs }, (_, i) => `  - { name: g${i}, memory: 8MiB }\n  - { name: d${i}, memory: 8MiB }`).join('\n');
+  const devices = Array.from({ length: pairs }, (_, i) => `  - { name: vd${i}, type: virtio-blk, frontend: g${i}, backend: d${i}, disk: 4MiB, queueSize: 128, requests: ${requests} }`).join('\n');
+  return `name: bench-disks\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}\ndevices:\n${devices}\n`;
 }
 
 /** Domains in scenario order s0 r0 s1 r1 …: sender i on worker i, receiver i on worker i + 1. */
@@ -47,6 +59,16 @@ async function argosim(pool: Piscina, workers: number, size: number): Promise<nu
   const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500, pool });
   if (s.invariantViolations.length > 0 || s.messages.delivered !== workers * count) throw new Error(`bench run went wrong: ${JSON.stringify(s.messages)} ${s.invariantViolations[0] ?? ''}`);
   return s.messages.delivered / (s.wallMs / 1000);
+}
+
+/** Block requests completed per second, front ends on worker i and their back ends on worker i + 1. */
+async function disks(pool: Piscina, workers: number): Promise<{ rate: number; bytes: number }> {
+  const scenario = parseScenario(disksScenario(workers, REQUESTS), 'bench-disks.yaml');
+  const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500, pool });
+  const ok = (s.devices ?? []).reduce((n, d) => n + d.requestsOk, 0);
+  if (s.invariantViolations.length > 0 || ok !== workers * REQUESTS) throw new Error(`bench run went wrong: ${ok} requests ok ${s.invariantViolations[0] ?? ''}`);
+  const bytes = (s.devices ?? []).reduce((n, d) => n + d.bytes, 0);
+  return { rate: ok / (s.wallMs / 1000), bytes: bytes / (s.wallMs / 1000) };
 }
 
 const BASELINE_WORKER = new URL('./parallel-baselines.worker.js', import.meta.url).href;
@@ -95,3 +117,18 @@ for (const size of SIZES) {
 }
 console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; ${MESSAGES_64} messages per pair at 64 B, ${MESSAGES_4K} at 4 KiB`);
 printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'scaling eff.'], rows);
+
+// VirtIO-Argo across threads: guest i's disk served by driver domain i on the next worker (the same
+// thread with one worker); each run once as a warm-up on the same threads, then timed
+const deviceRows: string[][] = [];
+let oneDisk = 0;
+for (const workers of WORKER_COUNTS) {
+  const pool = poolFor(workers);
+  await disks(pool, workers);
+  const d = await disks(pool, workers);
+  await pool.destroy();
+  if (workers === 1) oneDisk = d.rate;
+  deviceRows.push([String(workers), si(d.rate), `${si(d.bytes)}B`, oneDisk > 0 ? `${Math.round((100 * d.rate) / (workers * oneDisk))}%` : '—']);
+}
+console.log(`\nVirtIO-Argo virtio-blk across threads: ${REQUESTS} requests per guest, one guest and one driver domain per worker`);
+printTable(['workers', 'block requests/s', 'Argo payload/s (both ways)', 'scaling eff.'], deviceRows);

@@ -344,10 +344,8 @@ export function createVirtioArgoDevice(options: VirtioArgoDeviceOptions): Virtio
     },
     figures: () => front.figures(() => sharedMappings(front.frontend, back.backend)),
     stop() {
-      front.frontendActor.stop();
-      back.backendActor.stop();
-      front.frontend.stop();
-      back.backend.endpoint.close();
+      front.stop();
+      back.stop();
     },
   };
 }

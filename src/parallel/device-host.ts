@@ -23,8 +23,15 @@ export const CONTROL_ANSWER_TIMEOUT_MS = 1000;
  * waits on among them — so the slice bounds that other wait's latency too.
  */
 const ANSWER_WAIT_SLICE_MS = 0.1;
+/**
+ * How long a front end's control wait goes on while its own domain is paused (its vCPU waits on; the
+ * time does not count against the answer): wall milliseconds per scenario millisecond.
+ */
+const PAUSED_WAIT_MAX_MS = 5000;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
+/** A word nobody notifies: `Atomics.wait` on it is a bounded sleep of this thread. */
+const NAP = new Int32Array(new SharedArrayBuffer(4));
 
 /** What the domain host lends the devices of its domains. */
 export interface DeviceHostEnv {
@@ -36,8 +43,13 @@ export interface DeviceHostEnv {
   timeScale(): number;
   /** True while the domain's vCPUs run and its guest is here. */
   runnable(domid: number): boolean;
-  /** The domains hosted here now, with their VIRQ handler (what runs when one is pending during a wait). */
-  hosted(): Iterable<{ domid: number; handleVirq(): void }>;
+  /** True while the domain lives (it may be paused). */
+  alive(domid: number): boolean;
+  /**
+   * The domains hosted here now, with their VIRQ handler (what runs when one is pending during a
+   * wait) and whether it would run now (the domain runnable, its VIRQ not held back by `virq_delay`).
+   */
+  hosted(): Iterable<{ domid: number; ready(): boolean; handleVirq(): void }>;
   /**
    * Announces device work (the watchdog's and the run's end check's view): a device's
    * initialisation (its control round trips), a batch of its workload, or (null) the return to idle.
@@ -56,8 +68,13 @@ interface Front {
   domid: number;
   run: DeviceRun | NetDeviceRun;
   side: VirtioArgoFrontSide;
-  /** The pending batch's timer (one batch in the offing per device). */
+  /** The pending batch's timer (one batch in the offing per device), and when it is due (wall ms). */
   timer: ReturnType<typeof setTimeout> | undefined;
+  due: number;
+  /** No batch before this (wall ms): the workload's `start`, then its `rate` after a batch that moved. */
+  notBefore: number;
+  /** The control wait in progress: its deadline, the paused time it may still take, and its last look (wall ms). */
+  wait: { deadline: number; pausedLeft: number; at: number };
   /** Batches in a row that got nowhere (the next waits 2^n ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   final: boolean;
@@ -88,8 +105,6 @@ export class DeviceHost {
   private readonly bridges = new Map<string, NetBridge>();
   private started = false;
   private halted = false;
-  /** A front end waits for an answer: the deadline of the wait. */
-  private deadline = 0;
 
   constructor(private readonly env: DeviceHostEnv) {}
 
@@ -116,24 +131,25 @@ export class DeviceHost {
   start(): void {
     this.started = true;
     for (const f of this.fronts) {
-      setImmediate(() => {
-        if (f.final || this.halted) return;
-        this.env.announce(f.domid, 'init');
-        f.run.start();
-        this.env.announce(0, null);
-        this.schedule(f, f.spec.startMs * this.env.timeScale());
-      });
+      setImmediate(() =>
+        this.whenRunnable(f, () => {
+          f.run.start();
+          f.notBefore = performance.now() + f.spec.startMs * this.env.timeScale();
+          this.schedule(f, 0);
+        }),
+      );
     }
   }
 
   /** A new back end of device `name` listens in domain `domid`: its front end resets and re-initialises. */
   backendUp(name: string, domid: number): void {
     const f = this.fronts.find((x) => x.spec.name === name);
-    if (!f || f.final || this.halted) return;
-    this.env.announce(f.domid, 'init');
-    f.side.backendUp(domid);
-    this.env.announce(0, null);
-    this.schedule(f, 0);
+    if (!f) return;
+    // the device's own guard (`DeviceRun.backendUp`) is `final` here: its front end's domain is gone
+    this.whenRunnable(f, () => {
+      f.side.backendUp(domid);
+      this.schedule(f, 0);
+    });
   }
 
   /** Domain `domid`'s VIRQ handler runs: its devices' transports drain their rings and retry what waited. */
@@ -186,7 +202,7 @@ export class DeviceHost {
   private frontendBooted(spec: ScenarioDevice, index: number, domid: number, guest: ArgoGuest, backendDomid: number): void {
     const rng = new SeededRandom(this.env.deviceSeeds[index]);
     const violate = (what: string) => this.violations.push(what);
-    const hooks = { onUsed: () => this.schedule(f, 0), waitForPeer: (attempt: number) => this.waitForPeer(domid, attempt) };
+    const hooks = { onUsed: () => this.schedule(f, 0), waitForPeer: (attempt: number) => this.waitForPeer(f, attempt) };
     const end = { domid, guest };
     let run: DeviceRun | NetDeviceRun;
     let side: VirtioArgoFrontSide;
@@ -211,20 +227,40 @@ export class DeviceHost {
         return t;
       }, rng, violate);
     }
-    const f: Front = { spec, domid, run, side: side!, timer: undefined, idle: 0, final: false };
+    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, wait: { deadline: 0, pausedLeft: 0, at: 0 }, idle: 0, final: false };
     // the domain's VIRQ handler pumps it (`virq`)
     f.side.frontend.endpoint.autoPump = false;
     this.fronts.push(f);
   }
 
   /**
-   * The device's next batch `delayMs` (wall) from now — or sooner: one batch in the offing per
-   * device, and an earlier call (a completion) brings a later one forward.
+   * Device work of the front end's guest (its initialisation, a re-initialisation) once its domain
+   * runs: at once, or looked for again every millisecond while it is paused.
+   */
+  private whenRunnable(f: Front, work: () => void): void {
+    if (f.final || this.halted) return;
+    if (!this.env.runnable(f.domid)) {
+      if (this.env.alive(f.domid)) setTimeout(() => this.whenRunnable(f, work), 1);
+      return;
+    }
+    this.env.announce(f.domid, 'init');
+    work();
+    this.env.announce(0, null);
+  }
+
+  /**
+   * The device's next batch `delayMs` (wall) from now, not before `notBefore` (its rate): one batch
+   * in the offing per device, and a call that would have it sooner (a completion after a batch that
+   * got nowhere) brings the pending one forward — never before the rate allows.
    */
   private schedule(f: Front, delayMs: number): void {
     if (f.final || this.halted || !this.started) return;
+    const now = performance.now();
+    const at = Math.max(now + delayMs, f.notBefore);
+    if (f.timer !== undefined && f.due <= at) return;
     clearTimeout(f.timer);
-    f.timer = setTimeout(() => this.batch(f), Math.max(0, delayMs));
+    f.due = at;
+    f.timer = setTimeout(() => this.batch(f), Math.max(0, at - now));
   }
 
   private batch(f: Front): void {
@@ -239,36 +275,60 @@ export class DeviceHost {
     if (moved) {
       f.idle = 0;
       this.env.progress();
-      return this.schedule(f, f.spec.intervalMs * this.env.timeScale());
+      f.notBefore = performance.now() + f.spec.intervalMs * this.env.timeScale();
+      return this.schedule(f, 0);
     }
-    // nothing moved (completions still on their way, or the device not live): look again later,
-    // or as soon as a completion or a new back end comes
-    f.idle = Math.min(f.idle + 1, Math.log2(IDLE_BATCH_DELAY_MAX_MS));
-    this.schedule(f, 2 ** f.idle);
+    // nothing moved (completions still on their way, or the device not live): look again after 1, 2,
+    // 4 … 32 ms, or as soon as a completion or a new back end comes
+    f.idle = Math.min(f.idle + 1, 1 + Math.log2(IDLE_BATCH_DELAY_MAX_MS));
+    this.schedule(f, 2 ** (f.idle - 1));
   }
 
   private finalise(f: Front): void {
     if (f.final) return;
     f.final = true;
     clearTimeout(f.timer);
+    f.timer = undefined;
     this.env.final(f.spec.name);
   }
 
   /**
-   * A front end in `domid` waits for a control answer (`VirtioArgoFrontendOptions.waitForPeer`): one
-   * bounded wait on the domain's pending bit, then every hosted domain with VIRQ_ARGO pending has
-   * its handler run — its own (the answer) and any other, a back end another thread may be waiting
-   * on among them. False once the deadline has passed or the run is halting.
+   * The front end `f` waits for a control answer (`VirtioArgoFrontendOptions.waitForPeer`), one
+   * bounded look at a time: a wait on its domain's pending bit (none while another domain of this
+   * thread has a VIRQ its handler would take now), the handler of every such domain — a back end
+   * another thread may be waiting on among them — and the front end's own ring, drained even while
+   * its domain's VIRQ is held back (`virq_delay`), as the deterministic runtime's front end drains
+   * it itself. While its domain is paused the vCPU waits on, the time not counted against the
+   * answer, up to `PAUSED_WAIT_MAX_MS`. False once the answer is given up on, the domain is gone or
+   * the run is halting.
    */
-  private waitForPeer(domid: number, attempt: number): boolean {
+  private waitForPeer(f: Front, attempt: number): boolean {
     const hv = this.env.hv;
-    if (attempt === 0) this.deadline = performance.now() + CONTROL_ANSWER_TIMEOUT_MS * this.env.timeScale();
-    if (this.halted || performance.now() >= this.deadline || !this.env.runnable(domid)) return false;
-    const hosted = [...this.env.hosted()];
-    // a back end of this thread may be what it waits for: no wait while a VIRQ of this thread is pending
-    if (!hosted.some((h) => hv.virqPending(h.domid, VIRQ_ARGO))) hv.waitVirqSync(domid, VIRQ_ARGO, ANSWER_WAIT_SLICE_MS);
+    const scale = this.env.timeScale();
+    const now = performance.now();
+    if (attempt === 0) f.wait = { deadline: now + CONTROL_ANSWER_TIMEOUT_MS * scale, pausedLeft: PAUSED_WAIT_MAX_MS * scale, at: now };
+    const elapsed = now - f.wait.at;
+    f.wait.at = now;
+    if (this.halted) return false;
+    if (!this.env.runnable(f.domid)) {
+      f.wait.pausedLeft -= elapsed;
+      f.wait.deadline += elapsed;
+      if (!this.env.alive(f.domid) || f.wait.pausedLeft <= 0) return false;
+      Atomics.wait(NAP, 0, 0, ANSWER_WAIT_SLICE_MS);
+      this.env.heartbeat();
+      return true;
+    }
+    if (now >= f.wait.deadline) return false;
+    const ready = [...this.env.hosted()].filter((h) => h.ready());
+    if (!ready.some((h) => hv.virqPending(h.domid, VIRQ_ARGO))) {
+      // its own VIRQ already pending but held back: nothing to wait for on its word, a nap instead
+      if (hv.virqPending(f.domid, VIRQ_ARGO)) Atomics.wait(NAP, 0, 0, ANSWER_WAIT_SLICE_MS);
+      else hv.waitVirqSync(f.domid, VIRQ_ARGO, ANSWER_WAIT_SLICE_MS);
+    }
     this.env.heartbeat();
-    for (const h of hosted) if (hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
+    for (const h of ready) if (hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
+    f.side.frontend.endpoint.serve();
+    this.env.announce(f.domid, 'init'); // a handler above announced its return to idle
     return true;
   }
 

@@ -136,8 +136,12 @@ export class DomainHost {
         const h = this.hosted.get(domid);
         return h !== undefined && this.runnable(h);
       },
+      alive: (domid) => this.hosted.get(domid)?.stopped === false && this.hv.life(domid) === 'alive',
       // the domains whose guests run here now (a stopped one's domain may be gone already)
-      hosted: () => [...this.hosted.values()].filter((h) => !h.stopped).map((h) => ({ domid: h.domid, handleVirq: () => this.handleVirq(h, false) })),
+      hosted: () =>
+        [...this.hosted.values()]
+          .filter((h) => !h.stopped)
+          .map((h) => ({ domid: h.domid, ready: () => this.runnable(h) && h.holdUntilMs <= performance.now(), handleVirq: () => this.handleVirq(h, false) })),
       announce: (domid, work) => this.announce(work === 'init' ? ACT.DEVICE_INIT : work === 'batch' ? ACT.DEVICE_BATCH : ACT.IDLE, domid),
       heartbeat: () => void Atomics.add(this.status, this.statusAt + WS.HEARTBEAT, 1),
       progress: () => void Atomics.add(this.control, CTL.DEVICE_PROGRESS, 1),
@@ -465,7 +469,10 @@ export class DomainHost {
     clearInterval(this.heartbeat);
     for (const h of this.hosted.values()) {
       // the last consume takes every whole message, a poller's too
-      if (this.runnable(h)) do this.handleVirq(h, true); while (h.rings.some((r) => r.ring.nextPayloadBytes() >= 0));
+      while (this.runnable(h)) {
+        this.handleVirq(h, true);
+        if (!h.rings.some((r) => r.ring.nextPayloadBytes() >= 0)) break;
+      }
       this.quiesce(h.domid);
     }
     this.task.port.close();

@@ -195,6 +195,8 @@ class ParallelRun {
   private readonly ports: Array<import('node:worker_threads').MessagePort | undefined> = [];
   private readonly crashed = new Set<number>();
   private readonly crashReasons: string[] = [];
+  /** Each worker's heartbeat at the run's last end check (`deviceWork`). */
+  private readonly beats: number[] = [];
   private readonly finalApps = new Set<string>();
   /** VirtIO-Argo devices whose workload is over (done, or its front end's domain gone). */
   private readonly finalDevices = new Set<string>();
@@ -528,7 +530,9 @@ class ParallelRun {
       case 'virq_drop':
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
       case 'virq_delay':
-        return this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
+        this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
+        // the held-back VIRQ is work still to come: the run does not end idle before it is delivered
+        return this.at(this.scenarioNow() + (f.delayMs ?? 1), () => {});
       // the toolstack's operations at the fault's moment, as the lifecycle ops of the same names
       case 'shutdown':
       case 'reboot':
@@ -648,6 +652,9 @@ class ParallelRun {
         // on a loaded machine) moves nothing the records count, yet the run is not idle
         if (this.deviceWork()) lastMoveAt = now;
         const quiet = this.timedLeft === 0 && this.acks.size === 0;
+        // idle is a quiet run in which nothing moved: a timed event that just ended (an unpause, a
+        // held-back VIRQ delivered) starts the window afresh
+        if (!quiet) lastMoveAt = now;
         if (quiet && this.finalApps.size >= this.scenario.workloads.length && this.finalDevices.size >= this.scenario.devices.length) return end('idle');
         if (quiet && now - lastMoveAt >= idleMs) return end('idle');
         timer = setTimeout(check, 5);
@@ -657,11 +664,20 @@ class ParallelRun {
     });
   }
 
-  /** True while a live worker initialises a VirtIO-Argo device (its control round trips, answers awaited). */
+  /**
+   * True while a live worker initialises a VirtIO-Argo device (its control round trips, answers
+   * awaited) and its heartbeat has moved since the last look: a thread stuck there keeps no run alive
+   * (the watchdog reports it).
+   */
   private deviceWork(): boolean {
     const status = new Int32Array(this.buffers.status);
-    for (let w = 0; w < this.workers; w++) if (!this.crashed.has(w) && Atomics.load(status, w * WS.STRIDE + WS.ACTIVITY) === ACT.DEVICE_INIT) return true;
-    return false;
+    let busy = false;
+    for (let w = 0; w < this.workers; w++) {
+      const beat = Atomics.load(status, w * WS.STRIDE + WS.HEARTBEAT);
+      if (!this.crashed.has(w) && Atomics.load(status, w * WS.STRIDE + WS.ACTIVITY) === ACT.DEVICE_INIT && beat !== this.beats[w]) busy = true;
+      this.beats[w] = beat;
+    }
+    return busy;
   }
 
   /** What moved so far: records logged, and device batches that moved requests. */

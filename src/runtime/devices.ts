@@ -1,6 +1,7 @@
 import { createVirtioArgoDevice, createVirtioArgoFrontSide, type VirtioArgoDevice, type VirtioArgoDeviceFigures, type VirtioArgoFrontSide } from '../../machines/implementations/virtio-device-core.js';
 import type { AnyActor } from 'xstate';
 import type { ArgoGuest } from '../guest/argo-guest.js';
+import type { VirtioArgoFrontend } from '../virtio-argo/frontend.js';
 import type { ScenarioDevice } from '../scenario/schema.js';
 import { VirtioBlkDriver, type BlkCompletion } from '../virtio/blk/blk-driver.js';
 import { SECTOR_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN } from '../virtio/blk/constants.js';
@@ -261,11 +262,14 @@ export class DeviceRun implements RunningDevice {
     this.transport.stop();
   }
 
-  /** The device's actors (VirtIO-Argo: front end and back end; virtio-mmio has none). */
+  /** The device's actors here (VirtIO-Argo: front end and back end, or the front end alone when its back end runs elsewhere; virtio-mmio has none). */
   actors(): ReadonlyArray<readonly ['frontend' | 'backend', AnyActor]> {
-    if (!('device' in this.transport)) return [];
-    const device = this.transport.device as VirtioArgoDevice;
-    return [['frontend', device.frontendActor], ['backend', device.backendActor]];
+    if ('device' in this.transport) {
+      const device = this.transport.device as VirtioArgoDevice;
+      return [['frontend', device.frontendActor], ['backend', device.backendActor]];
+    }
+    if ('front' in this.transport) return [['frontend', (this.transport.front as VirtioArgoFrontSide).frontendActor]];
+    return [];
   }
 
   /** A driver on the live device's rings; rebuilt after a reset, abandoning what was in flight. */
@@ -321,18 +325,7 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
   return (modelOf: () => VirtioDeviceModel): DeviceTransport & { device: VirtioArgoDevice } => {
     const model = modelOf();
     const device = createVirtioArgoDevice({ hv, name: spec.name, frontend, backend, model, wanted: BLK_WANTED, queueSizes: [spec.queueSize], port: spec.port, ringLen: spec.ringLen });
-    return {
-      kind: 'argo',
-      device,
-      start: () => device.start(),
-      live: () => device.live(),
-      guest: { memory: device.frontend.guest.platform.memory, pages: device.frontend.guest.pages },
-      notify: (q) => device.frontend.notify(q),
-      backendUp: (end) => device.replaceBackend(end, model),
-      figures: () => device.figures(),
-      xenstoreOps: () => 0,
-      stop: () => device.stop(),
-    };
+    return { ...overArgo(device), device, backendUp: (end) => device.replaceBackend(end, model), figures: () => device.figures() };
   };
 }
 
@@ -345,18 +338,21 @@ export function argoTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: De
 export function argoFrontTransport(hv: Hypervisor, spec: ScenarioDevice, frontend: DeviceEnd, backendDomid: number, hooks: { onUsed?(q: number): void; waitForPeer?(attempt: number): boolean } = {}) {
   return (): DeviceTransport & { front: VirtioArgoFrontSide } => {
     const front = createVirtioArgoFrontSide({ hv, name: spec.name, frontend, backendDomid, wanted: BLK_WANTED, queueSizes: [spec.queueSize], port: spec.port, ringLen: spec.ringLen, ...hooks });
-    return {
-      kind: 'argo',
-      front,
-      start: () => front.start(),
-      live: () => front.live(),
-      guest: { memory: front.frontend.guest.platform.memory, pages: front.frontend.guest.pages },
-      notify: (q) => front.frontend.notify(q),
-      backendUp: (end) => front.backendUp(end.domid),
-      figures: () => front.figures(() => sharedWithPeer(hv, front)),
-      xenstoreOps: () => 0,
-      stop: () => front.stop(),
-    };
+    return { ...overArgo(front), front, backendUp: (end) => front.backendUp(end.domid), figures: () => front.figures(() => sharedWithPeer(hv, front)) };
+  };
+}
+
+/** What a VirtIO-Argo transport does the same whether its back end is in this thread or not. */
+function overArgo(device: { frontend: VirtioArgoFrontend; start(): void; live(): ReturnType<DeviceTransport['live']>; stop(): void }) {
+  const fe = device.frontend;
+  return {
+    kind: 'argo' as const,
+    start: () => device.start(),
+    live: () => device.live(),
+    guest: { memory: fe.guest.platform.memory, pages: fe.guest.pages },
+    notify: (q: number) => fe.notify(q),
+    xenstoreOps: () => 0,
+    stop: () => device.stop(),
   };
 }
 

@@ -219,6 +219,8 @@ function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, nam
 }
 
 /** Defaults of a `devices[]` entry. */
+/** The smallest virtio-net queue (a power of 2) that holds one full-size frame of the workload's echoes. */
+const NET_QUEUE_SIZE_MIN = 4;
 const DEVICE_DEFAULTS = { diskBytes: 1 << 20, queueSize: 64, ringLen: 128 * 1024 - 64, requests: 1000 };
 
 /** Devices: ends resolved and distinct, names unique, sizes a driver and Xen accept. */
@@ -246,6 +248,9 @@ function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: 
     }
     const queueSize = d.queueSize ?? DEVICE_DEFAULTS.queueSize;
     if ((queueSize & (queueSize - 1)) !== 0) throw source.errorAt(['devices', i, 'queueSize'], `queue size ${queueSize} is not a power of 2 (virtio-ioreq-lifecycle.md §2.1); use e.g. ${2 ** Math.round(Math.log2(queueSize))}`);
+    // the guest's network workload sends frames of up to 1414 bytes, each taking three 512-byte
+    // mergeable receive buffers when it comes back: a receive queue of fewer could never take an echo
+    if (d.type === 'virtio-net' && queueSize < NET_QUEUE_SIZE_MIN) throw source.errorAt(['devices', i, 'queueSize'], `a virtio-net device needs queueSize ${NET_QUEUE_SIZE_MIN} or more: each echo of its workload's full-size frames takes three 512-byte receive buffers; use ${NET_QUEUE_SIZE_MIN}`);
     return {
       name: d.name,
       type: d.type,

@@ -90,6 +90,26 @@ describe('VirtIO-Argo devices in the parallel runtime', () => {
     expect(vda.requestsOk).toBeLessThan(600);
   });
 
+  it("the front end's domain paused while its devices initialise, or its VIRQs held back: the devices wait, then do all their work", async () => {
+    const paused = parseScenario(`${driverDomain}lifecycle:\n  - { at: 0ms, op: pause, domain: guest }\n  - { at: 5ms, op: unpause, domain: guest }\n  - { at: 10ms, op: pause, domain: guest }\n  - { at: 60ms, op: unpause, domain: guest }\n`, 'paused-init.yaml');
+    const held = parseScenario(`${driverDomain}faults:\n  - { at: 0ms, kind: virq_delay, domain: guest, delay: 700ms }\n`, 'held-virq.yaml');
+    for (const scenario of [paused, held]) {
+      const s = await runParallel(scenario, { workers: 2, placement: backendApart });
+      expect(s.invariantViolations).toEqual([]);
+      const { vda, vif } = byName(s);
+      expect(vda).toMatchObject({ state: 'driverOk', requestsOk: 600, errors: 0 });
+      expect(vif).toMatchObject({ state: 'driverOk', requestsOk: 300, errors: 0 });
+    }
+  });
+
+  it("a device's rate paces its batches: completions coming back do not bring the next batch forward", async () => {
+    // 100 requests, at most 8 a batch: at least 13 batches, 10 ms apart
+    const paced = parseScenario(driverDomain.replace(/devices:[\s\S]*$/, 'devices:\n  - { name: vda, type: virtio-blk, frontend: guest, backend: blkback, disk: 1MiB, queueSize: 64, requests: 100, rate: 10ms }\n'), 'paced.yaml');
+    const s = await runParallel(paced, { workers: 2, placement: backendApart });
+    expect(byName(s).vda.requestsOk).toBe(100);
+    expect(s.wallMs).toBeGreaterThanOrEqual(12 * 10);
+  });
+
   it.each([11, 12])('stress-virtio-parallel.yaml on 2 workers, seed %i: eight devices of four guests under a back-end reboot, a guest killed and one soft-reset — nothing lost, nothing read back wrong', async (seed) => {
     const s = await runParallel(loadScenario('scenarios/stress-virtio-parallel.yaml'), { workers: 2, seed });
     expect(s.workers.filter((w) => w.crashed)).toEqual([]);

@@ -289,6 +289,15 @@ describe('scenario errors: XSM and policy', () => {
     );
   });
 
+  it('a virtio-net device needs a receive queue that holds a full-size echo', () => {
+    const yaml = (qs: number) => text('name: x', 'domains: [{ name: dom0, domid: 0 }, { name: nd }, { name: g }]', 'devices:', `  - { name: eth0, type: virtio-net, frontend: g, backend: nd, queueSize: ${qs} }`);
+    const e = errorOf(yaml(2));
+    expect(e.message).toBe(
+      'scenarios/x.yaml:4:74: devices[0].queueSize: a virtio-net device needs queueSize 4 or more: each echo of its workload\'s full-size frames takes three 512-byte receive buffers; use 4',
+    );
+    expect(parseScenario(yaml(4), FILE).devices[0].queueSize).toBe(4);
+  });
+
   it('vifs: a driver domain serves them, not the frontend itself nor the control domain', () => {
     const base = ['name: x', 'domains: [{ name: dom0, domid: 0, control: true }, { name: nd }, { name: g }]', 'vifs:'];
     expect(errorOf(text(...base, '  - { frontend: g, backend: g }')).message).toBe(
