@@ -2,8 +2,9 @@
 // and 4 KiB, with two baselines run between the same threads (one piscina pool per worker count) and
 // with the same placement: a raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage.
 // Pair i: a sender domain on worker i, its receiver on worker (i + 1) mod N (the same thread when
-// N = 1). Each of the three runs once as a warm-up on those threads, then is timed. Results go to
-// docs/performance.md; this is never a test.
+// N = 1). Each of the three runs once as a warm-up on those threads, then is timed. A second table:
+// block requests/s of VirtIO-Argo virtio-blk disks, guest i on worker i and its driver domain on
+// worker i + 1. Results go to docs/performance.md; this is never a test.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
@@ -45,8 +46,8 @@ function pairsScenario(pairs: number, size: number, count: number): string {
  * workload unpaced (seeded reads, writes and flushes of 1–16 sectors, every byte read checked).
  */
 function disksScenario(pairs: number, requests: number): string {
-  const domains = Array.from({ length: pairs }, (_, i) => `  - { name: g${i}, memory: 8MiB }\n  - { name: d${i}, memory: 8MiB }`).join('\n');
-  const devices = Array.from({ length: pairs }, (_, i) => `  - { name: vd${i}, type: virtio-blk, frontend: g${i}, backend: d${i}, disk: 4MiB, queueSize: 128, requests: ${requests} }`).join('\n');
+  const domains = Array.from({ length: pairs }, (_, i) => `  - { name: g${i}, memory: 8MiB }\n  - { name: d${i}, memory: 16MiB }`).join('\n');
+  const devices = Array.from({ length: pairs }, (_, i) => `  - { name: vd${i}, type: virtio-blk, frontend: g${i}, backend: d${i}, disk: 4MiB, queueSize: 64, requests: ${requests} }`).join('\n');
   return `name: bench-disks\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}\ndevices:\n${devices}\n`;
 }
 

@@ -30,6 +30,13 @@ const ANSWER_WAIT_SLICE_MS = 0.1;
 const PAUSED_WAIT_MAX_MS = 5000;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
+/** Drops the device's pending batch. */
+function cancel(f: { timer: Front['timer'] }): void {
+  if (f.timer && 'timeout' in f.timer) clearTimeout(f.timer.timeout);
+  else if (f.timer) clearImmediate(f.timer.immediate);
+  f.timer = undefined;
+}
+
 /** A word nobody notifies: `Atomics.wait` on it is a bounded sleep of this thread. */
 const NAP = new Int32Array(new SharedArrayBuffer(4));
 
@@ -68,8 +75,8 @@ interface Front {
   domid: number;
   run: DeviceRun | NetDeviceRun;
   side: VirtioArgoFrontSide;
-  /** The pending batch's timer (one batch in the offing per device), and when it is due (wall ms). */
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The pending batch (one in the offing per device), and when it is due (wall ms). */
+  timer: { timeout: ReturnType<typeof setTimeout> } | { immediate: ReturnType<typeof setImmediate> } | undefined;
   due: number;
   /** No batch before this (wall ms): the workload's `start`, then its `rate` after a batch that moved. */
   notBefore: number;
@@ -175,7 +182,7 @@ export class DeviceHost {
   /** No more batches (the run is ending). */
   halt(): void {
     this.halted = true;
-    for (const f of this.fronts) clearTimeout(f.timer);
+    for (const f of this.fronts) cancel(f);
   }
 
   /** The figures of the devices whose front ends run here. */
@@ -258,9 +265,10 @@ export class DeviceHost {
     const now = performance.now();
     const at = Math.max(now + delayMs, f.notBefore);
     if (f.timer !== undefined && f.due <= at) return;
-    clearTimeout(f.timer);
+    cancel(f);
     f.due = at;
-    f.timer = setTimeout(() => this.batch(f), Math.max(0, at - now));
+    // due now: the next turn of the event loop (a timer would wait a millisecond at least)
+    f.timer = at <= now ? { immediate: setImmediate(() => this.batch(f)) } : { timeout: setTimeout(() => this.batch(f), at - now) };
   }
 
   private batch(f: Front): void {
@@ -287,8 +295,7 @@ export class DeviceHost {
   private finalise(f: Front): void {
     if (f.final) return;
     f.final = true;
-    clearTimeout(f.timer);
-    f.timer = undefined;
+    cancel(f);
     this.env.final(f.spec.name);
   }
 
