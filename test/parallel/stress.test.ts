@@ -37,7 +37,9 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     expectAccounted(s);
     const [alive, dead] = s.workers;
     expect(dead.crashed).toBe(true);
+    expect(dead.crashReason).toMatch(/^Error: worker exited with code: 70/); // the injected crash: the thread's exit
     expect(alive.crashed).toBe(false);
+    expect(alive).not.toHaveProperty('crashReason');
     for (const name of dead.domains) expect(s.domains.find((d) => d.name === name)!.state).toBe('dead');
     expect(alive.received).toBeGreaterThan(4000); // b2, b4, b6 received their whole flows from a2, a4, a6
   });
