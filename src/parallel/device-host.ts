@@ -11,8 +11,8 @@ import type { Hypervisor } from '../xen/hypervisor.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
 
 /**
- * How long a front end waits for a control answer from a back end in another thread, in wall
- * milliseconds per scenario millisecond of `timeScale` (SIM CHOICE, docs/parallel.md): the guest's
+ * How long a front end waits for a control answer from a back end in another thread, in scenario
+ * milliseconds (× `timeScale` of wall time; SIM CHOICE, docs/parallel.md): the guest's
  * vCPU waits in the transport as Linux's driver sleeps on the answer; past this the link is down
  * (ETIMEDOUT), as when no answer comes at all.
  */
@@ -23,11 +23,6 @@ export const CONTROL_ANSWER_TIMEOUT_MS = 1000;
  * waits on among them — so the slice bounds that other wait's latency too.
  */
 const ANSWER_WAIT_SLICE_MS = 0.1;
-/**
- * How long a front end's control wait goes on while its own domain is paused (its vCPU waits on; the
- * time does not count against the answer): wall milliseconds per scenario millisecond.
- */
-const PAUSED_WAIT_MAX_MS = 5000;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
 /** Drops the device's pending batch. */
@@ -80,8 +75,14 @@ interface Front {
   due: number;
   /** No batch before this (wall ms): the workload's `start`, then its `rate` after a batch that moved. */
   notBefore: number;
-  /** The control wait in progress: its deadline, the paused time it may still take, and its last look (wall ms). */
-  wait: { deadline: number; pausedLeft: number; at: number };
+  /** The deadline of the control wait in progress (wall ms). */
+  deadline: number;
+  /** Its initialisation has run (`start`): a BACKEND_UP before it is kept for it (`backendDomid`). */
+  initialised: boolean;
+  /** The back end's domain a BACKEND_UP named that the front end has not taken yet. */
+  backendDomid: number | null;
+  /** A pause of its domain cut a control wait short: it initialises again once the guest runs. */
+  interrupted: boolean;
   /** Batches in a row that got nowhere (the next waits 2^n ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   final: boolean;
@@ -131,9 +132,9 @@ export class DeviceHost {
   }
 
   /**
-   * The run starts: every front end initialises its device — each in a turn of its own of the
-   * thread's event loop, so the other domains here run between two probes — then its workload
-   * begins at its `start`.
+   * The run starts: every front end initialises its device, once its guest runs, then its workload
+   * begins at its `start`. (While one initialises, the thread's other domains' VIRQ handlers run in
+   * its control waits; their timers and the thread's commands wait for it.)
    */
   start(): void {
     this.started = true;
@@ -141,6 +142,8 @@ export class DeviceHost {
       setImmediate(() =>
         this.whenRunnable(f, () => {
           f.run.start();
+          f.initialised = true;
+          if (f.backendDomid !== null) this.reinitialise(f); // a back end restarted before the guest first ran
           f.notBefore = performance.now() + f.spec.startMs * this.env.timeScale();
           this.schedule(f, 0);
         }),
@@ -148,15 +151,16 @@ export class DeviceHost {
     }
   }
 
-  /** A new back end of device `name` listens in domain `domid`: its front end resets and re-initialises. */
+  /**
+   * A new back end of device `name` listens in domain `domid`: its front end resets and
+   * re-initialises towards it, once its guest runs (after its first initialisation: one that comes
+   * before is kept for it).
+   */
   backendUp(name: string, domid: number): void {
     const f = this.fronts.find((x) => x.spec.name === name);
     if (!f) return;
-    // the device's own guard (`DeviceRun.backendUp`) is `final` here: its front end's domain is gone
-    this.whenRunnable(f, () => {
-      f.side.backendUp(domid);
-      this.schedule(f, 0);
-    });
+    f.backendDomid = domid;
+    this.reinitialise(f);
   }
 
   /** Domain `domid`'s VIRQ handler runs: its devices' transports drain their rings and retry what waited. */
@@ -234,7 +238,7 @@ export class DeviceHost {
         return t;
       }, rng, violate);
     }
-    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, wait: { deadline: 0, pausedLeft: 0, at: 0 }, idle: 0, final: false };
+    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
     // the domain's VIRQ handler pumps it (`virq`)
     f.side.frontend.endpoint.autoPump = false;
     this.fronts.push(f);
@@ -242,7 +246,8 @@ export class DeviceHost {
 
   /**
    * Device work of the front end's guest (its initialisation, a re-initialisation) once its domain
-   * runs: at once, or looked for again every millisecond while it is paused.
+   * runs: at once, or looked for again every millisecond while it is paused. A pause that cut one of
+   * its control waits short has it initialise again once the guest runs (`interrupted`).
    */
   private whenRunnable(f: Front, work: () => void): void {
     if (f.final || this.halted) return;
@@ -253,6 +258,22 @@ export class DeviceHost {
     this.env.announce(f.domid, 'init');
     work();
     this.env.announce(0, null);
+    if (f.interrupted) this.reinitialise(f);
+  }
+
+  /**
+   * BACKEND_UP to the front end, once its guest runs — towards the newest back end a `backend-up`
+   * named, else the one it has: the device resets and initialises again.
+   */
+  private reinitialise(f: Front): void {
+    this.whenRunnable(f, () => {
+      if (!f.initialised) return; // its first initialisation is still to come, and takes `backendDomid`
+      f.interrupted = false;
+      const domid = f.backendDomid ?? f.side.frontend.endpoint.peer.domid;
+      f.backendDomid = null;
+      f.side.backendUp(domid);
+      this.schedule(f, 0);
+    });
   }
 
   /**
@@ -284,6 +305,7 @@ export class DeviceHost {
       f.idle = 0;
       this.env.progress();
       f.notBefore = performance.now() + f.spec.intervalMs * this.env.timeScale();
+      cancel(f); // anything the batch itself asked for comes after its rate too
       return this.schedule(f, 0);
     }
     // nothing moved (completions still on their way, or the device not live): look again after 1, 2,
@@ -305,27 +327,20 @@ export class DeviceHost {
    * thread has a VIRQ its handler would take now), the handler of every such domain — a back end
    * another thread may be waiting on among them — and the front end's own ring, drained even while
    * its domain's VIRQ is held back (`virq_delay`), as the deterministic runtime's front end drains
-   * it itself. While its domain is paused the vCPU waits on, the time not counted against the
-   * answer, up to `PAUSED_WAIT_MAX_MS`. False once the answer is given up on, the domain is gone or
-   * the run is halting.
+   * it itself. False once the answer is given up on, or the run is halting — or its domain stopped
+   * running (paused, or gone): SIM CHOICE, the wait is cut short rather than holding the whole thread
+   * (its other domains, its commands) for the pause, and the device initialises again once the guest
+   * runs (`interrupted`, `whenRunnable`).
    */
   private waitForPeer(f: Front, attempt: number): boolean {
     const hv = this.env.hv;
-    const scale = this.env.timeScale();
     const now = performance.now();
-    if (attempt === 0) f.wait = { deadline: now + CONTROL_ANSWER_TIMEOUT_MS * scale, pausedLeft: PAUSED_WAIT_MAX_MS * scale, at: now };
-    const elapsed = now - f.wait.at;
-    f.wait.at = now;
-    if (this.halted) return false;
+    if (attempt === 0) f.deadline = now + CONTROL_ANSWER_TIMEOUT_MS * this.env.timeScale();
+    if (this.halted || now >= f.deadline) return false;
     if (!this.env.runnable(f.domid)) {
-      f.wait.pausedLeft -= elapsed;
-      f.wait.deadline += elapsed;
-      if (!this.env.alive(f.domid) || f.wait.pausedLeft <= 0) return false;
-      Atomics.wait(NAP, 0, 0, ANSWER_WAIT_SLICE_MS);
-      this.env.heartbeat();
-      return true;
+      f.interrupted = this.env.alive(f.domid);
+      return false;
     }
-    if (now >= f.wait.deadline) return false;
     const ready = [...this.env.hosted()].filter((h) => h.ready());
     if (!ready.some((h) => hv.virqPending(h.domid, VIRQ_ARGO))) {
       // its own VIRQ already pending but held back: nothing to wait for on its word, a nap instead

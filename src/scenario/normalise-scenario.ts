@@ -218,9 +218,9 @@ function normaliseWorkloads(entries: NonNullable<ScenarioFile['workloads']>, nam
   });
 }
 
-/** Defaults of a `devices[]` entry. */
 /** The smallest virtio-net queue (a power of 2) that holds one full-size frame of the workload's echoes. */
 const NET_QUEUE_SIZE_MIN = 4;
+/** Defaults of a `devices[]` entry. */
 const DEVICE_DEFAULTS = { diskBytes: 1 << 20, queueSize: 64, ringLen: 128 * 1024 - 64, requests: 1000 };
 
 /** Devices: ends resolved and distinct, names unique, sizes a driver and Xen accept. */
