@@ -55,8 +55,17 @@ export type { GuestAppHooks } from './implementations/guest-app-core.js';
 // VirtIO devices over VirtIO-Argo (virtio-ioreq-lifecycle.md §1, §4)
 export { virtioDeviceMachine, virtioStateOf, VIRTIO_STATUS } from './virtio-device.js';
 export type { VirtioDeviceContext, VirtioDeviceEvent, VirtioDeviceInput } from './virtio-device.js';
-export { createVirtioArgoDevice, createVirtioDeviceActor, virtioDeviceMachineFor } from './implementations/virtio-device-core.js';
-export type { VirtioArgoDevice, VirtioArgoDeviceFigures, VirtioArgoDeviceOptions, VirtioDeviceWire } from './implementations/virtio-device-core.js';
+export { createVirtioArgoBackSide, createVirtioArgoDevice, createVirtioArgoFrontSide, createVirtioDeviceActor, virtioDeviceMachineFor } from './implementations/virtio-device-core.js';
+export type {
+  VirtioArgoBackSide,
+  VirtioArgoBackSideOptions,
+  VirtioArgoDevice,
+  VirtioArgoDeviceFigures,
+  VirtioArgoDeviceOptions,
+  VirtioArgoFrontSide,
+  VirtioArgoFrontSideOptions,
+  VirtioDeviceWire,
+} from './implementations/virtio-device-core.js';
 
 // Xen IOREQ servers and their per-vCPU slots (virtio-ioreq-lifecycle.md §5)
 export { ioreqServerMachine, ioreqServerStateOf, ioreqRangeKey } from './ioreq-server.js';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createActor, type AnyStateNode, type AnyTransitionDefinition, type SnapshotFrom } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
-import { createVirtioArgoDevice, virtioDeviceMachine, type VirtioDeviceEvent } from '../../machines/index.js';
+import { createVirtioArgoBackSide, createVirtioArgoDevice, createVirtioArgoFrontSide, virtioDeviceMachine, type VirtioDeviceEvent } from '../../machines/index.js';
+import { VIRQ_ARGO } from '../../src/xen/virq.js';
 import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
 import { virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
 import { BE, BLK_WANTED, FE, host } from './harness.js';
@@ -144,5 +145,41 @@ describe('VirtIO-Argo device actors: back-end death and recovery (§6.7 R9, case
     w.hv.createDomain({ domid: 3, memoryBytes: 32 << 20, label: 'blkback_t' });
     w.device.replaceBackend({ domid: 3 }, w.model());
     expect(w.device.frontendActor.getSnapshot().value).toBe('driverOk');
+  });
+});
+
+describe('a VirtIO-Argo device as two sides (what the parallel runtime builds in two threads)', () => {
+  it('built apart, their rings served by one VIRQ handler per domain: the front end waits for each answer (waitForPeer), the device goes live, and BACKEND_UP after a replaced back end recovers it', () => {
+    const hv = host();
+    const model = virtioBlkModel({ disk: new MemoryDisk(new Uint8Array(1 << 20)), queueSizeMax: 64 });
+    const back = createVirtioArgoBackSide({ hv, name: 'vda', backend: { domid: BE }, frontendDomid: FE, model });
+    let looks = 0;
+    // each domain's handler: acknowledge once, then serve its transport's ring (no second acknowledgement)
+    const handlers = () => {
+      for (const ep of [back.backend.endpoint, front.frontend.endpoint]) {
+        if (!hv.virqPending(ep.guest.domid, VIRQ_ARGO)) continue;
+        hv.clearVirq(ep.guest.domid, VIRQ_ARGO);
+        ep.serve();
+      }
+    };
+    const front = createVirtioArgoFrontSide({ hv, name: 'vda', frontend: { domid: FE }, backendDomid: BE, wanted: BLK_WANTED, queueSizes: [64], waitForPeer: (attempt) => (looks++, attempt < 4 && (handlers(), true)) });
+    // no upcall from inside the other domain's sendv: only the handlers above serve the rings
+    back.backend.endpoint.autoPump = false;
+    front.frontend.endpoint.autoPump = false;
+    back.start();
+    front.start();
+    expect(front.frontendActor.getSnapshot().value).toBe('driverOk');
+    expect(back.backendActor.getSnapshot().value).toBe('driverOk');
+    expect(looks).toBeGreaterThan(10); // every control operation waited for its answer
+    expect(front.live()?.rings).toHaveLength(1);
+    hv.destroyDomain(BE);
+    hv.createDomain({ domid: 3, memoryBytes: 32 << 20, label: 'blkback_t' });
+    back.replace({ domid: 3 }, model);
+    back.backend.endpoint.autoPump = false;
+    front.backendUp(3);
+    expect(front.frontendActor.getSnapshot().value).toBe('driverOk');
+    expect(front.figures(() => 0)).toMatchObject({ name: 'vda', state: 'driverOk', status: 15, recoveries: 1, sharedMappings: 0 });
+    front.stop();
+    back.stop();
   });
 });
