@@ -80,6 +80,14 @@ describe('VirtIO-Argo devices in the parallel runtime', () => {
     }
   });
 
+  it("the front end's worker thread dies: its devices are listed as lost (nothing known of them), the back end's thread goes on", async () => {
+    const s = await runParallel(parseScenario(driverDomain, 'driver-domain.yaml'), { workers: 2, placement: backendApart, workerCrash: { worker: 0, atMs: 60 } });
+    expect(s.workers.map((w) => w.crashed)).toEqual([true, false]);
+    expect(s.domains.map((d) => [d.name, d.state])).toEqual([['dom0', 'dead'], ['blkback', 'running'], ['guest', 'dead']]);
+    expect(s.devices!.map((d) => [d.name, d.state, d.requestsOk])).toEqual([['vda', 'lost', 0], ['vif', 'lost', 0]]);
+    expect(s.invariantViolations).toEqual([]);
+  });
+
   it("the front end's domain destroyed mid-run: its devices' workloads end with it, and so does the run", async () => {
     const scenario = parseScenario(`${driverDomain}lifecycle:\n  - { at: 60ms, op: destroy, domain: guest }\n`, 'frontend-destroy.yaml');
     const s = await runParallel(scenario, { workers: 2 });
