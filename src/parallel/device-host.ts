@@ -83,7 +83,7 @@ interface Front {
   backendDomid: number | null;
   /** A pause of its domain cut a control wait short: it initialises again once the guest runs. */
   interrupted: boolean;
-  /** Batches in a row that got nowhere (the next waits 2^n ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
+  /** Batches in a row that got nowhere (the next waits 1, 2, 4 … ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   final: boolean;
 }
