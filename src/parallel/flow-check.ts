@@ -28,7 +28,7 @@ export interface FlowReport {
 /** What the check needs to know besides the records. */
 export interface FlowCheckContext {
   /** May `src` send to `dst` by the scenario's own reading of its policy? */
-  policyAllows(src: number, dst: number): boolean;
+  policyAllows(src: number, dst: number, dstPort: number): boolean;
   /** At the end, should a still-registered ring of `owner` have been drained? */
   drainable(owner: number): boolean;
 }
@@ -70,7 +70,7 @@ export function checkFlows(records: RunRecord[], context: FlowCheckContext): Flo
     const [sender, dst, port, bytes, lo, hi] = r.f;
     figures(report, sender).sent++;
     figures(report, sender).bytesSent += bytes;
-    if (!context.policyAllows(sender, dst)) report.violations.push(`stamp ${r.stampA}: a message crossed a denied policy edge: domain ${sender} → ${dst}`);
+    if (!context.policyAllows(sender, dst, port)) report.violations.push(`stamp ${r.stampA}: a message crossed a denied policy edge: domain ${sender} → (${dst}, ${port})`);
     const inc = incarnationOf(incarnations, received, sender, dst, port, r.stampA, r.stampB, lo, hi);
     if (!inc) {
       report.violations.push(`stamp ${r.stampA}: sendv ${sender} → (${dst}, ${port}) was accepted while no such ring was registered`);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { scenarioPolicyAllows } from '../../src/parallel/policy-edge.js';
+import { parseScenario } from '../../src/scenario/load-scenario.js';
 import { XEN_ARGO_DOMID_ANY } from '../../src/argo/constants.js';
 import { checkFlows } from '../../src/parallel/flow-check.js';
 import { REC, type RunRecord } from '../../src/parallel/run-log.js';
@@ -45,3 +47,34 @@ describe('the parallel flow check (issue #5 item 4)', () => {
     expect(r.messages.delivered).toBe(1);
   });
 });
+
+describe('the policy edges the flow check holds a run to (scenarioPolicyAllows)', () => {
+  it('the Argo firewall, on <label, port> pairs: a message is across a denied edge when the firewall refuses it from every source port the sender uses for that ring', () => {
+    const scenario = parseScenario(
+      [
+        'name: fw',
+        'boot: { argo: true, macPermissive: true }',
+        'xsm: { mode: dummy }',
+        'firewall: |',
+        '  default deny',
+        '  allow guest_t -> dom0_t:514',
+        'domains:',
+        '  - { name: dom0, domid: 0, control: true, label: dom0_t }',
+        '  - { name: g, domid: 1, label: guest_t }',
+        'rings:',
+        '  - { owner: dom0, port: 514, partner: any }',
+        '  - { owner: dom0, port: 515, partner: any }',
+        'workloads:',
+        '  - { from: g, to: { domain: dom0, port: 514 }, count: 1 }',
+        '  - { from: g, to: { domain: dom0, port: 515 }, count: 1 }',
+        '',
+      ].join('\n'),
+      'fw.yaml',
+    );
+    const allows = scenarioPolicyAllows(scenario);
+    expect(allows(1, 0, 514)).toBe(true);
+    expect(allows(1, 0, 515)).toBe(false); // no rule for 515: default deny
+    expect(allows(1, 0, 516)).toBe(true); // no workload sends there: nothing to hold it to
+  });
+});
+
