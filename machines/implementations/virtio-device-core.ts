@@ -130,6 +130,8 @@ export interface VirtioArgoDeviceFigures extends Omit<VirtioArgoFigures, 'comple
   completions: number;
   recoveries: number;
   sharedMappings: number;
+  /** Why the device last stopped working, as its front end saw it (a refused ring registration, a queue the back end refused, the link lost), else null. */
+  reason: string | null;
 }
 
 /**
@@ -233,7 +235,7 @@ export function createVirtioArgoFrontSide(options: VirtioArgoFrontSideOptions): 
     figures(shared) {
       const f = frontend.figures;
       const snap = fa.getSnapshot();
-      return { name: options.name, state: String(snap.value), status: f.status, requests: f.requests, completions: f.completions, errors: f.errors, bytes: f.bytes, recoveries: snap.context.recoveries, sharedMappings: shared() };
+      return { name: options.name, state: String(snap.value), status: f.status, requests: f.requests, completions: f.completions, errors: f.errors, bytes: f.bytes, recoveries: snap.context.recoveries, sharedMappings: shared(), reason: frontend.lastError };
     },
     stop() {
       fa.stop();

@@ -55,5 +55,6 @@ function deviceLines(s: RunSummary): string[] {
         `${d.name.padEnd(10)} ${d.transport.padEnd(9)} ${d.state.padEnd(12)} ${String(d.requestsOk).padStart(6)} ${String(d.bytesVerified).padStart(10)} ${String(d.errors).padStart(6)} ${String(d.sharedMappings).padStart(7)} ${String(d.xenstoreOps).padStart(8)}`,
     ),
     `(ok: requests or frames completed and checked; verified: bytes read back or echoed and found intact; shared: memory mappings between front and back end; sharedMappings in all: ${s.sharedMappings ?? 0})`,
+    ...s.devices.filter((d) => d.state !== 'driverOk' && d.reason).map((d) => `${d.name}: ${d.state} — ${d.reason}`),
   ];
 }

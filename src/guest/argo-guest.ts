@@ -124,11 +124,19 @@ export class ArgoGuest {
     return this.platform.domid;
   }
 
-  /** Registers a ring in freshly allocated, zeroed pages; throws ArgoError (pages freed) on failure. */
+  /** Registers a ring in freshly allocated, zeroed pages; throws ArgoError (pages freed) on failure — ENOMEM when the guest has no pages for it. */
   registerRing(options: RegisterRingOptions): ArgoRing {
     const len = options.len ?? ARGO_DEFAULT_RING_LEN;
     const partner = options.partner ?? XEN_ARGO_DOMID_ANY;
-    const gfns = this.pages.allocate(npagesRing(len), { scatter: options.scatter });
+    let gfns: number[];
+    try {
+      gfns = this.pages.allocate(npagesRing(len), { scatter: options.scatter });
+    } catch (e) {
+      // the guest has no pages for the ring: its driver fails the registration with -ENOMEM, as
+      // Linux's does when the ring's allocation fails — no hypercall is made
+      if (!(e instanceof RangeError)) throw e;
+      throw new ArgoError('register_ring', -ERRNO.ENOMEM, `ring (${this.domid}, ${options.aport}, ${partner}) len ${len}: ${e.message}`);
+    }
     const mem = this.platform.memory;
     for (const gfn of gfns) mem.zero(gfn * PAGE_SIZE, PAGE_SIZE); // the header must be zeroed (§4.1)
     let rc: number;

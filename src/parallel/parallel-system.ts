@@ -759,7 +759,7 @@ class ParallelRun {
     if (this.scenario.devices.length === 0) return {};
     const reported = new Map(this.figures.flatMap((f) => f?.devices ?? []).map((d) => [d.name, d]));
     const devices = this.scenario.devices.map(
-      (d): DeviceFigures => reported.get(d.name) ?? { name: d.name, state: 'lost', transport: 'argo', status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 },
+      (d): DeviceFigures => reported.get(d.name) ?? { name: d.name, state: 'lost', transport: 'argo', status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, reason: "its front end's worker thread died", xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 },
     );
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };
   }

@@ -541,6 +541,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
           bytes: 0,
           recoveries: Math.max(0, recoveries),
           sharedMappings: mapped + (emulator?.mappings.count ?? 0),
+          reason: emulator === null && !detached ? 'no device model serves it (not started, or dead)' : null,
         };
       },
       xenstoreOps: () => xenstoreOps,

@@ -8,7 +8,11 @@ import { VirtioArgoFrontend, type VirtioArgoFigures, type VirtioArgoFrontendOpti
 /** The well-known Argo port of the first VirtIO-Argo device (§4.4 "well-known ports"; SIM CHOICE). */
 export const VIRTIO_ARGO_PORT_BASE = 0x5641_0000;
 
-/** One end of a device: a domain and, optionally, the guest library it already runs. */
+/**
+ * One end of a device: a domain and, optionally, the guest library it already runs. Pass the library
+ * whenever the domain runs anything else (another device, its own rings): one made here has a page
+ * allocator of its own over the domain's memory, and two allocators hand out the same pages.
+ */
 export interface VirtioArgoEnd {
   domid: number;
   guest?: ArgoGuest;

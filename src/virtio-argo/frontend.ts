@@ -196,6 +196,7 @@ export class VirtioArgoFrontend implements VirtioDriverAccess {
     const ring = { ...s.addresses, qsz: s.size };
     if (!vringFits(this.guest.platform.memory, ring)) return;
     const r = this.control(VA_OP.QUEUE_READY, q, s.size, 1);
+    if (r !== null && r.rc !== 0) this.lastError = `QUEUE_READY of queue ${q} (${s.size} entries): ${errnoName(-r.rc) ?? r.rc}`; // e.g. ENOMEM: the back end's arena does not fit its domain
     if (r === null || r.rc !== 0 || r.value !== 1) return;
     const features = BigInt(this.driverFeatures[0]) | (BigInt(this.driverFeatures[1]) << 32n);
     const has = (n: number) => (features & (1n << BigInt(n))) !== 0n;

@@ -43,7 +43,8 @@ describe('VirtIO-Argo devices in the parallel runtime', () => {
         expect(par[name].bytesVerified).toBeGreaterThan(0);
       }
       // the Argo firewall has no rule for guest2's disk: its ring registration is refused (EACCES)
-      expect(par.vdb).toMatchObject({ state: det.vdb.state, requests: 0, requestsOk: 0, errors: 1 });
+      expect(par.vdb).toMatchObject({ state: det.vdb.state, requests: 0, requestsOk: 0, errors: 1, reason: 'register_ring: EACCES' });
+      expect(det.vdb.reason).toBe('register_ring: EACCES');
       expect(s.sharedMappings).toBe(0);
     }
   });

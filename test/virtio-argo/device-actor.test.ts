@@ -4,6 +4,8 @@ import { createActor, type AnyStateNode, type AnyTransitionDefinition, type Snap
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
 import { createVirtioArgoBackSide, createVirtioArgoDevice, createVirtioArgoFrontSide, virtioDeviceMachine, type VirtioDeviceEvent } from '../../machines/index.js';
 import { VIRQ_ARGO } from '../../src/xen/virq.js';
+import { ArgoGuest } from '../../src/guest/argo-guest.js';
+import { platformOf } from '../../src/guest/platform.js';
 import { MemoryDisk } from '../../src/virtio/blk/memory-disk.js';
 import { virtioBlkModel } from '../../src/virtio/blk/virtio-blk.js';
 import { BE, BLK_WANTED, FE, host } from './harness.js';
@@ -145,6 +147,29 @@ describe('VirtIO-Argo device actors: back-end death and recovery (§6.7 R9, case
     w.hv.createDomain({ domid: 3, memoryBytes: 32 << 20, label: 'blkback_t' });
     w.device.replaceBackend({ domid: 3 }, w.model());
     expect(w.device.frontendActor.getSnapshot().value).toBe('driverOk');
+  });
+});
+
+describe('why a VirtIO-Argo device is not live (figures().reason)', () => {
+  it('a queue the back end cannot hold (its buffer arena does not fit its domain): QUEUE_READY answers ENOMEM and the device fails, saying so', () => {
+    const hv = host();
+    hv.createDomain({ domid: 3, memoryBytes: 2 << 20, label: 'blkback_t' }); // 2 MiB: room for its 1 MiB ring, not for 64 chains of 64 KiB
+    const guest = new ArgoGuest(platformOf(hv, FE)); // one guest kernel for both devices (one page allocator)
+    const vda = createVirtioArgoDevice({ hv, name: 'vda', frontend: { domid: FE, guest }, backend: { domid: 3 }, model: virtioBlkModel({ disk: new MemoryDisk(new Uint8Array(1 << 20)), queueSizeMax: 64 }), wanted: BLK_WANTED, queueSizes: [64] });
+    vda.start();
+    expect(vda.figures()).toMatchObject({ state: 'failed', reason: 'QUEUE_READY of queue 0 (64 entries): ENOMEM' });
+    const ok = createVirtioArgoDevice({ hv, name: 'vdb', frontend: { domid: FE, guest }, backend: { domid: BE }, model: virtioBlkModel({ disk: new MemoryDisk(new Uint8Array(1 << 20)), queueSizeMax: 64 }), wanted: BLK_WANTED, queueSizes: [64], port: 0x56410001 });
+    ok.start();
+    expect(ok.figures()).toMatchObject({ state: 'driverOk', reason: null });
+  });
+
+  it("a back end whose domain has no pages for its ring: its registration fails with ENOMEM (the guest library's answer, no crash), and the front end finds nobody listening", () => {
+    const hv = host();
+    hv.createDomain({ domid: 3, memoryBytes: 64 << 10, label: 'blkback_t' });
+    const vda = createVirtioArgoDevice({ hv, name: 'vda', frontend: { domid: FE }, backend: { domid: 3 }, model: virtioBlkModel({ disk: new MemoryDisk(new Uint8Array(1 << 20)), queueSizeMax: 64 }), wanted: BLK_WANTED, queueSizes: [64] });
+    expect(vda.backend.endpoint.ring).toBeNull();
+    vda.start();
+    expect(vda.figures()).toMatchObject({ state: 'needsReset', reason: expect.stringMatching(/ECONNREFUSED$/) });
   });
 });
 
