@@ -35,7 +35,15 @@ export const D = {
   /** Per-vCPU bitmasks over up to 128 vCPUs (4 words each). */
   VCPU_PAUSED_FOR_SHUTDOWN: 17,
   VCPU_DEFER_SHUTDOWN: 21,
-  STRIDE: 25,
+  /** Interdomain event channels: pending bits of ports 0–31 (`EventChannels`, port 0 reserved). */
+  EVTCHN_PENDING: 25,
+  /** One word per port 0–31: free (0), or its state, remote port and remote domid (`EventChannels`). */
+  EVTCHN_PORT: 26,
+  /** HVM_PARAM_STORE_PFN + 1 (0: not set yet): the guest's xenstore page. */
+  HVM_STORE_PFN: 58,
+  /** HVM_PARAM_STORE_EVTCHN (0: none): the guest's port to xenstored. */
+  HVM_STORE_EVTCHN: 59,
+  STRIDE: 60,
 } as const;
 
 /** vCPUs a domain may have: the per-vCPU bitmasks hold 4 × 32 bits. */

@@ -2,12 +2,22 @@ import { ERRNO } from '../xen/errno.js';
 import { NR_VIRQS, virqType } from '../xen/virq.js';
 import { D, DOMAIN_FREE, type DomainTable } from './domain-table.js';
 
+/** Interdomain ports a domain has in this model (port 0 reserved, as in Xen); SIM CHOICE, docs/parallel.md. */
+export const EVTCHN_PORTS = 32;
+/** `ECS_UNBOUND` / `ECS_INTERDOMAIN` as the port word's top bits (0: `ECS_FREE`). */
+const ECS_UNBOUND = 1;
+const ECS_INTERDOMAIN = 2;
+const portWord = (state: number, remoteDomid: number, remotePort: number) => (state << 28) | (remotePort << 16) | remoteDomid;
+const validPort = (port: number) => Number.isInteger(port) && port > 0 && port < EVTCHN_PORTS;
+
 /** Called on the raising thread when a VIRQ's pending bit goes from clear to set (the upcall). */
 export type VirqListener = (domid: number, virq: number) => void;
 
 /**
- * VIRQ bindings and event-channel pending bits, kept in the shared domain table
- * (xen/common/event_channel.c). A signal to an unbound VIRQ is dropped; signals coalesce in the
+ * VIRQ bindings, interdomain event channels and their pending bits, kept in the shared domain table
+ * (xen/common/event_channel.c). VIRQ bits and interdomain ports are two spaces here: a VIRQ's bit is
+ * its number; an interdomain port is 1–31 with its own pending word, so a thread can wait on one
+ * without waking on the other. A signal to an unbound VIRQ is dropped; signals coalesce in the
  * pending bit (argo.md §6.2). A raise that sets the bit also wakes any thread waiting on the word
  * (Atomics.notify) and calls local listeners, so a single-threaded model and a worker-thread model see the same signal.
  *
@@ -79,6 +89,95 @@ export class EventChannels {
 
   clear(slot: number, virq: number): void {
     Atomics.and(this.domains.slots, this.domains.at(slot, D.VIRQ_PENDING), ~(1 << virq));
+  }
+
+  // ——— interdomain channels (xen/common/event_channel.c: alloc_unbound, bind_interdomain, send, close) ———
+
+  /**
+   * EVTCHNOP_alloc_unbound in the domain of `slot`: the lowest free port from 1, which `remoteDomid`
+   * may bind; -ENOSPC when every port of the table is in use.
+   */
+  allocUnbound(slot: number, remoteDomid: number): number {
+    for (let port = 1; port < EVTCHN_PORTS; port++) {
+      if (Atomics.compareExchange(this.domains.slots, this.portWord(slot, port), 0, portWord(ECS_UNBOUND, remoteDomid, 0)) === 0) return port;
+    }
+    return -ERRNO.ENOSPC;
+  }
+
+  /**
+   * EVTCHNOP_bind_interdomain by the domain of `slot`: binds a new local port to `remotePort` of the
+   * domain of `remoteSlot`, which must be unbound for this domain; the local port, -EINVAL (no such
+   * port, bound already, or for another domain) or -ENOSPC.
+   */
+  bindInterdomain(slot: number, remoteSlot: number, remotePort: number): number {
+    if (!validPort(remotePort)) return -ERRNO.EINVAL;
+    const domid = this.domains.get(slot, D.DOMID);
+    const remoteDomid = this.domains.get(remoteSlot, D.DOMID);
+    const remoteWord = this.portWord(remoteSlot, remotePort);
+    const unbound = portWord(ECS_UNBOUND, domid, 0);
+    if (Atomics.load(this.domains.slots, remoteWord) !== unbound) return -ERRNO.EINVAL;
+    const local = this.allocUnbound(slot, remoteDomid);
+    if (local < 0) return local;
+    // the remote end is taken with one compare-and-swap: of two binds of one port, one wins
+    if (Atomics.compareExchange(this.domains.slots, remoteWord, unbound, portWord(ECS_INTERDOMAIN, domid, local)) !== unbound) {
+      Atomics.store(this.domains.slots, this.portWord(slot, local), 0);
+      return -ERRNO.EINVAL;
+    }
+    Atomics.store(this.domains.slots, this.portWord(slot, local), portWord(ECS_INTERDOMAIN, remoteDomid, remotePort));
+    return local;
+  }
+
+  /**
+   * EVTCHNOP_send on `port` of the domain of `slot`: sets the remote port's pending bit (an upcall
+   * only when it goes from clear to set) and wakes a thread waiting on the remote's word. 0 — also for
+   * an unbound port, where Xen drops the event — or -EINVAL (no such port, or the remote is gone).
+   */
+  sendPort(slot: number, port: number): number {
+    if (!validPort(port)) return -ERRNO.EINVAL;
+    const word = Atomics.load(this.domains.slots, this.portWord(slot, port));
+    const state = word >>> 28;
+    if (state === ECS_UNBOUND) return 0;
+    if (state !== ECS_INTERDOMAIN) return -ERRNO.EINVAL;
+    const remoteSlot = this.domains.slotOf(word & 0xffff);
+    const remotePort = (word >>> 16) & 0xff;
+    // the remote end must still be this channel's other end (its domid not reused by another domain)
+    if (remoteSlot < 0 || Atomics.load(this.domains.slots, this.portWord(remoteSlot, remotePort)) !== portWord(ECS_INTERDOMAIN, this.domains.get(slot, D.DOMID), port)) return -ERRNO.EINVAL;
+    const pending = this.domains.at(remoteSlot, D.EVTCHN_PENDING);
+    if ((Atomics.or(this.domains.slots, pending, 1 << remotePort) & (1 << remotePort)) === 0) Atomics.notify(this.domains.slots, pending);
+    return 0;
+  }
+
+  /** EVTCHNOP_close: the port is free; an interdomain channel's other end goes back to unbound, for this domain. 0 or -EINVAL. */
+  closePort(slot: number, port: number): number {
+    if (!validPort(port)) return -ERRNO.EINVAL;
+    const at = this.portWord(slot, port);
+    const word = Atomics.exchange(this.domains.slots, at, 0);
+    Atomics.and(this.domains.slots, this.domains.at(slot, D.EVTCHN_PENDING), ~(1 << port));
+    if (word >>> 28 === ECS_INTERDOMAIN) {
+      const remoteSlot = this.domains.slotOf(word & 0xffff);
+      const domid = this.domains.get(slot, D.DOMID);
+      if (remoteSlot >= 0) Atomics.compareExchange(this.domains.slots, this.portWord(remoteSlot, (word >>> 16) & 0xff), portWord(ECS_INTERDOMAIN, domid, port), portWord(ECS_UNBOUND, domid, 0));
+    }
+    return word === 0 ? -ERRNO.EINVAL : 0;
+  }
+
+  /** `evtchn_destroy` (domain_kill) and `evtchn_reset` (soft reset): every port of the domain closed. */
+  closeAllPorts(slot: number): void {
+    for (let port = 1; port < EVTCHN_PORTS; port++) if (Atomics.load(this.domains.slots, this.portWord(slot, port)) !== 0) this.closePort(slot, port);
+  }
+
+  /** The pending bit of an interdomain port. */
+  portPending(slot: number, port: number): boolean {
+    return (this.domains.get(slot, D.EVTCHN_PENDING) & (1 << port)) !== 0;
+  }
+
+  /** Clears a port's pending bit; returns the bits that were pending (the handler's acknowledgement of all of them when `port` is -1). */
+  clearPorts(slot: number, port = -1): number {
+    return Atomics.and(this.domains.slots, this.domains.at(slot, D.EVTCHN_PENDING), port < 0 ? 0 : ~(1 << port));
+  }
+
+  private portWord(slot: number, port: number): number {
+    return this.domains.at(slot, D.EVTCHN_PORT + port);
   }
 
   /** Subscribes to raised VIRQs on this thread; returns the unsubscribe function. */

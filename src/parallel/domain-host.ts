@@ -17,10 +17,12 @@ import { attachHypervisor, type Hypervisor, type SharedHypervisor } from '../xen
 import { VIRQ_ARGO } from '../xen/virq.js';
 import { ACT, CTL, Digest, REC, RunLogWriter, WS, tick, type RunBuffers } from './run-log.js';
 import type { HostCommand, HostReply, WorkerFigures } from './protocol.js';
-import { bridgeVirq } from './virq-bridge.js';
 import { DeviceHost } from './device-host.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { WorkloadPayloads } from './workload-payloads.js';
+import { PageAllocator } from '../memory/page-allocator.js';
+import { XenbusClient, dom0lessStorePfn } from './xenbus-client.js';
+import { bridgePorts, bridgeVirq } from './virq-bridge.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
 export interface DomainHostTask {
@@ -76,6 +78,8 @@ interface Hosted {
   rings: RingHost[];
   apps: AppHost[];
   stopBridge: () => void;
+  /** A dom0less guest's first kernel: its xenbus's wait on its xenstore port. */
+  stopXenbus: () => void;
   /** The guest kernel is gone (quiesced for teardown): no guest code runs. */
   stopped: boolean;
   /** A delayed VIRQ (fault `virq_delay`): the handler waits until this time. */
@@ -118,6 +122,8 @@ export class DomainHost {
   private finish: ((figures: WorkerFigures) => void) | undefined;
   private halted = false;
   private readonly devices: DeviceHost;
+  /** The xenbus connections of the dom0less guests booted here (their figures outlive the kernels). */
+  private readonly xenbus: XenbusClient[] = [];
 
   constructor(private readonly task: DomainHostTask) {
     this.hv = attachHypervisor(task.shared);
@@ -233,14 +239,23 @@ export class DomainHost {
    */
   private boot(domid: number, sid: number, first: boolean, appsOf: (h: Hosted) => AppHost[]): Hosted {
     const spec = this.task.scenario.domains.find((d) => d.domid === sid)!;
-    const guest = new ArgoGuest(platformOf(this.hv, domid));
-    const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopped: false, holdUntilMs: 0, repoll: false, virqs: 0, waits: 0 };
+    const platform = platformOf(this.hv, domid);
+    // a guest Xen built at boot (dom0less): its last page is its xenstore page, not the kernel's to hand out
+    const dom0less = spec.dom0less && first;
+    const guest = new ArgoGuest(platform, dom0less ? { pages: new PageAllocator(dom0lessStorePfn(platform.memory.pages)) } : {});
+    const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopXenbus: () => {}, stopped: false, holdUntilMs: 0, repoll: false, virqs: 0, waits: 0 };
     this.hosted.set(domid, h);
     for (const r of this.task.scenario.rings) {
       if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len, r.consume === 'one' ? 1 : Infinity);
     }
     this.devices.booted(domid, sid, guest, (s) => this.current.get(s) ?? s, first);
     h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
+    if (dom0less) {
+      const xenbus = new XenbusClient(this.hv, domid, spec.name);
+      this.xenbus.push(xenbus);
+      // a paused guest leaves its event pending, as its VIRQ: the handler runs once it runs again
+      h.stopXenbus = bridgePorts(this.hv, domid, ~0, () => (this.runnable(h) ? xenbus.event() : undefined));
+    }
     h.apps = appsOf(h);
     return h;
   }
@@ -317,6 +332,7 @@ export class DomainHost {
     if (!h || h.stopped) return;
     h.stopped = true;
     h.stopBridge();
+    h.stopXenbus();
     this.devices.quiesced(domid);
     for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
     for (const r of h.rings) r.actor.stop();
@@ -481,6 +497,7 @@ export class DomainHost {
       threadId,
       domains: [...this.hosted.values()].map((h) => ({ domid: h.domid, name: h.name, virqs: h.virqs, waits: h.waits })),
       devices: this.devices.figures(),
+      xenbus: this.xenbus.map((x) => x.figures()),
       violations: [...this.devices.violations],
     });
   }

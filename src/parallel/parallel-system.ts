@@ -24,6 +24,9 @@ import { lineOf } from '../scenario/source-lines.js';
 import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
+import { EVTCHN_PORTS } from '../domain/event-channels.js';
+import { ParallelXenstored } from './xenstored-host.js';
+import type { XenbusFigures } from './xenbus-client.js';
 
 /** Options of `runParallel`. */
 export interface ParallelOptions {
@@ -88,6 +91,8 @@ export interface ParallelWorkerSummary {
   bytesReceived: number;
   virqs: number;
   waits: number;
+  /** Its dom0less guests' xenstore connections, as their xenbus saw them (absent when it hosts none). */
+  xenbus?: XenbusFigures[];
 }
 
 /**
@@ -118,8 +123,11 @@ export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', '
  * runtime's devices.
  */
 export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall'] as const;
-/** Historical bugs of the hypervisor's Argo code: the parallel runtime brings them back in every thread. */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero'] as const satisfies readonly HistoricalBug[];
+/**
+ * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
+ * xenstored's introduction of a dom0less guest (in the main thread's xenstored).
+ */
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -152,18 +160,25 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${otherFault.line}: fault kind "${otherFault.kind}" is not supported by the parallel runtime yet (it runs ${PARALLEL_FAULT_KINDS.join(', ')}); run this scenario with --runtime deterministic`,
     );
   }
-  // the hypervisor's historical bugs run in every thread's view of it; the others are bugs of the
-  // toolstack, xenstored, device models or guests that only the deterministic runtime models
+  // the hypervisor's historical bugs run in every thread's view of it, xenstored's R11 in its
+  // connections; the others are bugs of the toolstack, device models or guests that only the
+  // deterministic runtime models
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's and xenstored's); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
-  if (dom0less) {
+  if (dom0less && !scenario.domains.some((d) => d.control)) {
     throw new Error(
-      `${scenario.source.file}:${dom0less.line}: domain ${dom0less.name}: dom0less (xenstored introducing a guest Xen built at boot) is not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${dom0less.line}: domain ${dom0less.name}: dom0less needs a control domain (domid 0, or control: true), where xenstored and init-dom0less run; add one to domains`,
+    );
+  }
+  const dom0lessGuests = scenario.domains.filter((d) => d.dom0less);
+  if (dom0lessGuests.length >= EVTCHN_PORTS) {
+    throw new Error(
+      `${scenario.source.file}:${dom0lessGuests[EVTCHN_PORTS - 1].line}: domain ${dom0lessGuests[EVTCHN_PORTS - 1].name}: the parallel runtime gives xenstored's domain ${EVTCHN_PORTS - 1} event-channel ports, one per dom0less guest; run this scenario with --runtime deterministic, or make fewer guests dom0less`,
     );
   }
   const mmio = scenario.devices.find((d) => d.transport === 'mmio');
@@ -226,6 +241,8 @@ class ParallelRun {
   /** While the run goes on: looks at once whether it has ended. */
   private onWorkerReport: (() => void) | undefined;
   private watchdog: Watchdog | undefined;
+  /** xenstored, in the control domain's user space (this thread); none without a control domain. */
+  private readonly xenstored: ParallelXenstored | undefined;
 
   constructor(
     private readonly scenario: Scenario,
@@ -248,6 +265,12 @@ class ParallelRun {
     this.control = new Int32Array(this.buffers.control);
     this.log = new RunLogWriter(this.buffers.logs[workers]);
     this.hostOf = checkedPlacement(options.placement ?? roundRobin, scenario.domains.map((d) => d.domid), workers);
+    const control = scenario.domains.find((d) => d.control);
+    if (control) {
+      const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset });
+      this.hv.onLifecycle(({ domid, change }) => (change === 'dead' ? xenstored.domainDead(domid) : undefined));
+      this.xenstored = xenstored;
+    }
   }
 
   async run(): Promise<ParallelRunSummary> {
@@ -260,6 +283,9 @@ class ParallelRun {
       const startedAt = performance.now();
       this.watchdog = new Watchdog(this.hv, this.buffers, this.workers, this.options.stuckMs ?? 2000, (w) => this.crashed.has(w), this.options.onStuck);
       for (let w = 0; w < this.workers; w++) this.send(w, { type: 'start', timeScale: this.timeScale });
+      // dom0 runs: xenstored serves, and init-dom0less introduces the guests Xen built at boot (R11)
+      this.xenstored?.start();
+      for (const d of this.scenario.domains) if (d.dom0less) this.xenstored?.initDom0less(this.current.get(d.domid)!, d.name);
       this.scheduleEvents();
       const end = await this.untilEnd(startedAt);
       for (const t of this.timers) clearTimeout(t);
@@ -272,6 +298,7 @@ class ParallelRun {
       this.watchdog.stop();
       return this.summarise(end, wallMs);
     } finally {
+      this.xenstored?.stop();
       this.watchdog?.stop();
       for (const t of this.timers) clearTimeout(t);
       for (const port of this.ports) port?.close();
@@ -290,6 +317,9 @@ class ParallelRun {
       input: { domid },
     }).start();
     actor.send({ type: 'CREATE' });
+    this.xenstored?.domainCreated(domid);
+    // Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (a restart is libxl's)
+    if (spec.dom0less && domid === sid && !this.sids.has(domid)) ParallelXenstored.bootDom0less(this.hv, domid, this.xenstored!.domid);
     actor.send({ type: 'UNPAUSE' });
     this.actors.set(domid, actor);
     this.current.set(sid, domid);
@@ -583,6 +613,7 @@ class ParallelRun {
     await this.request(worker, (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) !== 'alive') return;
     this.markAppsFinal(domid);
+    this.xenstored?.domainGone(domid); // evtchn_reset closes the xenstore port: the new kernel is libxl's to introduce
     this.tornDown(domid, reset);
     if (this.hv.life(domid) !== 'alive') return;
     await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
@@ -655,7 +686,8 @@ class ParallelRun {
         // idle is a quiet run in which nothing moved: a timed event that just ended (an unpause, a
         // held-back VIRQ delivered) starts the window afresh
         if (!quiet) lastMoveAt = now;
-        if (quiet && this.finalApps.size >= this.scenario.workloads.length && this.finalDevices.size >= this.scenario.devices.length) return end('idle');
+        const settled = this.xenstored?.settled((domid) => this.runnable(domid)) ?? true;
+        if (quiet && settled && this.finalApps.size >= this.scenario.workloads.length && this.finalDevices.size >= this.scenario.devices.length) return end('idle');
         if (quiet && now - lastMoveAt >= idleMs) return end('idle');
         timer = setTimeout(check, 5);
       };
@@ -696,6 +728,9 @@ class ParallelRun {
     const drainable = new Set(now.filter((domid) => this.runnable(domid) && !this.crashed.has(this.workerOf(domid))));
     const policyAllows = scenarioPolicyAllows(this.scenario, (domid) => this.sids.get(domid) ?? domid);
     const flows = checkFlows(records, { policyAllows, drainable: (owner) => end === 'idle' && drainable.has(owner) });
+    // monitor xenstore-connect, judged before the domains go: each dom0less guest's requests answered
+    const xenbus = this.figures.flatMap((f) => f?.xenbus ?? []);
+    const xenstoreConnect = this.xenstored?.violations((domid) => xenbus.find((x) => x.domid === domid)?.written ?? 0) ?? [];
     const leftovers = this.destroyAllAndCheck();
     // a restarted domain's figures are over every domid it has had, as in the deterministic runtime
     const perDomain = (sid: number) => {
@@ -727,7 +762,7 @@ class ParallelRun {
         return { name: d.name, domid, state: states.get(domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) };
       }),
       ...this.deviceFigures(),
-      invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
+      invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...xenstoreConnect, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
       workers: Array.from({ length: this.workers }, (_, w) => {
         const domids = this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid);
@@ -744,6 +779,7 @@ class ParallelRun {
           bytesReceived: sum((d) => perDomain(d).bytesReceived),
           virqs: sum((d) => hostFigures(d).virqs),
           waits: sum((d) => hostFigures(d).waits),
+          ...(this.figures[w]?.xenbus.length ? { xenbus: this.figures[w]!.xenbus } : {}),
         };
       }),
       watchdog: [...(this.watchdog?.reports ?? [])],

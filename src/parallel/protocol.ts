@@ -1,3 +1,4 @@
+import type { XenbusFigures } from './xenbus-client.js';
 import type { DeviceFigures } from '../runtime/devices.js';
 
 /**
@@ -39,7 +40,7 @@ export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type
  *
  * @example
  * ```ts
- * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }], devices: [], violations: [] };
+ * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }], devices: [], xenbus: [], violations: [] };
  * ```
  */
 export interface WorkerFigures {
@@ -47,5 +48,7 @@ export interface WorkerFigures {
   threadId: number;
   domains: Array<{ domid: number; name: string; virqs: number; waits: number }>;
   devices: DeviceFigures[];
+  /** Its dom0less guests' xenbus connections. */
+  xenbus: XenbusFigures[];
   violations: string[];
 }

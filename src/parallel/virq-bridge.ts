@@ -22,11 +22,30 @@ export const VIRQ_WAIT_SLICE_MS = 50;
  * ```
  */
 export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => void): () => void {
+  return bridgePending(hv, domid, D.VIRQ_PENDING, 1 << virq, deliver);
+}
+
+/**
+ * The same for a domain's interdomain event channels: `deliver` runs on this thread when any of the
+ * ports in `ports` (a bitmask over ports 0–31) is pending; it takes the pending bits itself
+ * (`hv.evtchnTakePending`), or leaves them for later.
+ *
+ * @example
+ * ```ts
+ * const stop = bridgePorts(hv, 0, ~0, () => xenstored.serve()); // every port of dom0
+ * ```
+ */
+export function bridgePorts(hv: Hypervisor, domid: number, ports: number, deliver: () => void): () => void {
+  return bridgePending(hv, domid, D.EVTCHN_PENDING, ports, deliver);
+}
+
+/** Waits on `field` of the domain's slot, delivering while any bit of `mask` is set there. */
+function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => void): () => void {
   const table = hv.domainTable;
   const slot = table.slotOf(domid);
-  if (slot < 0) throw new RangeError(`bridgeVirq: no domain ${domid}`);
-  const word = table.at(slot, D.VIRQ_PENDING);
-  const bit = 1 << virq;
+  if (slot < 0) throw new RangeError(`bridge: no domain ${domid}`);
+  const word = table.at(slot, field);
+  const bit = mask;
   let stopped = false;
   const deliverNow = (): void => {
     if (stopped) return;

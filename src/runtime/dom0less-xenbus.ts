@@ -70,9 +70,7 @@ export class Dom0lessXenbus {
    * Xen built is gone), else the violation.
    */
   unanswered(): string | null {
-    if (!this.live() || this.answered >= this.written) return null;
-    const lost = this.wiped > 0 ? `: ${this.wiped} wiped by domain_conn_reset after xenstored had told the guest it was ready (R11, fixed by Xen e58bd71c09)` : '';
-    return `xenstore-connect: dom0less domain ${this.name} wrote ${this.written} request(s) to its xenstore ring and got ${this.answered} answer(s); its xenbus waits for ever${lost}`;
+    return this.live() ? xenstoreConnectViolation(this.name, this.written, this.answered, this.wiped) : null;
   }
 
   /** The "ready" event reaches the guest: its xenbus makes its first request. */
@@ -101,4 +99,14 @@ export class Dom0lessXenbus {
     const domid = this.hooks.domid();
     return domid !== undefined && domid === this.booted;
   }
+}
+
+/**
+ * Monitor `xenstore-connect` (both runtimes): null when a dom0less guest got an answer to every request
+ * it wrote to its xenstore ring, else the violation — with how many requests `domain_conn_reset` wiped.
+ */
+export function xenstoreConnectViolation(name: string, written: number, answered: number, wiped: number): string | null {
+  if (answered >= written) return null;
+  const lost = wiped > 0 ? `: ${wiped} wiped by domain_conn_reset after xenstored had told the guest it was ready (R11, fixed by Xen e58bd71c09)` : '';
+  return `xenstore-connect: dom0less domain ${name} wrote ${written} request(s) to its xenstore ring and got ${answered} answer(s); its xenbus waits for ever${lost}`;
 }

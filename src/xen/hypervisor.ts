@@ -40,6 +40,11 @@ import type { Xsm, XsmConfig } from '../xsm/xsm.js';
 import { DOMID_FIRST_RESERVED } from './domid.js';
 import { NR_VIRQS } from './virq.js';
 import { ERRNO, errnoName } from './errno.js';
+import { EVTCHN_PORTS } from '../domain/event-channels.js';
+
+/** public/hvm/params.h: the guest's xenstore page (a PFN) and its port to xenstored. */
+export const HVM_PARAM_STORE_PFN = 1;
+export const HVM_PARAM_STORE_EVTCHN = 2;
 
 /** Options of `createHypervisor` (hypercall-api.md "Creating a host"). */
 export interface HypervisorOptions {
@@ -386,6 +391,68 @@ export class Hypervisor {
     this.events.clear(this.slot(domid), virq);
   }
 
+  /** EVTCHNOP_alloc_unbound in `domid` for `remoteDomid`: the port, -ENOSPC or -ESRCH (no such domain). */
+  evtchnAllocUnbound(domid: number, remoteDomid: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    return slot < 0 ? -ERRNO.ESRCH : this.events.allocUnbound(slot, remoteDomid);
+  }
+
+  /** EVTCHNOP_bind_interdomain by `domid` to `remotePort` of `remoteDomid`: the local port, -EINVAL, -ENOSPC or -ESRCH. */
+  evtchnBindInterdomain(domid: number, remoteDomid: number, remotePort: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    const remote = this.domainTable.slotOf(remoteDomid);
+    return slot < 0 || remote < 0 ? -ERRNO.ESRCH : this.events.bindInterdomain(slot, remote, remotePort);
+  }
+
+  /** EVTCHNOP_send by `domid` on `port`: 0 or -EINVAL (-ESRCH: no such domain). */
+  evtchnSend(domid: number, port: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    return slot < 0 ? -ERRNO.ESRCH : this.events.sendPort(slot, port);
+  }
+
+  /** EVTCHNOP_close by `domid` of `port`: 0 or -EINVAL (-ESRCH: no such domain). */
+  evtchnClose(domid: number, port: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    return slot < 0 ? -ERRNO.ESRCH : this.events.closePort(slot, port);
+  }
+
+  /** Takes the pending bits of `domid`'s interdomain ports (clearing them): the handler's acknowledgement. 0 for no such domain. */
+  evtchnTakePending(domid: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    return slot < 0 ? 0 : this.events.clearPorts(slot);
+  }
+
+  /**
+   * HVMOP_set_param of HVM_PARAM_STORE_PFN or HVM_PARAM_STORE_EVTCHN (the only two this model keeps,
+   * in the shared domain table): 0, -ESRCH (no such domain) or -EINVAL (another parameter, or a value
+   * that is not a page of the domain's memory / a port).
+   */
+  hvmSetParam(domid: number, param: number, value: number): number {
+    const slot = this.domainTable.slotOf(domid);
+    if (slot < 0) return -ERRNO.ESRCH;
+    if (param === HVM_PARAM_STORE_PFN && Number.isInteger(value) && value >= 0 && value < this.domainTable.get(slot, D.MEMORY_PAGES)) {
+      this.domainTable.set(slot, D.HVM_STORE_PFN, value + 1);
+      return 0;
+    }
+    if (param === HVM_PARAM_STORE_EVTCHN && Number.isInteger(value) && value > 0 && value < EVTCHN_PORTS) {
+      this.domainTable.set(slot, D.HVM_STORE_EVTCHN, value);
+      return 0;
+    }
+    return -ERRNO.EINVAL;
+  }
+
+  /** HVMOP_get_param of HVM_PARAM_STORE_PFN or HVM_PARAM_STORE_EVTCHN: the value, or undefined while it is not set (or no such domain). */
+  hvmGetParam(domid: number, param: number): number | undefined {
+    const slot = this.domainTable.slotOf(domid);
+    if (slot < 0) return undefined;
+    if (param === HVM_PARAM_STORE_PFN) {
+      const pfn = this.domainTable.get(slot, D.HVM_STORE_PFN) - 1; // stored + 1: 0 is "not set" (Xen's ~0)
+      return pfn >= 0 ? pfn : undefined;
+    }
+    if (param === HVM_PARAM_STORE_EVTCHN) return this.domainTable.get(slot, D.HVM_STORE_EVTCHN) || undefined;
+    return undefined;
+  }
+
   /** Listens to VIRQs raised on this thread; returns the unsubscribe function. */
   onVirq(listener: VirqListener): () => void {
     return this.events.onRaise(listener);
@@ -396,6 +463,7 @@ export class Hypervisor {
     const slot = this.slot(domid);
     this.observed(domid, () => domainMarkDying(this.domainTable, slot));
     underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, false));
+    this.events.closeAllPorts(slot); // domain_kill → evtchn_destroy
   }
 
   /** A dying domain is gone: teardown runs again (idempotent) and its id no longer resolves. */
@@ -425,6 +493,7 @@ export class Hypervisor {
     const slot = this.slot(domid);
     if (this.domainTable.get(slot, D.STATE) !== DOMAIN_ALIVE) throw new Error(`softResetDomain(${domid}): the domain is dying`);
     underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
+    this.events.closeAllPorts(slot); // domain_soft_reset → evtchn_reset
   }
 
   /**

@@ -1,0 +1,205 @@
+import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
+import { PAGE_SIZE } from '../memory/constants.js';
+import { xenstoreConnectViolation } from '../runtime/dom0less-xenbus.js';
+import { Xenstore } from '../xenstore/xenstore.js';
+import {
+  XENSTORE_CONNECTED,
+  XENSTORE_ERROR_NONE,
+  XENSTORE_RECONNECT,
+  XENSTORE_SERVER_FEATURE_ERROR,
+  XENSTORE_SERVER_FEATURE_RECONNECTION,
+  XS_IFACE,
+  XsConnection,
+  answerXsRequest,
+} from '../xenstore/xs-wire.js';
+import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, type Hypervisor } from '../xen/hypervisor.js';
+import { bridgePorts } from './virq-bridge.js';
+import { dom0lessStorePfn } from './xenbus-client.js';
+
+/** A dom0less guest's connection, as xenstored keeps it. */
+interface Connection {
+  name: string;
+  domid: number;
+  /** xenstored's end of the page. */
+  conn: XsConnection;
+  /** xenstored's port, bound to the guest's xenstore port (0 until XS_INTRODUCE). */
+  port: number;
+  answered: number;
+  /** Whole requests `domain_conn_reset` wiped. */
+  wiped: number;
+  /** The guest broke the protocol (xenstored's `ignore_connection`): what it wrote (XENSTORE_ERROR_*). */
+  error: number;
+  /** The booted incarnation's connection is over: its domain was destroyed, restarted or soft-reset. */
+  over: boolean;
+}
+
+/**
+ * xenstored in the parallel runtime (issue #5), run by the main thread — the control domain's
+ * user space, where the toolstack also runs: the store and its actor (`xenstoreMachine`, as in the
+ * deterministic runtime), every domain introduced when it is created and released when it is dead,
+ * and the xenstore connections of dom0less guests over real shared pages: the guest's xenbus in its
+ * worker thread writes `xsd_sockmsg` requests into its page in guest memory and sends on its event
+ * channel; xenstored, woken through the control domain's pending word (`Atomics.waitAsync`, bounded),
+ * reads them, answers through its actor and sends back (virtio-ioreq-lifecycle.md §6.7 R11).
+ *
+ * @example
+ * ```ts
+ * const xs = new ParallelXenstored(hv, 0, { notifyBeforeReset: false });
+ * xs.domainCreated(1);
+ * ParallelXenstored.bootDom0less(hv, 1, 0); // Xen, at boot
+ * xs.start();
+ * xs.initDom0less(1, 'sensor');              // dom0's init-dom0less, once the guests run
+ * ```
+ */
+export class ParallelXenstored {
+  readonly store = new Xenstore();
+  private readonly actor: XenstoreActor;
+  private readonly port: XenstoredPort;
+  /** By xenstored's local port. */
+  private readonly byPort = new Map<number, Connection>();
+  private readonly connections: Connection[] = [];
+  private stopBridge: (() => void) | undefined;
+
+  constructor(
+    private readonly hv: Hypervisor,
+    /** The domain xenstored runs in (the control domain). */
+    readonly domid: number,
+    private readonly options: { notifyBeforeReset: boolean },
+  ) {
+    this.actor = createXenstoreActor({ store: this.store, unwatch: new Map() }, {}).start();
+    this.port = new XenstoredPort(this.actor, this.store);
+  }
+
+  /**
+   * Xen builds a dom0less guest at boot with its xenstore event channel already allocated — unbound,
+   * for xenstored's domain to bind (dom0less-build.c `alloc_xenstore_evtchn`) — and
+   * HVM_PARAM_STORE_EVTCHN set; HVM_PARAM_STORE_PFN stays unset until init-dom0less. The port, or a
+   * negative errno.
+   */
+  static bootDom0less(hv: Hypervisor, domid: number, xenstoredDomid: number): number {
+    const port = hv.evtchnAllocUnbound(domid, xenstoredDomid);
+    if (port > 0) hv.hvmSetParam(domid, HVM_PARAM_STORE_EVTCHN, port);
+    return port;
+  }
+
+  /** Serves requests from now on: woken when any port of xenstored's domain is pending. */
+  start(): void {
+    this.stopBridge ??= bridgePorts(this.hv, this.domid, ~0, () => this.serve());
+  }
+
+  stop(): void {
+    this.stopBridge?.();
+    this.stopBridge = undefined;
+    this.actor.stop();
+  }
+
+  /** A domain was created: xenstored introduces it (its home, `@introduceDomain`). */
+  domainCreated(domid: number): void {
+    this.port.domainEvent({ type: 'INTRODUCE', domid });
+  }
+
+  /** A domain is dead: xenstored releases it (`@releaseDomain`, its nodes); its connection, if any, is over. */
+  domainDead(domid: number): void {
+    this.domainGone(domid);
+    this.port.domainEvent({ type: 'RELEASE', domid });
+  }
+
+  /** The booted kernel of `domid` is gone (destroyed, restarted, soft-reset): its connection is over. */
+  domainGone(domid: number): void {
+    for (const c of this.connections) if (c.domid === domid) c.over = true;
+  }
+
+  /**
+   * dom0's init-dom0less for the guest Xen built as `domid`: the xenstore page (zeroed, `connection`
+   * = XENSTORE_RECONNECT so that the guest waits, the server's features), HVM_PARAM_STORE_PFN, then
+   * XS_INTRODUCE — `introduce_domain` and `domain_conn_reset`, as xenstored runs them, one after the
+   * other. `between` runs between the two (a test's guest that gets there first; nothing in a run).
+   */
+  initDom0less(domid: number, name: string, between?: () => void): void {
+    const memory = this.hv.domain(domid)?.memory;
+    if (!memory || this.hv.life(domid) !== 'alive') return;
+    const pfn = dom0lessStorePfn(memory.pages);
+    memory.zero(pfn * PAGE_SIZE, PAGE_SIZE);
+    const conn = new XsConnection(memory, pfn * PAGE_SIZE, 'xenstored');
+    conn.setField(XS_IFACE.server_features, XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR);
+    conn.setField(XS_IFACE.connection, XENSTORE_RECONNECT);
+    this.hv.hvmSetParam(domid, HVM_PARAM_STORE_PFN, pfn);
+    const c: Connection = { name, domid, conn, port: 0, answered: 0, wiped: 0, error: XENSTORE_ERROR_NONE, over: false };
+    this.connections.push(c);
+    this.introduceDomain(c);
+    between?.();
+    this.connReset(c);
+  }
+
+  /**
+   * XS_INTRODUCE's `introduce_domain`: xenstored binds its end of the guest's xenstore port and maps
+   * the page. With the historical bug (before Xen e58bd71c09) it tells the guest it is ready here,
+   * before the reset.
+   */
+  private introduceDomain(c: Connection): void {
+    const guestPort = this.hv.hvmGetParam(c.domid, HVM_PARAM_STORE_EVTCHN);
+    const port = guestPort === undefined ? -1 : this.hv.evtchnBindInterdomain(this.domid, c.domid, guestPort);
+    if (port <= 0) {
+      c.over = true; // no channel to the guest: nothing to serve (a guest Xen built without one)
+      return;
+    }
+    c.port = port;
+    this.byPort.set(port, c);
+    if (this.options.notifyBeforeReset) this.ready(c);
+  }
+
+  /** XS_INTRODUCE's `domain_conn_reset`: the ring indexes back to zero (what the guest wrote is gone); today's xenstored then tells the guest it is ready. */
+  private connReset(c: Connection): void {
+    if (c.port <= 0) return;
+    c.wiped += c.conn.reset();
+    if (!this.options.notifyBeforeReset) this.ready(c);
+  }
+
+  /** `connection` = XENSTORE_CONNECTED, then an event on the guest's xenstore port. */
+  private ready(c: Connection): void {
+    c.conn.setField(XS_IFACE.connection, XENSTORE_CONNECTED);
+    this.hv.evtchnSend(this.domid, c.port);
+  }
+
+  /** xenstored's event loop: every pending port's connection read, its requests answered, the guest told. */
+  serve(): void {
+    const pending = this.hv.evtchnTakePending(this.domid);
+    for (const [port, c] of this.byPort) if (pending & (1 << port) && !c.over) this.serveConnection(c);
+  }
+
+  private serveConnection(c: Connection): void {
+    if (c.error !== XENSTORE_ERROR_NONE) return; // ignored since it broke the protocol
+    const { messages, freed, error } = c.conn.receive();
+    for (const m of messages) {
+      c.conn.send(answerXsRequest(this.port, c.domid, m));
+      c.answered++;
+    }
+    if (error !== XENSTORE_ERROR_NONE) {
+      // xenstored's ignore_connection: the error in the page, the connection no longer served
+      c.error = error;
+      c.conn.setField(XS_IFACE.error, error);
+    }
+    const written = c.conn.flush();
+    if (written > 0 || freed > 0 || error !== XENSTORE_ERROR_NONE) this.hv.evtchnSend(this.domid, c.port);
+  }
+
+  /** True when every booted dom0less guest still running has had an answer (or broke its connection). */
+  settled(runnable: (domid: number) => boolean): boolean {
+    return this.connections.every((c) => c.over || c.answered > 0 || c.error !== XENSTORE_ERROR_NONE || !runnable(c.domid));
+  }
+
+  /** Monitor `xenstore-connect`: each booted guest's requests (`written`, from its worker) against xenstored's answers. */
+  violations(written: (domid: number) => number): string[] {
+    return this.connections.flatMap((c) => {
+      if (c.over) return [];
+      const v = xenstoreConnectViolation(c.name, written(c.domid), c.answered, c.wiped);
+      return v === null ? [] : [v];
+    });
+  }
+
+  /** The connection of `domid`, for tests: xenstored's figures. */
+  connectionOf(domid: number): { answered: number; wiped: number; error: number; port: number } | undefined {
+    const c = this.connections.find((x) => x.domid === domid);
+    return c && { answered: c.answered, wiped: c.wiped, error: c.error, port: c.port };
+  }
+}

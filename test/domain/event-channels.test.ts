@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { EVTCHN_PORTS } from '../../src/domain/event-channels.js';
+import { ERRNO } from '../../src/xen/errno.js';
+import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, attachHypervisor, createHypervisor } from '../../src/xen/hypervisor.js';
+
+// Interdomain event channels in the shared domain table (xen/common/event_channel.c): alloc_unbound,
+// bind_interdomain, send, close — and evtchn_destroy when the domain is killed.
+
+const host = () => {
+  const hv = createHypervisor({ argo: { enabled: true } });
+  for (const domid of [0, 1, 2]) hv.createDomain({ domid });
+  return hv;
+};
+
+describe('interdomain event channels', () => {
+  it('alloc_unbound for a remote, bind_interdomain by it, send both ways: the other end pending, seen from another view', () => {
+    const hv = host();
+    const view = attachHypervisor(hv.share());
+    const guestPort = hv.evtchnAllocUnbound(1, 0);
+    expect(guestPort).toBe(1); // lowest free; port 0 is reserved
+    expect(hv.evtchnBindInterdomain(2, 1, guestPort)).toBe(-ERRNO.EINVAL); // unbound for dom0, not for 2
+    const dom0Port = view.evtchnBindInterdomain(0, 1, guestPort);
+    expect(dom0Port).toBe(1);
+    expect(hv.evtchnBindInterdomain(0, 1, guestPort)).toBe(-ERRNO.EINVAL); // bound already
+    expect(view.evtchnSend(1, guestPort)).toBe(0);
+    expect(hv.evtchnTakePending(0)).toBe(1 << dom0Port);
+    expect(hv.evtchnTakePending(0)).toBe(0); // taken
+    expect(hv.evtchnSend(0, dom0Port)).toBe(0);
+    expect(view.evtchnTakePending(1)).toBe(1 << guestPort);
+  });
+
+  it('send on a free port is EINVAL, on an unbound one dropped; close makes the other end unbound; killing a domain closes its ports', () => {
+    const hv = host();
+    expect(hv.evtchnSend(1, 5)).toBe(-ERRNO.EINVAL);
+    expect(hv.evtchnSend(1, 0)).toBe(-ERRNO.EINVAL);
+    const port = hv.evtchnAllocUnbound(1, 0);
+    expect(hv.evtchnSend(1, port)).toBe(0);
+    expect(hv.evtchnTakePending(0)).toBe(0);
+    const local = hv.evtchnBindInterdomain(0, 1, port);
+    expect(hv.evtchnClose(0, local)).toBe(0);
+    expect(hv.evtchnSend(1, port)).toBe(0); // unbound again: dropped
+    expect(hv.evtchnClose(0, local)).toBe(-ERRNO.EINVAL);
+    const again = hv.evtchnBindInterdomain(0, 1, port); // the guest's end can be bound again
+    expect(again).toBeGreaterThan(0);
+    hv.destroyDomain(1);
+    expect(hv.evtchnSend(0, again)).toBe(0); // the dead guest's end is gone: dom0's is unbound
+    expect(hv.evtchnAllocUnbound(99, 0)).toBe(-ERRNO.ESRCH);
+  });
+
+  it(`${EVTCHN_PORTS - 1} ports a domain, then ENOSPC`, () => {
+    const hv = host();
+    for (let i = 1; i < EVTCHN_PORTS; i++) expect(hv.evtchnAllocUnbound(2, 0)).toBe(i);
+    expect(hv.evtchnAllocUnbound(2, 0)).toBe(-ERRNO.ENOSPC);
+  });
+
+  it('HVM_PARAM_STORE_PFN and STORE_EVTCHN: unset until set; a page outside the memory or a bad port is EINVAL', () => {
+    const hv = host();
+    expect(hv.hvmGetParam(1, HVM_PARAM_STORE_PFN)).toBeUndefined();
+    expect(hv.hvmSetParam(1, HVM_PARAM_STORE_PFN, 0)).toBe(0);
+    expect(hv.hvmGetParam(1, HVM_PARAM_STORE_PFN)).toBe(0);
+    expect(hv.hvmSetParam(1, HVM_PARAM_STORE_PFN, hv.domain(1)!.memory.pages)).toBe(-ERRNO.EINVAL);
+    expect(hv.hvmSetParam(1, HVM_PARAM_STORE_EVTCHN, EVTCHN_PORTS)).toBe(-ERRNO.EINVAL);
+    expect(hv.hvmSetParam(1, HVM_PARAM_STORE_EVTCHN, 3)).toBe(0);
+    expect(hv.hvmGetParam(1, HVM_PARAM_STORE_EVTCHN)).toBe(3);
+    expect(hv.hvmSetParam(1, 99, 1)).toBe(-ERRNO.EINVAL);
+    expect(hv.hvmSetParam(42, HVM_PARAM_STORE_EVTCHN, 1)).toBe(-ERRNO.ESRCH);
+  });
+});
