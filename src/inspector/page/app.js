@@ -113,7 +113,8 @@ async function render() {
     const changed = state.changedAll ? undefined : [...state.changed];
     state.changed.clear();
     state.changedAll = false;
-    await topology.render(state.actors, state.hello?.hypervisor, changed);
+    redrawn.push(await topology.render(state.actors, state.hello?.hypervisor, changed));
+    if (redrawn.length > 50) redrawn.shift();
     $('actor-count').textContent = `${state.actors.size} actors`;
   }
   if (state.dirty.log) {
@@ -132,9 +133,11 @@ async function render() {
   renderTimes.push(performance.now() - started);
   if (renderTimes.length > 50) renderTimes.shift();
 }
-/** How long the last renders took (ms): for the tests' responsiveness check. */
+/** How long the last renders took (ms), for `npm run bench:inspector`. */
 const renderTimes = [];
-window.argosimInspector = { renderTimes, state };
+/** How many actors' nodes each of the last topology renders redrew: the tests check that a step redraws only what changed. */
+const redrawn = [];
+window.argosimInspector = { renderTimes, redrawn, state };
 
 function renderHeader() {
   $('step').textContent = String(state.step);

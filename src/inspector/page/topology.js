@@ -42,7 +42,7 @@ export class Topology {
 
   /**
    * Lays out anew when the set of actors changed (then redraws everything), else updates the
-   * actors in `changed` (ids) only.
+   * actors in `changed` (ids) only. Returns how many actors' nodes it redrew.
    */
   async render(actors, hv, changed) {
     this.hv = hv ?? this.hv;
@@ -52,12 +52,18 @@ export class Topology {
       await this.layout(actors);
       changed = undefined;
     }
+    let redrawn = 0;
     if (changed) {
-      for (const id of changed) if (actors.has(id)) this.update(actors.get(id));
-      return;
+      for (const id of changed) {
+        if (!actors.has(id)) continue;
+        this.update(actors.get(id));
+        redrawn++;
+      }
+      return redrawn;
     }
     for (const a of actors.values()) this.update(a);
     this.drawFlows(actors);
+    return actors.size;
   }
 
   async layout(actors) {
