@@ -26,6 +26,7 @@ import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { EVTCHN_PORTS } from '../domain/event-channels.js';
 import { ParallelXenstored } from './xenstored-host.js';
+import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from './xenbus-client.js';
 
 /** Options of `runParallel`. */
@@ -122,12 +123,12 @@ export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', '
  * and `stall` among them; the device models', `balloon` and `xenstore_tamper` need the deterministic
  * runtime's devices.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update'] as const;
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
- * xenstored's introduction of a dom0less guest (in the main thread's xenstored).
+ * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -267,7 +268,7 @@ class ParallelRun {
     this.hostOf = checkedPlacement(options.placement ?? roundRobin, scenario.domains.map((d) => d.domid), workers);
     const control = scenario.domains.find((d) => d.control);
     if (control) {
-      const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset });
+      const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: scenario.bugs.liveUpdateDyingDomainFatal });
       this.hv.onLifecycle(({ domid, change }) => (change === 'dead' ? xenstored.domainDead(domid) : undefined));
       this.xenstored = xenstored;
     }
@@ -559,6 +560,15 @@ class ParallelRun {
       }
       case 'virq_drop':
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
+      case 'xenstored_live_update': {
+        // the new xenstored reads its state `delay` later (default 1 ms, as in the deterministic runtime)
+        const xenstored = this.xenstored!;
+        xenstored.liveUpdate();
+        return this.at(this.scenarioNow() + (f.delayMs ?? LIVE_UPDATE_MS), () => {
+          xenstored.liveUpdateRestore((domid) => this.specOf(domid).name);
+          this.onWorkerReport?.(); // an exit ends the run at once
+        });
+      }
       case 'virq_delay':
         this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
         // the held-back VIRQ is work still to come: the run does not end idle before it is delivered
@@ -657,7 +667,7 @@ class ParallelRun {
    * Resolves with why the run ends: every app done (`idle`), nothing moving (`idle`), or the time
    * limit. Looked at every few milliseconds, and at once when a worker reports (an app's end).
    */
-  private untilEnd(startedAt: number): Promise<'idle' | 'until'> {
+  private untilEnd(startedAt: number): Promise<'idle' | 'until' | 'halted'> {
     const untilMs = this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
     const idleMs = this.options.idleMs ?? 500;
     let lastCount = -1;
@@ -667,12 +677,14 @@ class ParallelRun {
       const check = () => {
         clearTimeout(timer);
         const now = performance.now();
-        const end = (why: 'idle' | 'until') => {
+        const end = (why: 'idle' | 'until' | 'halted') => {
           this.onWorkerReport = undefined;
           resolve(why);
         };
         // wall time runs on while the toolstack works: an operation due before the limit (queued
         // behind a slow one, say a restart) still happens before the run ends
+        // xenstored exited (R12's bug): the host has no xenstore, and the run ends there
+        if (this.xenstored?.exited !== undefined) return end('halted');
         if ((now - startedAt) / this.timeScale >= untilMs && this.timedDueLeft === 0) return end('until');
         const count = this.recordCount();
         if (count !== lastCount) {
@@ -721,14 +733,14 @@ class ParallelRun {
     return this.hv.life(domid) === 'alive' && (this.hv.domctl.getInfo(domid).flags & XEN_DOMINF_running) !== 0;
   }
 
-  private summarise(end: 'idle' | 'until', wallMs: number): ParallelRunSummary {
+  private summarise(end: 'idle' | 'until' | 'halted', wallMs: number): ParallelRunSummary {
     const records = this.buffers.logs.flatMap((b) => readRunLog(b));
     const states = new Map([...this.actors].map(([domid, a]) => [domid, String(a.getSnapshot().value)]));
     const now = [...this.current.values()];
     const drainable = new Set(now.filter((domid) => this.runnable(domid) && !this.crashed.has(this.workerOf(domid))));
     const policyAllows = scenarioPolicyAllows(this.scenario, (domid) => this.sids.get(domid) ?? domid);
     const flows = checkFlows(records, { policyAllows, drainable: (owner) => end === 'idle' && drainable.has(owner) });
-    // monitor xenstore-connect, judged before the domains go: each dom0less guest's requests answered
+    // monitors xenstore-connect and live-update-survives, judged before the domains go
     const xenbus = this.figures.flatMap((f) => f?.xenbus ?? []);
     const xenstoreConnect = this.xenstored?.violations((domid) => xenbus.find((x) => x.domid === domid)?.written ?? 0) ?? [];
     const leftovers = this.destroyAllAndCheck();

@@ -1,6 +1,7 @@
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { xenstoreConnectViolation } from '../runtime/dom0less-xenbus.js';
+import { XenstoredConnections } from '../runtime/xenstored-connections.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import {
   XENSTORE_CONNECTED,
@@ -58,13 +59,19 @@ export class ParallelXenstored {
   /** By xenstored's local port. */
   private readonly byPort = new Map<number, Connection>();
   private readonly connections: Connection[] = [];
+  /** Every domain introduced and not released: what a live update saves (R12). */
+  private readonly introduced = new XenstoredConnections();
   private stopBridge: (() => void) | undefined;
+  /** The state a live update wrote, while the new xenstored has not read it (nothing is served). */
+  private updating: ReturnType<XenstoredConnections['save']> | undefined;
+  /** Why xenstored is gone for good (a live update that exited), else undefined. */
+  exited: string | undefined;
 
   constructor(
     private readonly hv: Hypervisor,
     /** The domain xenstored runs in (the control domain). */
     readonly domid: number,
-    private readonly options: { notifyBeforeReset: boolean },
+    private readonly options: { notifyBeforeReset: boolean; liveUpdateDyingDomainFatal?: boolean },
   ) {
     this.actor = createXenstoreActor({ store: this.store, unwatch: new Map() }, {}).start();
     this.port = new XenstoredPort(this.actor, this.store);
@@ -84,6 +91,7 @@ export class ParallelXenstored {
 
   /** Serves requests from now on: woken when any port of xenstored's domain is pending. */
   start(): void {
+    if (this.exited !== undefined || this.updating) return;
     this.stopBridge ??= bridgePorts(this.hv, this.domid, ~0, () => this.serve());
   }
 
@@ -95,13 +103,53 @@ export class ParallelXenstored {
 
   /** A domain was created: xenstored introduces it (its home, `@introduceDomain`). */
   domainCreated(domid: number): void {
+    this.introduced.introduced(domid);
     this.port.domainEvent({ type: 'INTRODUCE', domid });
   }
 
   /** A domain is dead: xenstored releases it (`@releaseDomain`, its nodes); its connection, if any, is over. */
   domainDead(domid: number): void {
     this.domainGone(domid);
+    this.introduced.released(domid);
     this.port.domainEvent({ type: 'RELEASE', domid });
+  }
+
+  /**
+   * `xenstore-control live-update` (virtio-ioreq-lifecycle.md §6.7 R12): xenstored writes its state —
+   * every domain it is connected to — and re-executes; until `liveUpdateRestore` nothing is served
+   * (requests wait in the guests' rings and their events in the pending word: the event-channel
+   * bindings survive the exec). SIM CHOICE as in the deterministic runtime: the toolstack's own
+   * introduce and release in the meantime are made at once.
+   */
+  liveUpdate(): void {
+    if (this.exited !== undefined || this.updating) return;
+    this.updating = this.introduced.save();
+    this.stopBridge?.();
+    this.stopBridge = undefined;
+  }
+
+  /**
+   * The new xenstored reads the state and connects again to each domain: maps its ring page. A domain
+   * that died meanwhile cannot be mapped: today's xenstored (Xen 939775cfd3) drops that connection as
+   * for a domain gone; with `liveUpdateDyingDomainFatal` it exits — the host has no xenstore any more
+   * (`exited` says why: the monitor live-update-survives). Then every ring is looked at once (what
+   * came while it was down) and serving goes on.
+   */
+  liveUpdateRestore(name: (domid: number) => string): void {
+    const saved = this.updating;
+    if (!saved) return;
+    this.updating = undefined;
+    this.introduced.restore(saved, (domid) => this.hv.life(domid) === 'alive', (domid, current) => {
+      if (this.options.liveUpdateDyingDomainFatal) {
+        this.exited = `live-update-survives: xenstored exited in its live update: domain ${name(domid)} (${domid}) died during it and its ring page could not be mapped; the host has no xenstore`;
+        return false;
+      }
+      if (current) this.domainDead(domid); // dropped, as for a domain gone (a domid taken again is another domain's)
+      return true;
+    });
+    if (this.exited !== undefined) return;
+    this.start();
+    for (const c of this.connections) if (!c.over && c.port > 0) this.serveConnection(c);
   }
 
   /** The booted kernel of `domid` is gone (destroyed, restarted, soft-reset): its connection is over. */
@@ -163,6 +211,7 @@ export class ParallelXenstored {
 
   /** xenstored's event loop: every pending port's connection read, its requests answered, the guest told. */
   serve(): void {
+    if (this.updating || this.exited !== undefined) return;
     const pending = this.hv.evtchnTakePending(this.domid);
     for (const [port, c] of this.byPort) if (pending & (1 << port) && !c.over) this.serveConnection(c);
   }
@@ -183,13 +232,22 @@ export class ParallelXenstored {
     if (written > 0 || freed > 0 || error !== XENSTORE_ERROR_NONE) this.hv.evtchnSend(this.domid, c.port);
   }
 
-  /** True when every booted dom0less guest still running has had an answer (or broke its connection). */
+  /**
+   * True when every booted dom0less guest still running has read an answer from its ring (xenstored
+   * answered, and the guest's `rsp_cons` caught up), or broke its connection.
+   */
   settled(runnable: (domid: number) => boolean): boolean {
-    return this.connections.every((c) => c.over || c.answered > 0 || c.error !== XENSTORE_ERROR_NONE || !runnable(c.domid));
+    if (this.exited !== undefined) return true;
+    return this.connections.every((c) => c.over || (c.answered > 0 && c.conn.drained()) || c.error !== XENSTORE_ERROR_NONE || !runnable(c.domid));
   }
 
-  /** Monitor `xenstore-connect`: each booted guest's requests (`written`, from its worker) against xenstored's answers. */
+  /**
+   * Monitor `xenstore-connect`: each booted guest's requests (`written`, from its worker) against
+   * xenstored's answers — or, once xenstored has exited, monitor live-update-survives' report alone.
+   */
   violations(written: (domid: number) => number): string[] {
+    // xenstored exited (R12's bug): that is the violation; unanswered requests follow from it
+    if (this.exited !== undefined) return [this.exited];
     return this.connections.flatMap((c) => {
       if (c.over) return [];
       const v = xenstoreConnectViolation(c.name, written(c.domid), c.answered, c.wiped);

@@ -44,7 +44,7 @@ import { Dom0lessXenbus } from './dom0less-xenbus.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
-import { XenstoredConnections } from './xenstored-connections.js';
+import { LIVE_UPDATE_MS, XenstoredConnections } from './xenstored-connections.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -186,12 +186,6 @@ interface ToolstackRun {
 const STEPS_MAX_DEFAULT = 1_000_000;
 /** The shortest toolstack timer a `stall` waits for: libxl's operation timeouts, not its ticks. */
 const STALL_TIMEOUT_MIN_MS = 1000;
-/**
- * How long a xenstored live update takes from writing its state to the new xenstored's re-connection
- * (fault `xenstored_live_update`, its `delay` by default; SIM CHOICE: the spec gives none, and an
- * exec plus a restore of a small store take about a millisecond).
- */
-const LIVE_UPDATE_MS = 1;
 /** How often `run` reports progress. */
 export const PROGRESS_STEPS = 1000;
 

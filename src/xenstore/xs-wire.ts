@@ -157,6 +157,12 @@ export class XsConnection {
     return written;
   }
 
+  /** True when the other side has read everything this end sent (nothing queued, the outgoing ring empty). */
+  drained(): boolean {
+    const i32 = this.memory.i32;
+    return this.outQueue.length === 0 && Atomics.load(i32, this.outCons) === Atomics.load(i32, this.outProd);
+  }
+
   /** Bytes still queued for the outgoing ring. */
   get queued(): number {
     return this.outQueue.reduce((n, b) => n + b.length, 0) - this.outOffset;

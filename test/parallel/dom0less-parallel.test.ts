@@ -82,6 +82,22 @@ describe('dom0less guests in the parallel runtime', () => {
     expect(xenstored.violations(() => 1)).toEqual([]);
   });
 
+  it('a live update: a request written while xenstored is down waits in the ring and is answered once the new xenstored has read its state', () => {
+    const { xenstored, xenbus } = oneThread(false);
+    xenstored.start();
+    xenstored.initDom0less(1, 'edge');
+    xenstored.liveUpdate();
+    xenbus.event(); // connected: the guest writes its first request and sends
+    xenstored.serve(); // the old xenstored is gone: nothing served
+    xenbus.event();
+    expect(xenbus.figures()).toMatchObject({ written: 1, answered: 0 });
+    xenstored.liveUpdateRestore(String);
+    xenbus.event();
+    expect(xenbus.figures()).toMatchObject({ written: 1, answered: 1, firstReply: 'ENOENT' });
+    expect(xenstored.exited).toBeUndefined();
+    xenstored.stop();
+  });
+
   it('a guest that breaks its ring indexes is ignored by xenstored (XENSTORE_ERROR_RINGIDX in the page), not served, and nothing crashes', () => {
     const { hv, xenstored, xenbus } = oneThread(false);
     xenstored.initDom0less(1, 'edge');

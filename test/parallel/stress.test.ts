@@ -95,6 +95,6 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     await expect(runParallel(devices, { workers: 2 })).rejects.toThrow(/virtio-transports\.yaml:18: device vdb: virtio-mmio devices \(IOREQ servers, device models, xenstore\) are not run by the parallel runtime yet — it runs VirtIO-Argo devices \(transport: argo\); run this scenario with --runtime deterministic/);
     await expect(runParallel(loadScenario('scenarios/network-driver-domain.yaml'), { workers: 2 })).rejects.toThrow(/network-driver-domain\.yaml:\d+: vif of \w+: PV vifs .* not run by the parallel runtime yet/);
     const toolstackBug = parseScenario(`${readFileSync('scenarios/tiny.yaml', 'utf8')}bugs: { halfBuiltDomainKept: true }\n`, 'tiny-bug.yaml');
-    await expect(runParallel(toolstackBug, { workers: 2 })).rejects.toThrow(/tiny-bug\.yaml:\d+: bugs: halfBuiltDomainKept is a bug the parallel runtime does not model \(it runs sendvReturnsZeroWhenQueued, pendingLengthZero, introduceNotifiesBeforeReset: the hypervisor's and xenstored's\)/);
+    await expect(runParallel(toolstackBug, { workers: 2 })).rejects.toThrow(/tiny-bug\.yaml:\d+: bugs: halfBuiltDomainKept is a bug the parallel runtime does not model \(it runs sendvReturnsZeroWhenQueued, pendingLengthZero, introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: the hypervisor's and xenstored's\)/);
   });
 });

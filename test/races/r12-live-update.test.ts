@@ -74,16 +74,29 @@ describe('race R12: a xenstored live update while a domain dies', () => {
     expect(replay.violations).toEqual(found!.violations);
   }, 120_000);
 
-  it('the parallel runtime refuses the fault at its line', async () => {
-    const text = parseScenario(`name: lu
-boot: { argo: true }
+  it('the parallel runtime runs it too: today a domain dying during the update is dropped and the run goes on; with the bug xenstored exits and the run ends there', async () => {
+    const text = `name: lu
+seed: 3
+boot: { argo: true, macPermissive: true }
 domains:
   - { name: dom0, domid: 0 }
-  - { name: a, domid: 1 }
+  - { name: driverdom, memory: 4MiB }
+  - { name: edge, memory: 1MiB, dom0less: true }
+rings:
+  - { owner: dom0, port: 514, partner: any, len: 4KiB }
+workloads:
+  - { name: log, from: edge, to: { domain: dom0, port: 514 }, count: 20, size: 64, rate: 1ms }
 faults:
-  - { kind: xenstored_live_update, domain: dom0, at: 1ms }
-`, 'lu.yaml');
-    await expect(runParallel(text, { workers: 1 })).rejects.toThrow(/lu\.yaml:7: fault kind "xenstored_live_update" is not supported by the parallel runtime yet/);
+  - { kind: xenstored_live_update, domain: dom0, at: 5ms, delay: 4ms }
+  - { kind: kill, domain: driverdom, at: 6ms }
+`;
+    const today = await runParallel(parseScenario(text, 'lu.yaml'), { workers: 2 });
+    expect(today).toMatchObject({ end: 'idle', faults: { xenstored_live_update: 1, kill: 1 }, invariantViolations: [] });
+    expect(today.messages).toMatchObject({ sent: 20, delivered: 20 });
+    const buggy = await runParallel(parseScenario(text.replace('seed: 3', 'seed: 3\nbugs: { liveUpdateDyingDomainFatal: true }'), 'lu-bug.yaml'), { workers: 2 });
+    expect(buggy.end).toBe('halted');
+    expect(buggy.invariantViolations).toEqual(['live-update-survives: xenstored exited in its live update: domain driverdom (1) died during it and its ring page could not be mapped; the host has no xenstore']);
+    expect(buggy.messages.sent).toBeLessThan(20);
   });
 });
 
