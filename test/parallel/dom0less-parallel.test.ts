@@ -42,6 +42,17 @@ describe('dom0less guests in the parallel runtime', () => {
     }
   });
 
+  it('stress-dom0less-parallel.yaml on 2 workers: nothing lost but to teardown, no violation; every guest no fault touched read its answer', async () => {
+    const s = await runParallel(loadScenario('scenarios/stress-dom0less-parallel.yaml'), { workers: 2 });
+    expect(s.messages).toMatchObject({ duplicated: 0, corrupted: 0, reordered: 0 });
+    expect(s.invariantViolations).toEqual([]);
+    expect(s.faults).toMatchObject({ xenstored_live_update: 2, kill: 2, reboot: 1, soft_reset: 1 });
+    const xenbus = s.workers.flatMap((w) => w.xenbus ?? []);
+    expect(xenbus).toHaveLength(12);
+    // a4, b5 killed, b3 soft-reset, b4 rebooted: their first kernels may go before reading their answer
+    for (const x of xenbus.filter((x) => !['a4', 'b3', 'b4', 'b5'].includes(x.name))) expect(x).toMatchObject({ written: 1, answered: 1, firstReply: 'ENOENT' });
+  }, 60_000);
+
   it("r11 runs with the historical bug on: every message delivered, and any violation is R11's", async () => {
     const text = readFileSync('scenarios/races/r11-dom0less-introduce.yaml', 'utf8');
     const buggy = parseScenario(text.replace('seed: 9', 'seed: 9\nbugs: { introduceNotifiesBeforeReset: true }'), 'r11-bug.yaml');
