@@ -60,5 +60,10 @@ export function formatParallelRun(s: ParallelRunSummary): string {
     (w) =>
       `worker ${w.worker} (thread ${w.threadId ?? '-'})${w.crashed ? ` CRASHED (${w.crashReason?.split('\n')[0] ?? 'no reason'})` : ''}: ${w.domains.join(' ')} — sent ${w.sent} (${w.bytesSent} B), received ${w.received} (${w.bytesReceived} B), VIRQs ${w.virqs}, waits ${w.waits}`,
   );
-  return [base, '', `${s.workers.length} workers, ${s.wallMs} ms wall time:`, ...workers].join('\n');
+  const xenbus = s.workers.flatMap((w) => w.xenbus ?? []);
+  const connections = xenbus.map(
+    (x) => `  ${x.name} (${x.domid}): ${x.written} request(s) written, ${x.answered} answered${x.firstReply !== null ? ` (${x.firstReply})` : ''}${x.error !== 0 ? `, xenstored gave up (XENSTORE_ERROR ${x.error})` : ''}`,
+  );
+  const xenstore = xenbus.length > 0 ? ['', "dom0less guests' xenstore connections (their xenbus, in their worker threads):", ...connections] : [];
+  return [base, '', `${s.workers.length} workers, ${s.wallMs} ms wall time:`, ...workers, ...xenstore].join('\n');
 }

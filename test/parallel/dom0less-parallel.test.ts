@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runParallel } from '../../src/parallel/parallel-system.js';
+import { formatParallelRun } from '../../src/parallel/run-command.js';
 import { XenbusClient } from '../../src/parallel/xenbus-client.js';
 import { ParallelXenstored } from '../../src/parallel/xenstored-host.js';
 import { createSystem } from '../../src/runtime/system.js';
@@ -39,6 +40,7 @@ describe('dom0less guests in the parallel runtime', () => {
       const xenbus = s.workers.flatMap((w) => w.xenbus ?? []);
       expect(xenbus.map((x) => x.name).sort()).toEqual(['controller', 'sensor']);
       for (const x of xenbus) expect(x).toMatchObject({ written: 1, answered: 1, firstReply: 'ENOENT', error: 0 });
+      expect(formatParallelRun(s)).toContain('sensor (1): 1 request(s) written, 1 answered (ENOENT)');
     }
   });
 
