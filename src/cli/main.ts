@@ -9,6 +9,7 @@ import { withBugs } from '../explore/bugs.js';
 import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { formatRunSummary } from './format-run.js';
 import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
+import { PARALLEL_BUGS } from '../parallel/parallel-system.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
 import { registerExploreCommand } from '../explore/explore-command.js';
 import { Presets, SingleBar } from 'cli-progress';
@@ -47,8 +48,12 @@ program
   .option('--runtime <name>', 'deterministic (one thread, seeded scheduler) or parallel (domains on worker threads)', parseRuntime, 'deterministic')
   .option('--workers <n>', 'with --runtime parallel: worker threads (default 2)', parseWorkers)
   .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number; bugs: HistoricalBug[] }) => {
-    if (options.bugs.length > 0 && (options.runtime === 'parallel' || options.inspect || options.record)) {
-      throw new InvalidArgumentError('--bugs goes with a plain deterministic run (or argosim explore); for --inspect, --record or the parallel runtime write bugs: { … } in the scenario file');
+    if (options.bugs.length > 0 && (options.inspect || options.record)) {
+      throw new InvalidArgumentError('--bugs goes with a plain run (deterministic or parallel) or argosim explore; for --inspect or --record write bugs: { … } in the scenario file');
+    }
+    const notParallel = options.bugs.find((b) => !(PARALLEL_BUGS as readonly string[]).includes(b));
+    if (options.runtime === 'parallel' && notParallel) {
+      throw new InvalidArgumentError(`--bugs ${notParallel}: the parallel runtime does not model it (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's and xenstored's); run it with --runtime deterministic`);
     }
     if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));

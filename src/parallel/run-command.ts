@@ -2,6 +2,8 @@ import { InvalidArgumentError } from 'commander';
 import { formatRunSummary } from '../cli/format-run.js';
 import type { RunSummary } from '../runtime/run-summary.js';
 import { loadScenario } from '../scenario/load-scenario.js';
+import { withBugs } from '../explore/bugs.js';
+import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { runParallel, type ParallelRunSummary } from './parallel-system.js';
 
 /** The runtimes `argosim run --runtime` takes. */
@@ -44,8 +46,8 @@ export function parseWorkers(value: string): number {
  * await runParallelCommand('scenarios/stress-small.yaml', { workers: 2, json: true });
  * ```
  */
-export async function runParallelCommand(file: string, options: { workers?: number; seed?: number; until?: number; json?: boolean }): Promise<void> {
-  const summary = await runParallel(loadScenario(file), { workers: options.workers, seed: options.seed, untilMs: options.until });
+export async function runParallelCommand(file: string, options: { workers?: number; seed?: number; until?: number; json?: boolean; bugs?: HistoricalBug[] }): Promise<void> {
+  const summary = await runParallel(withBugs(loadScenario(file), options.bugs ?? []), { workers: options.workers, seed: options.seed, untilMs: options.until });
   console.log(options.json ? JSON.stringify(summary) : formatParallelRun(summary));
   if (summary.invariantViolations.length > 0) process.exitCode = 2;
 }
