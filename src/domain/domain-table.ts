@@ -8,7 +8,8 @@ export const DOMAIN_DYING = 2;
 
 /**
  * Field indices of one domain slot (Int32 words). The one place this layout lives.
- * VIRQ_BOUND / VIRQ_PENDING are bitmasks over VIRQ numbers (< 24): the event-channel state.
+ * VIRQ_BOUND / VIRQ_PENDING are bitmasks over VIRQ numbers (< 24); EVTCHN_PENDING and EVTCHN_PORT
+ * the interdomain channels' pending bits and port words (`EventChannels`): the event-channel state.
  */
 export const D = {
   STATE: 0,

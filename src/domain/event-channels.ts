@@ -1,12 +1,15 @@
 import { ERRNO } from '../xen/errno.js';
 import { NR_VIRQS, virqType } from '../xen/virq.js';
-import { D, DOMAIN_FREE, type DomainTable } from './domain-table.js';
+import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
+import { D, DOMAIN_ALIVE, DOMAIN_FREE, type DomainTable } from './domain-table.js';
 
 /** Interdomain ports a domain has in this model (port 0 reserved, as in Xen); SIM CHOICE, docs/parallel.md. */
 export const EVTCHN_PORTS = 32;
 /** `ECS_UNBOUND` / `ECS_INTERDOMAIN` as the port word's top bits (0: `ECS_FREE`). */
 const ECS_UNBOUND = 1;
 const ECS_INTERDOMAIN = 2;
+/** A port being bound: taken, not yet usable, and not bindable. */
+const ECS_RESERVED = 3;
 const portWord = (state: number, remoteDomid: number, remotePort: number) => (state << 28) | (remotePort << 16) | remoteDomid;
 const validPort = (port: number) => Number.isInteger(port) && port > 0 && port < EVTCHN_PORTS;
 
@@ -95,11 +98,19 @@ export class EventChannels {
 
   /**
    * EVTCHNOP_alloc_unbound in the domain of `slot`: the lowest free port from 1, which `remoteDomid`
-   * may bind; -ENOSPC when every port of the table is in use.
+   * may bind; -ENOSPC when every port of the table is in use, -EINVAL for a dying domain or a domid
+   * out of range.
    */
   allocUnbound(slot: number, remoteDomid: number): number {
+    if (!(Number.isInteger(remoteDomid) && remoteDomid >= 0 && remoteDomid < DOMID_FIRST_RESERVED)) return -ERRNO.EINVAL;
+    return this.claimPort(slot, portWord(ECS_UNBOUND, remoteDomid, 0));
+  }
+
+  /** The lowest free port from 1, now in `state`; -EINVAL for a dying domain (get_free_port), -ENOSPC when none is free. */
+  private claimPort(slot: number, state: number): number {
+    if (this.domains.get(slot, D.STATE) !== DOMAIN_ALIVE) return -ERRNO.EINVAL;
     for (let port = 1; port < EVTCHN_PORTS; port++) {
-      if (Atomics.compareExchange(this.domains.slots, this.portWord(slot, port), 0, portWord(ECS_UNBOUND, remoteDomid, 0)) === 0) return port;
+      if (Atomics.compareExchange(this.domains.slots, this.portWord(slot, port), 0, state) === 0) return port;
     }
     return -ERRNO.ENOSPC;
   }
@@ -110,13 +121,14 @@ export class EventChannels {
    * port, bound already, or for another domain) or -ENOSPC.
    */
   bindInterdomain(slot: number, remoteSlot: number, remotePort: number): number {
-    if (!validPort(remotePort)) return -ERRNO.EINVAL;
+    if (!validPort(remotePort) || this.domains.get(remoteSlot, D.STATE) !== DOMAIN_ALIVE) return -ERRNO.EINVAL;
     const domid = this.domains.get(slot, D.DOMID);
     const remoteDomid = this.domains.get(remoteSlot, D.DOMID);
     const remoteWord = this.portWord(remoteSlot, remotePort);
     const unbound = portWord(ECS_UNBOUND, domid, 0);
     if (Atomics.load(this.domains.slots, remoteWord) !== unbound) return -ERRNO.EINVAL;
-    const local = this.allocUnbound(slot, remoteDomid);
+    // the local port is reserved (no bind takes it) until both ends are set
+    const local = this.claimPort(slot, ECS_RESERVED << 28);
     if (local < 0) return local;
     // the remote end is taken with one compare-and-swap: of two binds of one port, one wins
     if (Atomics.compareExchange(this.domains.slots, remoteWord, unbound, portWord(ECS_INTERDOMAIN, domid, local)) !== unbound) {
@@ -140,7 +152,9 @@ export class EventChannels {
     if (state !== ECS_INTERDOMAIN) return -ERRNO.EINVAL;
     const remoteSlot = this.domains.slotOf(word & 0xffff);
     const remotePort = (word >>> 16) & 0xff;
-    // the remote end must still be this channel's other end (its domid not reused by another domain)
+    // the remote end must still be this channel's other end (its domid not reused by another domain).
+    // A close, or a reaped slot claimed again, between this check and the bit's setting can leave a
+    // spurious pending bit there: harmless, as a spurious event is to any event-channel handler
     if (remoteSlot < 0 || Atomics.load(this.domains.slots, this.portWord(remoteSlot, remotePort)) !== portWord(ECS_INTERDOMAIN, this.domains.get(slot, D.DOMID), port)) return -ERRNO.EINVAL;
     const pending = this.domains.at(remoteSlot, D.EVTCHN_PENDING);
     if ((Atomics.or(this.domains.slots, pending, 1 << remotePort) & (1 << remotePort)) === 0) Atomics.notify(this.domains.slots, pending);

@@ -372,13 +372,26 @@ class ParallelRun {
 
   private allReady(): Promise<void> {
     if (this.readyCount === this.workers) return Promise.resolve();
+    if (this.crashed.size > 0) return Promise.reject(this.bootFailure());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`parallel runtime: ${this.workers - this.readyCount} worker(s) not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
       this.onReady = () => {
         clearTimeout(timer);
         resolve();
       };
+      // a worker that dies booting its guests fails the run at once, saying why
+      this.onBootCrash = () => {
+        clearTimeout(timer);
+        reject(this.bootFailure());
+      };
     });
+  }
+
+  private onBootCrash: (() => void) | undefined;
+
+  private bootFailure(): Error {
+    const w = [...this.crashed][0];
+    return new Error(`parallel runtime: worker ${w} died booting its guests (${this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.name).join(', ')}): ${this.crashReasons[w]?.split('\n')[0] ?? 'no reason'}`);
   }
 
   private send(worker: number, command: HostCommand): void {
@@ -643,6 +656,7 @@ class ParallelRun {
     if (this.crashed.has(worker) || this.figures[worker]) return;
     this.crashed.add(worker);
     this.crashReasons[worker] = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    if (this.readyCount < this.workers) this.onBootCrash?.();
     this.ports[worker]?.close();
     for (const [id, ack] of this.acks) {
       if (ack.worker !== worker) continue;
@@ -742,7 +756,7 @@ class ParallelRun {
     const flows = checkFlows(records, { policyAllows, drainable: (owner) => end === 'idle' && drainable.has(owner) });
     // monitors xenstore-connect and live-update-survives, judged before the domains go
     const xenbus = this.figures.flatMap((f) => f?.xenbus ?? []);
-    const xenstoreConnect = this.xenstored?.violations((domid) => xenbus.find((x) => x.domid === domid)?.written ?? 0) ?? [];
+    const xenstoreConnect = this.xenstored?.violations((domid) => xenbus.find((x) => x.domid === domid)?.written ?? 0, end === 'idle') ?? [];
     const leftovers = this.destroyAllAndCheck();
     // a restarted domain's figures are over every domid it has had, as in the deterministic runtime
     const perDomain = (sid: number) => {

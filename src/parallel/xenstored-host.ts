@@ -1,11 +1,12 @@
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { xenstoreConnectViolation } from '../runtime/dom0less-xenbus.js';
-import { XenstoredConnections } from '../runtime/xenstored-connections.js';
+import { XenstoredConnections, liveUpdateExited } from '../runtime/xenstored-connections.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import {
   XENSTORE_CONNECTED,
   XENSTORE_ERROR_NONE,
+  XENSTORE_ERROR_RINGIDX,
   XENSTORE_RECONNECT,
   XENSTORE_SERVER_FEATURE_ERROR,
   XENSTORE_SERVER_FEATURE_RECONNECTION,
@@ -30,6 +31,8 @@ interface Connection {
   wiped: number;
   /** The guest broke the protocol (xenstored's `ignore_connection`): what it wrote (XENSTORE_ERROR_*). */
   error: number;
+  /** An error of xenstored's own while serving it (a bug of the model): the connection is no longer served. */
+  failure: string | undefined;
   /** The booted incarnation's connection is over: its domain was destroyed, restarted or soft-reset. */
   over: boolean;
 }
@@ -66,6 +69,8 @@ export class ParallelXenstored {
   private updating: ReturnType<XenstoredConnections['save']> | undefined;
   /** Why xenstored is gone for good (a live update that exited), else undefined. */
   exited: string | undefined;
+  /** The control domain xenstored runs in is dead: nothing is served any more. */
+  private ownDomainGone = false;
 
   constructor(
     private readonly hv: Hypervisor,
@@ -91,7 +96,7 @@ export class ParallelXenstored {
 
   /** Serves requests from now on: woken when any port of xenstored's domain is pending. */
   start(): void {
-    if (this.exited !== undefined || this.updating) return;
+    if (this.exited !== undefined || this.updating || this.ownDomainGone) return;
     this.stopBridge ??= bridgePorts(this.hv, this.domid, ~0, () => this.serve());
   }
 
@@ -109,6 +114,12 @@ export class ParallelXenstored {
 
   /** A domain is dead: xenstored releases it (`@releaseDomain`, its nodes); its connection, if any, is over. */
   domainDead(domid: number): void {
+    if (domid === this.domid) {
+      // xenstored's own domain is gone, and xenstored with it: its wait on that slot ends
+      this.stopBridge?.();
+      this.stopBridge = undefined;
+      this.ownDomainGone = true;
+    }
     this.domainGone(domid);
     this.introduced.released(domid);
     this.port.domainEvent({ type: 'RELEASE', domid });
@@ -141,7 +152,7 @@ export class ParallelXenstored {
     this.updating = undefined;
     this.introduced.restore(saved, (domid) => this.hv.life(domid) === 'alive', (domid, current) => {
       if (this.options.liveUpdateDyingDomainFatal) {
-        this.exited = `live-update-survives: xenstored exited in its live update: domain ${name(domid)} (${domid}) died during it and its ring page could not be mapped; the host has no xenstore`;
+        this.exited = liveUpdateExited(name(domid), domid);
         return false;
       }
       if (current) this.domainDead(domid); // dropped, as for a domain gone (a domid taken again is another domain's)
@@ -152,53 +163,60 @@ export class ParallelXenstored {
     for (const c of this.connections) if (!c.over && c.port > 0) this.serveConnection(c);
   }
 
-  /** The booted kernel of `domid` is gone (destroyed, restarted, soft-reset): its connection is over. */
+  /** The booted kernel of `domid` is gone (destroyed, restarted, soft-reset): its connection is over, xenstored's port closed. */
   domainGone(domid: number): void {
-    for (const c of this.connections) if (c.domid === domid) c.over = true;
+    for (const c of this.connections) {
+      if (c.domid !== domid || c.over) continue;
+      c.over = true;
+      if (c.port > 0 && this.byPort.get(c.port) === c) {
+        this.byPort.delete(c.port);
+        this.hv.evtchnClose(this.domid, c.port);
+      }
+    }
   }
 
   /**
    * dom0's init-dom0less for the guest Xen built as `domid`: the xenstore page (zeroed, `connection`
    * = XENSTORE_RECONNECT so that the guest waits, the server's features), HVM_PARAM_STORE_PFN, then
-   * XS_INTRODUCE — `introduce_domain` and `domain_conn_reset`, as xenstored runs them, one after the
-   * other. `between` runs between the two (a test's guest that gets there first; nothing in a run).
+   * XS_INTRODUCE — `introduceDomain` and `resetConnection`, as xenstored runs them, one after the other.
    */
-  initDom0less(domid: number, name: string, between?: () => void): void {
+  initDom0less(domid: number, name: string): void {
+    if (this.introduceDomain(domid, name)) this.resetConnection(domid);
+  }
+
+  /**
+   * init-dom0less's page and parameter, then XS_INTRODUCE's `introduce_domain`: xenstored binds its
+   * end of the guest's xenstore port and maps the page. With the historical bug (before Xen
+   * e58bd71c09) it tells the guest it is ready here, before the reset. False when there is nothing to
+   * introduce (the domain is gone, or Xen gave it no xenstore port).
+   */
+  introduceDomain(domid: number, name: string): boolean {
     const memory = this.hv.domain(domid)?.memory;
-    if (!memory || this.hv.life(domid) !== 'alive') return;
+    if (!memory || this.hv.life(domid) !== 'alive') return false;
     const pfn = dom0lessStorePfn(memory.pages);
     memory.zero(pfn * PAGE_SIZE, PAGE_SIZE);
     const conn = new XsConnection(memory, pfn * PAGE_SIZE, 'xenstored');
     conn.setField(XS_IFACE.server_features, XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR);
     conn.setField(XS_IFACE.connection, XENSTORE_RECONNECT);
     this.hv.hvmSetParam(domid, HVM_PARAM_STORE_PFN, pfn);
-    const c: Connection = { name, domid, conn, port: 0, answered: 0, wiped: 0, error: XENSTORE_ERROR_NONE, over: false };
+    const c: Connection = { name, domid, conn, port: 0, answered: 0, wiped: 0, error: XENSTORE_ERROR_NONE, failure: undefined, over: false };
     this.connections.push(c);
-    this.introduceDomain(c);
-    between?.();
-    this.connReset(c);
-  }
-
-  /**
-   * XS_INTRODUCE's `introduce_domain`: xenstored binds its end of the guest's xenstore port and maps
-   * the page. With the historical bug (before Xen e58bd71c09) it tells the guest it is ready here,
-   * before the reset.
-   */
-  private introduceDomain(c: Connection): void {
-    const guestPort = this.hv.hvmGetParam(c.domid, HVM_PARAM_STORE_EVTCHN);
-    const port = guestPort === undefined ? -1 : this.hv.evtchnBindInterdomain(this.domid, c.domid, guestPort);
+    const guestPort = this.hv.hvmGetParam(domid, HVM_PARAM_STORE_EVTCHN);
+    const port = guestPort === undefined ? -1 : this.hv.evtchnBindInterdomain(this.domid, domid, guestPort);
     if (port <= 0) {
-      c.over = true; // no channel to the guest: nothing to serve (a guest Xen built without one)
-      return;
+      c.over = true; // no channel to the guest: nothing to serve
+      return false;
     }
     c.port = port;
     this.byPort.set(port, c);
     if (this.options.notifyBeforeReset) this.ready(c);
+    return true;
   }
 
   /** XS_INTRODUCE's `domain_conn_reset`: the ring indexes back to zero (what the guest wrote is gone); today's xenstored then tells the guest it is ready. */
-  private connReset(c: Connection): void {
-    if (c.port <= 0) return;
+  resetConnection(domid: number): void {
+    const c = this.connections.find((x) => x.domid === domid && !x.over && x.port > 0);
+    if (!c) return;
     c.wiped += c.conn.reset();
     if (!this.options.notifyBeforeReset) this.ready(c);
   }
@@ -217,19 +235,26 @@ export class ParallelXenstored {
   }
 
   private serveConnection(c: Connection): void {
-    if (c.error !== XENSTORE_ERROR_NONE) return; // ignored since it broke the protocol
-    const { messages, freed, error } = c.conn.receive();
-    for (const m of messages) {
-      c.conn.send(answerXsRequest(this.port, c.domid, m));
-      c.answered++;
+    if (c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined) return; // no longer served
+    try {
+      const { messages, freed, error } = c.conn.receive();
+      for (const m of messages) {
+        c.conn.send(answerXsRequest(this.port, c.domid, m));
+        c.answered++;
+      }
+      const written = c.conn.flush();
+      // broken req indexes, an oversized header, or broken rsp indexes (flush: -1)
+      const broke = error !== XENSTORE_ERROR_NONE ? error : written < 0 ? XENSTORE_ERROR_RINGIDX : XENSTORE_ERROR_NONE;
+      if (broke !== XENSTORE_ERROR_NONE) {
+        // xenstored's ignore_connection: the error in the page, the connection no longer served
+        c.error = broke;
+        c.conn.setField(XS_IFACE.error, broke);
+      }
+      if (written > 0 || freed > 0 || broke !== XENSTORE_ERROR_NONE) this.hv.evtchnSend(this.domid, c.port);
+    } catch (e) {
+      // never a crash of the run: reported as xenstored's own failure
+      c.failure = `xenstored: serving ${c.name} (${c.domid}) failed: ${e instanceof Error ? e.message : String(e)}`;
     }
-    if (error !== XENSTORE_ERROR_NONE) {
-      // xenstored's ignore_connection: the error in the page, the connection no longer served
-      c.error = error;
-      c.conn.setField(XS_IFACE.error, error);
-    }
-    const written = c.conn.flush();
-    if (written > 0 || freed > 0 || error !== XENSTORE_ERROR_NONE) this.hv.evtchnSend(this.domid, c.port);
   }
 
   /**
@@ -238,21 +263,29 @@ export class ParallelXenstored {
    */
   settled(runnable: (domid: number) => boolean): boolean {
     if (this.exited !== undefined) return true;
-    return this.connections.every((c) => c.over || (c.answered > 0 && c.conn.drained()) || c.error !== XENSTORE_ERROR_NONE || !runnable(c.domid));
+    return this.connections.every((c) => c.over || (c.answered > 0 && c.conn.drained()) || c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined || !runnable(c.domid));
   }
 
   /**
-   * Monitor `xenstore-connect`: each booted guest's requests (`written`, from its worker) against
-   * xenstored's answers — or, once xenstored has exited, monitor live-update-survives' report alone.
+   * Monitor `xenstore-connect` (when the run ended `idle`): each booted guest's requests (`written`,
+   * from its worker) against xenstored's answers — or, once xenstored has exited, monitor
+   * live-update-survives' report alone; and any failure of xenstored's own.
    */
-  violations(written: (domid: number) => number): string[] {
+  violations(written: (domid: number) => number, idle: boolean): string[] {
     // xenstored exited (R12's bug): that is the violation; unanswered requests follow from it
     if (this.exited !== undefined) return [this.exited];
-    return this.connections.flatMap((c) => {
-      if (c.over) return [];
-      const v = xenstoreConnectViolation(c.name, written(c.domid), c.answered, c.wiped);
-      return v === null ? [] : [v];
-    });
+    const failures = this.connections.flatMap((c) => (c.failure !== undefined ? [c.failure] : []));
+    // xenstore-connect is a liveness monitor: judged when the run went idle, as in the deterministic
+    // runtime — at `until` a request may still be on its way (a live update not over, say)
+    if (!idle) return failures;
+    return [
+      ...failures,
+      ...this.connections.flatMap((c) => {
+        if (c.over || c.failure !== undefined) return [];
+        const v = xenstoreConnectViolation(c.name, written(c.domid), c.answered, c.wiped);
+        return v === null ? [] : [v];
+      }),
+    ];
   }
 
   /** The connection of `domid`, for tests: xenstored's figures. */

@@ -44,7 +44,7 @@ import { Dom0lessXenbus } from './dom0less-xenbus.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
-import { LIVE_UPDATE_MS, XenstoredConnections } from './xenstored-connections.js';
+import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -1598,7 +1598,7 @@ export class ArgosimSystem {
     const restore = () =>
       this.xsConnections.restore(saved, (domid) => this.hv.life(domid) === 'alive', (domid, current) => {
         if (this.scenario.bugs.liveUpdateDyingDomainFatal) {
-          this.violate(`live-update-survives: xenstored exited in its live update: domain ${names.get(domid)} (${domid}) died during it and its ring page could not be mapped; the host has no xenstore`);
+          this.violate(liveUpdateExited(names.get(domid)!, domid));
           this.scheduler.halt();
           return false;
         }

@@ -5,6 +5,11 @@
  */
 export const LIVE_UPDATE_MS = 1;
 
+/** Monitor live-update-survives (both runtimes): xenstored exited in its live update over a domain that died during it. */
+export function liveUpdateExited(name: string, domid: number): string {
+  return `live-update-survives: xenstored exited in its live update: domain ${name} (${domid}) died during it and its ring page could not be mapped; the host has no xenstore`;
+}
+
 /**
  * The domains xenstored is connected to — introduced when created, released when dead — and its live
  * update over them (virtio-ioreq-lifecycle.md §6.7 R12; docs/races.md). `xenstore-control live-update`

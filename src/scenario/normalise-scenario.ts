@@ -120,6 +120,12 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
     }
     const control = d.control ?? domid === 0;
     if (control && d.dom0less) throw source.errorAt(['domains', i, 'dom0less'], `${d.name} is the control domain, which runs init-dom0less; dom0less is for a guest Xen builds at boot — remove it here`);
+    // a dom0less guest's memory holds its xenstore page besides what its kernel needs: frame 0
+    // (never handed out) and the Argo driver's two scratch pages (docs/parallel.md)
+    const pagesNeeded = 3 + DOM0LESS_RESERVED_PAGES;
+    if (d.dom0less && d.memory !== undefined && d.memory / PAGE_SIZE < pagesNeeded) {
+      throw source.errorAt(['domains', i, 'memory'], `${d.name} has ${d.memory / PAGE_SIZE} pages; a dom0less guest needs ${pagesNeeded} (frame 0, two scratch pages, its xenstore page): give it at least ${pagesNeeded * 4}KiB`);
+    }
     return {
       name: d.name,
       domid,
@@ -144,6 +150,9 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
 }
 
 /** Rings with owner and partner resolved: wildcard rings need mac-permissive, each ring is declared once and fits its owner. */
+/** Pages of a dom0less guest's memory that are not its kernel's: its xenstore page. */
+const DOM0LESS_RESERVED_PAGES = 1;
+
 function normaliseRings(entries: NonNullable<ScenarioFile['rings']>, named: DomainIndex, boot: ScenarioBoot, source: YamlSource): ScenarioRing[] {
   const seen = new Map<string, number>();
   const perOwner = new Map<number, { rings: number; pages: number }>();
@@ -173,7 +182,8 @@ function normaliseRings(entries: NonNullable<ScenarioFile['rings']>, named: Doma
       const limit = SCENARIO_LIMITS.ringsPerDomain;
       throw source.errorAt(['rings', i, 'owner'], `${owner.name} would own more than ${limit} rings (argo.c MAX_RINGS_PER_DOMAIN)`);
     }
-    const usablePages = owner.memoryBytes / PAGE_SIZE - 1; // frame 0 is never handed out: gpa 0 is NULL
+    // frame 0 is never handed out (gpa 0 is NULL); a dom0less guest's last page is its xenstore page
+    const usablePages = owner.memoryBytes / PAGE_SIZE - 1 - (owner.dom0less ? DOM0LESS_RESERVED_PAGES : 0);
     if (used.pages > usablePages) {
       throw source.errorAt(
         r.len === undefined ? ['rings', i] : ['rings', i, 'len'],

@@ -472,6 +472,7 @@ export class Hypervisor {
     if (this.domainTable.get(slot, D.STATE) !== DOMAIN_DYING) {
       throw new Error(`reapDomain(${domid}): the domain is not dying; kill it first`);
     }
+    this.events.closeAllPorts(slot); // anything bound to it while it was dying goes too
     underArgoExclusive(this.host, () => {
       argoTeardownLocked(this.host, slot, domid, false);
       this.domainTable.release(slot); // retired under W(L1): no operation holding R(L1) sees it go

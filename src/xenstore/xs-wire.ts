@@ -215,9 +215,13 @@ export class XsConnection {
   reset(): number {
     const i32 = this.memory.i32;
     const base = this.gpa >>> 2;
-    const unread = ((Atomics.load(i32, base + (XS_IFACE.req_prod >>> 2)) >>> 0) - (Atomics.load(i32, base + (XS_IFACE.req_cons >>> 2)) >>> 0)) >>> 0;
-    const wiped = unread <= XENSTORE_RING_SIZE ? this.wholeMessagesAt(Atomics.load(i32, base + (XS_IFACE.req_cons >>> 2)) >>> 0, unread) : 0;
-    for (const field of [XS_IFACE.req_cons, XS_IFACE.req_prod, XS_IFACE.rsp_cons, XS_IFACE.rsp_prod]) Atomics.store(i32, base + (field >>> 2), 0);
+    // each index read and zeroed in one step: a request whose req_prod store lands before it is
+    // counted as wiped; one landing after it is written past the new, empty ring (as in Xen)
+    const prod = Atomics.exchange(i32, base + (XS_IFACE.req_prod >>> 2), 0) >>> 0;
+    const cons = Atomics.exchange(i32, base + (XS_IFACE.req_cons >>> 2), 0) >>> 0;
+    for (const field of [XS_IFACE.rsp_cons, XS_IFACE.rsp_prod]) Atomics.store(i32, base + (field >>> 2), 0);
+    const unread = (prod - cons) >>> 0;
+    const wiped = unread <= XENSTORE_RING_SIZE ? this.wholeMessagesAt(cons, unread) : 0;
     this.partial = new Uint8Array(0);
     this.outQueue.length = 0;
     this.outOffset = 0;
@@ -264,10 +268,12 @@ export class XsConnection {
 }
 
 /**
- * xenstored's answer to one request from domain `domid` (the requests this model's clients send:
- * XS_DIRECTORY, XS_READ, XS_WRITE, XS_RM), served by `store`: the reply has the request's type,
- * `req_id` and `tx_id`, or is XS_ERROR with the errno's name (xenstored's `send_error`); any other type
- * is answered EINVAL, as xenstored answers a type it does not know.
+ * xenstored's answer to one request from domain `domid`, served by `store`: the reply has the
+ * request's type, `req_id` and `tx_id`, or is XS_ERROR with the errno's name (xenstored's
+ * `send_error`). SIM CHOICE (docs/xenstore.md): the wire serves XS_DIRECTORY, XS_READ, XS_WRITE and
+ * XS_RM outside transactions — what this model's clients over it send; any other type is ENOSYS (as
+ * xenstored answers a type it does not serve), a non-zero `tx_id` ENOENT (no transaction was opened
+ * on the wire), a reply larger than XENSTORE_PAYLOAD_MAX E2BIG.
  *
  * @example
  * ```ts
@@ -276,8 +282,14 @@ export class XsConnection {
  * ```
  */
 export function answerXsRequest(store: XenstoreApi, domid: number, m: XsMessage): XsMessage {
-  const reply = (type: number, payload: Uint8Array): XsMessage => ({ type, reqId: m.reqId, txId: m.txId, payload });
-  const fail = (errno: number) => reply(XS_ERROR, xsStrings(errnoName(errno) ?? 'EIO'));
+  const fail = (errno: number): XsMessage => ({ type: XS_ERROR, reqId: m.reqId, txId: m.txId, payload: xsStrings(errnoName(errno) ?? 'EIO') });
+  const reply = (type: number, payload: Uint8Array): XsMessage =>
+    // xenstored's send_reply: a reply that does not fit one message is E2BIG
+    payload.length > XENSTORE_PAYLOAD_MAX ? fail(ERRNO.E2BIG) : { type, reqId: m.reqId, txId: m.txId, payload };
+  if (![XS_DIRECTORY, XS_READ, XS_WRITE, XS_RM].includes(m.type)) return fail(ERRNO.ENOSYS);
+  // no XS_TRANSACTION_START is served here: any transaction id is one this connection never
+  // opened (transaction_lookup: ENOENT) — never another domain's
+  if (m.txId !== 0) return fail(ERRNO.ENOENT);
   const [path] = xsParts(m.payload);
   if (path === undefined) return fail(ERRNO.EINVAL);
   switch (m.type) {
@@ -286,21 +298,19 @@ export function answerXsRequest(store: XenstoreApi, domid: number, m: XsMessage)
       return typeof children === 'number' ? fail(children) : reply(XS_DIRECTORY, xsStrings(...children));
     }
     case XS_READ: {
-      const value = store.read(domid, path, m.txId);
+      const value = store.read(domid, path);
       return typeof value === 'number' ? fail(value) : reply(XS_READ, encoder.encode(value));
     }
     case XS_WRITE: {
       // the path NUL-terminated, then the value's bytes (not terminated)
       const nul = m.payload.indexOf(0);
       if (nul < 0) return fail(ERRNO.EINVAL);
-      const rc = store.write(domid, path, decoder.decode(m.payload.subarray(nul + 1)), m.txId);
+      const rc = store.write(domid, path, decoder.decode(m.payload.subarray(nul + 1)));
       return rc === true ? reply(XS_WRITE, xsStrings('OK')) : fail(rc);
     }
-    case XS_RM: {
-      const rc = store.rm(domid, path, m.txId);
+    default: {
+      const rc = store.rm(domid, path);
       return rc === true ? reply(XS_RM, xsStrings('OK')) : fail(rc);
     }
-    default:
-      return fail(ERRNO.EINVAL);
   }
 }

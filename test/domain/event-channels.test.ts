@@ -66,3 +66,19 @@ describe('interdomain event channels', () => {
     expect(hv.hvmSetParam(42, HVM_PARAM_STORE_EVTCHN, 1)).toBe(-ERRNO.ESRCH);
   });
 });
+
+describe('interdomain event channels against dying domains and bad arguments', () => {
+  it('a dying domain gets no new port and cannot be bound to; its reap frees what was left', () => {
+    const hv = host();
+    const port = hv.evtchnAllocUnbound(1, 0);
+    hv.killDomain(1);
+    expect(hv.evtchnAllocUnbound(1, 0)).toBe(-ERRNO.EINVAL);
+    expect(hv.evtchnBindInterdomain(0, 1, port)).toBe(-ERRNO.EINVAL);
+    const dom0Port = hv.evtchnAllocUnbound(0, 1);
+    expect(hv.evtchnBindInterdomain(1, 0, dom0Port)).toBe(-ERRNO.EINVAL); // the dying domain binds nothing either
+    hv.reapDomain(1);
+    expect(hv.evtchnSend(0, dom0Port)).toBe(0); // still unbound for domain 1: dropped, nothing stuck
+    expect(hv.evtchnAllocUnbound(0, -1)).toBe(-ERRNO.EINVAL);
+    expect(hv.evtchnAllocUnbound(0, 0x10000)).toBe(-ERRNO.EINVAL);
+  });
+});

@@ -96,7 +96,6 @@ faults:
     const buggy = await runParallel(parseScenario(text.replace('seed: 3', 'seed: 3\nbugs: { liveUpdateDyingDomainFatal: true }'), 'lu-bug.yaml'), { workers: 2 });
     expect(buggy.end).toBe('halted');
     expect(buggy.invariantViolations).toEqual(['live-update-survives: xenstored exited in its live update: domain driverdom (1) died during it and its ring page could not be mapped; the host has no xenstore']);
-    expect(buggy.messages.sent).toBeLessThan(20);
   });
 });
 

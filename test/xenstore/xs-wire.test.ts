@@ -95,7 +95,7 @@ describe('xenstore wire (xs_wire.h)', () => {
     expect(xenstored.receive().messages).toEqual([]);
   });
 
-  it("xenstored's answers: a listing, a value, OK, or XS_ERROR with the errno's name; an unknown type is EINVAL", () => {
+  it("xenstored's answers: a listing, a value, OK, or XS_ERROR with the errno's name; a type not served is ENOSYS", () => {
     const store = new Xenstore();
     store.introduce(3);
     store.write(0, '/local/domain/3/device/vif/0', 'x');
@@ -108,7 +108,16 @@ describe('xenstore wire (xs_wire.h)', () => {
     expect(new TextDecoder().decode(ask(XS_READ, '/local/domain/3/name').payload)).toBe('edge');
     expect(xsParts(ask(XS_WRITE, '/local/domain/0/x', 'v').payload)[0]).toBe('EACCES');
     expect(xsParts(ask(XS_RM, '/local/domain/3/name').payload)).toEqual(['OK']);
-    expect(xsParts(ask(99, '/a').payload)).toEqual(['EINVAL']);
+    expect(xsParts(ask(99, '/a').payload)).toEqual(['ENOSYS']);
+    // a transaction id this connection never opened (another domain's, say) is ENOENT, not someone else's transaction
+    const tx = store.transactionStart(0);
+    const inTx = answerXsRequest(store, 3, { type: XS_WRITE, reqId: 2, txId: tx, payload: new Uint8Array([...xsStrings('/local/domain/3/x'), 0x31]) });
+    expect(xsParts(inTx.payload)).toEqual(['ENOENT']);
+    store.transactionEnd(0, tx);
+    expect(store.read(0, '/local/domain/3/x')).toBeLessThan(0);
+    // a reply that does not fit one message is E2BIG (xenstored's send_reply), not a crash
+    for (let i = 0; i < 300; i++) store.write(3, `/local/domain/3/many/child-number-${i}`, '');
+    expect(xsParts(ask(XS_DIRECTORY, '/local/domain/3/many').payload)).toEqual(['E2BIG']);
     expect(xsParts(answerXsRequest(store, 3, { type: XS_READ, reqId: 1, txId: 0, payload: new Uint8Array(0) }).payload)).toEqual(['EINVAL']);
   });
 });
