@@ -1,4 +1,6 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { D } from '../../src/domain/domain-table.js';
 import { EVTCHN_PORTS } from '../../src/domain/event-channels.js';
 import { ERRNO } from '../../src/xen/errno.js';
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, attachHypervisor, createHypervisor } from '../../src/xen/hypervisor.js';
@@ -80,5 +82,80 @@ describe('interdomain event channels against dying domains and bad arguments', (
     expect(hv.evtchnSend(0, dom0Port)).toBe(0); // still unbound for domain 1: dropped, nothing stuck
     expect(hv.evtchnAllocUnbound(0, -1)).toBe(-ERRNO.EINVAL);
     expect(hv.evtchnAllocUnbound(0, 0x10000)).toBe(-ERRNO.EINVAL);
+  });
+});
+
+describe('interdomain event channels across threads', () => {
+  const spawn = (data: Record<string, unknown>) => {
+    const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
+      workerData: { entry: new URL('../fixtures/evtchn-peer.worker.ts', import.meta.url).href, ...data },
+    });
+    const result = new Promise<Record<string, number>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    return { worker, result };
+  };
+
+  it('a ping-pong of 2000 events between a worker and this thread: no event lost, every wait bounded', async () => {
+    const hv = host();
+    const guestPort = hv.evtchnAllocUnbound(1, 0);
+    const dom0Port = hv.evtchnBindInterdomain(0, 1, guestPort);
+    const rounds = 2000;
+    const { worker, result } = spawn({ shared: hv.share(), mode: 'ping', domid: 1, port: guestPort, rounds });
+    const slots = hv.domainTable.slots;
+    const word = hv.domainTable.at(hv.domainTable.slotOf(0), D.EVTCHN_PENDING);
+    let answered = 0;
+    for (let idle = 0; answered < rounds && idle < 200; ) {
+      if (hv.evtchnTakePending(0) & (1 << dom0Port)) {
+        answered++;
+        idle = 0;
+        expect(hv.evtchnSend(0, dom0Port)).toBe(0);
+      } else if (Atomics.wait(slots, word, Atomics.load(slots, word), 50) === 'timed-out') idle++;
+    }
+    const r = await result;
+    await worker.terminate();
+    // every event answered and every answer seen (a wait may time out on a loaded machine; its event is found after)
+    expect(answered).toBe(rounds);
+    expect(r.done).toBe(rounds);
+  });
+
+  it('four threads bind the same unbound port at once, round after round: exactly one gets it each time', async () => {
+    const hv = createHypervisor({ argo: { enabled: true } });
+    hv.createDomain({ domid: 0 });
+    hv.createDomain({ domid: 1 });
+    const rounds = 10;
+    const start = new SharedArrayBuffer(4 * (2 + rounds));
+    const sync = new Int32Array(start);
+    const results: Array<Array<{ round: number; rc: number }>> = [];
+    const binders = Array.from({ length: 4 }, (_, i) => {
+      results[i] = [];
+      const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
+        workerData: { entry: new URL('../fixtures/evtchn-peer.worker.ts', import.meta.url).href, shared: hv.share(), mode: 'bind', domid: 0, remote: 1, rounds, start },
+      });
+      const done = new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: { round: number; rc: number }) => (results[i].push(m), results[i].length === rounds ? resolve() : undefined));
+        worker.once('error', reject);
+      });
+      return { worker, done };
+    });
+    for (let round = 0; round < rounds; round++) {
+      Atomics.store(sync, 2 + round, hv.evtchnAllocUnbound(1, 0));
+      // every binder at the start line (bounded waits, on this thread's event loop)
+      while (Atomics.load(sync, 0) < 4 * (round + 1)) await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync(sync, 0, Atomics.load(sync, 0), 1000).value;
+      Atomics.store(sync, 1, round + 1);
+      Atomics.notify(sync, 1);
+    }
+    await Promise.all(binders.map((b) => b.done));
+    await Promise.all(binders.map((b) => b.worker.terminate()));
+    for (let round = 0; round < rounds; round++) {
+      const rcs = results.map((r) => r.find((m) => m.round === round)!.rc);
+      expect(rcs.filter((rc) => rc > 0)).toHaveLength(1);
+      expect(rcs.filter((rc) => rc <= 0).every((rc) => rc === -ERRNO.EINVAL)).toBe(true);
+    }
+    // each winner's port and the guest's are each other's ends: an event on the last goes through
+    const last = results.map((r) => r[rounds - 1].rc).find((rc) => rc > 0)!;
+    expect(hv.evtchnSend(1, Atomics.load(sync, 2 + rounds - 1))).toBe(0);
+    expect(hv.evtchnTakePending(0) & (1 << last)).not.toBe(0);
   });
 });
