@@ -21,7 +21,8 @@ import { DeviceHost } from './device-host.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { WorkloadPayloads } from './workload-payloads.js';
 import { PageAllocator } from '../memory/page-allocator.js';
-import { XenbusClient, dom0lessStorePfn } from './xenbus-client.js';
+import { XenbusClient } from '../xenstore/xenbus-client.js';
+import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { bridgePorts, bridgeVirq } from './virq-bridge.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */

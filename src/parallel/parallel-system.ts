@@ -27,7 +27,7 @@ import { workerFile } from './worker-file.js';
 import { EVTCHN_PORTS } from '../domain/event-channels.js';
 import { ParallelXenstored } from './xenstored-host.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
-import type { XenbusFigures } from './xenbus-client.js';
+import type { XenbusFigures } from '../xenstore/xenbus-client.js';
 
 /** Options of `runParallel`. */
 export interface ParallelOptions {

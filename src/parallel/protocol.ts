@@ -1,4 +1,4 @@
-import type { XenbusFigures } from './xenbus-client.js';
+import type { XenbusFigures } from '../xenstore/xenbus-client.js';
 import type { DeviceFigures } from '../runtime/devices.js';
 
 /**

@@ -1,41 +1,11 @@
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
-import { PAGE_SIZE } from '../memory/constants.js';
 import { xenstoreConnectViolation } from '../runtime/dom0less-xenbus.js';
 import { XenstoredConnections, liveUpdateExited } from '../runtime/xenstored-connections.js';
 import { Xenstore } from '../xenstore/xenstore.js';
-import {
-  XENSTORE_CONNECTED,
-  XENSTORE_ERROR_NONE,
-  XENSTORE_ERROR_RINGIDX,
-  XENSTORE_RECONNECT,
-  XENSTORE_SERVER_FEATURE_ERROR,
-  XENSTORE_SERVER_FEATURE_RECONNECTION,
-  XS_IFACE,
-  XsConnection,
-  answerXsRequest,
-} from '../xenstore/xs-wire.js';
-import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, type Hypervisor } from '../xen/hypervisor.js';
+import { XenstoredRing } from '../xenstore/xenstored-ring.js';
+import { XENSTORE_ERROR_NONE } from '../xenstore/xs-wire.js';
+import type { Hypervisor } from '../xen/hypervisor.js';
 import { bridgePorts } from './virq-bridge.js';
-import { dom0lessStorePfn } from './xenbus-client.js';
-
-/** A dom0less guest's connection, as xenstored keeps it. */
-interface Connection {
-  name: string;
-  domid: number;
-  /** xenstored's end of the page. */
-  conn: XsConnection;
-  /** xenstored's port, bound to the guest's xenstore port (0 until XS_INTRODUCE). */
-  port: number;
-  answered: number;
-  /** Whole requests `domain_conn_reset` wiped. */
-  wiped: number;
-  /** The guest broke the protocol (xenstored's `ignore_connection`): what it wrote (XENSTORE_ERROR_*). */
-  error: number;
-  /** An error of xenstored's own while serving it (a bug of the model): the connection is no longer served. */
-  failure: string | undefined;
-  /** The booted incarnation's connection is over: its domain was destroyed, restarted or soft-reset. */
-  over: boolean;
-}
 
 /**
  * xenstored in the parallel runtime (issue #5), run by the main thread — the control domain's
@@ -59,9 +29,9 @@ export class ParallelXenstored {
   readonly store = new Xenstore();
   private readonly actor: XenstoreActor;
   private readonly port: XenstoredPort;
-  /** By xenstored's local port. */
-  private readonly byPort = new Map<number, Connection>();
-  private readonly connections: Connection[] = [];
+  /** The dom0less guests' rings (`XenstoredRing`), by xenstored's local port once introduced. */
+  private readonly byPort = new Map<number, XenstoredRing>();
+  private readonly connections: XenstoredRing[] = [];
   /** Every domain introduced and not released: what a live update saves (R12). */
   private readonly introduced = new XenstoredConnections();
   private stopBridge: (() => void) | undefined;
@@ -82,16 +52,9 @@ export class ParallelXenstored {
     this.port = new XenstoredPort(this.actor, this.store);
   }
 
-  /**
-   * Xen builds a dom0less guest at boot with its xenstore event channel already allocated — unbound,
-   * for xenstored's domain to bind (dom0less-build.c `alloc_xenstore_evtchn`) — and
-   * HVM_PARAM_STORE_EVTCHN set; HVM_PARAM_STORE_PFN stays unset until init-dom0less. The port, or a
-   * negative errno.
-   */
+  /** Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (`XenstoredRing.bootDom0less`). */
   static bootDom0less(hv: Hypervisor, domid: number, xenstoredDomid: number): number {
-    const port = hv.evtchnAllocUnbound(domid, xenstoredDomid);
-    if (port > 0) hv.hvmSetParam(domid, HVM_PARAM_STORE_EVTCHN, port);
-    return port;
+    return XenstoredRing.bootDom0less(hv, domid, xenstoredDomid);
   }
 
   /** Serves requests from now on: woken when any port of xenstored's domain is pending. */
@@ -160,101 +123,46 @@ export class ParallelXenstored {
     });
     if (this.exited !== undefined) return;
     this.start();
-    for (const c of this.connections) if (!c.over && c.port > 0) this.serveConnection(c);
+    for (const c of this.connections) c.serve(this.port);
   }
 
   /** The booted kernel of `domid` is gone (destroyed, restarted, soft-reset): its connection is over, xenstored's port closed. */
   domainGone(domid: number): void {
     for (const c of this.connections) {
       if (c.domid !== domid || c.over) continue;
-      c.over = true;
-      if (c.port > 0 && this.byPort.get(c.port) === c) {
-        this.byPort.delete(c.port);
-        this.hv.evtchnClose(this.domid, c.port);
-      }
+      if (this.byPort.get(c.port) === c) this.byPort.delete(c.port);
+      c.close();
     }
   }
 
   /**
-   * dom0's init-dom0less for the guest Xen built as `domid`: the xenstore page (zeroed, `connection`
-   * = XENSTORE_RECONNECT so that the guest waits, the server's features), HVM_PARAM_STORE_PFN, then
+   * dom0's init-dom0less for the guest Xen built as `domid` (its page and HVM_PARAM_STORE_PFN), then
    * XS_INTRODUCE — `introduceDomain` and `resetConnection`, as xenstored runs them, one after the other.
    */
   initDom0less(domid: number, name: string): void {
     if (this.introduceDomain(domid, name)) this.resetConnection(domid);
   }
 
-  /**
-   * init-dom0less's page and parameter, then XS_INTRODUCE's `introduce_domain`: xenstored binds its
-   * end of the guest's xenstore port and maps the page. With the historical bug (before Xen
-   * e58bd71c09) it tells the guest it is ready here, before the reset. False when there is nothing to
-   * introduce (the domain is gone, or Xen gave it no xenstore port).
-   */
+  /** init-dom0less, then XS_INTRODUCE's `introduce_domain` (`XenstoredRing`); false when there is nothing to introduce. */
   introduceDomain(domid: number, name: string): boolean {
-    const memory = this.hv.domain(domid)?.memory;
-    if (!memory || this.hv.life(domid) !== 'alive') return false;
-    const pfn = dom0lessStorePfn(memory.pages);
-    memory.zero(pfn * PAGE_SIZE, PAGE_SIZE);
-    const conn = new XsConnection(memory, pfn * PAGE_SIZE, 'xenstored');
-    conn.setField(XS_IFACE.server_features, XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR);
-    conn.setField(XS_IFACE.connection, XENSTORE_RECONNECT);
-    this.hv.hvmSetParam(domid, HVM_PARAM_STORE_PFN, pfn);
-    const c: Connection = { name, domid, conn, port: 0, answered: 0, wiped: 0, error: XENSTORE_ERROR_NONE, failure: undefined, over: false };
-    this.connections.push(c);
-    const guestPort = this.hv.hvmGetParam(domid, HVM_PARAM_STORE_EVTCHN);
-    const port = guestPort === undefined ? -1 : this.hv.evtchnBindInterdomain(this.domid, domid, guestPort);
-    if (port <= 0) {
-      c.over = true; // no channel to the guest: nothing to serve
-      return false;
-    }
-    c.port = port;
-    this.byPort.set(port, c);
-    if (this.options.notifyBeforeReset) this.ready(c);
+    const ring = XenstoredRing.initDom0less(this.hv, domid, name, this.domid);
+    if (!ring) return false;
+    this.connections.push(ring);
+    if (!ring.introduceDomain(this.options.notifyBeforeReset)) return false;
+    this.byPort.set(ring.port, ring);
     return true;
   }
 
-  /** XS_INTRODUCE's `domain_conn_reset`: the ring indexes back to zero (what the guest wrote is gone); today's xenstored then tells the guest it is ready. */
+  /** XS_INTRODUCE's `domain_conn_reset` for `domid`'s ring (`XenstoredRing`). */
   resetConnection(domid: number): void {
-    const c = this.connections.find((x) => x.domid === domid && !x.over && x.port > 0);
-    if (!c) return;
-    c.wiped += c.conn.reset();
-    if (!this.options.notifyBeforeReset) this.ready(c);
+    this.connections.find((c) => c.domid === domid && !c.over)?.resetConnection(this.options.notifyBeforeReset);
   }
 
-  /** `connection` = XENSTORE_CONNECTED, then an event on the guest's xenstore port. */
-  private ready(c: Connection): void {
-    c.conn.setField(XS_IFACE.connection, XENSTORE_CONNECTED);
-    this.hv.evtchnSend(this.domid, c.port);
-  }
-
-  /** xenstored's event loop: every pending port's connection read, its requests answered, the guest told. */
+  /** xenstored's event loop: every pending port's ring read, its requests answered, the guest told. */
   serve(): void {
     if (this.updating || this.exited !== undefined) return;
     const pending = this.hv.evtchnTakePending(this.domid);
-    for (const [port, c] of this.byPort) if (pending & (1 << port) && !c.over) this.serveConnection(c);
-  }
-
-  private serveConnection(c: Connection): void {
-    if (c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined) return; // no longer served
-    try {
-      const { messages, freed, error } = c.conn.receive();
-      for (const m of messages) {
-        c.conn.send(answerXsRequest(this.port, c.domid, m));
-        c.answered++;
-      }
-      const written = c.conn.flush();
-      // broken req indexes, an oversized header, or broken rsp indexes (flush: -1)
-      const broke = error !== XENSTORE_ERROR_NONE ? error : written < 0 ? XENSTORE_ERROR_RINGIDX : XENSTORE_ERROR_NONE;
-      if (broke !== XENSTORE_ERROR_NONE) {
-        // xenstored's ignore_connection: the error in the page, the connection no longer served
-        c.error = broke;
-        c.conn.setField(XS_IFACE.error, broke);
-      }
-      if (written > 0 || freed > 0 || broke !== XENSTORE_ERROR_NONE) this.hv.evtchnSend(this.domid, c.port);
-    } catch (e) {
-      // never a crash of the run: reported as xenstored's own failure
-      c.failure = `xenstored: serving ${c.name} (${c.domid}) failed: ${e instanceof Error ? e.message : String(e)}`;
-    }
+    for (const [port, c] of this.byPort) if (pending & (1 << port)) c.serve(this.port);
   }
 
   /**
@@ -263,7 +171,7 @@ export class ParallelXenstored {
    */
   settled(runnable: (domid: number) => boolean): boolean {
     if (this.exited !== undefined) return true;
-    return this.connections.every((c) => c.over || (c.answered > 0 && c.conn.drained()) || c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined || !runnable(c.domid));
+    return this.connections.every((c) => c.over || (c.answered > 0 && c.drained()) || c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined || !runnable(c.domid));
   }
 
   /**

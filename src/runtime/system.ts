@@ -41,6 +41,8 @@ import { DeviceTeardown } from './device-teardown.js';
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { releaseChecked } from './xenstore-leak.js';
 import { Dom0lessXenbus } from './dom0less-xenbus.js';
+import { PageAllocator } from '../memory/page-allocator.js';
+import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
@@ -272,6 +274,8 @@ export class ArgosimSystem {
   private readonly controlNodes: ControlNodes;
   /** libxl's device removal at destroy, and its monitors dead-backend-wait and device-teardown (R9, R10). */
   private readonly teardown: DeviceTeardown;
+  /** Each dom0less guest's domid as Xen built it at boot (a restart is an ordinary libxl domain). */
+  private readonly bootedDom0less = new Map<string, number>();
   /** The xenstore connections of the dom0less guests (lifecycle §6.7 R11). */
   private readonly dom0less: Dom0lessXenbus[] = [];
   /** True while the constructor boots the scenario: guests start at once, not as scheduling points. */
@@ -353,7 +357,12 @@ export class ArgosimSystem {
     for (const spec of scenario.vifs) this.startVif(spec);
     this.booting = false;
     // dom0's init-dom0less introduces the guests Xen built at boot to xenstored (R11)
-    for (const spec of scenario.domains) if (spec.dom0less) this.dom0lessXenbus(spec.name).boot();
+    for (const spec of scenario.domains) {
+      if (!spec.dom0less) continue;
+      const xb = this.dom0lessXenbus(spec.name);
+      xb.built(); // Xen built it with its xenstore port
+      xb.boot();
+    }
     for (const event of scenario.lifecycle) this.scheduleLifecycle(event);
     for (const fault of scenario.faults) this.scheduleFault(fault, seeds);
   }
@@ -641,6 +650,7 @@ export class ArgosimSystem {
    * workloads — or, while the scenario boots, right away (see the constructor).
    */
   private makeDomain(spec: ScenarioDomain, domid: number): void {
+    if (spec.dom0less && this.booting) this.bootedDom0less.set(spec.name, domid); // built by Xen at boot
     const options = { memoryBytes: spec.memoryBytes, label: spec.label, control: spec.control, vcpus: spec.vcpus, compat: spec.compat };
     const actor = createDomainActor({ hv: this.hv, domid, options }, { input: { domid }, inspect: this.inspector() }).start();
     actor.send({ type: 'CREATE' });
@@ -649,7 +659,7 @@ export class ArgosimSystem {
       domid,
       incarnation: 0,
       actor,
-      guest: new ArgoGuest(platformOf(this.hv, domid)),
+      guest: new ArgoGuest(platformOf(this.hv, domid), this.kernelOptions(spec.name, domid)),
       rings: [],
       deferred: [],
       deferredVcpu: [],
@@ -673,6 +683,15 @@ export class ArgosimSystem {
     if (!this.booting) host.deferred.push(() => this.startKernel(host)); // runs as a scheduling point once unpaused
     // libxl adds a new incarnation's vifs as it creates it (domcreate_attach_devices)
     if (!this.booting) for (const vif of this.vifs) if (vif.spec.frontend === spec.name) this.attachVif(vif);
+  }
+
+  /**
+   * The guest library's options for a kernel of `spec` as `domid`: a guest Xen built at boot
+   * (dom0less, its first domid) keeps its last page for its xenstore page (`dom0lessStorePfn`).
+   */
+  private kernelOptions(name: string, domid: number): { pages?: PageAllocator } {
+    if (this.bootedDom0less.get(name) !== domid) return {};
+    return { pages: new PageAllocator(dom0lessStorePfn(this.hv.domain(domid)!.memory.pages)) };
   }
 
   /**
@@ -965,10 +984,11 @@ export class ArgosimSystem {
   /** The xenstore connection of dom0less guest `name` (`Dom0lessXenbus`), its requests served by xenstored's actor. */
   private dom0lessXenbus(name: string): Dom0lessXenbus {
     const xb = new Dom0lessXenbus(name, {
+      hv: this.hv,
+      store: this.xs,
+      xenstoredDomid: this.scenario.domains.find((d) => d.control)?.domid ?? 0,
       point: (kind, actor, label, run) => void this.scheduler.schedule({ kind, actor, label, run }),
       asGuest: (work) => this.asGuest(this.domains.get(name)!, work),
-      // Linux's xenbus_probe: the guest's device directory (absent for a guest with none: ENOENT is an answer)
-      serve: (domid) => void this.xs.directory(domid, `/local/domain/${domid}/device`),
       domid: () => this.domidOf(name),
       notifyBeforeReset: this.scenario.bugs.introduceNotifiesBeforeReset,
     });
@@ -1467,7 +1487,7 @@ export class ArgosimSystem {
     this.ioreqVcpus.get(host.name)?.reset();
     if (this.hv.life(host.domid) !== 'alive') return;
     host.guest.close();
-    host.guest = new ArgoGuest(platformOf(this.hv, host.domid));
+    host.guest = new ArgoGuest(platformOf(this.hv, host.domid), this.kernelOptions(host.name, host.domid));
     host.rings.length = 0;
     this.scheduler.schedule({ kind: 'guest', actor: host.name, label: 'kernel start', run: () => this.asGuest(host, () => this.startKernel(host)) });
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runParallel } from '../../src/parallel/parallel-system.js';
 import { formatParallelRun } from '../../src/parallel/run-command.js';
-import { XenbusClient } from '../../src/parallel/xenbus-client.js';
+import { XenbusClient } from '../../src/xenstore/xenbus-client.js';
 import { ParallelXenstored } from '../../src/parallel/xenstored-host.js';
 import { createSystem } from '../../src/runtime/system.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load-scenario.js';

@@ -7,6 +7,8 @@ import { runSchedule } from '../../src/explore/schedule.js';
 import { createSystem } from '../../src/runtime/system.js';
 import { sweepSeeds } from './seed-sweep.js';
 import { runParallel } from '../../src/parallel/parallel-system.js';
+import { HVM_PARAM_STORE_PFN } from '../../src/xen/hypervisor.js';
+import { XS_ERROR, XS_IFACE } from '../../src/xenstore/xs-wire.js';
 
 // R11 (virtio-ioreq-lifecycle.md §6.7, Xen e58bd71c09): xenstored's XS_INTRODUCE of a dom0less
 // guest is two steps (introduce_domain, domain_conn_reset); today's xenstored tells the guest it is
@@ -28,6 +30,15 @@ describe('race R11: a dom0less guest\'s first xenstore request against XS_INTROD
     expect(summary.invariantViolations).toEqual([]);
     expect(summary.messages.delivered).toBe(4);
     expect(xenstoredSteps(system)).toEqual(['XS_INTRODUCE edge: introduce_domain', 'XS_INTRODUCE edge: domain_conn_reset', 'xenbus: xenstore ready', 'xenstored: ring of edge']);
+    // the exchange went over the guest's xenstore page, as in the parallel runtime: its request in
+    // `req`, xenstored's XS_ERROR ENOENT in `rsp`, HVM_PARAM_STORE_PFN naming the page
+    const memory = system.hv.domain(1)!.memory;
+    const page = (memory.pages - 1) * 4096;
+    expect(system.hv.hvmGetParam(1, HVM_PARAM_STORE_PFN)).toBe(memory.pages - 1);
+    expect(memory.view.getUint32(page + XS_IFACE.req_prod, true)).toBe(16 + '/local/domain/1/device\0'.length);
+    expect(new TextDecoder().decode(memory.u8.subarray(page + 16, page + 16 + 22))).toBe('/local/domain/1/device');
+    expect(memory.view.getUint32(page + XS_IFACE.rsp, true)).toBe(XS_ERROR);
+    expect(new TextDecoder().decode(memory.u8.subarray(page + XS_IFACE.rsp + 16, page + XS_IFACE.rsp + 22))).toBe('ENOENT');
   });
 
   it('switch on: "ready" from introduce_domain; the guest writes before the reset, which wipes it — xenstore-connect', () => {

@@ -1,13 +1,7 @@
 import { PAGE_SIZE } from '../memory/constants.js';
-import { XENSTORE_CONNECTED, XENSTORE_ERROR_NONE, XS_DIRECTORY, XS_ERROR, XS_IFACE, XsConnection, xsParts, xsStrings } from '../xenstore/xs-wire.js';
+import { XENSTORE_CONNECTED, XENSTORE_ERROR_NONE, XS_DIRECTORY, XS_ERROR, XS_IFACE, XsConnection, xsParts, xsStrings } from './xs-wire.js';
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, type Hypervisor } from '../xen/hypervisor.js';
 
-/**
- * The gfn of a dom0less guest's xenstore page. SIM CHOICE (docs/parallel.md): the guest's last page
- * of RAM — Xen on Arm puts it at GUEST_MAGIC_BASE, outside RAM, which this model's flat guest memory
- * does not have — so the guest's kernel hands out every page but that one.
- */
-export const dom0lessStorePfn = (pages: number): number => pages - 1;
 /** What a dom0less guest's xenbus has seen of its connection. */
 export interface XenbusFigures {
   domid: number;
@@ -23,8 +17,8 @@ export interface XenbusFigures {
 }
 
 /**
- * A dom0less guest's xenbus in its worker thread (Linux's drivers/xen/xenbus, virtio-ioreq-lifecycle.md
- * §6.7 R11): the guest Xen built at boot has its xenstore port (HVM_PARAM_STORE_EVTCHN) but no page yet;
+ * A dom0less guest's xenbus (Linux's drivers/xen/xenbus, virtio-ioreq-lifecycle.md §6.7 R11) — in its
+ * worker thread in the parallel runtime, as the guest's steps in the deterministic one: the guest Xen built at boot has its xenstore port (HVM_PARAM_STORE_EVTCHN) but no page yet;
  * on each event of its port it looks again — the page once init-dom0less has set
  * HVM_PARAM_STORE_PFN, and in it nothing but `connection` until xenstored sets it to
  * XENSTORE_CONNECTED (docs/misc/xenstore-ring.txt) — then writes its first request (xenbus_probe
