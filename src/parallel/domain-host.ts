@@ -241,9 +241,12 @@ export class DomainHost {
   private boot(domid: number, sid: number, first: boolean, appsOf: (h: Hosted) => AppHost[]): Hosted {
     const spec = this.task.scenario.domains.find((d) => d.domid === sid)!;
     const platform = platformOf(this.hv, domid);
-    // a guest Xen built at boot (dom0less): its last page is its xenstore page, not the kernel's to hand out
-    const dom0less = spec.dom0less && first;
-    const guest = new ArgoGuest(platform, dom0less ? { pages: new PageAllocator(dom0lessStorePfn(platform.memory.pages)) } : {});
+    // a guest Xen built at boot (dom0less; its scenario domid — a restart gets another): its last page
+    // is its xenstore page, not the kernel's to hand out, also after a soft reset; its xenbus runs in
+    // its first kernel only (a soft reset's is libxl's to introduce)
+    const built = spec.dom0less && domid === sid;
+    const dom0less = built && first;
+    const guest = new ArgoGuest(platform, built ? { pages: new PageAllocator(dom0lessStorePfn(platform.memory.pages)) } : {});
     const h: Hosted = { domid, sid, name: spec.name, guest, rings: [], apps: [], stopBridge: () => {}, stopXenbus: () => {}, stopped: false, holdUntilMs: 0, repoll: false, virqs: 0, waits: 0 };
     this.hosted.set(domid, h);
     for (const r of this.task.scenario.rings) {

@@ -24,7 +24,6 @@ import { lineOf } from '../scenario/source-lines.js';
 import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
-import { EVTCHN_PORTS } from '../domain/event-channels.js';
 import { ParallelXenstored } from './xenstored-host.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -174,12 +173,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   if (dom0less && !scenario.domains.some((d) => d.control)) {
     throw new Error(
       `${scenario.source.file}:${dom0less.line}: domain ${dom0less.name}: dom0less needs a control domain (domid 0, or control: true), where xenstored and init-dom0less run; add one to domains`,
-    );
-  }
-  const dom0lessGuests = scenario.domains.filter((d) => d.dom0less);
-  if (dom0lessGuests.length >= EVTCHN_PORTS) {
-    throw new Error(
-      `${scenario.source.file}:${dom0lessGuests[EVTCHN_PORTS - 1].line}: domain ${dom0lessGuests[EVTCHN_PORTS - 1].name}: the parallel runtime gives xenstored's domain ${EVTCHN_PORTS - 1} event-channel ports, one per dom0less guest; run this scenario with --runtime deterministic, or make fewer guests dom0less`,
     );
   }
   const mmio = scenario.devices.find((d) => d.transport === 'mmio');

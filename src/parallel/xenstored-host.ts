@@ -121,7 +121,7 @@ export class ParallelXenstored {
       if (current) this.domainDead(domid); // dropped, as for a domain gone (a domid taken again is another domain's)
       return true;
     });
-    if (this.exited !== undefined) return;
+    if (this.exited !== undefined || this.ownDomainGone) return;
     this.start();
     for (const c of this.connections) c.serve(this.port);
   }
@@ -171,7 +171,7 @@ export class ParallelXenstored {
    */
   settled(runnable: (domid: number) => boolean): boolean {
     if (this.exited !== undefined) return true;
-    return this.connections.every((c) => c.over || (c.answered > 0 && c.drained()) || c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined || !runnable(c.domid));
+    return this.connections.every((c) => c.over || (c.delivered > 0 && c.drained()) || c.error !== XENSTORE_ERROR_NONE || c.failure !== undefined || !runnable(c.domid));
   }
 
   /**
@@ -190,15 +190,15 @@ export class ParallelXenstored {
       ...failures,
       ...this.connections.flatMap((c) => {
         if (c.over || c.failure !== undefined) return [];
-        const v = xenstoreConnectViolation(c.name, written(c.domid), c.answered, c.wiped);
+        const v = xenstoreConnectViolation(c.name, written(c.domid), c.delivered, c.wiped + c.repliesWiped);
         return v === null ? [] : [v];
       }),
     ];
   }
 
   /** The connection of `domid`, for tests: xenstored's figures. */
-  connectionOf(domid: number): { answered: number; wiped: number; error: number; port: number } | undefined {
+  connectionOf(domid: number): { answered: number; wiped: number; repliesWiped: number; error: number; port: number } | undefined {
     const c = this.connections.find((x) => x.domid === domid);
-    return c && { answered: c.answered, wiped: c.wiped, error: c.error, port: c.port };
+    return c && { answered: c.answered, wiped: c.wiped, repliesWiped: c.repliesWiped, error: c.error, port: c.port };
   }
 }

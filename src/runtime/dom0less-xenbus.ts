@@ -50,6 +50,8 @@ export class Dom0lessXenbus {
   private xenbus: XenbusClient | undefined;
   /** The domid of the incarnation Xen built (a restart is an ordinary libxl domain). */
   private booted: number | undefined;
+  /** The booted kernel is gone (destroyed, or soft-reset: a new kernel): the connection is over. */
+  private over = false;
 
   constructor(
     readonly name: string,
@@ -85,8 +87,20 @@ export class Dom0lessXenbus {
    * Xen built is gone), else the violation.
    */
   unanswered(): string | null {
+    if (this.ring?.failure !== undefined) return this.ring.failure;
     if (!this.live() || !this.xenbus) return null;
-    return xenstoreConnectViolation(this.name, this.xenbus.figures().written, this.ring?.answered ?? 0, this.ring?.wiped ?? 0);
+    return xenstoreConnectViolation(this.name, this.xenbus.figures().written, this.ring?.delivered ?? 0, (this.ring?.wiped ?? 0) + (this.ring?.repliesWiped ?? 0));
+  }
+
+  /**
+   * The booted kernel is gone — its domain destroyed, or soft-reset (a new kernel, which libxl and not
+   * init-dom0less would introduce): the connection is over, xenstored closes its port, and nothing
+   * of it is judged any more (as in the parallel runtime).
+   */
+  gone(): void {
+    if (this.over) return;
+    this.over = true;
+    this.ring?.close();
   }
 
   /** The "ready" event reaches the guest: its xenbus makes its first request. */
@@ -105,13 +119,19 @@ export class Dom0lessXenbus {
 
   private live(): boolean {
     const domid = this.hooks.domid();
-    return domid !== undefined && domid === this.booted;
+    return !this.over && domid !== undefined && domid === this.booted;
+  }
+
+  /** The domid Xen built the guest as, while that kernel runs; undefined once it is gone. */
+  bootedDomid(): number | undefined {
+    return this.over ? undefined : this.booted;
   }
 }
 
 /**
  * Monitor `xenstore-connect` (both runtimes): null when a dom0less guest got an answer to every request
- * it wrote to its xenstore ring, else the violation — with how many requests `domain_conn_reset` wiped.
+ * it wrote to its xenstore ring (`answered`: the answers it could read), else the violation — with how
+ * many requests or replies `domain_conn_reset` wiped.
  */
 export function xenstoreConnectViolation(name: string, written: number, answered: number, wiped: number): string | null {
   if (answered >= written) return null;

@@ -838,10 +838,14 @@ export class ArgosimSystem {
     devd.start();
   }
 
-  /** A domain's userspace and kernel drivers are gone (destroyed, or a new kernel): its xl devd, and the netfronts of its vifs. */
+  /**
+   * A domain's userspace and kernel drivers are gone (destroyed, or a new kernel): its xl devd, the
+   * netfronts of its vifs, and a dom0less guest's xenstore connection of the kernel Xen booted.
+   */
   private userspaceGone(host: DomainHost): void {
     this.devds.get(host.name)?.stop();
     for (const vif of this.vifs) if (vif.spec.frontend === host.name) vif.frontendDown();
+    for (const xb of this.dom0less) if (xb.name === host.name && xb.bootedDomid() === host.domid) xb.gone();
   }
 
   /**
@@ -1471,6 +1475,7 @@ export class ArgosimSystem {
     this.ioreqVcpus.get(host.name)?.reset();
     this.reconcileRings(host.domid, 'OWNER_DIED');
     this.byDomid.delete(host.domid);
+    if (this.bootedDom0less.get(host.name) === host.domid) this.bootedDom0less.delete(host.name); // a later domain with its domid is libxl's
   }
 
   /**

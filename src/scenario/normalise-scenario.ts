@@ -6,6 +6,7 @@ import { inlineTextError } from './scenario-policy.js';
 import { parseArgoBootOption } from '../argo/boot-option.js';
 import { npagesRing } from '../argo/constants.js';
 import { XEN_QUIRKS } from '../argo/host.js';
+import { EVTCHN_PORTS } from '../domain/event-channels.js';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { didYouMean } from './hints.js';
 import { checkLabels, resolveXsm, type ReadText } from './scenario-policy.js';
@@ -111,7 +112,7 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
     byDomid.set(d.domid, i);
   });
   let next = 0;
-  return entries.map((d, i) => {
+  const domains = entries.map((d, i) => {
     let domid = d.domid;
     if (domid === undefined) {
       while (byDomid.has(next)) next++;
@@ -147,12 +148,22 @@ function normaliseDomains(entries: ScenarioFile['domains'], source: YamlSource):
       line: source.positionOf(['domains', i]).line,
     };
   });
+  // dom0less guests need xenstored, in the control domain, and one of its event-channel ports each
+  const dom0less = domains.flatMap((d, i) => (d.dom0less ? [i] : []));
+  if (dom0less.length > 0 && !domains.some((d) => d.control)) {
+    throw source.errorAt(['domains', dom0less[0], 'dom0less'], `${domains[dom0less[0]].name} is dom0less, but no domain is the control domain (domid 0, or control: true), where xenstored and init-dom0less run; add one`);
+  }
+  if (dom0less.length >= EVTCHN_PORTS) {
+    const i = dom0less[EVTCHN_PORTS - 1];
+    throw source.errorAt(['domains', i, 'dom0less'], `${domains[i].name} would be dom0less guest number ${EVTCHN_PORTS}: xenstored's domain has ${EVTCHN_PORTS - 1} event-channel ports for them in this model; make fewer guests dom0less`);
+  }
+  return domains;
 }
 
-/** Rings with owner and partner resolved: wildcard rings need mac-permissive, each ring is declared once and fits its owner. */
 /** Pages of a dom0less guest's memory that are not its kernel's: its xenstore page. */
 const DOM0LESS_RESERVED_PAGES = 1;
 
+/** Rings with owner and partner resolved: wildcard rings need mac-permissive, each ring is declared once and fits its owner. */
 function normaliseRings(entries: NonNullable<ScenarioFile['rings']>, named: DomainIndex, boot: ScenarioBoot, source: YamlSource): ScenarioRing[] {
   const seen = new Map<string, number>();
   const perOwner = new Map<number, { rings: number; pages: number }>();

@@ -527,6 +527,7 @@ export class Hypervisor {
       const rc = this.observed(domid, () =>
         domainSoftReset(this.domainTable, slot, () => {
           for (let virq = 0; virq < NR_VIRQS; virq++) this.events.unbindVirq(slot, virq);
+          this.events.closeAllPorts(slot); // evtchn_reset: its interdomain channels too
           underArgoExclusive(this.host, () => argoTeardownLocked(this.host, slot, domid, true));
         }),
       );

@@ -44,11 +44,13 @@ export class XenstoredRing {
   answered = 0;
   /** Whole requests `domain_conn_reset` wiped. */
   wiped = 0;
+  /** Whole replies `domain_conn_reset` wiped before the guest read them: answers it never gets. */
+  repliesWiped = 0;
   /** The guest broke the protocol (xenstored's `ignore_connection`): what it did (XENSTORE_ERROR_*). */
   error = XENSTORE_ERROR_NONE;
   /** An error of xenstored's own while serving it (a bug of the model): the connection is no longer served. */
   failure: string | undefined;
-  /** The booted incarnation's connection is over: its domain was destroyed, restarted or soft-reset. */
+  /** The connection is over (`close`: the booted kernel is gone), or could not be made (no port to bind). */
   over = false;
 
   private constructor(
@@ -109,7 +111,9 @@ export class XenstoredRing {
   /** XS_INTRODUCE's `domain_conn_reset`: the ring indexes back to zero (what the guest wrote is gone); today's xenstored then tells the guest it is ready. */
   resetConnection(notifyBeforeReset: boolean): void {
     if (this.over || this.port <= 0) return;
-    this.wiped += this.conn.reset();
+    const { requests, replies } = this.conn.reset();
+    this.wiped += requests;
+    this.repliesWiped += replies;
     if (!notifyBeforeReset) this.ready();
   }
 
@@ -135,6 +139,11 @@ export class XenstoredRing {
       // never a crash of the run: reported as xenstored's own failure
       this.failure = `xenstored: serving ${this.name} (${this.domid}) failed: ${e instanceof Error ? e.message : String(e)}`;
     }
+  }
+
+  /** Answers the guest could read: those xenstored wrote, less those the reset wiped. */
+  get delivered(): number {
+    return this.answered - this.repliesWiped;
   }
 
   /** The guest has read every reply (its rsp_cons caught up). */

@@ -209,23 +209,26 @@ export class XsConnection {
 
   /**
    * xenstored's `domain_conn_reset`: the four indexes back to zero, whatever either side had written
-   * and not read dropped (and this end's partial and queued messages). Returns the whole requests the
-   * reset wiped from the `req` ring.
+   * and not read dropped (and this end's partial and queued messages). Returns the whole requests it
+   * wiped from `req` and the whole replies from `rsp` (answers the guest will never read).
    */
-  reset(): number {
+  reset(): { requests: number; replies: number } {
     const i32 = this.memory.i32;
     const base = this.gpa >>> 2;
-    // each index read and zeroed in one step: a request whose req_prod store lands before it is
+    // each index read and zeroed in one step: a message whose producer store lands before it is
     // counted as wiped; one landing after it is written past the new, empty ring (as in Xen)
-    const prod = Atomics.exchange(i32, base + (XS_IFACE.req_prod >>> 2), 0) >>> 0;
-    const cons = Atomics.exchange(i32, base + (XS_IFACE.req_cons >>> 2), 0) >>> 0;
-    for (const field of [XS_IFACE.rsp_cons, XS_IFACE.rsp_prod]) Atomics.store(i32, base + (field >>> 2), 0);
-    const unread = (prod - cons) >>> 0;
-    const wiped = unread <= XENSTORE_RING_SIZE ? this.wholeMessagesAt(cons, unread) : 0;
+    const wipe = (prodAt: number, consAt: number, ring: number): number => {
+      const prod = Atomics.exchange(i32, base + (prodAt >>> 2), 0) >>> 0;
+      const cons = Atomics.exchange(i32, base + (consAt >>> 2), 0) >>> 0;
+      const unread = (prod - cons) >>> 0;
+      return unread <= XENSTORE_RING_SIZE ? this.wholeMessagesAt(this.gpa + ring, cons, unread) : 0;
+    };
+    const requests = wipe(XS_IFACE.req_prod, XS_IFACE.req_cons, XS_IFACE.req);
+    const replies = wipe(XS_IFACE.rsp_prod, XS_IFACE.rsp_cons, XS_IFACE.rsp);
     this.partial = new Uint8Array(0);
     this.outQueue.length = 0;
     this.outOffset = 0;
-    return wiped;
+    return { requests, replies };
   }
 
   /** Reads a u32 field of the page (`connection`, `server_features`, `error`). */
@@ -238,10 +241,9 @@ export class XsConnection {
     Atomics.store(this.memory.i32, (this.gpa + offset) >>> 2, value | 0);
   }
 
-  /** Whole messages in `len` unread bytes of the req ring from index `cons`. */
-  private wholeMessagesAt(cons: number, len: number): number {
+  /** Whole messages in `len` unread bytes of the ring at `ring` from index `cons`. */
+  private wholeMessagesAt(ring: number, cons: number, len: number): number {
     const bytes = new Uint8Array(len);
-    const ring = this.gpa + XS_IFACE.req;
     for (let i = 0; i < len; i++) bytes[i] = this.memory.u8[ring + ((cons + i) & (XENSTORE_RING_SIZE - 1))];
     let n = 0;
     for (let at = 0; len - at >= XSD_SOCKMSG_BYTES; n++) {

@@ -106,16 +106,23 @@ describe('interdomain event channels across threads', () => {
     const slots = hv.domainTable.slots;
     const word = hv.domainTable.at(hv.domainTable.slotOf(0), D.EVTCHN_PENDING);
     let answered = 0;
-    for (let idle = 0; answered < rounds && idle < 200; ) {
-      if (hv.evtchnTakePending(0) & (1 << dom0Port)) {
+    // the worker's first event may take its start-up (tsx compiling its imports): the first wait is
+    // asynchronous, bounded at 30 s; then answers on this thread, every wait bounded
+    for (let waited = 0; (Atomics.load(slots, word) & (1 << dom0Port)) === 0 && waited < 60; waited++) {
+      await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync(slots, word, Atomics.load(slots, word), 500).value;
+    }
+    for (let idle = 0; answered < rounds && idle < 100; ) {
+      const seen = Atomics.load(slots, word);
+      if (seen & (1 << dom0Port)) {
+        hv.evtchnTakePending(0);
         answered++;
         idle = 0;
         expect(hv.evtchnSend(0, dom0Port)).toBe(0);
-      } else if (Atomics.wait(slots, word, Atomics.load(slots, word), 50) === 'timed-out') idle++;
+      } else if (Atomics.wait(slots, word, seen, 50) === 'timed-out') idle++;
     }
     const r = await result;
     await worker.terminate();
-    // every event answered and every answer seen (a wait may time out on a loaded machine; its event is found after)
+    // every event answered and every answer seen
     expect(answered).toBe(rounds);
     expect(r.done).toBe(rounds);
   });
@@ -141,8 +148,11 @@ describe('interdomain event channels across threads', () => {
     });
     for (let round = 0; round < rounds; round++) {
       Atomics.store(sync, 2 + round, hv.evtchnAllocUnbound(1, 0));
-      // every binder at the start line (bounded waits, on this thread's event loop)
-      while (Atomics.load(sync, 0) < 4 * (round + 1)) await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync(sync, 0, Atomics.load(sync, 0), 1000).value;
+      // every binder at the start line (bounded waits, on this thread's event loop: 60 s in all)
+      for (let waited = 0; Atomics.load(sync, 0) < 4 * (round + 1); waited++) {
+        if (waited >= 60) throw new Error(`round ${round}: only ${Atomics.load(sync, 0) - 4 * round} of 4 binders arrived`);
+        await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync(sync, 0, Atomics.load(sync, 0), 1000).value;
+      }
       Atomics.store(sync, 1, round + 1);
       Atomics.notify(sync, 1);
     }

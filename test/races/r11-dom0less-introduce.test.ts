@@ -56,6 +56,37 @@ describe('race R11: a dom0less guest\'s first xenstore request against XS_INTROD
     expect(shown.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('switch on, seeds 1–60: exactly the runs where the guest heard "ready" before the reset show it — its request wiped, or xenstored\'s reply to it', () => {
+    const kinds = { request: 0, reply: 0 };
+    for (let seed = 1; seed <= 60; seed++) {
+      const system = createSystem(buggy, { seed });
+      const summary = system.run();
+      const steps = xenstoredSteps(system);
+      const reset = steps.indexOf('XS_INTRODUCE edge: domain_conn_reset');
+      const toldFirst = steps.indexOf('xenbus: xenstore ready') < reset;
+      expect(summary.invariantViolations.length, `seed ${seed}: ${steps.join(' > ')}`).toBe(toldFirst ? 1 : 0);
+      if (!toldFirst) continue;
+      expect(summary.invariantViolations[0]).toMatch(CONNECT);
+      // xenstored read the request before the reset: its reply is what the reset wiped
+      if (steps.indexOf('xenstored: ring of edge') < reset) kinds.reply++;
+      else kinds.request++;
+    }
+    expect(kinds.request).toBeGreaterThan(0);
+    expect(kinds.reply).toBeGreaterThan(0);
+  });
+
+  it('a dom0less guest soft-reset or killed: the connection of the kernel Xen booted is over, and nothing of it is judged', () => {
+    for (const kind of ['soft_reset', 'kill']) {
+      const text = readFileSync('scenarios/races/r11-dom0less-introduce.yaml', 'utf8');
+      const faulted = withBugs(parseScenario(`${text}faults:\n  - { kind: ${kind}, domain: edge, at: 3ms }\n`, `${kind}.yaml`), ['introduceNotifiesBeforeReset']);
+      for (let seed = 1; seed <= 20; seed++) {
+        const summary = createSystem(faulted, { seed }).run();
+        expect(summary.faults, `${kind} seed ${seed}`).toMatchObject({ [kind]: 1 });
+        expect(summary.invariantViolations.filter((v) => v.includes('xenstore-connect')), `${kind} seed ${seed}`).toEqual([]);
+      }
+    }
+  });
+
   it('argosim explore finds it from the plain dom0less workload, the replay reproduces it, and nothing with the switch off', () => {
     const plain = loadScenario('scenarios/dom0less.yaml');
     const found = explore(withBugs(plain, ['introduceNotifiesBeforeReset']), { strategy: 'random', budget: 50, seed: 1 }).counterexample;
@@ -65,10 +96,16 @@ describe('race R11: a dom0less guest\'s first xenstore request against XS_INTROD
     expect(explore(plain, { strategy: 'random', budget: 100, seed: 1 }).violating).toBe(0);
   }, 60_000);
 
-  it('dom0less is for guests: on the control domain the scenario is refused at its line; the parallel runtime needs a control domain for xenstored', async () => {
+  it('dom0less is for guests: on the control domain, without one, or past xenstored\'s ports the scenario is refused at its line', async () => {
     const text = readFileSync('scenarios/races/r11-dom0less-introduce.yaml', 'utf8');
     expect(() => parseScenario(text.replace('{ name: dom0, domid: 0 }', '{ name: dom0, domid: 0, dom0less: true }'), 'x.yaml')).toThrow(/x\.yaml:\d+.*dom0 is the control domain, which runs init-dom0less; dom0less is for a guest Xen builds at boot/);
-    const noControl = parseScenario(text.replace('{ name: dom0, domid: 0 }', '{ name: dom0, domid: 0, control: false }'), 'nc.yaml');
-    await expect(runParallel(noControl, { workers: 1 })).rejects.toThrow(/nc\.yaml:\d+: domain edge: dom0less needs a control domain \(domid 0, or control: true\), where xenstored and init-dom0less run; add one to domains/);
+    // no control domain: no xenstored to introduce it — refused at its line, in both runtimes
+    expect(() => parseScenario(text.replace('{ name: dom0, domid: 0 }', '{ name: dom0, domid: 0, control: false }'), 'nc.yaml')).toThrow(
+      /nc\.yaml:\d+:\d+: domains\[1\]\.dom0less: edge is dom0less, but no domain is the control domain \(domid 0, or control: true\), where xenstored and init-dom0less run; add one/,
+    );
+    // more dom0less guests than xenstored's domain has ports
+    const many = Array.from({ length: 32 }, (_, i) => `  - { name: g${i}, memory: 64KiB, dom0less: true }`).join('\n');
+    expect(() => parseScenario(`name: many\ndomains:\n  - { name: dom0, domid: 0 }\n${many}\n`, 'many.yaml')).toThrow(/many\.yaml:\d+:\d+: domains\[32\]\.dom0less: g31 would be dom0less guest number 32: xenstored's domain has 31 event-channel ports/);
+    await expect(runParallel(scenario, { workers: 1 })).resolves.toMatchObject({ invariantViolations: [] });
   });
 });

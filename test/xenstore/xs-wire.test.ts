@@ -85,12 +85,14 @@ describe('xenstore wire (xs_wire.h)', () => {
     expect(() => b.guest.send(request(1, new Uint8Array(4097)))).toThrow(/at most 4096/);
   });
 
-  it('domain_conn_reset: the four indexes back to zero, and the whole requests it wiped counted', () => {
+  it('domain_conn_reset: the four indexes back to zero, and the whole requests and replies it wiped counted', () => {
     const { memory, guest, xenstored } = pair();
     guest.send(request(1, xsStrings('/x')));
     guest.send(request(2, xsStrings('/y')));
     guest.flush();
-    expect(xenstored.reset()).toBe(2);
+    xenstored.send({ type: XS_ERROR, reqId: 1, txId: 0, payload: xsStrings('ENOENT') });
+    xenstored.flush();
+    expect(xenstored.reset()).toEqual({ requests: 2, replies: 1 });
     for (const f of [XS_IFACE.req_cons, XS_IFACE.req_prod, XS_IFACE.rsp_cons, XS_IFACE.rsp_prod]) expect(memory.view.getUint32(PAGE + f, true)).toBe(0);
     expect(xenstored.receive().messages).toEqual([]);
   });
