@@ -87,9 +87,14 @@ export class Dom0lessXenbus {
    * Xen built is gone), else the violation.
    */
   unanswered(): string | null {
-    if (this.ring?.failure !== undefined) return this.ring.failure;
+    if (this.failure() !== undefined) return this.failure()!;
     if (!this.live() || !this.xenbus) return null;
     return xenstoreConnectViolation(this.name, this.xenbus.figures().written, this.ring?.delivered ?? 0, (this.ring?.wiped ?? 0) + (this.ring?.repliesWiped ?? 0));
+  }
+
+  /** An error of xenstored's own while serving the guest (a bug of the model), else undefined. */
+  failure(): string | undefined {
+    return this.ring?.failure;
   }
 
   /**

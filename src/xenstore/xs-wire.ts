@@ -223,6 +223,8 @@ export class XsConnection {
       const unread = (prod - cons) >>> 0;
       return unread <= XENSTORE_RING_SIZE ? this.wholeMessagesAt(this.gpa + ring, cons, unread) : 0;
     };
+    // counted from the ring's message boundaries: right while each side takes whole messages and no
+    // reply waits in this end's queue — as for the small requests and replies of this model's clients
     const requests = wipe(XS_IFACE.req_prod, XS_IFACE.req_cons, XS_IFACE.req);
     const replies = wipe(XS_IFACE.rsp_prod, XS_IFACE.rsp_cons, XS_IFACE.rsp);
     this.partial = new Uint8Array(0);

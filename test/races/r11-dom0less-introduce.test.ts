@@ -8,6 +8,7 @@ import { createSystem } from '../../src/runtime/system.js';
 import { sweepSeeds } from './seed-sweep.js';
 import { runParallel } from '../../src/parallel/parallel-system.js';
 import { HVM_PARAM_STORE_PFN } from '../../src/xen/hypervisor.js';
+import { ERRNO } from '../../src/xen/errno.js';
 import { XS_ERROR, XS_IFACE } from '../../src/xenstore/xs-wire.js';
 
 // R11 (virtio-ioreq-lifecycle.md §6.7, Xen e58bd71c09): xenstored's XS_INTRODUCE of a dom0less
@@ -80,9 +81,12 @@ describe('race R11: a dom0less guest\'s first xenstore request against XS_INTROD
       const text = readFileSync('scenarios/races/r11-dom0less-introduce.yaml', 'utf8');
       const faulted = withBugs(parseScenario(`${text}faults:\n  - { kind: ${kind}, domain: edge, at: 3ms }\n`, `${kind}.yaml`), ['introduceNotifiesBeforeReset']);
       for (let seed = 1; seed <= 20; seed++) {
-        const summary = createSystem(faulted, { seed }).run();
+        const system = createSystem(faulted, { seed });
+        const summary = system.run();
         expect(summary.faults, `${kind} seed ${seed}`).toMatchObject({ [kind]: 1 });
         expect(summary.invariantViolations.filter((v) => v.includes('xenstore-connect')), `${kind} seed ${seed}`).toEqual([]);
+        // xenstored closed its port to the guest (the only one of dom0's): a send on it is EINVAL, not dropped
+        expect(system.hv.evtchnSend(0, 1), `${kind} seed ${seed}`).toBe(-ERRNO.EINVAL);
       }
     }
   });
