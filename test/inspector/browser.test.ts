@@ -141,6 +141,10 @@ describe('inspector page in chromium', () => {
     expect(moved).toBeGreaterThan(0);
     expect(afterStep.reduce((n, k) => n + k, 0)).toBe(moved);
     expect(moved).toBeLessThan(actors.length / 2);
+    // actors whose state changed are highlighted by a class, with no animation running: an animated
+    // stroke repaints the whole topology every frame, which at this size made each step late
+    expect(await page.evaluate<number>('window.argosimInspector.flashes.count')).toBeGreaterThan(0);
+    expect(await page.evaluate<number>('document.getAnimations().length')).toBe(0);
     await page.selectOption('#speed', '1000');
     await page.click('#btn-run');
     await page.waitForFunction('Number(document.body.dataset.step) > 300', undefined, { timeout: WAIT_MS });

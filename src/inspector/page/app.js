@@ -3,7 +3,7 @@
 import { legendHtml, stateColour } from './colors.js';
 import { drawSequence } from './sequence.js';
 import { Statechart } from './statechart.js';
-import { Topology } from './topology.js';
+import { Topology, flashes } from './topology.js';
 
 const LOG_KEPT = 3000;
 const LOG_ROWS = 200;
@@ -137,7 +137,7 @@ async function render() {
 const renderTimes = [];
 /** How many actors' nodes each of the last topology renders redrew: the tests check that a step redraws only what changed. */
 const redrawn = [];
-window.argosimInspector = { renderTimes, redrawn, state };
+window.argosimInspector = { renderTimes, redrawn, flashes, state };
 
 function renderHeader() {
   $('step').textContent = String(state.step);

@@ -300,9 +300,29 @@ export class Topology {
   }
 }
 
-/** A state change glows for a moment, so a step's effect is easy to find among many actors. */
+/** How long a state change stays highlighted (ms). */
+const FLASH_MS = 1200;
+/** Nodes highlighted now, and the timer that ends their highlight. */
+const flashed = new Set();
+let unflash = 0;
+/** Highlights made so far (for the tests). */
+export const flashes = { count: 0 };
+
+/**
+ * A state change is highlighted for a moment, so a step's effect is easy to find among many actors.
+ * A class set now and taken off `FLASH_MS` later — two repaints — not an animation: an animated SVG
+ * stroke repaints the whole topology every frame, and with 800 actors the page then answered each
+ * step about 250 ms late (`npm run bench:inspector`, docs/performance.md).
+ */
 function flash(g) {
-  g.querySelector('rect.box')?.animate([{ strokeWidth: 6, stroke: '#ffffff' }, { strokeWidth: 1.5 }], { duration: 1200, easing: 'ease-out' });
+  flashes.count++;
+  g.classList.add('flash');
+  flashed.add(g);
+  clearTimeout(unflash);
+  unflash = setTimeout(() => {
+    for (const f of flashed) f.classList.remove('flash');
+    flashed.clear();
+  }, FLASH_MS);
 }
 
 function domidsOf(actors) {
