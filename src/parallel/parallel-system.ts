@@ -25,6 +25,7 @@ import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
+import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
 
@@ -313,7 +314,7 @@ class ParallelRun {
     actor.send({ type: 'CREATE' });
     this.xenstored?.domainCreated(domid);
     // Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (a restart is libxl's)
-    if (spec.dom0less && domid === sid && !this.sids.has(domid)) ParallelXenstored.bootDom0less(this.hv, domid, this.xenstored!.domid);
+    if (spec.dom0less && domid === sid && !this.sids.has(domid)) XenstoredRing.bootDom0less(this.hv, domid, this.xenstored!.domid);
     actor.send({ type: 'UNPAUSE' });
     this.actors.set(domid, actor);
     this.current.set(sid, domid);

@@ -1,5 +1,4 @@
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
-import { xenstoreConnectViolation } from '../runtime/dom0less-xenbus.js';
 import { XenstoredConnections, liveUpdateExited } from '../runtime/xenstored-connections.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
@@ -20,7 +19,7 @@ import { bridgePorts } from './virq-bridge.js';
  * ```ts
  * const xs = new ParallelXenstored(hv, 0, { notifyBeforeReset: false });
  * xs.domainCreated(1);
- * ParallelXenstored.bootDom0less(hv, 1, 0); // Xen, at boot
+ * XenstoredRing.bootDom0less(hv, 1, 0);      // Xen, at boot
  * xs.start();
  * xs.initDom0less(1, 'sensor');              // dom0's init-dom0less, once the guests run
  * ```
@@ -50,11 +49,6 @@ export class ParallelXenstored {
   ) {
     this.actor = createXenstoreActor({ store: this.store, unwatch: new Map() }, {}).start();
     this.port = new XenstoredPort(this.actor, this.store);
-  }
-
-  /** Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (`XenstoredRing.bootDom0less`). */
-  static bootDom0less(hv: Hypervisor, domid: number, xenstoredDomid: number): number {
-    return XenstoredRing.bootDom0less(hv, domid, xenstoredDomid);
   }
 
   /** Serves requests from now on: woken when any port of xenstored's domain is pending. */
@@ -190,7 +184,7 @@ export class ParallelXenstored {
       ...failures,
       ...this.connections.flatMap((c) => {
         if (c.over || c.failure !== undefined) return [];
-        const v = xenstoreConnectViolation(c.name, written(c.domid), c.delivered, c.wiped + c.repliesWiped);
+        const v = c.unanswered(written(c.domid));
         return v === null ? [] : [v];
       }),
     ];

@@ -146,6 +146,11 @@ export class XenstoredRing {
     return this.answered - this.repliesWiped;
   }
 
+  /** Monitor `xenstore-connect` for this guest, which wrote `written` requests: null when it could read an answer to each. */
+  unanswered(written: number): string | null {
+    return xenstoreConnectViolation(this.name, written, this.delivered, this.wiped + this.repliesWiped);
+  }
+
   /** The guest has read every reply (its rsp_cons caught up). */
   drained(): boolean {
     return this.conn.drained();
@@ -163,4 +168,15 @@ export class XenstoredRing {
     this.conn.setField(XS_IFACE.connection, XENSTORE_CONNECTED);
     this.hv.evtchnSend(this.xenstoredDomid, this.port);
   }
+}
+
+/**
+ * Monitor `xenstore-connect` (both runtimes): null when a dom0less guest got an answer to every request
+ * it wrote to its xenstore ring (`answered`: the answers it could read), else the violation — with how
+ * many requests or replies `domain_conn_reset` wiped.
+ */
+function xenstoreConnectViolation(name: string, written: number, answered: number, wiped: number): string | null {
+  if (answered >= written) return null;
+  const lost = wiped > 0 ? `: ${wiped} wiped by domain_conn_reset after xenstored had told the guest it was ready (R11, fixed by Xen e58bd71c09)` : '';
+  return `xenstore-connect: dom0less domain ${name} wrote ${written} request(s) to its xenstore ring and got ${answered} answer(s); its xenbus waits for ever${lost}`;
 }

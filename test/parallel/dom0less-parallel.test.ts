@@ -4,6 +4,7 @@ import { runParallel } from '../../src/parallel/parallel-system.js';
 import { formatParallelRun } from '../../src/parallel/run-command.js';
 import { XenbusClient } from '../../src/xenstore/xenbus-client.js';
 import { ParallelXenstored } from '../../src/parallel/xenstored-host.js';
+import { XenstoredRing } from '../../src/xenstore/xenstored-ring.js';
 import { createSystem } from '../../src/runtime/system.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load-scenario.js';
 import { XENSTORE_ERROR_RINGIDX, XS_IFACE } from '../../src/xenstore/xs-wire.js';
@@ -25,7 +26,7 @@ function oneThread(notifyBeforeReset: boolean) {
   const xenstored = new ParallelXenstored(hv, 0, { notifyBeforeReset });
   xenstored.domainCreated(0);
   xenstored.domainCreated(1);
-  expect(ParallelXenstored.bootDom0less(hv, 1, 0)).toBe(1);
+  expect(XenstoredRing.bootDom0less(hv, 1, 0)).toBe(1);
   return { hv, xenstored, xenbus: new XenbusClient(hv, 1, 'edge') };
 }
 
