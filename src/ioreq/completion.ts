@@ -29,10 +29,15 @@ export type ResumeResult =
   | { kind: 'not-running'; why: string }
   | { kind: 'retry' };
 
-/** The emulator's EVTCHNOP_send reached Xen's consumer: a vCPU waiting on it is woken (listeners run). */
+/**
+ * The emulator's EVTCHNOP_send reached Xen's consumer: a vCPU waiting on it is woken — the target's
+ * wake count goes up (a thread running its vCPUs waits on it, `Ioreq.waitVcpuWake`) and this
+ * thread's listeners run.
+ */
 export function wakeVcpu(host: IoreqHost, t: IoreqTarget, vcpu: number): void {
   if (!t.io[vcpu]?.blocked) return;
-  for (const listener of host.wakeListeners) listener(t.ref.domid, vcpu);
+  t.wake();
+  for (const listener of host.wakeListeners) listener(t.domid, vcpu);
 }
 
 type Wait = { kind: 'answered'; data: bigint } | { kind: 'waiting' } | { kind: 'crash'; state: number; previous: number };
@@ -96,12 +101,12 @@ export function vcpuResume(host: IoreqHost, target: number, vcpu: number): Resum
 function crash(host: IoreqHost, t: IoreqTarget, vcpu: number, w: { state: number; previous: number }): ResumeResult {
   t.io[vcpu].blocked = false;
   t.io[vcpu].state = STATE_IOREQ_NONE;
-  host.hv.crashDomain(t.ref.domid); // "Weird HVM ioreq state transition"
+  host.hv.crashDomain(t.domid); // "Weird HVM ioreq state transition"
   // wait_for_io bailed with the server no longer pending, so the vCPU's next hvm_do_resume finds
   // nothing to wait for and ends its shutdown deferral: done here, since the vCPU runs nothing more.
   // It matters when a shutdown was already in progress — domain_shutdown keeps the first reason and
   // returns, so the crash cancels no deferral then (SIM CHOICE, docs/ioreq.md)
-  host.hv.domctl.endShutdownDeferral(t.ref.domid, vcpu);
+  host.hv.domctl.endShutdownDeferral(t.domid, vcpu);
   return { kind: 'crashed', state: w.state, previous: w.previous };
 }
 
@@ -110,7 +115,7 @@ function finish(host: IoreqHost, t: IoreqTarget, vcpu: number, data: bigint, fou
   io.blocked = false;
   const stuck = !found && host.bugs.ioreqStateStuckAfterServerDestroy;
   io.state = stuck ? STATE_IOREQ_READY : STATE_IOREQ_NONE; // the completion handler consumed IORESP_READY
-  host.hv.domctl.endShutdownDeferral(t.ref.domid, vcpu);
+  host.hv.domctl.endShutdownDeferral(t.domid, vcpu);
   if (io.reexecute) {
     io.reexecute = false;
     return { kind: 'retry' };

@@ -10,9 +10,9 @@ import {
   XEN_DMOP_no_gfns,
   XENMEM_resource_ioreq_server_frame_bufioreq,
 } from './constants.js';
-import { domainRef, refKey, sameDomain, targetOf, type IoreqHost, type IoreqTarget } from './host.js';
+import { domainRef, sameDomain, targetOf, type IoreqHost, type IoreqTarget } from './host.js';
 import { setSlotEport } from './ioreq-page.js';
-import { newServer, type IoreqServer } from './server.js';
+import type { IoreqServer } from './server.js';
 import { releaseServer } from './teardown.js';
 import { wakeVcpu } from './completion.js';
 
@@ -29,7 +29,7 @@ export function setIrqLevel(host: IoreqHost, t: IoreqTarget, irq: number, level:
   if (level !== 0 && level !== 1) return -ERRNO.EINVAL;
   const before = t.lines.get(irq) ?? 0;
   t.lines.set(irq, level);
-  if (level === 1 && before === 0) for (const listener of host.irqListeners) listener(t.ref.domid, irq); // vgic_inject_irq
+  if (level === 1 && before === 0) for (const listener of host.irqListeners) listener(t.domid, irq); // vgic_inject_irq
   return 0;
 }
 
@@ -51,9 +51,9 @@ export function dmOpTarget(host: IoreqHost, caller: number, target: number): Ior
   if (!callerDom || host.hv.life(caller) !== 'alive') return -ERRNO.ESRCH;
   if (caller === target) return -ERRNO.EPERM; // rcu_lock_remote_domain_by_id
   if (host.hv.life(target) !== 'alive') return -ERRNO.ESRCH; // SIM CHOICE: a dying target takes no new servers
-  if (!callerDom.control && host.deviceModels.get(target) !== caller) return -ERRNO.EPERM; // xsm_dm_op (XSM_DM_PRIV)
+  if (!callerDom.control && host.tables.deviceModel(target) !== caller) return -ERRNO.EPERM; // xsm_dm_op (XSM_DM_PRIV)
   if (!host.built) return -ERRNO.ENOSYS; // the op is not compiled in
-  return targetOf(host, target) ?? -ERRNO.ESRCH;
+  return targetOf(host, target) ?? -ERRNO.ENOSPC; // SIM CHOICE: every IOREQ target record is taken (IOREQ_TARGETS_MAX)
 }
 
 /** `get_ioreq_server`: -ENOENT for an unknown id, -EPERM unless the caller is its emulator (§5.1). */
@@ -72,19 +72,18 @@ export function createServer(host: IoreqHost, t: IoreqTarget, caller: number, ha
   if (!Number.isInteger(handleBufioreq) || handleBufioreq < HVM_IOREQSRV_BUFIOREQ_OFF || handleBufioreq > HVM_IOREQSRV_BUFIOREQ_ATOMIC) return -ERRNO.EINVAL;
   if (host.arch === 'arm' && handleBufioreq !== HVM_IOREQSRV_BUFIOREQ_OFF) return -ERRNO.EINVAL; // §5.7: buffered is x86 only
   let id = 0;
-  while (id < MAX_NR_IOREQ_SERVERS && t.servers[id]) id++;
+  while (id < MAX_NR_IOREQ_SERVERS && t.slot(id).used) id++;
   if (id === MAX_NR_IOREQ_SERVERS) return -ERRNO.ENOSPC;
   const emulator = domainRef(host.hv, caller)!;
-  const s = newServer(id, t.ref.domid, emulator, handleBufioreq);
-  for (let v = 0; v < t.io.length; v++) {
-    const port = host.channels.allocUnbound(t.ref.domid, caller, () => wakeVcpu(host, t, v));
-    s.vcpus.push({ port, pending: false, prevState: 0 });
-  }
-  if (s.bufPage) s.bufPort = host.channels.allocUnbound(t.ref.domid, caller, () => undefined); // Xen polls nothing here
-  t.servers[id] = s;
-  const held = host.emulatorRefs.get(refKey(emulator));
-  if (held) held.count++;
-  else host.emulatorRefs.set(refKey(emulator), { ref: emulator, count: 1, reaped: false });
+  const s = t.slot(id);
+  s.create(emulator, handleBufioreq);
+  s.vcpus.forEach((sv, v) => {
+    sv.port = host.channels.allocUnbound(t.domid, caller, v);
+    sv.pending = false;
+    sv.prevState = 0;
+  });
+  if (s.bufPage) s.bufPort = host.channels.allocUnbound(t.domid, caller, -1); // Xen polls nothing here
+  host.tables.holdEmulator(emulator.domid, emulator.generation);
   return id;
 }
 

@@ -1,18 +1,5 @@
 import { ERRNO } from '../xen/errno.js';
-
-/** The Xen-side consumer of a port: what runs when the emulator sends on it (a vCPU wake). */
-export type XenConsumer = () => void;
-
-interface Channel {
-  /** The remote domain allowed to bind (the emulator). */
-  remoteDomid: number;
-  /** The emulator's port once it bound; null while unbound. */
-  boundPort: number | null;
-  consumer: XenConsumer;
-}
-
-/** Ports a domain may hold in this table (Xen's 2-level ABI allows 4096 per 64-bit guest). */
-export const IOREQ_PORTS_MAX = 4096;
+import { C, IOREQ_PORTS_MAX, KIND_BOUND, KIND_FREE, KIND_XEN, type IoreqTables } from './tables.js';
 
 /**
  * The interdomain event channels an ioreq server uses (virtio-ioreq-lifecycle.md §5.8): Xen
@@ -20,94 +7,165 @@ export const IOREQ_PORTS_MAX = 4096;
  * the emulator binds it (EVTCHNOP_bind_interdomain), and both directions use the pair: Xen notifies
  * the emulator after setting READY; the emulator's EVTCHNOP_send runs Xen's consumer (the vCPU wakes).
  * SIM CHOICE (docs/ioreq.md): ports live in this table, per domain, lowest free first from 1 (port 0
- * is reserved as in Xen); the hypervisor's VIRQ bits are a separate space.
+ * is reserved as in Xen); the hypervisor's VIRQ bits are a separate space. The table is shared
+ * memory (`ioreq/tables.ts`): a port allocated or bound in one thread is the same port in every other.
  *
  * @example
  * ```ts
- * const port = channels.allocUnbound(1, 0, () => wake(1, 0)); // target 1, emulator 0
- * const local = channels.bindInterdomain(0, 1, port);          // the emulator's port
- * channels.send(0, local);                                      // wake(1, 0) runs
+ * const channels = new IoreqEventChannels(new IoreqTables(), (target, vcpu) => wake(target, vcpu));
+ * const port = channels.allocUnbound(1, 0, 0);          // target 1, emulator 0, consumed by vCPU 0's wake
+ * const local = channels.bindInterdomain(0, 1, port);   // the emulator's port
+ * channels.send(0, local);                               // wake(1, 0) runs
  * ```
  */
 export class IoreqEventChannels {
-  /** domid → port → channel, for target-side ports Xen consumes. */
-  private readonly xenPorts = new Map<number, Map<number, Channel>>();
-  /** domid → local port → the target-side end it is bound to. */
-  private readonly bound = new Map<number, Map<number, { target: number; port: number }>>();
   private readonly listeners = new Set<(domid: number, port: number) => void>();
 
-  /** Unbound target port with `remoteDomid` allowed to bind; Xen consumes what arrives on it. */
-  allocUnbound(target: number, remoteDomid: number, consumer: XenConsumer): number {
-    const ports = mapOf(this.xenPorts, target);
-    const port = lowestFree(ports, this.bound.get(target));
-    ports.set(port, { remoteDomid, boundPort: null, consumer });
+  /** Over `tables`' port tables; `wake(target, vcpu)` is Xen's consumer of a vCPU's ioreq port. */
+  constructor(
+    private readonly tables: IoreqTables,
+    private readonly wake: (target: number, vcpu: number) => void,
+  ) {}
+
+  /** Unbound target port with `remoteDomid` allowed to bind; what arrives on it wakes `vcpu` of the target (-1: nothing). */
+  allocUnbound(target: number, remoteDomid: number, vcpu: number): number {
+    const ports = this.tables.ports(target, true)!;
+    const port = lowestFree(ports);
+    set(ports, port, KIND_XEN, remoteDomid, 0, vcpu);
     return port;
   }
 
-  /** EVTCHNOP_bind_interdomain by `caller`: its new port, -EINVAL (no such port, bound, or not for the caller). */
+  /**
+   * EVTCHNOP_bind_interdomain by `caller` of `target`'s `remotePort`: the caller's new local port,
+   * or -EINVAL when the port is not unbound-for-caller.
+   */
   bindInterdomain(caller: number, target: number, remotePort: number): number {
-    const channel = this.xenPorts.get(target)?.get(remotePort);
-    if (!channel || channel.boundPort !== null || channel.remoteDomid !== caller) return -ERRNO.EINVAL;
-    const mine = mapOf(this.bound, caller);
-    const port = lowestFree(this.xenPorts.get(caller), mine);
-    mine.set(port, { target, port: remotePort });
-    channel.boundPort = port;
+    const theirs = this.tables.ports(target, false);
+    if (theirs === null || !valid(remotePort)) return -ERRNO.EINVAL;
+    const e = remotePort * C.PORT_STRIDE;
+    if (theirs[e + C.KIND] !== KIND_XEN || theirs[e + C.PEER_PORT] !== 0 || theirs[e + C.PEER] !== caller) return -ERRNO.EINVAL;
+    const mine = this.tables.ports(caller, true)!;
+    const port = lowestFree(mine);
+    set(mine, port, KIND_BOUND, target, remotePort, -1);
+    theirs[e + C.PEER_PORT] = port;
     return port;
   }
 
-  /** Frees a target-side port and the emulator's binding to it (server destroy, §5.9). */
+  /** Frees a target-side port (server teardown): the emulator's bound end goes with it. */
   free(target: number, port: number): void {
-    const channel = this.xenPorts.get(target)?.get(port);
-    if (!channel) throw new Error(`ioreq evtchn: target ${target} has no port ${port} to free`);
-    if (channel.boundPort !== null) this.bound.get(channel.remoteDomid)?.delete(channel.boundPort);
-    this.xenPorts.get(target)!.delete(port);
+    const ports = this.tables.ports(target, false);
+    const e = port * C.PORT_STRIDE;
+    if (ports === null || !valid(port) || ports[e + C.KIND] !== KIND_XEN) throw new Error(`ioreq evtchn: target ${target} has no port ${port} to free`);
+    const bound = ports[e + C.PEER_PORT];
+    if (bound !== 0) {
+      const peer = this.tables.ports(ports[e + C.PEER], false);
+      if (peer !== null) peer[bound * C.PORT_STRIDE + C.KIND] = KIND_FREE;
+    }
+    ports[e + C.KIND] = KIND_FREE;
   }
 
-  /** `notify_via_xen_event_channel`: the emulator hears on its bound port; an unbound port drops it. */
+  /** Xen notifies the emulator bound to `target`'s `port`; false when nobody is bound. */
   notifyRemote(target: number, port: number): boolean {
-    const channel = this.xenPorts.get(target)?.get(port);
-    if (!channel || channel.boundPort === null) return false;
-    for (const listener of this.listeners) listener(channel.remoteDomid, channel.boundPort);
+    const ports = this.tables.ports(target, false);
+    if (ports === null || !valid(port)) return false;
+    const e = port * C.PORT_STRIDE;
+    const bound = ports[e + C.PEER_PORT];
+    if (ports[e + C.KIND] !== KIND_XEN || bound === 0) return false;
+    const emulator = ports[e + C.PEER];
+    const theirs = this.tables.ports(emulator, false);
+    if (theirs !== null) {
+      // evtchn_set_pending: the port's pending flag, then the table's event count for a thread waiting on it
+      Atomics.store(theirs, bound * C.PORT_STRIDE + C.PENDING, 1);
+      Atomics.add(theirs, C.EVENTS, 1);
+      Atomics.notify(theirs, C.EVENTS);
+    }
+    for (const listener of this.listeners) listener(emulator, bound);
     return true;
   }
 
-  /** EVTCHNOP_send by `caller` on its port: 0 (Xen's consumer runs) or -EINVAL (no such port). */
+  /**
+   * The events delivered to `domid`'s ports so far (a count that only goes up), to wait on with
+   * `waitEvents`; 0 while it has no port.
+   */
+  events(domid: number): number {
+    const mine = this.tables.ports(domid, false);
+    return mine === null ? 0 : Atomics.load(mine, C.EVENTS);
+  }
+
+  /**
+   * Waits (this thread blocks, at most `timeoutMs`) until `domid`'s event count is no longer
+   * `seen`: 'ok', 'not-equal' (it had already moved) or 'timed-out'.
+   */
+  waitEvents(domid: number, seen: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
+    const mine = this.tables.ports(domid, false);
+    if (mine === null) return 'timed-out';
+    return Atomics.wait(mine, C.EVENTS, seen, timeoutMs);
+  }
+
+  /** `domid`'s bound ports with an event pending, lowest first, their pending flags cleared. */
+  takePending(domid: number): number[] {
+    const mine = this.tables.ports(domid, false);
+    const out: number[] = [];
+    if (mine === null) return out;
+    for (let port = 1; port < IOREQ_PORTS_MAX; port++) if (mine[port * C.PORT_STRIDE + C.PENDING] !== 0 && Atomics.exchange(mine, port * C.PORT_STRIDE + C.PENDING, 0) !== 0) out.push(port);
+    return out;
+  }
+
+  /** EVTCHNOP_send by `caller` on its local `port`: runs Xen's consumer; 0 or -EINVAL. */
   send(caller: number, port: number): number {
-    const end = this.bound.get(caller)?.get(port);
-    if (!end) return -ERRNO.EINVAL;
-    this.xenPorts.get(end.target)!.get(end.port)!.consumer();
+    const mine = this.tables.ports(caller, false);
+    if (mine === null || !valid(port)) return -ERRNO.EINVAL;
+    const e = port * C.PORT_STRIDE;
+    if (mine[e + C.KIND] !== KIND_BOUND) return -ERRNO.EINVAL;
+    const target = mine[e + C.PEER];
+    const theirs = this.tables.ports(target, false);
+    const te = mine[e + C.PEER_PORT] * C.PORT_STRIDE;
+    if (theirs === null || theirs[te + C.KIND] !== KIND_XEN) return -ERRNO.EINVAL; // the target's end went with its domain
+    const vcpu = theirs[te + C.VCPU];
+    if (vcpu >= 0) this.wake(target, vcpu);
     return 0;
   }
 
-  /** The emulator's port bound to (target, port), or null. */
+  /** The emulator's port bound to `target`'s `port`, or null. */
   boundPortOf(target: number, port: number): number | null {
-    return this.xenPorts.get(target)?.get(port)?.boundPort ?? null;
+    const ports = this.tables.ports(target, false);
+    if (ports === null || !valid(port)) return null;
+    const e = port * C.PORT_STRIDE;
+    return ports[e + C.KIND] === KIND_XEN && ports[e + C.PEER_PORT] !== 0 ? ports[e + C.PEER_PORT] : null;
   }
 
-  /** Listens to notifications reaching an emulator's port; returns the unsubscribe function. */
+  /** Listens to notifications reaching emulators' bound ports (in this thread); returns the unsubscribe function. */
   onNotify(listener: (domid: number, port: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** A domain is gone: its ports and bindings go (evtchn_destroy). */
+  /** A dead domain's ports go: its bound ends are unbound from their targets, its own ports freed. */
   forgetDomain(domid: number): void {
-    for (const [, end] of this.bound.get(domid) ?? []) {
-      const channel = this.xenPorts.get(end.target)?.get(end.port);
-      if (channel) channel.boundPort = null;
+    const mine = this.tables.ports(domid, false);
+    if (mine === null) return;
+    for (let port = 1; port < IOREQ_PORTS_MAX; port++) {
+      const e = port * C.PORT_STRIDE;
+      if (mine[e + C.KIND] !== KIND_BOUND) continue;
+      const theirs = this.tables.ports(mine[e + C.PEER], false);
+      if (theirs !== null) theirs[mine[e + C.PEER_PORT] * C.PORT_STRIDE + C.PEER_PORT] = 0;
     }
-    this.bound.delete(domid);
-    this.xenPorts.delete(domid);
+    this.tables.dropPorts(domid);
   }
 }
 
-function mapOf<V>(maps: Map<number, Map<number, V>>, domid: number): Map<number, V> {
-  let m = maps.get(domid);
-  if (!m) maps.set(domid, (m = new Map()));
-  return m;
+const valid = (port: number): boolean => Number.isInteger(port) && port > 0 && port < IOREQ_PORTS_MAX;
+
+function set(ports: Int32Array, port: number, kind: number, peer: number, peerPort: number, vcpu: number): void {
+  const e = port * C.PORT_STRIDE;
+  ports[e + C.PEER] = peer;
+  ports[e + C.PEER_PORT] = peerPort;
+  ports[e + C.VCPU] = vcpu;
+  ports[e + C.PENDING] = 0;
+  Atomics.store(ports, e + C.KIND, kind);
 }
 
-function lowestFree(a: ReadonlyMap<number, unknown> | undefined, b: ReadonlyMap<number, unknown> | undefined): number {
-  for (let port = 1; port < IOREQ_PORTS_MAX; port++) if (!a?.has(port) && !b?.has(port)) return port;
+function lowestFree(ports: Int32Array): number {
+  for (let port = 1; port < IOREQ_PORTS_MAX; port++) if (ports[port * C.PORT_STRIDE + C.KIND] === KIND_FREE) return port;
   throw new RangeError(`ioreq evtchn: all ${IOREQ_PORTS_MAX - 1} ports of a domain are in use`);
 }

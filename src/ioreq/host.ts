@@ -2,7 +2,8 @@ import { D } from '../domain/domain-table.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import type { IoreqArch } from './constants.js';
 import type { IoreqEventChannels } from './event-channels.js';
-import type { DomainRef, IoreqServer } from './server.js';
+import type { DomainRef } from './server.js';
+import type { IoreqTables, TargetView } from './tables.js';
 
 /**
  * Historical IOREQ bugs the core can bring back (virtio-ioreq-lifecycle.md §6.7); all off by
@@ -57,15 +58,8 @@ export interface VcpuIo {
   reexecute: boolean;
 }
 
-/** IOREQ state of one target domain. */
-export interface IoreqTarget {
-  readonly ref: DomainRef;
-  /** Indexed by server id, 0–7. */
-  readonly servers: Array<IoreqServer | undefined>;
-  readonly io: VcpuIo[];
-  /** The level of each interrupt line a device model drove (set_irq_level), by IRQ number. */
-  readonly lines: Map<number, 0 | 1>;
-}
+/** IOREQ state of one target domain: its servers by id, its vCPUs' `VcpuIo`, its SPI levels (shared memory, `ioreq/tables.ts`). */
+export type IoreqTarget = TargetView;
 
 /** Everything the IOREQ functions act on. */
 export interface IoreqHost {
@@ -74,12 +68,12 @@ export interface IoreqHost {
   /** Whether Xen was built with CONFIG_IOREQ_SERVER. */
   readonly built: boolean;
   readonly bugs: Readonly<IoreqBugs>;
-  readonly targets: Map<number, IoreqTarget>;
+  /**
+   * Targets, their servers and vCPUs, device-model links (XEN_DOMCTL_set_target) and the emulators
+   * servers hold references on (commit ccb42e0ca6: a reused domid is another domain) — in shared memory.
+   */
+  readonly tables: IoreqTables;
   readonly channels: IoreqEventChannels;
-  /** XEN_DOMCTL_set_target: target → its device-model domain (privileged over it). */
-  readonly deviceModels: Map<number, number>;
-  /** Emulators a server holds a reference on, by `refKey` (commit ccb42e0ca6): a reused domid is another domain. */
-  readonly emulatorRefs: Map<string, { ref: DomainRef; count: number; reaped: boolean }>;
   readonly wakeListeners: Set<(target: number, vcpu: number) => void>;
   /** Heard when a device model raises an interrupt line of a target (a rising edge): the vGIC injects it. */
   readonly irqListeners: Set<(target: number, irq: number) => void>;
@@ -97,22 +91,14 @@ export function sameDomain(hv: Hypervisor, ref: DomainRef): boolean {
   return now !== null && now.generation === ref.generation;
 }
 
-/** The key of a domain reference: domid and generation. */
-export const refKey = (ref: DomainRef): string => `${ref.domid}:${ref.generation}`;
-
-/** The IOREQ state of `target`, made on first use, fresh when the domid was reused. */
+/**
+ * The IOREQ state of `target`, made on first use, fresh when the domid was reused; null when the
+ * domain does not resolve or every target record is taken (`IOREQ_TARGETS_MAX`).
+ */
 export function targetOf(host: IoreqHost, target: number): IoreqTarget | null {
   const ref = domainRef(host.hv, target);
   if (ref === null) return null;
-  const known = host.targets.get(target);
-  if (known && known.ref.generation === ref.generation) return known;
-  const vcpus = host.hv.domain(target)?.vcpus ?? 1;
-  const fresh: IoreqTarget = { ref, servers: [], io: Array.from({ length: vcpus }, idleIo), lines: new Map() };
-  host.targets.set(target, fresh);
-  return fresh;
-}
-
-/** A vCPU with no I/O in flight. */
-export function idleIo(): VcpuIo {
-  return { state: 0, dir: 0, size: 0, needsCompletion: false, data: 0n, blocked: false, suspended: false, reexecute: false };
+  const known = host.tables.target(target);
+  if (known && known.generation === ref.generation) return known;
+  return host.tables.claimTarget(target, ref.generation, host.hv.domain(target)?.vcpus ?? 1);
 }

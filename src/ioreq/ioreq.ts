@@ -6,6 +6,8 @@ import { vcpuResume, type ResumeResult } from './completion.js';
 import { createServer, destroyServer, dmOpTarget, setIrqLevel, mapRange, ownedServer, serverFrame, serverInfo, setServerState, unmapRange, type IoreqServerInfo } from './dm-op.js';
 import { IoreqEventChannels } from './event-channels.js';
 import { NO_IOREQ_BUGS, sameDomain, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
+import { IoreqTables, type IoreqTableBuffers } from './tables.js';
+import { wakeVcpu } from './completion.js';
 import { slotState } from './ioreq-page.js';
 import { broadcastInvalidate, sendBuffered, vcpuAccess, vcpuSendReturned, type AccessResult, type IoreqAccess } from './send.js';
 import type { IoreqServer } from './server.js';
@@ -19,6 +21,8 @@ export interface IoreqOptions {
   arch?: IoreqArch;
   /** Historical bugs to bring back (§6.7 R1–R4); all off by default. */
   bugs?: Partial<IoreqBugs>;
+  /** Another thread's IOREQ state (`Ioreq.share()`): this one is a view of the same tables. */
+  attach?: IoreqTableBuffers;
 }
 
 /** A server as `servers()` reports it. */
@@ -65,15 +69,17 @@ export class Ioreq {
   private readonly emulatorListeners = new Set<(domid: number, port: number) => void>();
 
   constructor(readonly hv: Hypervisor, options: IoreqOptions = {}) {
+    const tables = new IoreqTables(options.attach);
     this.host = {
       hv,
       arch: options.arch ?? 'x86',
       built: options.built ?? true,
       bugs: Object.freeze({ ...NO_IOREQ_BUGS, ...options.bugs }),
-      targets: new Map(),
-      channels: new IoreqEventChannels(),
-      deviceModels: new Map(),
-      emulatorRefs: new Map(),
+      tables,
+      channels: new IoreqEventChannels(tables, (target, vcpu) => {
+        const t = tables.target(target);
+        if (t) wakeVcpu(this.host, t, vcpu);
+      }),
       wakeListeners: new Set(),
       irqListeners: new Set(),
     };
@@ -89,6 +95,14 @@ export class Ioreq {
     return this.host.arch;
   }
 
+  /**
+   * The shared buffers of this IOREQ state, for `createIoreq(attachHypervisor(…), { attach })` in
+   * another thread: both see the same servers, slots, pages and ports.
+   */
+  share(): IoreqTableBuffers {
+    return this.host.tables.share();
+  }
+
   /** Stops following the hypervisor's lifecycle (the IOREQ state stays as it is). */
   dispose(): void {
     this.unsubscribe();
@@ -96,7 +110,7 @@ export class Ioreq {
 
   /** XEN_DOMCTL_set_target: `dm` becomes privileged over `target` (a device-model stub domain). */
   setDeviceModel(target: number, dm: number): void {
-    this.host.deviceModels.set(target, dm);
+    this.host.tables.setDeviceModel(target, dm);
   }
 
   /** XEN_DMOP_create_ioreq_server (§5.2 op 1): the new id, or -EINVAL, -ENOSPC, -EPERM, -ESRCH, -ENOSYS. */
@@ -143,7 +157,7 @@ export class Ioreq {
 
   /** The level a device model last set on a target's interrupt line (0 when never driven). */
   irqLevel(target: number, irq: number): 0 | 1 {
-    return this.host.targets.get(target)?.lines.get(irq) ?? 0;
+    return this.host.tables.target(target)?.lines.get(irq) ?? 0;
   }
 
   /** Listens to interrupts injected into targets (a line's rising edge); returns the unsubscribe function. */
@@ -167,6 +181,36 @@ export class Ioreq {
   onEmulatorEvent(listener: (domid: number, port: number) => void): () => void {
     this.emulatorListeners.add(listener);
     return () => this.emulatorListeners.delete(listener);
+  }
+
+  /**
+   * Across threads, the emulator's side: the events delivered to `emulator`'s IOREQ ports so far (a
+   * count to wait on), a bounded wait for it to move, and the ports with an event pending (taken).
+   * A device model in its own thread loops: `seen = emulatorEvents(d)`, take and serve its ports,
+   * `waitEmulatorEvents(d, seen, ms)`.
+   */
+  emulatorEvents(emulator: number): number {
+    return this.host.channels.events(emulator);
+  }
+
+  waitEmulatorEvents(emulator: number, seen: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
+    return this.host.channels.waitEvents(emulator, seen, timeoutMs);
+  }
+
+  takeEmulatorEvents(emulator: number): number[] {
+    return this.host.channels.takePending(emulator);
+  }
+
+  /**
+   * Across threads, the vCPUs' side: the target's wake count (goes up at every wake of a blocked
+   * vCPU), and a bounded wait for it to move; then `resume` says whether the vCPU runs.
+   */
+  vcpuWakes(target: number): number {
+    return this.host.tables.target(target)?.wakes ?? 0;
+  }
+
+  waitVcpuWake(target: number, seen: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
+    return this.host.tables.target(target)?.waitWake(seen, timeoutMs) ?? 'timed-out';
   }
 
   /** Listens to wake-ups of vCPUs blocked on an ioreq; the listener (or the scheduler) then calls `resume`. */
@@ -202,12 +246,12 @@ export class Ioreq {
 
   /** True while the vCPU is blocked in Xen on an ioreq. */
   vcpuBlocked(target: number, vcpu: number): boolean {
-    return this.host.targets.get(target)?.io[vcpu]?.blocked ?? false;
+    return this.host.tables.target(target)?.io[vcpu]?.blocked ?? false;
   }
 
   /** The vCPU's latched `io.req.state` (NONE unless a request is in flight, or bug R1 left it READY). */
   vcpuIoState(target: number, vcpu: number): number {
-    return this.host.targets.get(target)?.io[vcpu]?.state ?? 0;
+    return this.host.tables.target(target)?.io[vcpu]?.state ?? 0;
   }
 
   /**
@@ -216,7 +260,7 @@ export class Ioreq {
    * until the target itself is destroyed. Today's Xen, not a bug.
    */
   waitsOnDeadEmulator(target: number): boolean {
-    const t = this.host.targets.get(target);
+    const t = this.host.tables.target(target);
     if (!t) return false;
     return t.io.some((io, v) => {
       if (!io.blocked) return false;
@@ -227,13 +271,13 @@ export class Ioreq {
 
   /** The target's servers, by id. */
   servers(target: number): IoreqServerView[] {
-    const t = this.host.targets.get(target);
+    const t = this.host.tables.target(target);
     return (t?.servers ?? []).flatMap((s) => (s ? [viewOf(s)] : []));
   }
 
   /** Emulators referenced by servers, zombies included (R5). */
   emulatorReferences(): EmulatorReference[] {
-    return [...this.host.emulatorRefs.values()].map((r) => ({ domid: r.ref.domid, servers: r.count, zombie: r.reaped }));
+    return this.host.tables.emulatorRefs().map((r) => ({ domid: r.domid, servers: r.count, zombie: r.reaped }));
   }
 
   private withServer<T>(caller: number, target: number, id: number, op: (s: IoreqServer, t: IoreqTarget) => T | number): T | number {
@@ -246,12 +290,10 @@ export class Ioreq {
   private lifecycle(change: LifecycleChange): void {
     if (change.change === 'dying') destroyAllServers(this.host, change.domid); // §6.3 relinquish_resources
     if (change.change !== 'dead') return;
-    this.host.targets.delete(change.domid);
-    this.host.deviceModels.delete(change.domid);
+    this.host.tables.dropTarget(change.domid);
+    this.host.tables.forgetDeviceModel(change.domid);
     this.host.channels.forgetDomain(change.domid);
-    for (const held of this.host.emulatorRefs.values()) {
-      if (held.ref.domid === change.domid && !held.reaped) held.reaped = true; // R5: the servers keep the emulator as a zombie
-    }
+    this.host.tables.reapEmulator(change.domid); // R5: the servers keep the emulator as a zombie
   }
 }
 

@@ -1,6 +1,14 @@
 import { ERRNO } from '../xen/errno.js';
 import { MAX_NR_IO_RANGES } from './constants.js';
 
+/** Where a rangeset keeps its entries: a count word and (start, end) pairs of Float64 slots. */
+export interface RangesetStorage {
+  counts: Int32Array;
+  countAt: number;
+  pairs: Float64Array;
+  pairsAt: number;
+}
+
 /**
  * Xen's rangeset (common/rangeset.c) as an ioreq server uses it: inclusive [start, end] ranges,
  * kept sorted and merged with their neighbours, at most `MAX_NR_IO_RANGES` entries
@@ -15,61 +23,121 @@ import { MAX_NR_IO_RANGES } from './constants.js';
  * ```
  */
 export class Rangeset {
-  private readonly ranges: Array<{ s: number; e: number }> = [];
+  private readonly counts: Int32Array;
+  private readonly countAt: number;
+  private readonly pairs: Float64Array;
+  private readonly at: number;
 
-  constructor(readonly limit = MAX_NR_IO_RANGES) {}
+  /** A rangeset of its own (in plain memory), or one over `storage` (an ioreq server's, in shared memory). */
+  constructor(
+    readonly limit = MAX_NR_IO_RANGES,
+    storage?: RangesetStorage,
+  ) {
+    const own = storage ?? { counts: new Int32Array(1), countAt: 0, pairs: new Float64Array(2 * limit), pairsAt: 0 };
+    this.counts = own.counts;
+    this.countAt = own.countAt;
+    this.pairs = own.pairs;
+    this.at = own.pairsAt;
+  }
 
-  /** Entries in use. */
+  /** A rangeset of `MAX_NR_IO_RANGES` entries over `storage` (`ioreq/tables.ts`). */
+  static over(storage: RangesetStorage): Rangeset {
+    return new Rangeset(MAX_NR_IO_RANGES, storage);
+  }
+
   get size(): number {
-    return this.ranges.length;
+    return this.counts[this.countAt];
   }
 
-  /** True when some range meets [s, e]. */
+  /** True when some range shares an address with [s, e]. */
   overlaps(s: number, e: number): boolean {
-    return this.ranges.some((r) => r.s <= e && s <= r.e);
+    for (let i = 0; i < this.size; i++) if (this.start(i) <= e && s <= this.end(i)) return true;
+    return false;
   }
 
-  /** True when one range holds the whole of [s, e]. */
+  /** True when one range holds all of [s, e] (rangeset_contains_range). */
   contains(s: number, e: number): boolean {
-    return this.ranges.some((r) => r.s <= s && e <= r.e);
+    for (let i = 0; i < this.size; i++) if (this.start(i) <= s && e <= this.end(i)) return true;
+    return false;
   }
 
-  /** `rangeset_add_range` for a range that overlaps nothing: 0, or -ENOMEM when a new entry is needed and none is left. */
+  /**
+   * Adds [s, e] (which must not overlap: the caller checks `overlaps`), merging with an adjacent
+   * range on either side. 0, or -ENOMEM when it needs a new entry past the limit.
+   */
   add(s: number, e: number): number {
-    const before = this.ranges.findLast((r) => r.e < s);
-    const after = this.ranges.find((r) => r.s > e);
-    const joinsBefore = before !== undefined && before.e === s - 1;
-    const joinsAfter = after !== undefined && after.s === e + 1;
+    const n = this.size;
+    let before = -1; // the last range wholly below s
+    while (before + 1 < n && this.end(before + 1) < s) before++;
+    const after = before + 1 < n && this.start(before + 1) > e ? before + 1 : -1; // the first range above e
+    const joinsBefore = before >= 0 && this.end(before) === s - 1;
+    const joinsAfter = after >= 0 && this.start(after) === e + 1;
     if (joinsBefore && joinsAfter) {
-      before.e = after.e;
-      this.ranges.splice(this.ranges.indexOf(after), 1);
-    } else if (joinsBefore) before.e = e;
-    else if (joinsAfter) after.s = s;
+      this.setEnd(before, this.end(after));
+      this.removeAt(after);
+    } else if (joinsBefore) this.setEnd(before, e);
+    else if (joinsAfter) this.setStart(after, s);
     else {
-      if (this.ranges.length >= this.limit) return -ERRNO.ENOMEM;
-      this.ranges.push({ s, e });
-      this.ranges.sort((a, b) => a.s - b.s);
+      if (n >= this.limit) return -ERRNO.ENOMEM;
+      this.insertAt(before + 1, s, e);
     }
     return 0;
   }
 
-  /** `rangeset_remove_range` for a range `contains` accepted: 0, or -ENOMEM when a split needs an entry and none is left. */
+  /**
+   * Removes [s, e], which one range must contain (the caller checks `contains`): trims it, or splits
+   * it in two. 0, or -ENOMEM when a split needs an entry past the limit.
+   */
   remove(s: number, e: number): number {
-    const at = this.ranges.findIndex((r) => r.s <= s && e <= r.e);
+    let at = -1;
+    for (let i = 0; i < this.size && at < 0; i++) if (this.start(i) <= s && e <= this.end(i)) at = i;
     if (at < 0) throw new Error(`rangeset: [${s}, ${e}] is not contained; check contains() first`);
-    const r = this.ranges[at];
-    if (r.s < s && e < r.e) {
-      if (this.ranges.length >= this.limit) return -ERRNO.ENOMEM;
-      this.ranges.splice(at + 1, 0, { s: e + 1, e: r.e });
-      r.e = s - 1;
-    } else if (r.s < s) r.e = s - 1;
-    else if (e < r.e) r.s = e + 1;
-    else this.ranges.splice(at, 1);
+    const rs = this.start(at);
+    const re = this.end(at);
+    if (rs < s && e < re) {
+      if (this.size >= this.limit) return -ERRNO.ENOMEM;
+      this.insertAt(at + 1, e + 1, re);
+      this.setEnd(at, s - 1);
+    } else if (rs < s) this.setEnd(at, s - 1);
+    else if (e < re) this.setStart(at, e + 1);
+    else this.removeAt(at);
     return 0;
   }
 
-  /** A copy of the entries, in order. */
+  /** The ranges, sorted. */
   list(): Array<{ start: number; end: number }> {
-    return this.ranges.map((r) => ({ start: r.s, end: r.e }));
+    const out: Array<{ start: number; end: number }> = [];
+    for (let i = 0, n = this.size; i < n; i++) out.push({ start: this.start(i), end: this.end(i) });
+    return out;
+  }
+
+  private start(i: number): number {
+    return this.pairs[this.at + 2 * i];
+  }
+
+  private end(i: number): number {
+    return this.pairs[this.at + 2 * i + 1];
+  }
+
+  private setStart(i: number, v: number): void {
+    this.pairs[this.at + 2 * i] = v;
+  }
+
+  private setEnd(i: number, v: number): void {
+    this.pairs[this.at + 2 * i + 1] = v;
+  }
+
+  private insertAt(i: number, s: number, e: number): void {
+    const n = this.size;
+    this.pairs.copyWithin(this.at + 2 * (i + 1), this.at + 2 * i, this.at + 2 * n);
+    this.pairs[this.at + 2 * i] = s;
+    this.pairs[this.at + 2 * i + 1] = e;
+    this.counts[this.countAt] = n + 1;
+  }
+
+  private removeAt(i: number): void {
+    const n = this.size;
+    this.pairs.copyWithin(this.at + 2 * i, this.at + 2 * (i + 1), this.at + 2 * n);
+    this.counts[this.countAt] = n - 1;
   }
 }

@@ -159,10 +159,17 @@ export function sendSync(host: IoreqHost, t: IoreqTarget, s: IoreqServer, vcpu: 
     df: host.arch === 'arm' ? false : (a.df ?? false),
     type: a.type,
   });
-  Object.assign(t.io[vcpu], { state: STATE_IOREQ_READY, dir: a.dir, size: a.size, needsCompletion: needsCompletion(a), data: 0n, blocked: true, reexecute: false });
+  const io = t.io[vcpu];
+  io.state = STATE_IOREQ_READY;
+  io.dir = a.dir;
+  io.size = a.size;
+  io.needsCompletion = needsCompletion(a);
+  io.data = 0n;
+  io.reexecute = false;
+  io.blocked = true;
   sv.pending = true;
   sv.prevState = STATE_IOREQ_NONE;
-  host.channels.notifyRemote(t.ref.domid, sv.port);
+  host.channels.notifyRemote(t.domid, sv.port);
   return true;
 }
 

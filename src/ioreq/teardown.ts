@@ -1,4 +1,4 @@
-import { refKey, type IoreqHost, type IoreqTarget } from './host.js';
+import type { IoreqHost, IoreqTarget } from './host.js';
 import type { IoreqServer } from './server.js';
 
 /**
@@ -9,16 +9,15 @@ import type { IoreqServer } from './server.js';
 export function releaseServer(host: IoreqHost, t: IoreqTarget, s: IoreqServer): void {
   s.enabled = false;
   for (const sv of s.vcpus) {
-    host.channels.free(t.ref.domid, sv.port);
+    host.channels.free(t.domid, sv.port);
     sv.pending = false;
   }
-  if (s.bufPort !== 0) host.channels.free(t.ref.domid, s.bufPort);
-  t.servers[s.id] = undefined;
-  const held = host.emulatorRefs.get(refKey(s.emulator));
-  if (!held || held.count < 1) {
-    throw new Error(`ioreq: server ${s.id} of domain ${t.ref.domid} holds no reference on emulator ${s.emulator.domid}`);
+  if (s.bufPort !== 0) host.channels.free(t.domid, s.bufPort);
+  s.release();
+  const { domid, generation } = s.emulator;
+  if (!host.tables.releaseEmulator(domid, generation)) {
+    throw new Error(`ioreq: server ${s.id} of domain ${t.domid} holds no reference on emulator ${domid}`);
   }
-  if (--held.count === 0) host.emulatorRefs.delete(refKey(s.emulator));
 }
 
 /**
@@ -26,8 +25,8 @@ export function releaseServer(host: IoreqHost, t: IoreqTarget, s: IoreqServer): 
  * a dying target goes, with no pause and no wake (the domain is being torn down).
  */
 export function destroyAllServers(host: IoreqHost, target: number): void {
-  const t = host.targets.get(target);
+  const t = host.tables.target(target);
   if (!t) return;
   for (const s of t.servers) if (s) releaseServer(host, t, s);
-  host.targets.delete(target);
+  host.tables.dropTarget(target);
 }

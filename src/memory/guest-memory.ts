@@ -26,17 +26,31 @@ export class GuestMemory {
   /** Little-endian structure access. */
   readonly view: DataView;
 
-  /** `source`: where a size's buffer comes from (default: a fresh one). */
-  constructor(bytesOrBuffer: number | SharedArrayBuffer, source: SharedBufferSource = FRESH_SHARED_BUFFERS) {
+  /**
+   * `source`: where a size's buffer comes from (default: a fresh one). `region`: the memory is
+   * `bytes` of `buffer` from `offset` (page-aligned), gpa 0 at `offset` (see `GuestMemory.region`).
+   */
+  constructor(bytesOrBuffer: number | SharedArrayBuffer, source: SharedBufferSource = FRESH_SHARED_BUFFERS, region?: { offset: number; bytes: number }) {
     const buffer =
       typeof bytesOrBuffer === 'number' ? GuestMemory.allocate(bytesOrBuffer, source) : bytesOrBuffer;
-    GuestMemory.assertSize(buffer.byteLength);
+    const offset = region?.offset ?? 0;
+    const bytes = region?.bytes ?? buffer.byteLength;
+    GuestMemory.assertSize(bytes);
+    if (offset % PAGE_SIZE !== 0 || offset + bytes > buffer.byteLength) throw new RangeError(`guest memory region [${offset}, ${offset + bytes}) is not page-aligned inside a buffer of ${buffer.byteLength} bytes`);
     this.buffer = buffer;
-    this.bytes = buffer.byteLength;
+    this.bytes = bytes;
     this.pages = this.bytes >>> PAGE_SHIFT;
-    this.u8 = new Uint8Array(buffer);
-    this.i32 = new Int32Array(buffer);
-    this.view = new DataView(buffer);
+    this.u8 = new Uint8Array(buffer, offset, bytes);
+    this.i32 = new Int32Array(buffer, offset, bytes >>> 2);
+    this.view = new DataView(buffer, offset, bytes);
+  }
+
+  /**
+   * Pages that live inside a larger shared buffer — an ioreq server's pages in the IOREQ tables
+   * (`ioreq/tables.ts`), which every thread's view of those tables sees at the same offset.
+   */
+  static region(buffer: SharedArrayBuffer, offset: number, bytes: number): GuestMemory {
+    return new GuestMemory(buffer, FRESH_SHARED_BUFFERS, { offset, bytes });
   }
 
   private static allocate(bytes: number, source: SharedBufferSource): SharedArrayBuffer {

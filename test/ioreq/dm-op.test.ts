@@ -12,6 +12,8 @@ import {
 import { readIoreq } from '../../src/ioreq/ioreq-page.js';
 import type { GuestMemory } from '../../src/memory/guest-memory.js';
 import { ERRNO } from '../../src/xen/errno.js';
+import { createHypervisor } from '../../src/xen/hypervisor.js';
+import { createIoreq } from '../../src/ioreq/ioreq.js';
 import { DOM0, DRIVER, TARGET, world } from './harness.js';
 
 const MEM = XEN_DMOP_IO_RANGE_MEMORY;
@@ -23,6 +25,18 @@ describe('IOREQ device-model ops (virtio-ioreq-lifecycle.md §5.1–§5.2)', () 
     expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6, 7, -ERRNO.ENOSPC]);
     expect(ioreq.destroyServer(DOM0, TARGET, 3)).toBe(0);
     expect(ioreq.createServer(DOM0, TARGET, 0)).toBe(3); // the lowest free id
+  });
+
+  it('33rd target: -ENOSPC (SIM: 32 domains hold IOREQ state at once); a dead target\'s record is free again', () => {
+    const hv = createHypervisor({ maxDomains: 40, gfnArenaPages: 64 });
+    for (let d = 0; d <= 33; d++) hv.createDomain({ domid: d, memoryBytes: 1 << 16 });
+    const ioreq = createIoreq(hv);
+    for (let d = 1; d <= 32; d++) expect(ioreq.createServer(DOM0, d, HVM_IOREQSRV_BUFIOREQ_OFF)).toBe(0);
+    expect(ioreq.createServer(DOM0, 33, HVM_IOREQSRV_BUFIOREQ_OFF)).toBe(-ERRNO.ENOSPC);
+    hv.killDomain(1); // relinquish_resources: its servers go
+    hv.reapDomain(1); // dead: its record is free
+    expect(ioreq.createServer(DOM0, 33, HVM_IOREQSRV_BUFIOREQ_OFF)).toBe(0);
+    expect(ioreq.emulatorReferences()).toEqual([{ domid: DOM0, servers: 32, zombie: false }]);
   });
 
   it('case 27: handle_bufioreq 1 on Arm is -EINVAL; 3 on x86 is -EINVAL; 0–2 on x86 are accepted', () => {
