@@ -379,6 +379,8 @@ export { NO_IOREQ_BUGS } from './ioreq/host.js';
 export type { AccessResult, IoreqAccess } from './ioreq/send.js';
 export type { ResumeResult } from './ioreq/completion.js';
 export type { IoreqServerInfo } from './ioreq/dm-op.js';
+export type { IoreqTableBuffers } from './ioreq/tables.js';
+export { IOREQ_CHANNEL_DOMAINS_MAX, IOREQ_PORTS_MAX, IOREQ_TARGETS_MAX } from './ioreq/tables.js';
 export {
   HVM_IOREQSRV_BUFIOREQ_ATOMIC,
   HVM_IOREQSRV_BUFIOREQ_LEGACY,

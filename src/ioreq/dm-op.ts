@@ -75,14 +75,18 @@ export function createServer(host: IoreqHost, t: IoreqTarget, caller: number, ha
   while (id < MAX_NR_IOREQ_SERVERS && t.slot(id).used) id++;
   if (id === MAX_NR_IOREQ_SERVERS) return -ERRNO.ENOSPC;
   const emulator = domainRef(host.hv, caller)!;
-  const s = t.slot(id);
-  s.create(emulator, handleBufioreq);
-  s.vcpus.forEach((sv, v) => {
-    sv.port = host.channels.allocUnbound(t.domid, caller, v);
-    sv.pending = false;
-    sv.prevState = 0;
-  });
-  if (s.bufPage) s.bufPort = host.channels.allocUnbound(t.domid, caller, -1); // Xen polls nothing here
+  // the vCPUs' ports, then the buffered one (Xen polls nothing there), before the server is seen
+  const ports: number[] = [];
+  for (let v = 0; v <= t.nvcpus; v++) {
+    if (v === t.nvcpus && handleBufioreq === HVM_IOREQSRV_BUFIOREQ_OFF) break;
+    const port = host.channels.allocUnbound(t.domid, caller, v < t.nvcpus ? v : -1);
+    if (port < 0) {
+      for (const p of ports) host.channels.free(t.domid, p); // get_free_port failed: nothing is kept
+      return port;
+    }
+    ports.push(port);
+  }
+  t.slot(id).create(emulator, handleBufioreq, ports.slice(0, t.nvcpus), ports[t.nvcpus] ?? 0);
   host.tables.holdEmulator(emulator.domid, emulator.generation);
   return id;
 }

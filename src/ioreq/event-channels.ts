@@ -27,11 +27,15 @@ export class IoreqEventChannels {
     private readonly wake: (target: number, vcpu: number) => void,
   ) {}
 
-  /** Unbound target port with `remoteDomid` allowed to bind; what arrives on it wakes `vcpu` of the target (-1: nothing). */
+  /**
+   * Unbound target port with `remoteDomid` allowed to bind; what arrives on it wakes `vcpu` of the
+   * target (-1: nothing). -ENOSPC when the domain has no port free (get_free_port).
+   */
   allocUnbound(target: number, remoteDomid: number, vcpu: number): number {
-    const ports = this.tables.ports(target, true)!;
-    const port = lowestFree(ports);
-    set(ports, port, KIND_XEN, remoteDomid, 0, vcpu);
+    const ports = this.tables.ports(target, true);
+    const port = ports === null ? -1 : lowestFree(ports);
+    if (port < 0) return -ERRNO.ENOSPC;
+    set(ports!, port, KIND_XEN, remoteDomid, 0, vcpu);
     return port;
   }
 
@@ -44,9 +48,10 @@ export class IoreqEventChannels {
     if (theirs === null || !valid(remotePort)) return -ERRNO.EINVAL;
     const e = remotePort * C.PORT_STRIDE;
     if (theirs[e + C.KIND] !== KIND_XEN || theirs[e + C.PEER_PORT] !== 0 || theirs[e + C.PEER] !== caller) return -ERRNO.EINVAL;
-    const mine = this.tables.ports(caller, true)!;
-    const port = lowestFree(mine);
-    set(mine, port, KIND_BOUND, target, remotePort, -1);
+    const mine = this.tables.ports(caller, true);
+    const port = mine === null ? -1 : lowestFree(mine);
+    if (port < 0) return -ERRNO.ENOSPC; // get_free_port
+    set(mine!, port, KIND_BOUND, target, remotePort, -1);
     theirs[e + C.PEER_PORT] = port;
     return port;
   }
@@ -59,9 +64,9 @@ export class IoreqEventChannels {
     const bound = ports[e + C.PEER_PORT];
     if (bound !== 0) {
       const peer = this.tables.ports(ports[e + C.PEER], false);
-      if (peer !== null) peer[bound * C.PORT_STRIDE + C.KIND] = KIND_FREE;
+      if (peer !== null) clear(peer, bound); // its pending flag goes with it, as free_evtchn's does
     }
-    ports[e + C.KIND] = KIND_FREE;
+    clear(ports, port);
   }
 
   /** Xen notifies the emulator bound to `target`'s `port`; false when nobody is bound. */
@@ -98,8 +103,14 @@ export class IoreqEventChannels {
    */
   waitEvents(domid: number, seen: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
     const mine = this.tables.ports(domid, false);
-    if (mine === null) return 'timed-out';
+    if (mine === null) return napFor(timeoutMs); // no port yet: nothing can come sooner
     return Atomics.wait(mine, C.EVENTS, seen, timeoutMs);
+  }
+
+  /** The word `events` reads, or null while `domid` has no port table. */
+  eventWord(domid: number): { words: Int32Array; index: number } | null {
+    const mine = this.tables.ports(domid, false);
+    return mine === null ? null : { words: mine, index: C.EVENTS };
   }
 
   /** `domid`'s bound ports with an event pending, lowest first, their pending flags cleared. */
@@ -154,6 +165,15 @@ export class IoreqEventChannels {
   }
 }
 
+/** A word nobody notifies: waiting on it sleeps this thread. */
+const NAP = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleeps `timeoutMs` (a wait with nothing to wait on yet), then says it timed out. */
+export function napFor(timeoutMs: number): 'timed-out' {
+  Atomics.wait(NAP, 0, 0, timeoutMs);
+  return 'timed-out';
+}
+
 const valid = (port: number): boolean => Number.isInteger(port) && port > 0 && port < IOREQ_PORTS_MAX;
 
 function set(ports: Int32Array, port: number, kind: number, peer: number, peerPort: number, vcpu: number): void {
@@ -165,7 +185,14 @@ function set(ports: Int32Array, port: number, kind: number, peer: number, peerPo
   Atomics.store(ports, e + C.KIND, kind);
 }
 
+function clear(ports: Int32Array, port: number): void {
+  const e = port * C.PORT_STRIDE;
+  Atomics.store(ports, e + C.KIND, KIND_FREE);
+  Atomics.store(ports, e + C.PENDING, 0);
+}
+
+/** The lowest free port, or -1 when every one is in use. */
 function lowestFree(ports: Int32Array): number {
   for (let port = 1; port < IOREQ_PORTS_MAX; port++) if (ports[port * C.PORT_STRIDE + C.KIND] === KIND_FREE) return port;
-  throw new RangeError(`ioreq evtchn: all ${IOREQ_PORTS_MAX - 1} ports of a domain are in use`);
+  return -1;
 }

@@ -4,7 +4,7 @@ import type { Hypervisor, LifecycleChange } from '../xen/hypervisor.js';
 import type { IoreqArch } from './constants.js';
 import { vcpuResume, type ResumeResult } from './completion.js';
 import { createServer, destroyServer, dmOpTarget, setIrqLevel, mapRange, ownedServer, serverFrame, serverInfo, setServerState, unmapRange, type IoreqServerInfo } from './dm-op.js';
-import { IoreqEventChannels } from './event-channels.js';
+import { IoreqEventChannels, napFor } from './event-channels.js';
 import { NO_IOREQ_BUGS, sameDomain, type IoreqBugs, type IoreqHost, type IoreqTarget } from './host.js';
 import { IoreqTables, type IoreqTableBuffers } from './tables.js';
 import { wakeVcpu } from './completion.js';
@@ -83,10 +83,7 @@ export class Ioreq {
       wakeListeners: new Set(),
       irqListeners: new Set(),
     };
-    this.host.channels.onNotify((domid, port) => {
-      if (hv.life(domid) !== 'alive') return; // a dying or dead emulator runs nothing (case 36)
-      for (const listener of this.emulatorListeners) listener(domid, port);
-    });
+    this.host.channels.onNotify((domid, port) => this.hear(domid, port));
     this.unsubscribe = hv.onLifecycle((change) => this.lifecycle(change));
   }
 
@@ -115,8 +112,10 @@ export class Ioreq {
 
   /** XEN_DMOP_create_ioreq_server (§5.2 op 1): the new id, or -EINVAL, -ENOSPC, -EPERM, -ESRCH, -ENOSYS. */
   createServer(caller: number, target: number, handleBufioreq: number): number {
-    const t = dmOpTarget(this.host, caller, target);
-    return typeof t === 'number' ? t : createServer(this.host, t, caller, handleBufioreq);
+    return this.locked(() => {
+      const t = dmOpTarget(this.host, caller, target);
+      return typeof t === 'number' ? t : createServer(this.host, t, caller, handleBufioreq);
+    });
   }
 
   /** XEN_DMOP_get_ioreq_server_info (§5.2 op 2). */
@@ -131,22 +130,22 @@ export class Ioreq {
 
   /** XEN_DMOP_map_io_range_to_ioreq_server (§5.2 op 3). `end` is inclusive. */
   mapIoRange(caller: number, target: number, id: number, type: number, start: number, end: number): number {
-    return this.withServer(caller, target, id, (s) => mapRange(s, type, start, end));
+    return this.locked(() => this.withServer(caller, target, id, (s) => mapRange(s, type, start, end)));
   }
 
   /** XEN_DMOP_unmap_io_range_from_ioreq_server (§5.2 op 4). */
   unmapIoRange(caller: number, target: number, id: number, type: number, start: number, end: number): number {
-    return this.withServer(caller, target, id, (s) => unmapRange(s, type, start, end));
+    return this.locked(() => this.withServer(caller, target, id, (s) => unmapRange(s, type, start, end)));
   }
 
   /** XEN_DMOP_set_ioreq_server_state (§5.2 op 5). */
   setServerState(caller: number, target: number, id: number, enabled: boolean): number {
-    return this.withServer(caller, target, id, (s) => setServerState(s, enabled));
+    return this.locked(() => this.withServer(caller, target, id, (s) => setServerState(s, enabled)));
   }
 
   /** XEN_DMOP_destroy_ioreq_server (§5.2 op 6). */
   destroyServer(caller: number, target: number, id: number): number {
-    return this.withServer(caller, target, id, (s, t) => destroyServer(this.host, t, s));
+    return this.locked(() => this.withServer(caller, target, id, (s, t) => destroyServer(this.host, t, s)));
   }
 
   /** XEN_DMOP_set_irq_level (§5.2 op 19, Arm): 0 or -EINVAL, -EOPNOTSUPP (x86), -EPERM, -ESRCH, -ENOSYS. */
@@ -168,7 +167,7 @@ export class Ioreq {
 
   /** EVTCHNOP_bind_interdomain of a target's ioreq port by the emulator: its local port or -EINVAL. */
   bindInterdomain(caller: number, target: number, remotePort: number): number {
-    return this.host.channels.bindInterdomain(caller, target, remotePort);
+    return this.locked(() => this.host.channels.bindInterdomain(caller, target, remotePort));
   }
 
   /** EVTCHNOP_send by the emulator on its bound port (after IORESP_READY): 0 or -EINVAL. */
@@ -202,6 +201,28 @@ export class Ioreq {
   }
 
   /**
+   * Takes `emulator`'s pending ports and tells this thread's `onEmulatorEvent` listeners of each, as
+   * if the notification had been made here: how a device model in this thread hears the requests of
+   * vCPUs in other threads. Returns how many it delivered.
+   */
+  deliverEmulatorEvents(emulator: number): number {
+    const ports = this.host.channels.takePending(emulator);
+    for (const port of ports) this.hear(emulator, port);
+    return ports.length;
+  }
+
+  /** A notification reaches an emulator's port: this thread's listeners hear it. */
+  private hear(domid: number, port: number): void {
+    if (this.hv.life(domid) !== 'alive') return; // a dying or dead emulator runs nothing (case 36)
+    for (const listener of this.emulatorListeners) listener(domid, port);
+  }
+
+  /** The word `emulatorEvents` reads (`Atomics.waitAsync` on it), or null while `emulator` has no port. */
+  emulatorEventWord(emulator: number): { words: Int32Array; index: number } | null {
+    return this.host.channels.eventWord(emulator);
+  }
+
+  /**
    * Across threads, the vCPUs' side: the target's wake count (goes up at every wake of a blocked
    * vCPU), and a bounded wait for it to move; then `resume` says whether the vCPU runs.
    */
@@ -210,7 +231,7 @@ export class Ioreq {
   }
 
   waitVcpuWake(target: number, seen: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
-    return this.host.tables.target(target)?.waitWake(seen, timeoutMs) ?? 'timed-out';
+    return this.host.tables.target(target)?.waitWake(seen, timeoutMs) ?? napFor(timeoutMs);
   }
 
   /** Listens to wake-ups of vCPUs blocked on an ioreq; the listener (or the scheduler) then calls `resume`. */
@@ -287,7 +308,16 @@ export class Ioreq {
     return typeof s === 'number' ? s : op(s, t);
   }
 
+  /** Under the IOREQ lock: one step to every thread (`IoreqTables.locked`). */
+  private locked<T>(op: () => T): T {
+    return this.host.tables.locked(op);
+  }
+
   private lifecycle(change: LifecycleChange): void {
+    if (change.change === 'dying' || change.change === 'dead') this.locked(() => this.lifecycleNow(change));
+  }
+
+  private lifecycleNow(change: LifecycleChange): void {
     if (change.change === 'dying') destroyAllServers(this.host, change.domid); // §6.3 relinquish_resources
     if (change.change !== 'dead') return;
     this.host.tables.dropTarget(change.domid);

@@ -1,13 +1,21 @@
 import { ERRNO } from '../xen/errno.js';
 import { MAX_NR_IO_RANGES } from './constants.js';
 
-/** Where a rangeset keeps its entries: a count word and (start, end) pairs of Float64 slots. */
+/**
+ * Where a rangeset keeps its entries: a count word, a sequence word (in the same array; odd while
+ * a change is being made, so that a reader in another thread looks again — a seqlock, where Xen's
+ * rangeset has a read-write lock) and (start, end) pairs of Float64 slots.
+ */
 export interface RangesetStorage {
   counts: Int32Array;
   countAt: number;
+  seqAt: number;
   pairs: Float64Array;
   pairsAt: number;
 }
+
+/** Readers look again at most this many times before they wait for a writer that is stuck. */
+const SEQ_RETRIES = 1 << 16;
 
 /**
  * Xen's rangeset (common/rangeset.c) as an ioreq server uses it: inclusive [start, end] ranges,
@@ -25,6 +33,7 @@ export interface RangesetStorage {
 export class Rangeset {
   private readonly counts: Int32Array;
   private readonly countAt: number;
+  private readonly seqAt: number;
   private readonly pairs: Float64Array;
   private readonly at: number;
 
@@ -33,9 +42,10 @@ export class Rangeset {
     readonly limit = MAX_NR_IO_RANGES,
     storage?: RangesetStorage,
   ) {
-    const own = storage ?? { counts: new Int32Array(1), countAt: 0, pairs: new Float64Array(2 * limit), pairsAt: 0 };
+    const own = storage ?? { counts: new Int32Array(2), countAt: 0, seqAt: 1, pairs: new Float64Array(2 * limit), pairsAt: 0 };
     this.counts = own.counts;
     this.countAt = own.countAt;
+    this.seqAt = own.seqAt;
     this.pairs = own.pairs;
     this.at = own.pairsAt;
   }
@@ -51,14 +61,18 @@ export class Rangeset {
 
   /** True when some range shares an address with [s, e]. */
   overlaps(s: number, e: number): boolean {
-    for (let i = 0; i < this.size; i++) if (this.start(i) <= e && s <= this.end(i)) return true;
-    return false;
+    return this.read(() => {
+      for (let i = 0; i < this.size; i++) if (this.start(i) <= e && s <= this.end(i)) return true;
+      return false;
+    });
   }
 
   /** True when one range holds all of [s, e] (rangeset_contains_range). */
   contains(s: number, e: number): boolean {
-    for (let i = 0; i < this.size; i++) if (this.start(i) <= s && e <= this.end(i)) return true;
-    return false;
+    return this.read(() => {
+      for (let i = 0; i < this.size; i++) if (this.start(i) <= s && e <= this.end(i)) return true;
+      return false;
+    });
   }
 
   /**
@@ -66,6 +80,10 @@ export class Rangeset {
    * range on either side. 0, or -ENOMEM when it needs a new entry past the limit.
    */
   add(s: number, e: number): number {
+    return this.write(() => this.addNow(s, e));
+  }
+
+  private addNow(s: number, e: number): number {
     const n = this.size;
     let before = -1; // the last range wholly below s
     while (before + 1 < n && this.end(before + 1) < s) before++;
@@ -89,6 +107,10 @@ export class Rangeset {
    * it in two. 0, or -ENOMEM when a split needs an entry past the limit.
    */
   remove(s: number, e: number): number {
+    return this.write(() => this.removeNow(s, e));
+  }
+
+  private removeNow(s: number, e: number): number {
     let at = -1;
     for (let i = 0; i < this.size && at < 0; i++) if (this.start(i) <= s && e <= this.end(i)) at = i;
     if (at < 0) throw new Error(`rangeset: [${s}, ${e}] is not contained; check contains() first`);
@@ -106,9 +128,33 @@ export class Rangeset {
 
   /** The ranges, sorted. */
   list(): Array<{ start: number; end: number }> {
-    const out: Array<{ start: number; end: number }> = [];
-    for (let i = 0, n = this.size; i < n; i++) out.push({ start: this.start(i), end: this.end(i) });
-    return out;
+    return this.read(() => {
+      const out: Array<{ start: number; end: number }> = [];
+      for (let i = 0, n = this.size; i < n; i++) out.push({ start: this.start(i), end: this.end(i) });
+      return out;
+    });
+  }
+
+  /** A change, seen by readers elsewhere as one step (writers are one at a time: the IOREQ lock). */
+  private write<T>(change: () => T): T {
+    Atomics.add(this.counts, this.seqAt, 1);
+    try {
+      return change();
+    } finally {
+      Atomics.add(this.counts, this.seqAt, 1);
+    }
+  }
+
+  /** `look` over a state no change was under way in, from start to end (looked at again otherwise). */
+  private read<T>(look: () => T): T {
+    for (let tries = 0; ; tries++) {
+      const before = Atomics.load(this.counts, this.seqAt);
+      if ((before & 1) === 0) {
+        const seen = look();
+        if (Atomics.load(this.counts, this.seqAt) === before) return seen;
+      }
+      if (tries >= SEQ_RETRIES) throw new Error(`rangeset: a change has been under way for ${SEQ_RETRIES} looks: its writer is stuck`);
+    }
   }
 
   private start(i: number): number {

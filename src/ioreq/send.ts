@@ -82,7 +82,10 @@ export function notRunning(host: IoreqHost, target: number, vcpu: number, forShu
 /** The vCPU traps on `a`: selection (§5.6), shutdown deferral (§5.5), then `ioreq_send` (§5.4). */
 export function vcpuAccess(host: IoreqHost, target: number, vcpu: number, a: IoreqAccess): AccessResult {
   const t = targetOf(host, target);
-  if (t === null) return { kind: 'not-running', why: 'no such domain' };
+  if (t === null) {
+    // every IOREQ target record is taken (SIM CHOICE, docs/ioreq.md): this domain has no server
+    return host.hv.domain(target) && notRunning(host, target, vcpu) === null ? unhandled(host, a, 'no-server') : { kind: 'not-running', why: 'no such domain' };
+  }
   const io = t.io[vcpu];
   if (io === undefined) throw new RangeError(`domain ${target} has no vCPU ${vcpu}`);
   if (io.blocked) throw new Error(`vCPU ${vcpu} of domain ${target} is blocked on an ioreq and executes nothing`);

@@ -4,6 +4,7 @@ import { GuestMemory } from '../memory/guest-memory.js';
 import { MAX_NR_IO_RANGES, MAX_NR_IOREQ_SERVERS, NR_IO_RANGE_TYPES, NR_LOCAL_IRQS } from './constants.js';
 import type { VcpuIo } from './host.js';
 import { Rangeset } from './rangeset.js';
+import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from '../sync/errors.js';
 import type { IoreqVcpu } from './server.js';
 
 /**
@@ -13,8 +14,8 @@ import type { IoreqVcpu } from './server.js';
  * This file is the one place these layouts live.
  *
  * A directory of fixed size says which domain holds which target record and which port table; a
- * record's own words, rangesets and pages (~180 KB, most of it the rangesets' room: 256 ranges
- * each, Xen's limit) and a port table (64 KB) are each a buffer of their own, made when first
+ * record's own words, rangesets and pages (~250 KB: 32 pages, room for 256 ranges in each of
+ * 24 rangesets — Xen's limit) and a port table (80 KB) are each a buffer of their own, made when first
  * claimed — so a host whose guests have no virtio-mmio device, or one such guest, pays for what it
  * uses. Another thread sees the same records once they exist when it attaches (`share()` makes
  * them all first).
@@ -43,9 +44,13 @@ export const S = {
   BUFIOREQ: 3,
   ENABLED: 4,
   BUF_PORT: 5,
-  RANGE_COUNTS: 6,
-  VCPUS: 6 + NR_IO_RANGE_TYPES,
-  STRIDE: 6 + NR_IO_RANGE_TYPES + VCPUS_MAX * SV.STRIDE,
+  /** Which of the slot's two page pairs this server has (the other is its predecessor's, see `create`). */
+  PAGE_SET: 6,
+  /** The rangesets' sequence word: odd while one is being changed (readers look again). */
+  RANGES_SEQ: 7,
+  RANGE_COUNTS: 8,
+  VCPUS: 8 + NR_IO_RANGE_TYPES,
+  STRIDE: 8 + NR_IO_RANGE_TYPES + VCPUS_MAX * SV.STRIDE,
 } as const;
 /** A target record's words: its vCPUs' latched requests, the levels of its SPIs, and its eight server slots. */
 export const T = {
@@ -62,9 +67,13 @@ export const T = {
 } as const;
 /** Float64 slots of one rangeset: MAX_NR_IO_RANGES (start, end) pairs, sorted by start. */
 const RANGESET_F64 = 2 * MAX_NR_IO_RANGES;
-/** A target record's buffer: two pages per server slot (synchronous, buffered), its words, its rangesets. */
+/**
+ * A target record's buffer: two pairs of pages per server slot (synchronous, buffered; a new server
+ * in the slot takes the pair its predecessor did not have), its words, its rangesets.
+ */
 const SEG_PAGES = 0;
-const SEG_WORDS = MAX_NR_IOREQ_SERVERS * 2 * PAGE_SIZE;
+const SLOT_PAGES = 4;
+const SEG_WORDS = MAX_NR_IOREQ_SERVERS * SLOT_PAGES * PAGE_SIZE;
 const SEG_RANGES = SEG_WORDS + Math.ceil((T.STRIDE * 4) / 8) * 8;
 const SEG_BYTES = SEG_RANGES + MAX_NR_IOREQ_SERVERS * NR_IO_RANGE_TYPES * RANGESET_F64 * 8;
 /**
@@ -83,8 +92,13 @@ const DT = { IN_USE: 0, DOMID: 1, GENERATION: 2, STRIDE: 3 } as const;
 const E = { IN_USE: 0, DOMID: 1, GENERATION: 2, COUNT: 3, REAPED: 4, SEQ: 5, STRIDE: 6 } as const;
 /** Per device-model link (XEN_DOMCTL_set_target): target → device-model domain. */
 const DM = { IN_USE: 0, TARGET: 1, DM: 2, STRIDE: 3 } as const;
-const W_SEQ = 0;
-const W_TARGETS = 1;
+/** Directory words: the IOREQ lock (its holder's token), the tokens handed out, the emulator references' order. */
+const W_LOCK = 0;
+const W_TOKENS = 1;
+const W_SEQ = 2;
+const W_TARGETS = 3;
+/** A port table's directory word while its claimer clears it: no domid matches it. */
+const CLAIMING = -1;
 const W_CHANNELS = W_TARGETS + IOREQ_TARGETS_MAX * DT.STRIDE;
 const W_REFS = W_CHANNELS + IOREQ_CHANNEL_DOMAINS_MAX;
 const W_DMS = W_REFS + EMULATOR_REFS_MAX * E.STRIDE;
@@ -114,6 +128,9 @@ export class IoreqTables {
   /** The directory's words. */
   readonly w: Int32Array;
   private readonly targetViews: Array<TargetView | undefined> = [];
+  /** This view's token for the IOREQ lock, and how deep it holds it. */
+  private readonly token: number;
+  private depth = 0;
   private readonly portTables: Array<Int32Array | undefined> = [];
   /** This thread's memory of which port table each domain had (checked against the directory before use). */
   private readonly portsOf = new Map<number, number>();
@@ -121,6 +138,32 @@ export class IoreqTables {
   constructor(attach?: IoreqTableBuffers) {
     this.buffers = attach ?? { directory: new SharedArrayBuffer(W_TOTAL * 4), targets: [], channels: [] };
     this.w = new Int32Array(this.buffers.directory);
+    this.token = Atomics.add(this.w, W_TOKENS, 1) + 1;
+  }
+
+  /**
+   * Runs `op` holding the IOREQ lock — what makes a DM op, a binding or a record claim one step to
+   * every thread (Xen: `d->ioreq_server.lock` and the event lock; here one lock for all targets).
+   * Recursive, as Xen's is: an op may run another under it. Waits are bounded (LockTimeoutError).
+   */
+  locked<T>(op: () => T): T {
+    if (this.depth === 0) {
+      let waitedMs = 0;
+      for (let seen = Atomics.compareExchange(this.w, W_LOCK, 0, this.token); seen !== 0; seen = Atomics.compareExchange(this.w, W_LOCK, 0, this.token)) {
+        if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError('ioreq', seen, waitedMs);
+        Atomics.wait(this.w, W_LOCK, seen, LOCK_WAIT_SLICE_MS);
+        waitedMs += LOCK_WAIT_SLICE_MS;
+      }
+    }
+    this.depth++;
+    try {
+      return op();
+    } finally {
+      if (--this.depth === 0) {
+        Atomics.store(this.w, W_LOCK, 0);
+        Atomics.notify(this.w, W_LOCK, 1);
+      }
+    }
   }
 
   /** Every record's buffer made, then the buffers: what another thread attaches to. */
@@ -154,14 +197,26 @@ export class IoreqTables {
    * servers must have been released); null when every record is taken.
    */
   claimTarget(domid: number, generation: number, vcpus: number): TargetView | null {
-    this.dropTarget(domid);
+    return this.locked(() => {
+      const known = this.target(domid); // another thread may have claimed it meanwhile
+      if (known && known.generation === generation) return known;
+      this.dropTarget(domid);
+      return this.claimFree(domid, generation, vcpus);
+    });
+  }
+
+  private claimFree(domid: number, generation: number, vcpus: number): TargetView | null {
     for (let i = 0; i < IOREQ_TARGETS_MAX; i++) {
       const at = W_TARGETS + i * DT.STRIDE;
       if (Atomics.compareExchange(this.w, at + DT.IN_USE, 0, 2) !== 0) continue; // 2: being set up
       const t = this.viewOf(i);
-      const version = t.w[T.SERVERS_VERSION]; // kept going up: no thread's list of the record's last owner stays current
+      // kept across owners: the version goes on up (no thread's list of the last owner stays current),
+      // and each slot's next server takes the page pair its last one did not have
+      const version = t.w[T.SERVERS_VERSION];
+      const pageSets = Array.from({ length: MAX_NR_IOREQ_SERVERS }, (_, id) => t.w[T.SERVERS + id * S.STRIDE + S.PAGE_SET]);
       t.w.fill(0);
       t.w[T.SERVERS_VERSION] = version + 1;
+      pageSets.forEach((set, id) => (t.w[T.SERVERS + id * S.STRIDE + S.PAGE_SET] = set));
       t.w[T.NVCPUS] = vcpus;
       this.w[at + DT.DOMID] = domid;
       this.w[at + DT.GENERATION] = generation;
@@ -187,13 +242,17 @@ export class IoreqTables {
       return this.portTable(i);
     }
     if (!claim) return null;
-    for (let i = 0; i < IOREQ_CHANNEL_DOMAINS_MAX; i++) {
-      if (Atomics.compareExchange(this.w, W_CHANNELS + i, 0, domid + 1) !== 0) continue;
-      const table = this.portTable(i);
-      table.fill(0);
-      return table;
-    }
-    throw new RangeError(`ioreq evtchn: all ${IOREQ_CHANNEL_DOMAINS_MAX} domains' port tables are in use`);
+    return this.locked(() => {
+      for (let i = 0; i < IOREQ_CHANNEL_DOMAINS_MAX; i++) if (Atomics.load(this.w, W_CHANNELS + i) === domid + 1) return this.portTable(i);
+      for (let i = 0; i < IOREQ_CHANNEL_DOMAINS_MAX; i++) {
+        if (Atomics.compareExchange(this.w, W_CHANNELS + i, 0, CLAIMING) !== 0) continue;
+        const table = this.portTable(i);
+        table.fill(0);
+        Atomics.store(this.w, W_CHANNELS + i, domid + 1);
+        return table;
+      }
+      return null; // every table taken: the caller answers -ENOSPC
+    });
   }
 
   /** `domid` holds no port table any more. */
@@ -208,11 +267,14 @@ export class IoreqTables {
   }
 
   setDeviceModel(target: number, dm: number): void {
-    let i = this.dmIndex(target);
-    if (i < 0) i = this.claim(W_DMS, DM.STRIDE, IOREQ_TARGETS_MAX, 'device-model links');
-    const at = W_DMS + i * DM.STRIDE;
-    this.w[at + DM.TARGET] = target;
-    this.w[at + DM.DM] = dm;
+    this.locked(() => {
+      const i = this.dmIndex(target);
+      if (i >= 0) return void (this.w[W_DMS + i * DM.STRIDE + DM.DM] = dm);
+      this.claim(W_DMS, DM.STRIDE, IOREQ_TARGETS_MAX, 'device-model links', (at) => {
+        this.w[at + DM.TARGET] = target;
+        this.w[at + DM.DM] = dm;
+      });
+    });
   }
 
   forgetDeviceModel(target: number): void {
@@ -224,15 +286,16 @@ export class IoreqTables {
   holdEmulator(domid: number, generation: number): void {
     const i = this.refIndex(domid, generation);
     if (i >= 0) {
-      this.w[W_REFS + i * E.STRIDE + E.COUNT]++;
+      Atomics.add(this.w, W_REFS + i * E.STRIDE + E.COUNT, 1);
       return;
     }
-    const at = W_REFS + this.claim(W_REFS, E.STRIDE, EMULATOR_REFS_MAX, 'emulator references') * E.STRIDE;
-    this.w[at + E.DOMID] = domid;
-    this.w[at + E.GENERATION] = generation;
-    this.w[at + E.COUNT] = 1;
-    this.w[at + E.REAPED] = 0;
-    this.w[at + E.SEQ] = Atomics.add(this.w, W_SEQ, 1);
+    this.claim(W_REFS, E.STRIDE, EMULATOR_REFS_MAX, 'emulator references', (at) => {
+      this.w[at + E.DOMID] = domid;
+      this.w[at + E.GENERATION] = generation;
+      this.w[at + E.COUNT] = 1;
+      this.w[at + E.REAPED] = 0;
+      this.w[at + E.SEQ] = Atomics.add(this.w, W_SEQ, 1);
+    });
   }
 
   /** Drops a server's reference on emulator (domid, generation); false when it held none. */
@@ -240,7 +303,7 @@ export class IoreqTables {
     const i = this.refIndex(domid, generation);
     if (i < 0) return false;
     const at = W_REFS + i * E.STRIDE;
-    if (--this.w[at + E.COUNT] === 0) Atomics.store(this.w, at + E.IN_USE, 0);
+    if (Atomics.sub(this.w, at + E.COUNT, 1) === 1) Atomics.store(this.w, at + E.IN_USE, 0);
     return true;
   }
 
@@ -248,7 +311,7 @@ export class IoreqTables {
   reapEmulator(domid: number): void {
     for (let i = 0; i < EMULATOR_REFS_MAX; i++) {
       const at = W_REFS + i * E.STRIDE;
-      if (this.w[at + E.IN_USE] === 1 && this.w[at + E.DOMID] === domid) this.w[at + E.REAPED] = 1;
+      if (Atomics.load(this.w, at + E.IN_USE) === 1 && this.w[at + E.DOMID] === domid) this.w[at + E.REAPED] = 1;
     }
   }
 
@@ -257,7 +320,7 @@ export class IoreqTables {
     const out: Array<{ domid: number; generation: number; count: number; reaped: boolean; seq: number }> = [];
     for (let i = 0; i < EMULATOR_REFS_MAX; i++) {
       const at = W_REFS + i * E.STRIDE;
-      if (this.w[at + E.IN_USE] !== 1) continue;
+      if (Atomics.load(this.w, at + E.IN_USE) !== 1) continue;
       out.push({ domid: this.w[at + E.DOMID], generation: this.w[at + E.GENERATION], count: this.w[at + E.COUNT], reaped: this.w[at + E.REAPED] === 1, seq: this.w[at + E.SEQ] });
     }
     return out.sort((a, b) => a.seq - b.seq).map(({ seq: _, ...r }) => r);
@@ -289,7 +352,7 @@ export class IoreqTables {
   private dmIndex(target: number): number {
     for (let i = 0; i < IOREQ_TARGETS_MAX; i++) {
       const at = W_DMS + i * DM.STRIDE;
-      if (this.w[at + DM.IN_USE] === 1 && this.w[at + DM.TARGET] === target) return i;
+      if (Atomics.load(this.w, at + DM.IN_USE) === 1 && this.w[at + DM.TARGET] === target) return i;
     }
     return -1;
   }
@@ -297,14 +360,24 @@ export class IoreqTables {
   private refIndex(domid: number, generation: number): number {
     for (let i = 0; i < EMULATOR_REFS_MAX; i++) {
       const at = W_REFS + i * E.STRIDE;
-      if (this.w[at + E.IN_USE] === 1 && this.w[at + E.DOMID] === domid && this.w[at + E.GENERATION] === generation) return i;
+      if (Atomics.load(this.w, at + E.IN_USE) === 1 && this.w[at + E.DOMID] === domid && this.w[at + E.GENERATION] === generation) return i;
     }
     return -1;
   }
 
-  /** A free record of a table (its IN_USE word at 0 set to 1), or a RangeError naming the table. */
-  private claim(base: number, stride: number, count: number, what: string): number {
-    for (let i = 0; i < count; i++) if (Atomics.compareExchange(this.w, base + i * stride, 0, 1) === 0) return i;
+  /**
+   * Claims a free record of a table: IN_USE (word 0) goes 0 → 2 (being set up), `fill` writes its
+   * fields, then IN_USE is 1 — no reader matches a half-written record. A RangeError names the table
+   * when every record is taken (the toolstack's error: each table has room for every server).
+   */
+  private claim(base: number, stride: number, count: number, what: string, fill: (at: number) => void): void {
+    for (let i = 0; i < count; i++) {
+      const at = base + i * stride;
+      if (Atomics.compareExchange(this.w, at, 0, 2) !== 0) continue;
+      fill(at);
+      Atomics.store(this.w, at, 1);
+      return;
+    }
     throw new RangeError(`ioreq: all ${count} ${what} are in use`);
   }
 }
@@ -447,8 +520,8 @@ export class ServerView {
   private readonly at: number;
   private readonly w: Int32Array;
   readonly ranges: readonly Rangeset[];
-  readonly ioreqPage: GuestMemory;
-  private readonly bufferedPage: GuestMemory;
+  /** The slot's two pairs of pages: [synchronous, buffered] each. */
+  private readonly pageSets: ReadonlyArray<readonly [GuestMemory, GuestMemory]>;
   private readonly vcpuViews: ServerVcpuView[] = [];
 
   constructor(
@@ -458,10 +531,19 @@ export class ServerView {
     this.w = t.w;
     this.at = T.SERVERS + id * S.STRIDE;
     const f64At = id * NR_IO_RANGE_TYPES * RANGESET_F64;
-    this.ranges = Array.from({ length: NR_IO_RANGE_TYPES }, (_, k) => Rangeset.over({ counts: t.w, countAt: this.at + S.RANGE_COUNTS + k, pairs: t.f, pairsAt: f64At + k * RANGESET_F64 }));
-    const page = SEG_PAGES + id * 2 * PAGE_SIZE;
-    this.ioreqPage = GuestMemory.region(t.buffer, page, PAGE_SIZE);
-    this.bufferedPage = GuestMemory.region(t.buffer, page + PAGE_SIZE, PAGE_SIZE);
+    this.ranges = Array.from({ length: NR_IO_RANGE_TYPES }, (_, k) =>
+      Rangeset.over({ counts: t.w, countAt: this.at + S.RANGE_COUNTS + k, seqAt: this.at + S.RANGES_SEQ, pairs: t.f, pairsAt: f64At + k * RANGESET_F64 }),
+    );
+    const page = (k: number) => GuestMemory.region(t.buffer, SEG_PAGES + (id * SLOT_PAGES + k) * PAGE_SIZE, PAGE_SIZE);
+    this.pageSets = [
+      [page(0), page(1)],
+      [page(2), page(3)],
+    ];
+  }
+
+  /** The synchronous page: one `ioreq_t` per vCPU. */
+  get ioreqPage(): GuestMemory {
+    return this.pageSets[this.w[this.at + S.PAGE_SET]][0];
   }
 
   get used(): boolean { return Atomics.load(this.w, this.at + S.USED) === 1; }
@@ -475,7 +557,7 @@ export class ServerView {
   get bufPort(): number { return this.w[this.at + S.BUF_PORT]; }
   set bufPort(v: number) { this.w[this.at + S.BUF_PORT] = v; }
   /** The buffered page (null when handle_bufioreq is OFF). */
-  get bufPage(): GuestMemory | null { return this.bufioreq !== 0 ? this.bufferedPage : null; }
+  get bufPage(): GuestMemory | null { return this.bufioreq !== 0 ? this.pageSets[this.w[this.at + S.PAGE_SET]][1] : null; }
 
   /** Per vCPU of the target. */
   get vcpus(): ServerVcpuView[] {
@@ -485,17 +567,22 @@ export class ServerView {
   }
 
   /**
-   * hvm_create_ioreq_server's new server in this slot, disabled, with no ranges, zeroed pages
-   * (Xen allocates fresh ones) and vCPU records to fill; published last.
+   * hvm_create_ioreq_server's new server in this slot, disabled, with no ranges and zeroed pages —
+   * the pair its predecessor in the slot did not have (SIM CHOICE, docs/ioreq.md: Xen allocates fresh
+   * pages, and an emulator still mapping its destroyed server's page must not reach the new one's) —
+   * and its vCPUs' ports; published (USED) last.
    */
-  create(emulator: { domid: number; generation: number }, bufioreq: number): void {
+  create(emulator: { domid: number; generation: number }, bufioreq: number, ports: readonly number[], bufPort: number): void {
     const w = this.w;
+    const pages = 1 - w[this.at + S.PAGE_SET];
     w.fill(0, this.at + 1, this.at + S.STRIDE);
+    w[this.at + S.PAGE_SET] = pages;
     w[this.at + S.EMULATOR_DOMID] = emulator.domid;
     w[this.at + S.EMULATOR_GENERATION] = emulator.generation;
     w[this.at + S.BUFIOREQ] = bufioreq;
-    this.ioreqPage.u8.fill(0);
-    this.bufferedPage.u8.fill(0);
+    w[this.at + S.BUF_PORT] = bufPort;
+    ports.forEach((port, v) => (w[this.at + S.VCPUS + v * SV.STRIDE + SV.PORT] = port));
+    for (const page of this.pageSets[pages]) page.u8.fill(0);
     Atomics.store(w, this.at + S.USED, 1);
     Atomics.add(w, T.SERVERS_VERSION, 1);
   }

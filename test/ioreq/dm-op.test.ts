@@ -39,6 +39,19 @@ describe('IOREQ device-model ops (virtio-ioreq-lifecycle.md §5.1–§5.2)', () 
     expect(ioreq.emulatorReferences()).toEqual([{ domid: DOM0, servers: 32, zombie: false }]);
   });
 
+  it('SIM: a new server in a freed slot gets the other pair of pages: the old server\'s page, still mapped, reaches nothing of it', () => {
+    const w = world();
+    const first = w.ioreq.createServer(DOM0, TARGET, HVM_IOREQSRV_BUFIOREQ_OFF);
+    const stale = w.ioreq.acquireResource(DOM0, TARGET, first, 1) as GuestMemory;
+    expect(w.ioreq.destroyServer(DOM0, TARGET, first)).toBe(0);
+    const second = w.ioreq.createServer(DOM0, TARGET, HVM_IOREQSRV_BUFIOREQ_OFF);
+    expect(second).toBe(first); // the same slot, id 0
+    const page = w.ioreq.acquireResource(DOM0, TARGET, second, 1) as GuestMemory;
+    expect(page.u8.byteOffset).not.toBe(stale.u8.byteOffset);
+    stale.u8.fill(0xff); // the old emulator scribbles on what it still maps
+    expect(page.u8.every((b) => b === 0)).toBe(true);
+  });
+
   it('case 27: handle_bufioreq 1 on Arm is -EINVAL; 3 on x86 is -EINVAL; 0–2 on x86 are accepted', () => {
     const arm = world({ arch: 'arm' }).ioreq;
     expect(arm.createServer(DOM0, TARGET, HVM_IOREQSRV_BUFIOREQ_LEGACY)).toBe(-ERRNO.EINVAL);

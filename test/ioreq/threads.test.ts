@@ -17,28 +17,27 @@ function host(vcpus: number) {
   const hv = createHypervisor({ maxDomains: 8, gfnArenaPages: 64 });
   hv.createDomain({ domid: 0, memoryBytes: 1 << 16 });
   hv.createDomain({ domid: TARGET, vcpus, memoryBytes: 1 << 20 });
-  for (const d of [0, TARGET]) hv.domctl.unpause(d);
+  hv.createDomain({ domid: 2, memoryBytes: 1 << 16 });
+  for (const d of [0, TARGET, 2]) hv.domctl.unpause(d);
   return { hv, ioreq: createIoreq(hv) };
 }
 
+/**
+ * The device model's worker: `ready` (its server id and ports), then `done` (what it served). A
+ * worker that fails or exits early rejects both at once; `stop` ends it whatever happened.
+ */
 function emulator(hv: ReturnType<typeof host>['hv'], ioreq: Ioreq, data: Record<string, unknown>) {
   const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
     workerData: { entry: new URL('../fixtures/ioreq-emulator.worker.ts', import.meta.url).href, shared: hv.share(), ioreqBuffers: ioreq.share(), base: BASE, ...data },
   });
-  const messages: Array<Record<string, unknown>> = [];
-  let heard: () => void = () => {};
-  worker.on('message', (m) => {
-    messages.push(m);
-    heard();
-  });
-  const next = (n: number) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const check = () => (messages.length >= n ? resolve(messages[n - 1]) : undefined);
-      heard = check;
-      worker.once('error', reject);
-      check();
-    });
-  return { worker, ready: next(1), done: () => next(2) };
+  const messages: Array<Promise<Record<string, unknown>>> = [];
+  const settle: Array<{ resolve(m: Record<string, unknown>): void; reject(e: unknown): void }> = [];
+  for (let i = 0; i < 2; i++) messages.push(new Promise((resolve, reject) => settle.push({ resolve, reject })));
+  let heard = 0;
+  worker.on('message', (m) => settle[heard++]?.resolve(m));
+  worker.on('error', (e) => settle.forEach((p) => p.reject(e)));
+  worker.on('exit', (code) => settle.forEach((p) => p.reject(new Error(`device model worker exited (${code}) after ${heard} message(s)`))));
+  return { ready: messages[0], done: () => messages[1], stop: () => worker.terminate() };
 }
 
 /** The vCPU's trapped access, then (blocked) bounded waits for its wake until `resume` lets it run: the read's value. */
@@ -62,10 +61,11 @@ function complete(ioreq: Ioreq, vcpu: number, seen: number): bigint | undefined 
 }
 
 describe('IOREQ across threads', () => {
-  it('a vCPU here, its device model in a worker: 1000 writes and reads of a register, every answer right', async () => {
+  it('a vCPU here, its device model in a worker: 500 writes and reads of a register, every answer right', async () => {
     const { hv, ioreq } = host(1);
-    const rounds = 1000;
+    const rounds = 500;
     const dm = emulator(hv, ioreq, { rounds: 2 * rounds });
+    try {
     await dm.ready;
     for (let i = 0; i < rounds; i++) {
       // an MMIO write needs completion too (§5.4): the vCPU waits for it; the slot still holds what it wrote
@@ -74,13 +74,16 @@ describe('IOREQ across threads', () => {
     }
     expect((await dm.done()).served).toBe(2 * rounds);
     expect(ioreq.vcpuIoState(TARGET, 0)).toBe(0);
-    await dm.worker.terminate();
+    } finally {
+      await dm.stop();
+    }
   });
 
   it('two vCPUs with requests out at once: each answered on its own port, with its own register', async () => {
     const { hv, ioreq } = host(2);
-    const rounds = 300;
+    const rounds = 200;
     const dm = emulator(hv, ioreq, { rounds: 2 * 2 * rounds });
+    try {
     await dm.ready;
     for (let i = 0; i < rounds; i++) {
       for (const dir of [IOREQ_WRITE, IOREQ_READ]) {
@@ -94,12 +97,32 @@ describe('IOREQ across threads', () => {
       }
     }
     expect((await dm.done()).served).toBe(4 * rounds);
-    await dm.worker.terminate();
+    } finally {
+      await dm.stop();
+    }
+  });
+
+  it('two device models in two threads bring up servers for one guest at once: distinct ids, ports and references', async () => {
+    const { hv, ioreq } = host(2);
+    ioreq.setDeviceModel(TARGET, 2); // XEN_DOMCTL_set_target: dom2 is the guest's device model, dom0 is privileged anyway
+    const dms = [emulator(hv, ioreq, { rounds: 0, dm: 0 }), emulator(hv, ioreq, { rounds: 0, dm: 2 })];
+    try {
+      const up = await Promise.all(dms.map((d) => d.ready));
+      expect(up.map((u) => u.ready).sort()).toEqual([0, 1]);
+      const servers = ioreq.servers(TARGET);
+      expect(servers.map((s) => s.emulator).sort()).toEqual([0, 2]);
+      const ports = servers.flatMap((s) => s.vcpus.map((v) => v.port));
+      expect(new Set(ports).size).toBe(4); // no port handed out twice
+      expect(ioreq.emulatorReferences().map((r) => r.domid).sort()).toEqual([0, 2]);
+    } finally {
+      await Promise.all(dms.map((d) => d.stop()));
+    }
   });
 
   it('§5.9: the device model destroys its server while the vCPU waits: the vCPU wakes, its read gets all-ones', async () => {
     const { hv, ioreq } = host(1);
     const dm = emulator(hv, ioreq, { rounds: 100, destroyAfter: 10 });
+    try {
     await dm.ready;
     for (let i = 0; i < 5; i++) {
       emulate(ioreq, 0, IOREQ_WRITE, 7n);
@@ -109,6 +132,9 @@ describe('IOREQ across threads', () => {
     expect(await dm.done()).toEqual({ served: 10, destroyed: true });
     expect(ioreq.servers(TARGET)).toEqual([]); // gone in this thread's view too
     expect(ioreq.emulatorReferences()).toEqual([]);
-    await dm.worker.terminate();
+    expect(ioreq.takeEmulatorEvents(0)).toEqual([]); // the closed port's pending flag went with it
+    } finally {
+      await dm.stop();
+    }
   });
 });
