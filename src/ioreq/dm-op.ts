@@ -29,7 +29,10 @@ export function setIrqLevel(host: IoreqHost, t: IoreqTarget, irq: number, level:
   if (level !== 0 && level !== 1) return -ERRNO.EINVAL;
   const before = t.lines.get(irq) ?? 0;
   t.lines.set(irq, level);
-  if (level === 1 && before === 0) for (const listener of host.irqListeners) listener(t.domid, irq); // vgic_inject_irq
+  if (level === 1 && before === 0) {
+    t.injectIrq(); // vgic_inject_irq: the guest's thread hears it, wherever the device model runs
+    for (const listener of host.irqListeners) listener(t.domid, irq);
+  }
   return 0;
 }
 

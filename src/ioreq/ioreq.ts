@@ -159,6 +159,16 @@ export class Ioreq {
     return this.host.tables.target(target)?.lines.get(irq) ?? 0;
   }
 
+  /**
+   * Across threads: the word counting the SPIs injected into `target` (each rising edge a device
+   * model drove), for the thread running its vCPUs to wait on (`Atomics.waitAsync`); null while
+   * the target has no IOREQ state.
+   */
+  irqWord(target: number): { words: Int32Array; index: number } | null {
+    const t = this.host.tables.target(target);
+    return t ? t.irqWord() : null;
+  }
+
   /** Listens to interrupts injected into targets (a line's rising edge); returns the unsubscribe function. */
   onIrq(listener: (target: number, irq: number) => void): () => void {
     this.host.irqListeners.add(listener);

@@ -61,9 +61,11 @@ export const T = {
   SERVERS_VERSION: 2,
   /** Bumped (and notified) at every wake of a blocked vCPU: the thread running the vCPUs waits on it. */
   WAKES: 3,
-  IO: 4,
-  SERVERS: 4 + VCPUS_MAX * IO.STRIDE,
-  STRIDE: 4 + VCPUS_MAX * IO.STRIDE + MAX_NR_IOREQ_SERVERS * S.STRIDE,
+  /** Bumped (and notified) at every SPI a device model raised (vgic_inject_irq): the guest's thread waits on it. */
+  IRQS: 4,
+  IO: 5,
+  SERVERS: 5 + VCPUS_MAX * IO.STRIDE,
+  STRIDE: 5 + VCPUS_MAX * IO.STRIDE + MAX_NR_IOREQ_SERVERS * S.STRIDE,
 } as const;
 /** Float64 slots of one rangeset: MAX_NR_IO_RANGES (start, end) pairs, sorted by start. */
 const RANGESET_F64 = 2 * MAX_NR_IO_RANGES;
@@ -439,10 +441,21 @@ export class TargetView {
     return this.serverViews[id];
   }
 
+  /** vgic_inject_irq's signal to the thread running the target's vCPUs: the interrupt count goes up. */
+  injectIrq(): void {
+    Atomics.add(this.w, T.IRQS, 1);
+    Atomics.notify(this.w, T.IRQS);
+  }
+
   /** vcpu_unblock's signal to the thread running the target's vCPUs: the wake count goes up. */
   wake(): void {
     Atomics.add(this.w, T.WAKES, 1);
     Atomics.notify(this.w, T.WAKES);
+  }
+
+  /** The interrupt count's word. */
+  irqWord(): { words: Int32Array; index: number } {
+    return { words: this.w, index: T.IRQS };
   }
 
   /** The wake count (only goes up while the record is the target's). */

@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { createVirtioArgoBackSide, createVirtioArgoFrontSide, type VirtioArgoBackSide, type VirtioArgoFrontSide } from '../../machines/implementations/virtio-device-core.js';
 import type { ArgoGuest } from '../guest/argo-guest.js';
-import { argoFrontTransport, blkModelFor, DeviceRun, sharedWithPeer, type DeviceFigures } from '../runtime/devices.js';
+import { argoFrontTransport, blkModelFor, DeviceRun, mmioFrontTransport, mmioWindow, sharedWithPeer, type DeviceFigures } from '../runtime/devices.js';
+import type { Ioreq } from '../ioreq/ioreq.js';
+import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
+import { bridgeCounter } from './virq-bridge.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
@@ -38,6 +41,8 @@ const NAP = new Int32Array(new SharedArrayBuffer(4));
 /** What the domain host lends the devices of its domains. */
 export interface DeviceHostEnv {
   hv: Hypervisor;
+  /** This thread's view of the shared IOREQ state (when the scenario has virtio-mmio devices). */
+  ioreq?: Ioreq;
   scenario: Scenario;
   /** Seed of each scenario device (by index), drawn as the deterministic runtime draws them. */
   deviceSeeds: number[];
@@ -69,7 +74,8 @@ interface Front {
   spec: ScenarioDevice;
   domid: number;
   run: DeviceRun | NetDeviceRun;
-  side: VirtioArgoFrontSide;
+  /** A VirtIO-Argo front end's transport and actor (none for virtio-mmio: its accesses trap). */
+  side?: VirtioArgoFrontSide;
   /** The pending batch (one in the offing per device), and when it is due (wall ms). */
   timer: { timeout: ReturnType<typeof setTimeout> } | { immediate: ReturnType<typeof setImmediate> } | undefined;
   due: number;
@@ -95,8 +101,29 @@ interface Back {
   domid: number;
 }
 
+/** A virtio-mmio device model in its back end's domain: an IOREQ server of the guest (§5.10). */
+interface MmioBack {
+  spec: ScenarioDevice;
+  domid: number;
+  backend: VirtioMmioBackend | null;
+  /** Why it has no server (its bring-up was refused), else null. */
+  refused: string | null;
+}
+
+/** What a worker reports of the virtio-mmio device models it ran (the front end's thread has the rest). */
+export interface MmioBackFigures {
+  name: string;
+  /** Ioreqs answered. */
+  requests: number;
+  /** Foreign mappings of the guest's memory made (§5.10 step 6). */
+  sharedMappings: number;
+  /** What the device logged as the driver's errors. */
+  errors: number;
+  refused: string | null;
+}
+
 /**
- * The VirtIO-Argo devices of the domains one worker hosts (issue #5 with issue #6's devices): a
+ * The devices of the domains one worker hosts (issue #5 with issue #6's devices). VirtIO-Argo: a
  * device's back end — its transport, device model and actor — runs in the thread of its back-end
  * domain, its front end — transport, actor, the guest's driver and workload — in the thread of its
  * front-end domain, and every byte between them crosses as Argo sendv over the shared rings, woken
@@ -104,12 +131,20 @@ interface Back {
  * its vCPU waits, bounded, for the answer on its domain's pending bit, serving meanwhile whatever
  * else of this thread has a VIRQ pending (so two threads waiting on each other's back ends both go
  * on). Blocks are checked against the guest's reference image and echoes against what was sent, as
- * in the deterministic runtime; what is wrong goes to `violations`.
+ * in the deterministic runtime; what is wrong goes to `violations`. virtio-mmio: the device model —
+ * an IOREQ server of the guest — runs in its back end's domain's thread, the guest's driver in its
+ * own; a register access traps through the shared IOREQ state and the vCPU waits, bounded, for the
+ * answer, serving this thread's own device models meanwhile (docs/parallel.md).
  */
 export class DeviceHost {
   readonly violations: string[] = [];
   private readonly fronts: Front[] = [];
   private readonly backs: Back[] = [];
+  private readonly mmioBacks: MmioBack[] = [];
+  /** Per device-model domain here, the wait on its IOREQ event count. */
+  private readonly emulatorBridges = new Map<number, () => void>();
+  /** Per guest here with virtio-mmio devices, the wait on its injected-interrupt count. */
+  private readonly irqBridges = new Map<number, () => void>();
   private readonly bridges = new Map<string, NetBridge>();
   private started = false;
   private halted = false;
@@ -125,7 +160,12 @@ export class DeviceHost {
   booted(domid: number, sid: number, guest: ArgoGuest, current: (sid: number) => number, first: boolean): void {
     const name = this.nameOf(sid);
     for (const [i, spec] of this.env.scenario.devices.entries()) {
-      if (spec.transport !== 'argo') continue;
+      if (spec.transport === 'mmio') {
+        // each end once: a domain whose device runs over virtio-mmio is not restarted here (docs/parallel.md)
+        if (spec.backend === name && first) this.mmioBackendBooted(spec, domid, current(this.sidOf(spec.frontend)));
+        if (spec.frontend === name && first) this.mmioFrontendBooted(spec, i, domid, guest);
+        continue;
+      }
       if (spec.backend === name) this.backendBooted(spec, domid, guest, current(this.sidOf(spec.frontend)));
       if (spec.frontend === name && first) this.frontendBooted(spec, i, domid, guest, current(this.sidOf(spec.backend)));
     }
@@ -138,6 +178,11 @@ export class DeviceHost {
    */
   start(): void {
     this.started = true;
+    // the SPIs of virtio-mmio devices reach their guests here, whichever thread their device models run in
+    for (const f of this.fronts) {
+      const word = f.side ? null : this.env.ioreq!.irqWord(f.domid);
+      if (word && !this.irqBridges.has(f.domid)) this.irqBridges.set(f.domid, bridgeCounter(word.words, word.index, () => this.interrupts(f.domid)));
+    }
     for (const f of this.fronts) {
       setImmediate(() =>
         this.whenRunnable(f, () => {
@@ -167,7 +212,7 @@ export class DeviceHost {
   virq(domid: number): void {
     for (const b of this.backs) if (b.domid === domid) b.side.backend.endpoint.serve();
     for (const f of this.fronts) {
-      if (f.domid !== domid || f.final) continue;
+      if (f.domid !== domid || f.final || !f.side) continue;
       f.side.frontend.endpoint.serve();
       if (this.started) this.schedule(f, 0); // completions came, or the link went: the workload looks
     }
@@ -176,6 +221,11 @@ export class DeviceHost {
   /** The domain stops running here (teardown, soft reset): its back ends stop serving, its front ends' workloads end. */
   quiesced(domid: number): void {
     for (const b of this.backs) if (b.domid === domid) b.side.backend.endpoint.close();
+    // its device models stop with its kernel (no DM op: the target's teardown frees their servers, R5)
+    for (const bridges of [this.emulatorBridges, this.irqBridges]) {
+      bridges.get(domid)?.();
+      bridges.delete(domid);
+    }
     for (const f of this.fronts) {
       if (f.domid !== domid || f.final) continue;
       f.run.frontendDown();
@@ -187,11 +237,108 @@ export class DeviceHost {
   halt(): void {
     this.halted = true;
     for (const f of this.fronts) cancel(f);
+    for (const stop of [...this.emulatorBridges.values(), ...this.irqBridges.values()]) stop();
+    this.emulatorBridges.clear();
+    this.irqBridges.clear();
+  }
+
+  /**
+   * The vGIC delivers a virtio-mmio device's SPI to guest `domid`: for each of its devices whose line
+   * is high, the guest's handler acknowledges what InterruptStatus shows and lets the driver harvest
+   * (its next batch, at once); a line still high at the end (EOI) is taken again, as a
+   * level-triggered SPI is.
+   */
+  private interrupts(domid: number): void {
+    for (const f of this.fronts) {
+      if (f.domid !== domid || f.side || !(f.run instanceof DeviceRun) || f.final || this.halted || !f.initialised || !this.env.runnable(domid)) continue;
+      const run = f.run;
+      const { irq } = mmioWindow(this.env.scenario.devices, f.spec);
+      if (this.env.ioreq!.irqLevel(domid, irq) !== 1) continue;
+      this.env.announce(domid, 'batch');
+      run.interrupt((bits) => {
+        if (bits === 0) return;
+        this.schedule(f, 0);
+        if (this.env.ioreq!.irqLevel(domid, irq) === 1) setImmediate(() => this.interrupts(domid));
+      });
+      this.env.announce(0, null);
+    }
   }
 
   /** The figures of the devices whose front ends run here. */
   figures(): DeviceFigures[] {
     return this.fronts.map((f) => f.run.figures());
+  }
+
+  /** The figures of the virtio-mmio device models that ran here. */
+  mmioFigures(): MmioBackFigures[] {
+    return this.mmioBacks.map((b) => ({
+      name: b.spec.name,
+      requests: b.backend?.requests ?? 0,
+      sharedMappings: b.backend?.mappings.count ?? 0,
+      errors: b.backend?.device.log.total ?? 0,
+      refused: b.refused,
+    }));
+  }
+
+  /**
+   * A virtio-mmio device model starts in its back end's domain (§5.8a): it creates the guest's IOREQ
+   * server, maps its window, enables it and binds its vCPUs' ports — before the run starts, as libxl
+   * waits for the device model before it unpauses the guest — then serves each request as its
+   * domain's event count says one came, from whichever thread the guest's vCPU trapped in.
+   */
+  private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number): void {
+    const ioreq = this.env.ioreq!;
+    const { base, irq } = mmioWindow(this.env.scenario.devices, spec);
+    const back: MmioBack = { spec, domid, backend: null, refused: null };
+    this.mmioBacks.push(back);
+    try {
+      back.backend = new VirtioMmioBackend({ ioreq, emulator: domid, target: frontendDomid, model: blkModelFor(spec), base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, frontendDomid, irq, level) });
+    } catch (e) {
+      if (!(e instanceof BringUpError)) throw e;
+      back.refused = e.message; // the guest finds no device there
+      return;
+    }
+    const word = ioreq.emulatorEventWord(domid);
+    if (word && !this.emulatorBridges.has(domid)) this.emulatorBridges.set(domid, bridgeCounter(word.words, word.index, () => ioreq.deliverEmulatorEvents(domid)));
+  }
+
+  /** A virtio-mmio front end: the guest's driver and workload, its register accesses trapping to the device model. */
+  private mmioFrontendBooted(spec: ScenarioDevice, index: number, domid: number, guest: ArgoGuest): void {
+    const { base } = mmioWindow(this.env.scenario.devices, spec);
+    const violate = (what: string) => this.violations.push(what);
+    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt));
+    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
+    this.fronts.push(f);
+  }
+
+  /**
+   * This thread's device models hear the requests waiting for them — from inside a wait of this
+   * thread, whose own event loop cannot run their bridges: a guest elsewhere may be waiting on them.
+   */
+  private serveDeviceModels(): void {
+    for (const domid of this.emulatorBridges.keys()) this.env.ioreq!.deliverEmulatorEvents(domid);
+  }
+
+  /**
+   * The front end `f`'s vCPU waits in Xen for a device model's answer (the `wait` of its
+   * `VirtioMmioTransport`), one bounded look at a time: this thread's device models hear what waits
+   * for them (the answer may be theirs to give), the vCPU waits on its domain's wake count, and the
+   * thread serves its domains' pending VIRQs meanwhile, as a VirtIO-Argo control wait does. False —
+   * the access is given up on, reading all-ones — past `CONTROL_ANSWER_TIMEOUT_MS`, when the run is
+   * halting or when its domain stopped running.
+   */
+  private waitForIoreq(f: Front, attempt: number): boolean {
+    const ioreq = this.env.ioreq!;
+    const now = performance.now();
+    if (attempt === 0) f.deadline = now + CONTROL_ANSWER_TIMEOUT_MS * this.env.timeScale();
+    if (this.halted || now >= f.deadline || !this.env.runnable(f.domid)) return false;
+    const seen = ioreq.vcpuWakes(f.domid);
+    this.serveDeviceModels();
+    ioreq.waitVcpuWake(f.domid, seen, ANSWER_WAIT_SLICE_MS);
+    this.env.heartbeat();
+    for (const h of this.env.hosted()) if (h.ready() && this.env.hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
+    this.env.announce(f.domid, f.initialised ? 'batch' : 'init'); // a handler above announced its return to idle
+    return true;
   }
 
   private backendBooted(spec: ScenarioDevice, domid: number, guest: ArgoGuest, frontendDomid: number): void {
@@ -240,7 +387,7 @@ export class DeviceHost {
     }
     const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
     // the domain's VIRQ handler pumps it (`virq`)
-    f.side.frontend.endpoint.autoPump = false;
+    f.side!.frontend.endpoint.autoPump = false;
     this.fronts.push(f);
   }
 
@@ -269,6 +416,7 @@ export class DeviceHost {
     this.whenRunnable(f, () => {
       if (!f.initialised) return; // its first initialisation is still to come, and takes `backendDomid`
       f.interrupted = false;
+      if (!f.side) return; // a virtio-mmio device model does not start again here
       const domid = f.backendDomid ?? f.side.frontend.endpoint.peer.domid;
       f.backendDomid = null;
       f.side.backendUp(domid);
@@ -325,7 +473,8 @@ export class DeviceHost {
    * The front end `f` waits for a control answer (`VirtioArgoFrontendOptions.waitForPeer`), one
    * bounded look at a time: a wait on its domain's pending bit (none while another domain of this
    * thread has a VIRQ its handler would take now), the handler of every such domain — a back end
-   * another thread may be waiting on among them — and the front end's own ring, drained even while
+   * another thread may be waiting on among them —, this thread's virtio-mmio device models (a guest
+   * elsewhere may wait on one) and the front end's own ring, drained even while
    * its domain's VIRQ is held back (`virq_delay`), as the deterministic runtime's front end drains
    * it itself. False once the answer is given up on, or the run is halting — or its domain stopped
    * running (paused, or gone): SIM CHOICE, the wait is cut short rather than holding the whole thread
@@ -349,7 +498,8 @@ export class DeviceHost {
     }
     this.env.heartbeat();
     for (const h of ready) if (hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
-    f.side.frontend.endpoint.serve();
+    this.serveDeviceModels(); // a guest elsewhere may be waiting on one of this thread's device models
+    f.side?.frontend.endpoint.serve();
     this.env.announce(f.domid, 'init'); // a handler above announced its return to idle
     return true;
   }

@@ -24,6 +24,8 @@ import { PageAllocator } from '../memory/page-allocator.js';
 import { XenbusClient } from '../xenstore/xenbus-client.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { bridgePorts, bridgeVirq } from './virq-bridge.js';
+import { createIoreq } from '../ioreq/ioreq.js';
+import type { IoreqTableBuffers } from '../ioreq/tables.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
 export interface DomainHostTask {
@@ -39,6 +41,8 @@ export interface DomainHostTask {
   run: RunBuffers;
   /** Commands from the main thread, replies to it (see `protocol.ts`). */
   port: MessagePort;
+  /** The shared IOREQ state and how Xen was built (when the scenario has virtio-mmio devices). */
+  ioreq?: { buffers: IoreqTableBuffers; built: boolean };
 }
 
 interface RingHost {
@@ -136,6 +140,8 @@ export class DomainHost {
     this.statusAt = task.worker * WS.STRIDE;
     this.devices = new DeviceHost({
       hv: this.hv,
+      // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
+      ioreq: task.ioreq && createIoreq(this.hv, { attach: task.ioreq.buffers, built: task.ioreq.built, arch: 'arm' }),
       scenario: task.scenario,
       deviceSeeds: task.deviceSeeds,
       timeScale: () => this.timeScale,
@@ -501,6 +507,7 @@ export class DomainHost {
       threadId,
       domains: [...this.hosted.values()].map((h) => ({ domid: h.domid, name: h.name, virqs: h.virqs, waits: h.waits })),
       devices: this.devices.figures(),
+      mmioBackends: this.devices.mmioFigures(),
       xenbus: this.xenbus.map((x) => x.figures()),
       violations: [...this.devices.violations],
     });

@@ -25,6 +25,8 @@ import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
+import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
+import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -177,9 +179,27 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
     );
   }
   const mmio = scenario.devices.find((d) => d.transport === 'mmio');
-  if (mmio) {
+  if (mmio && !scenario.domains.some((d) => d.control)) {
     throw new Error(
-      `${scenario.source.file}:${mmio.line}: device ${mmio.name}: virtio-mmio devices (IOREQ servers, device models, xenstore) are not run by the parallel runtime yet — it runs VirtIO-Argo devices (transport: argo); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${mmio.line}: device ${mmio.name}: a virtio-mmio device needs a control domain (domid 0, or control: true), where libxl adds it and xenstored runs; add one to domains`,
+    );
+  }
+  const slowStart = scenario.devices.find((d) => d.dmStart !== null && (d.dmStart.delayMs > 0 || d.dmStart.fails));
+  if (slowStart) {
+    throw new Error(
+      `${scenario.source.file}:${slowStart.line}: device ${slowStart.name}: dmStart (a device model's slow or failed start, and libxl's timeout) is not run by the parallel runtime yet — its device models start before their guests run; run this scenario with --runtime deterministic`,
+    );
+  }
+  // a device model's restart, death and removal (and its guest's lifecycle around it) are the
+  // deterministic runtime's: here a virtio-mmio device's domains run from boot to the end
+  // (faults on their Argo VIRQs and rings leave them running: those are run)
+  const mmioDomains = new Set(scenario.devices.filter((d) => d.transport === 'mmio').flatMap((d) => [d.frontend, d.backend]));
+  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister'];
+  const touched = [...scenario.lifecycle, ...scenario.faults].find((e) => mmioDomains.has(e.domain) && !('kind' in e && argoOnly.includes(e.kind)));
+  if (touched) {
+    const what = 'op' in touched ? `lifecycle op "${touched.op}"` : `fault "${touched.kind}"`;
+    throw new Error(
+      `${scenario.source.file}:${touched.line}: ${what} on ${touched.domain}: the parallel runtime runs a virtio-mmio device's domains from boot to the end — no lifecycle operation, and no fault but ${argoOnly.join(', ')} (a device model's restart and removal are not run here yet); run this scenario with --runtime deterministic`,
     );
   }
   if (scenario.vifs.length > 0) {
@@ -238,6 +258,10 @@ class ParallelRun {
   private watchdog: Watchdog | undefined;
   /** xenstored, in the control domain's user space (this thread); none without a control domain. */
   private readonly xenstored: ParallelXenstored | undefined;
+  /** Xen's IOREQ servers, shared with every worker (when the scenario has virtio-mmio devices). */
+  private readonly ioreq: Ioreq | undefined;
+  /** Per virtio-mmio device, the xenstore operations libxl's device add made. */
+  private readonly mmioXenstoreOps = new Map<string, number>();
 
   constructor(
     private readonly scenario: Scenario,
@@ -261,6 +285,8 @@ class ParallelRun {
     this.log = new RunLogWriter(this.buffers.logs[workers]);
     this.hostOf = checkedPlacement(options.placement ?? roundRobin, scenario.domains.map((d) => d.domid), workers);
     const control = scenario.domains.find((d) => d.control);
+    // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
+    if (scenario.devices.some((d) => d.transport === 'mmio')) this.ioreq = createIoreq(this.hv, { built: scenario.build.IOREQ_SERVER, arch: 'arm' });
     if (control) {
       const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: scenario.bugs.liveUpdateDyingDomainFatal });
       this.hv.onLifecycle(({ domid, change }) => (change === 'dead' ? xenstored.domainDead(domid) : undefined));
@@ -270,6 +296,7 @@ class ParallelRun {
 
   async run(): Promise<ParallelRunSummary> {
     for (const spec of this.scenario.domains) this.boot(spec.domid, spec.domid);
+    this.addMmioDevices();
     const pool = this.options.pool ?? poolFor(this.workers);
     const tasks = this.startWorkers(pool);
     try {
@@ -323,6 +350,26 @@ class ParallelRun {
     if (!this.quarantined.has(sid)) this.quarantined.set(sid, new Set());
   }
 
+  /**
+   * libxl's add of each virtio-mmio disk (§5.10), as the deterministic runtime makes it: the device
+   * model's domain gets XEN_DOMCTL_set_target over the guest (dom0 is privileged already), and the
+   * device's xenstore nodes are written. The device model itself starts in its domain's worker as
+   * that worker boots — before any guest runs (`DeviceHost`).
+   */
+  private addMmioDevices(): void {
+    for (const spec of this.scenario.devices) {
+      if (spec.transport !== 'mmio') continue;
+      const fe = this.current.get(this.sidOf(spec.frontend))!;
+      const be = this.current.get(this.sidOf(spec.backend))!;
+      if (be !== 0) this.ioreq!.setDeviceModel(fe, be);
+      this.mmioXenstoreOps.set(spec.name, announceVirtioMmio(this.xenstored!.api, fe, be, spec.name, mmioWindow(this.scenario.devices, spec).base));
+    }
+  }
+
+  private sidOf(name: string): number {
+    return this.scenario.domains.find((d) => d.name === name)!.domid;
+  }
+
   private startWorkers(pool: Piscina): Array<Promise<void>> {
     const seeds = new SeededRandom(this.seed);
     const workloadSeeds = this.scenario.workloads.map(() => seeds.int(0, 0x7fffffff)); // as createSystem draws them
@@ -342,6 +389,7 @@ class ParallelRun {
         deviceSeeds,
         run: this.buffers,
         port: channel.port2,
+        ioreq: this.ioreq && { buffers: this.ioreq.share(), built: this.scenario.build.IOREQ_SERVER },
       };
       return pool.run(task, { transferList: [channel.port2], filename: workerFile('domain-host') }).then(
         (figures: WorkerFigures) => void (this.figures[w] = figures),
@@ -814,9 +862,15 @@ class ParallelRun {
   private deviceFigures(): Pick<RunSummary, 'devices' | 'sharedMappings'> {
     if (this.scenario.devices.length === 0) return {};
     const reported = new Map(this.figures.flatMap((f) => f?.devices ?? []).map((d) => [d.name, d]));
-    const devices = this.scenario.devices.map(
-      (d): DeviceFigures => reported.get(d.name) ?? { name: d.name, state: 'lost', transport: 'argo', status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, reason: "its front end's worker thread died", xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 },
-    );
+    const models = new Map(this.figures.flatMap((f) => f?.mmioBackends ?? []).map((b) => [b.name, b]));
+    const devices = this.scenario.devices.map((d): DeviceFigures => {
+      const front = reported.get(d.name) ?? { name: d.name, state: 'lost', transport: d.transport, status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, reason: "its front end's worker thread died", xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 };
+      if (d.transport !== 'mmio') return front;
+      // a virtio-mmio device's ioreqs and mappings are its device model's, in its own thread
+      const model = models.get(d.name);
+      const requests = model?.requests ?? 0;
+      return { ...front, requests, completions: requests, errors: model?.errors ?? 0, sharedMappings: model?.sharedMappings ?? 0, xenstoreOps: this.mmioXenstoreOps.get(d.name) ?? 0, reason: model?.refused ?? front.reason };
+    });
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };
   }
 

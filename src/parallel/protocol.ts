@@ -1,5 +1,6 @@
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
 import type { DeviceFigures } from '../runtime/devices.js';
+import type { MmioBackFigures } from './device-host.js';
 
 /**
  * The messages between the parallel runtime's main thread and its domain-host workers, over one
@@ -35,12 +36,12 @@ export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type
 
 /**
  * What a worker reports when it finishes: its thread and, per hosted domain, VIRQ handler runs and
- * sends that waited on a full ring; the figures of the VirtIO-Argo devices whose front ends it ran,
- * and what their workloads found wrong.
+ * sends that waited on a full ring; the figures of the devices whose front ends it ran, of the
+ * virtio-mmio device models it ran, and what their workloads found wrong.
  *
  * @example
  * ```ts
- * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }], devices: [], xenbus: [], violations: [] };
+ * const figures: WorkerFigures = { worker: 0, threadId: 1, domains: [{ domid: 1, name: 'g1', virqs: 3, waits: 0 }], devices: [], mmioBackends: [], xenbus: [], violations: [] };
  * ```
  */
 export interface WorkerFigures {
@@ -48,6 +49,8 @@ export interface WorkerFigures {
   threadId: number;
   domains: Array<{ domid: number; name: string; virqs: number; waits: number }>;
   devices: DeviceFigures[];
+  /** The virtio-mmio device models that ran in its domains. */
+  mmioBackends: MmioBackFigures[];
   /** Its dom0less guests' xenbus connections. */
   xenbus: XenbusFigures[];
   violations: string[];

@@ -74,3 +74,40 @@ function bridgePending(hv: Hypervisor, domid: number, field: number, mask: numbe
     stopped = true;
   };
 }
+
+/**
+ * Waits (`Atomics.waitAsync`, bounded) on a counter word another thread bumps at each event — an
+ * IOREQ emulator's event count (`Ioreq.emulatorEventWord`) — and calls `deliver` on this thread's
+ * event loop once it has moved (and once at the start, for what came before). One delivery covers
+ * every bump before it. Returns the function that stops the bridge.
+ *
+ * @example
+ * ```ts
+ * const word = ioreq.emulatorEventWord(2)!;
+ * const stop = bridgeCounter(word.words, word.index, () => ioreq.deliverEmulatorEvents(2));
+ * ```
+ */
+export function bridgeCounter(words: Int32Array, index: number, deliver: () => void): () => void {
+  let stopped = false;
+  let seen = Atomics.load(words, index);
+  const arm = (): void => {
+    if (stopped) return;
+    const now = Atomics.load(words, index);
+    if (now !== seen) {
+      seen = now;
+      deliver();
+      return void setImmediate(arm);
+    }
+    const wait = waitAsync(words, index, seen, VIRQ_WAIT_SLICE_MS);
+    if (wait.async) void (wait.value as Promise<string>).then(arm);
+    else setImmediate(arm);
+  };
+  setImmediate(() => {
+    if (stopped) return;
+    deliver();
+    arm();
+  });
+  return () => {
+    stopped = true;
+  };
+}

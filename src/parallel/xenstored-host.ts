@@ -41,6 +41,11 @@ export class ParallelXenstored {
   /** The control domain xenstored runs in is dead: nothing is served any more. */
   private ownDomainGone = false;
 
+  /** The store as the toolstack in this thread calls it (every operation counted, watches fired). */
+  get api(): XenstoredPort {
+    return this.port;
+  }
+
   constructor(
     private readonly hv: Hypervisor,
     /** The domain xenstored runs in (the control domain). */

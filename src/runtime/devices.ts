@@ -16,8 +16,8 @@ import type { DeviceWorker } from '../virtio/device-worker.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
-import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
-import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
+import { GUEST_VIRTIO_MMIO_SPI_FIRST, IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
+import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import type { IoreqVcpu } from './ioreq-vcpu.js';
 import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 import { recordLibxlDevice } from '../xenstore/libxl-devices.js';
@@ -560,6 +560,68 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
       },
       removed: () => {
         detached = true;
+      },
+    };
+  };
+}
+
+/**
+ * libxl's slot for a scenario's virtio-mmio device (§5.10): the n-th such device of its guest gets
+ * window n (`GUEST_VIRTIO_MMIO_BASE` + n × stride) and SPI `GUEST_VIRTIO_MMIO_SPI_FIRST` + n.
+ */
+export function mmioWindow(devices: readonly ScenarioDevice[], spec: ScenarioDevice): { base: number; irq: number } {
+  const slot = devices.slice(0, devices.indexOf(spec)).filter((d) => d.transport === 'mmio' && d.frontend === spec.frontend).length;
+  return { base: GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot };
+}
+
+/**
+ * The guest's end of a virtio-mmio device whose device model runs in another thread (the parallel
+ * runtime): the driver's register accesses trap through the shared IOREQ state, and while one waits
+ * for its answer the vCPU waits with `wait` (bounded; the thread serves its own device models
+ * meanwhile). The device model's figures (ioreqs answered, foreign mappings) are its thread's to
+ * report; here `requests` counts the accesses answered, `sharedMappings` 0 until the runtime adds
+ * the back end's. The driver's status is what its initialisation left (DRIVER_OK, or FAILED): the
+ * runtime does not read the device's registers behind the guest's back.
+ */
+export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean) {
+  return (): DeviceTransport => {
+    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait);
+    const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
+    let init: ReturnType<typeof initialiseDevice> | null = null;
+    let stopped = false;
+    const answered = () => transport.exits - transport.unanswered;
+    return {
+      kind: 'mmio',
+      start: () => {
+        init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
+      },
+      live: () => (!stopped && init?.ok ? { features: init.features, rings: init.rings } : null),
+      guest,
+      notify: (q) => transport.notify(q),
+      // Linux vm_interrupt: read InterruptStatus, write the bits to InterruptACK (§1.8) — two trapped
+      // accesses — then the used-buffer or config-change handling
+      interrupt: (then) => {
+        const isr = transport.read32(VIRTIO_MMIO.InterruptStatus);
+        const bits = isr === 0xffffffff ? 0 : isr & 3; // all-ones: no device answered
+        if (bits !== 0) transport.write32(VIRTIO_MMIO.InterruptACK, bits);
+        then(bits);
+      },
+      backendUp: () => {}, // a device model that starts again is not run here (docs/parallel.md)
+      figures: () => ({
+        name: spec.name,
+        state: init === null ? 'initialising' : init.ok ? 'driverOk' : 'failed',
+        status: init === null ? 0 : init.ok ? 0x0f : 0x80,
+        requests: answered(),
+        completions: answered(),
+        errors: transport.unanswered,
+        bytes: 0,
+        recoveries: 0,
+        sharedMappings: 0,
+        reason: init !== null && !init.ok ? `initialisation failed at ${init.failedAt}` : transport.unanswered > 0 ? `${transport.unanswered} register access(es) unanswered` : null,
+      }),
+      xenstoreOps: () => 0,
+      stop: () => {
+        stopped = true;
       },
     };
   };

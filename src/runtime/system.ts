@@ -29,7 +29,7 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
-import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type UnservedRequest } from './devices.js';
+import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type UnservedRequest, mmioWindow } from './devices.js';
 import type { DeviceWorker } from '../virtio/device-worker.js';
 import { vqHeadViolation } from '../virtio/vq-head-monitor.js';
 import { bridgeFor, NetDeviceRun } from './net-devices.js';
@@ -47,8 +47,7 @@ import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
 import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
-import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
-import { GUEST_VIRTIO_MMIO_SPI_FIRST } from '../ioreq/constants.js';
+import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -732,14 +731,12 @@ export class ArgosimSystem {
       return this.scheduleDeviceBatch(run, spec.startMs);
     }
     let transport;
-    // libxl's slot for a virtio-mmio device: its window and its SPI (§5.10)
-    const slot = this.devices.filter((d) => d.spec.transport === 'mmio' && d.spec.frontend === spec.frontend).length;
-    const irq = GUEST_VIRTIO_MMIO_SPI_FIRST + slot;
+    const { base, irq } = mmioWindow(this.scenario.devices, spec); // libxl's slot: its window and its SPI (§5.10)
     if (spec.transport === 'mmio') {
       const ioreq = this.ioreqHost();
       const serve = (backend: string, label: string, delayMs: number, work: () => void) =>
         this.scheduler.schedule({ kind: 'guest', actor: backend, label, delayMs, run: () => this.asGuest(this.domains.get(backend)!, work) });
-      transport = mmioTransport(ioreq, this.xs, spec, ...ends, GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, {
+      transport = mmioTransport(ioreq, this.xs, spec, ...ends, base, {
         vcpu: this.ioreqVcpu(fe),
         serve,
         irq,

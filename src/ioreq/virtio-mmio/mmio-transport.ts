@@ -26,11 +26,19 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
   /** Accesses nothing answered (they read all-ones). */
   unanswered = 0;
 
+  /**
+   * `wait`: how the vCPU waits for an answer that does not come at once — a device model in another
+   * thread (the parallel runtime): called while `resume` says the vCPU is still blocked, with the
+   * number of waits so far; it waits a little (bounded) and returns false to give up (the access
+   * then reads all-ones, the vCPU still waiting in Xen). Without it the answer must come within the
+   * notification.
+   */
   constructor(
     private readonly ioreq: Ioreq,
     readonly target: number,
     readonly vcpu: number,
     readonly base: number,
+    private readonly wait?: (attempt: number) => boolean,
   ) {}
 
   /** Linux's order (§1.8): Magic, then Version ∈ {1, 2}, then DeviceID ≠ 0. */
@@ -67,7 +75,8 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
     const r = this.ioreq.access(this.target, this.vcpu, { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data });
     if (r.kind === 'ignored') return r.data;
     if (r.kind !== 'blocked' && r.kind !== 'retired') return this.unanswer(size);
-    const done = this.ioreq.resume(this.target, this.vcpu);
+    let done = this.ioreq.resume(this.target, this.vcpu);
+    for (let attempt = 0; done.kind === 'blocked' && this.wait?.(attempt); attempt++) done = this.ioreq.resume(this.target, this.vcpu);
     return done.kind === 'done' ? (done.data ?? 0n) : this.unanswer(size);
   }
 
