@@ -3,8 +3,8 @@
 // with the same placement: a raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage.
 // Pair i: a sender domain on worker i, its receiver on worker (i + 1) mod N (the same thread when
 // N = 1). Each of the three runs once as a warm-up on those threads, then is timed. A second table:
-// block requests/s of VirtIO-Argo virtio-blk disks, guest i on worker i and its driver domain on
-// worker i + 1. Results go to docs/performance.md; this is never a test.
+// block requests/s of virtio-blk disks over VirtIO-Argo and over virtio-mmio (IOREQ), guest i on
+// worker i and its driver domain on worker i + 1. Results go to docs/performance.md; this is never a test.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
@@ -42,13 +42,16 @@ function pairsScenario(pairs: number, size: number, count: number): string {
 }
 
 /**
- * N guests, each with a virtio-blk disk over VirtIO-Argo served by a driver domain of its own, the
- * workload unpaced (seeded reads, writes and flushes of 1–16 sectors, every byte read checked).
+ * N guests, each with a virtio-blk disk over VirtIO-Argo or virtio-mmio served by a driver domain of
+ * its own (the device model, an IOREQ server of the guest, for virtio-mmio; dom0, last, is the
+ * control domain libxl needs for it), the workload unpaced (seeded reads, writes and flushes of 1–16
+ * sectors, every byte read checked).
  */
-function disksScenario(pairs: number, requests: number): string {
+function disksScenario(pairs: number, requests: number, transport: 'argo' | 'mmio'): string {
   const domains = Array.from({ length: pairs }, (_, i) => `  - { name: g${i}, memory: 8MiB }\n  - { name: d${i}, memory: 16MiB }`).join('\n');
-  const devices = Array.from({ length: pairs }, (_, i) => `  - { name: vd${i}, type: virtio-blk, frontend: g${i}, backend: d${i}, disk: 4MiB, queueSize: 64, requests: ${requests} }`).join('\n');
-  return `name: bench-disks\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}\ndevices:\n${devices}\n`;
+  const devices = Array.from({ length: pairs }, (_, i) => `  - { name: vd${i}, type: virtio-blk, transport: ${transport}, frontend: g${i}, backend: d${i}, disk: 4MiB, queueSize: 64, requests: ${requests} }`).join('\n');
+  const dom0 = transport === 'mmio' ? '\n  - { name: dom0, domid: 0, memory: 1MiB }' : '';
+  return `name: bench-disks\nseed: 1\nboot: { argo: true }\nxsm: { mode: dummy }\ndomains:\n${domains}${dom0}\ndevices:\n${devices}\n`;
 }
 
 /** Domains in scenario order s0 r0 s1 r1 …: sender i on worker i, receiver i on worker i + 1. */
@@ -63,13 +66,14 @@ async function argosim(pool: Piscina, workers: number, size: number): Promise<nu
 }
 
 /** Block requests completed per second, front ends on worker i and their back ends on worker i + 1. */
-async function disks(pool: Piscina, workers: number): Promise<{ rate: number; bytes: number }> {
-  const scenario = parseScenario(disksScenario(workers, REQUESTS), 'bench-disks.yaml');
+async function disks(pool: Piscina, workers: number, transport: 'argo' | 'mmio'): Promise<{ rate: number; bytes: number; ioreqs: number }> {
+  const scenario = parseScenario(disksScenario(workers, REQUESTS, transport), 'bench-disks.yaml');
   const s = await runParallel(scenario, { workers, placement: pairPlacement, idleMs: 500, pool });
   const ok = (s.devices ?? []).reduce((n, d) => n + d.requestsOk, 0);
   if (s.invariantViolations.length > 0 || ok !== workers * REQUESTS) throw new Error(`bench run went wrong: ${ok} requests ok ${s.invariantViolations[0] ?? ''}`);
   const bytes = (s.devices ?? []).reduce((n, d) => n + d.bytes, 0);
-  return { rate: ok / (s.wallMs / 1000), bytes: bytes / (s.wallMs / 1000) };
+  const ioreqs = transport === 'mmio' ? (s.devices ?? []).reduce((n, d) => n + d.requests, 0) : 0;
+  return { rate: ok / (s.wallMs / 1000), bytes: bytes / (s.wallMs / 1000), ioreqs: ioreqs / (s.wallMs / 1000) };
 }
 
 const BASELINE_WORKER = new URL('./parallel-baselines.worker.js', import.meta.url).href;
@@ -119,17 +123,20 @@ for (const size of SIZES) {
 console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; ${MESSAGES_64} messages per pair at 64 B, ${MESSAGES_4K} at 4 KiB`);
 printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'scaling eff.'], rows);
 
-// VirtIO-Argo across threads: guest i's disk served by driver domain i on the next worker (the same
-// thread with one worker); each run once as a warm-up on the same threads, then timed
+// virtio-blk across threads, over VirtIO-Argo and over virtio-mmio: guest i's disk served by driver
+// domain i on the next worker (the same thread with one worker); each run once as a warm-up on the
+// same threads, then timed
 const deviceRows: string[][] = [];
-let oneDisk = 0;
+const one = { argo: 0, mmio: 0 };
+const efficiency = (rate: number, workers: number, base: number) => (base > 0 ? `${Math.round((100 * rate) / (workers * base))}%` : '—');
 for (const workers of WORKER_COUNTS) {
   const pool = poolFor(workers);
-  await disks(pool, workers);
-  const d = await disks(pool, workers);
+  const timed = async (transport: 'argo' | 'mmio') => (await disks(pool, workers, transport), disks(pool, workers, transport));
+  const a = await timed('argo');
+  const m = await timed('mmio');
   await pool.destroy();
-  if (workers === 1) oneDisk = d.rate;
-  deviceRows.push([String(workers), si(d.rate), `${si(d.bytes)}B`, oneDisk > 0 ? `${Math.round((100 * d.rate) / (workers * oneDisk))}%` : '—']);
+  if (workers === 1) Object.assign(one, { argo: a.rate, mmio: m.rate });
+  deviceRows.push([String(workers), si(a.rate), `${si(a.bytes)}B`, efficiency(a.rate, workers, one.argo), si(m.rate), si(m.ioreqs), efficiency(m.rate, workers, one.mmio)]);
 }
-console.log(`\nVirtIO-Argo virtio-blk across threads: ${REQUESTS} requests per guest, one guest and one driver domain per worker`);
-printTable(['workers', 'block requests/s', 'Argo payload/s (both ways)', 'scaling eff.'], deviceRows);
+console.log(`\nvirtio-blk across threads: ${REQUESTS} requests per guest, one guest and one driver domain per worker`);
+printTable(['workers', 'Argo blk req/s', 'Argo payload/s', 'scaling', 'mmio blk req/s', 'ioreqs/s', 'scaling'], deviceRows);

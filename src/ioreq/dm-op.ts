@@ -54,7 +54,7 @@ export function dmOpTarget(host: IoreqHost, caller: number, target: number): Ior
   if (!callerDom || host.hv.life(caller) !== 'alive') return -ERRNO.ESRCH;
   if (caller === target) return -ERRNO.EPERM; // rcu_lock_remote_domain_by_id
   if (host.hv.life(target) !== 'alive') return -ERRNO.ESRCH; // SIM CHOICE: a dying target takes no new servers
-  if (!callerDom.control && host.tables.deviceModel(target) !== caller) return -ERRNO.EPERM; // xsm_dm_op (XSM_DM_PRIV)
+  if (!callerDom.control && !host.tables.isDeviceModel(caller, target)) return -ERRNO.EPERM; // xsm_dm_op (XSM_DM_PRIV)
   if (!host.built) return -ERRNO.ENOSYS; // the op is not compiled in
   return targetOf(host, target) ?? -ERRNO.ENOSPC; // SIM CHOICE: every IOREQ target record is taken (IOREQ_TARGETS_MAX)
 }

@@ -105,7 +105,10 @@ export class Ioreq {
     this.unsubscribe();
   }
 
-  /** XEN_DOMCTL_set_target: `dm` becomes privileged over `target` (a device-model stub domain). */
+  /**
+   * XEN_DOMCTL_set_target: `dm` becomes privileged over `target` (a device-model stub domain) — its
+   * one target, as Xen's `d->target`; a guest may have several device-model domains.
+   */
   setDeviceModel(target: number, dm: number): void {
     this.host.tables.setDeviceModel(target, dm);
   }

@@ -92,7 +92,7 @@ export const KIND_BOUND = 2;
 const DT = { IN_USE: 0, DOMID: 1, GENERATION: 2, STRIDE: 3 } as const;
 /** Per emulator reference: (domid, generation), the servers holding it, reaped (a zombie, R5), its order. */
 const E = { IN_USE: 0, DOMID: 1, GENERATION: 2, COUNT: 3, REAPED: 4, SEQ: 5, STRIDE: 6 } as const;
-/** Per device-model link (XEN_DOMCTL_set_target): target → device-model domain. */
+/** Per device-model link (XEN_DOMCTL_set_target): a device-model domain and its target (`d->target`). */
 const DM = { IN_USE: 0, TARGET: 1, DM: 2, STRIDE: 3 } as const;
 /** Directory words: the IOREQ lock (its holder's token), the tokens handed out, the emulator references' order. */
 const W_LOCK = 0;
@@ -262,16 +262,20 @@ export class IoreqTables {
     for (let i = 0; i < IOREQ_CHANNEL_DOMAINS_MAX; i++) if (Atomics.compareExchange(this.w, W_CHANNELS + i, domid + 1, 0) === domid + 1) return;
   }
 
-  /** XEN_DOMCTL_set_target's link of `target`, or undefined. */
-  deviceModel(target: number): number | undefined {
-    const i = this.dmIndex(target);
-    return i < 0 ? undefined : this.w[W_DMS + i * DM.STRIDE + DM.DM];
+  /**
+   * True when `dm` holds XEN_DOMCTL_set_target over `target` — Xen's `d->target` of the device-model
+   * domain: each device-model domain has one target, and a guest may have several device models.
+   */
+  isDeviceModel(dm: number, target: number): boolean {
+    const i = this.dmIndex(dm);
+    return i >= 0 && this.w[W_DMS + i * DM.STRIDE + DM.TARGET] === target;
   }
 
+  /** XEN_DOMCTL_set_target: `dm`'s target becomes `target` (replacing the one it had). */
   setDeviceModel(target: number, dm: number): void {
     this.locked(() => {
-      const i = this.dmIndex(target);
-      if (i >= 0) return void (this.w[W_DMS + i * DM.STRIDE + DM.DM] = dm);
+      const i = this.dmIndex(dm);
+      if (i >= 0) return void (this.w[W_DMS + i * DM.STRIDE + DM.TARGET] = target);
       this.claim(W_DMS, DM.STRIDE, IOREQ_TARGETS_MAX, 'device-model links', (at) => {
         this.w[at + DM.TARGET] = target;
         this.w[at + DM.DM] = dm;
@@ -279,9 +283,12 @@ export class IoreqTables {
     });
   }
 
-  forgetDeviceModel(target: number): void {
-    const i = this.dmIndex(target);
-    if (i >= 0) Atomics.store(this.w, W_DMS + i * DM.STRIDE + DM.IN_USE, 0);
+  /** A dead domain's links go: its own (it was a device model) and those whose target it was. */
+  forgetDeviceModel(domid: number): void {
+    for (let i = 0; i < IOREQ_TARGETS_MAX; i++) {
+      const at = W_DMS + i * DM.STRIDE;
+      if (Atomics.load(this.w, at + DM.IN_USE) === 1 && (this.w[at + DM.DM] === domid || this.w[at + DM.TARGET] === domid)) Atomics.store(this.w, at + DM.IN_USE, 0);
+    }
   }
 
   /** Takes a reference on emulator (domid, generation) for a server. */
@@ -351,10 +358,10 @@ export class IoreqTables {
     return (this.portTables[i] ??= new Int32Array((this.buffers.channels[i] ??= new SharedArrayBuffer(C.STRIDE * 4))));
   }
 
-  private dmIndex(target: number): number {
+  private dmIndex(dm: number): number {
     for (let i = 0; i < IOREQ_TARGETS_MAX; i++) {
       const at = W_DMS + i * DM.STRIDE;
-      if (Atomics.load(this.w, at + DM.IN_USE) === 1 && this.w[at + DM.TARGET] === target) return i;
+      if (Atomics.load(this.w, at + DM.IN_USE) === 1 && this.w[at + DM.DM] === dm) return i;
     }
     return -1;
   }

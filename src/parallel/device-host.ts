@@ -26,6 +26,13 @@ export const CONTROL_ANSWER_TIMEOUT_MS = 1000;
  * waits on among them — so the slice bounds that other wait's latency too.
  */
 const ANSWER_WAIT_SLICE_MS = 0.1;
+/**
+ * How long a guest's vCPU waits for a device model's answer in another thread before the access is
+ * given up on (SIM CHOICE, docs/parallel.md; scenario ms × `timeScale` of wall time): a device model
+ * that is alive answers sooner however loaded the machine (a dead one is given up on at once, R5) —
+ * this bounds the wait if its thread is stuck, which the watchdog reports meanwhile.
+ */
+export const IOREQ_ANSWER_TIMEOUT_MS = 10_000;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
 /** Drops the device's pending batch. */
@@ -117,6 +124,8 @@ export interface MmioBackFigures {
   requests: number;
   /** Foreign mappings of the guest's memory made (§5.10 step 6). */
   sharedMappings: number;
+  /** The device's status byte as the device model holds it (0: no device model serves it). */
+  status: number;
   /** What the device logged as the driver's errors. */
   errors: number;
   refused: string | null;
@@ -180,7 +189,7 @@ export class DeviceHost {
     this.started = true;
     // the SPIs of virtio-mmio devices reach their guests here, whichever thread their device models run in
     for (const f of this.fronts) {
-      const word = f.side ? null : this.env.ioreq!.irqWord(f.domid);
+      const word = f.spec.transport === 'mmio' ? this.env.ioreq!.irqWord(f.domid) : null;
       if (word && !this.irqBridges.has(f.domid)) this.irqBridges.set(f.domid, bridgeCounter(word.words, word.index, () => this.interrupts(f.domid)));
     }
     for (const f of this.fronts) {
@@ -188,6 +197,7 @@ export class DeviceHost {
         this.whenRunnable(f, () => {
           f.run.start();
           f.initialised = true;
+          if (f.spec.transport === 'mmio') this.interrupts(f.domid); // a line raised while it initialised
           if (f.backendDomid !== null) this.reinitialise(f); // a back end restarted before the guest first ran
           f.notBefore = performance.now() + f.spec.startMs * this.env.timeScale();
           this.schedule(f, 0);
@@ -237,9 +247,16 @@ export class DeviceHost {
   halt(): void {
     this.halted = true;
     for (const f of this.fronts) cancel(f);
-    for (const stop of [...this.emulatorBridges.values(), ...this.irqBridges.values()]) stop();
-    this.emulatorBridges.clear();
+    // its device models go on answering until the run ends (`end`): a guest in another thread may
+    // still be in the middle of an access, which its own halt cannot cut short
+    for (const stop of this.irqBridges.values()) stop();
     this.irqBridges.clear();
+  }
+
+  /** The run is over (every worker has halted): the device models stop listening. */
+  end(): void {
+    for (const stop of this.emulatorBridges.values()) stop();
+    this.emulatorBridges.clear();
   }
 
   /**
@@ -250,7 +267,7 @@ export class DeviceHost {
    */
   private interrupts(domid: number): void {
     for (const f of this.fronts) {
-      if (f.domid !== domid || f.side || !(f.run instanceof DeviceRun) || f.final || this.halted || !f.initialised || !this.env.runnable(domid)) continue;
+      if (f.domid !== domid || f.spec.transport !== 'mmio' || !(f.run instanceof DeviceRun) || f.final || this.halted || !f.initialised || !this.env.runnable(domid)) continue;
       const run = f.run;
       const { irq } = mmioWindow(this.env.scenario.devices, f.spec);
       if (this.env.ioreq!.irqLevel(domid, irq) !== 1) continue;
@@ -276,6 +293,7 @@ export class DeviceHost {
       requests: b.backend?.requests ?? 0,
       sharedMappings: b.backend?.mappings.count ?? 0,
       errors: b.backend?.device.log.total ?? 0,
+      status: b.backend?.running ? b.backend.device.status.read() : 0,
       refused: b.refused,
     }));
   }
@@ -324,14 +342,15 @@ export class DeviceHost {
    * `VirtioMmioTransport`), one bounded look at a time: this thread's device models hear what waits
    * for them (the answer may be theirs to give), the vCPU waits on its domain's wake count, and the
    * thread serves its domains' pending VIRQs meanwhile, as a VirtIO-Argo control wait does. False —
-   * the access is given up on, reading all-ones — past `CONTROL_ANSWER_TIMEOUT_MS`, when the run is
-   * halting or when its domain stopped running.
+   * the access is given up on, reading all-ones — once every server it waits on has a dead emulator
+   * (R5), when its domain stopped running, or past `IOREQ_ANSWER_TIMEOUT_MS`.
    */
   private waitForIoreq(f: Front, attempt: number): boolean {
     const ioreq = this.env.ioreq!;
     const now = performance.now();
-    if (attempt === 0) f.deadline = now + CONTROL_ANSWER_TIMEOUT_MS * this.env.timeScale();
-    if (this.halted || now >= f.deadline || !this.env.runnable(f.domid)) return false;
+    if (attempt === 0) f.deadline = now + IOREQ_ANSWER_TIMEOUT_MS * this.env.timeScale();
+    // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU blocked)
+    if (now >= f.deadline || !this.env.runnable(f.domid) || ioreq.waitsOnDeadEmulator(f.domid)) return false;
     const seen = ioreq.vcpuWakes(f.domid);
     this.serveDeviceModels();
     ioreq.waitVcpuWake(f.domid, seen, ANSWER_WAIT_SLICE_MS);

@@ -493,6 +493,7 @@ export class DomainHost {
   private end(): void {
     clearTimeout(this.pumpTimer);
     clearInterval(this.heartbeat);
+    this.devices.end();
     for (const h of this.hosted.values()) {
       // the last consume takes every whole message, a poller's too
       while (this.runnable(h)) {

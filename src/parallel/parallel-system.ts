@@ -765,16 +765,18 @@ class ParallelRun {
   }
 
   /**
-   * True while a live worker initialises a VirtIO-Argo device (its control round trips, answers
-   * awaited) and its heartbeat has moved since the last look: a thread stuck there keeps no run alive
-   * (the watchdog reports it).
+   * True while a live worker initialises a device (VirtIO-Argo control round trips, answers awaited)
+   * or runs a batch of a device's workload (a virtio-mmio vCPU waiting on its device model's answers)
+   * and its heartbeat has moved since the last look: a thread stuck there keeps no run alive (the
+   * watchdog reports it).
    */
   private deviceWork(): boolean {
     const status = new Int32Array(this.buffers.status);
     let busy = false;
     for (let w = 0; w < this.workers; w++) {
       const beat = Atomics.load(status, w * WS.STRIDE + WS.HEARTBEAT);
-      if (!this.crashed.has(w) && Atomics.load(status, w * WS.STRIDE + WS.ACTIVITY) === ACT.DEVICE_INIT && beat !== this.beats[w]) busy = true;
+      const activity = Atomics.load(status, w * WS.STRIDE + WS.ACTIVITY);
+      if (!this.crashed.has(w) && (activity === ACT.DEVICE_INIT || activity === ACT.DEVICE_BATCH) && beat !== this.beats[w]) busy = true;
       this.beats[w] = beat;
     }
     return busy;
@@ -866,10 +868,15 @@ class ParallelRun {
     const devices = this.scenario.devices.map((d): DeviceFigures => {
       const front = reported.get(d.name) ?? { name: d.name, state: 'lost', transport: d.transport, status: 0, requests: 0, completions: 0, errors: 0, bytes: 0, recoveries: 0, sharedMappings: 0, reason: "its front end's worker thread died", xenstoreOps: 0, requestsOk: 0, bytesVerified: 0, abandoned: 0 };
       if (d.transport !== 'mmio') return front;
-      // a virtio-mmio device's ioreqs and mappings are its device model's, in its own thread
+      // a virtio-mmio device's ioreqs, mappings and status are its device model's, in its own
+      // thread (as the deterministic runtime reads them); a device model whose worker died reports none
       const model = models.get(d.name);
-      const requests = model?.requests ?? 0;
-      return { ...front, requests, completions: requests, errors: model?.errors ?? 0, sharedMappings: model?.sharedMappings ?? 0, xenstoreOps: this.mmioXenstoreOps.get(d.name) ?? 0, reason: model?.refused ?? front.reason };
+      const xenstoreOps = this.mmioXenstoreOps.get(d.name) ?? 0;
+      if (!model) return { ...front, xenstoreOps };
+      const s = model.status;
+      const state = front.state === 'lost' ? 'lost' : (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
+      const reason = model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
+      return { ...front, state, status: s, requests: model.requests, completions: model.requests, errors: model.errors, sharedMappings: model.sharedMappings, xenstoreOps, reason };
     });
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };
   }

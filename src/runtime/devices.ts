@@ -570,7 +570,9 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
  * window n (`GUEST_VIRTIO_MMIO_BASE` + n × stride) and SPI `GUEST_VIRTIO_MMIO_SPI_FIRST` + n.
  */
 export function mmioWindow(devices: readonly ScenarioDevice[], spec: ScenarioDevice): { base: number; irq: number } {
-  const slot = devices.slice(0, devices.indexOf(spec)).filter((d) => d.transport === 'mmio' && d.frontend === spec.frontend).length;
+  const at = devices.indexOf(spec);
+  if (at < 0) throw new RangeError(`mmioWindow: device ${spec.name} is not one of the scenario's`);
+  const slot = devices.slice(0, at).filter((d) => d.transport === 'mmio' && d.frontend === spec.frontend).length;
   return { base: GUEST_VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_DEVICE_STRIDE, irq: GUEST_VIRTIO_MMIO_SPI_FIRST + slot };
 }
 

@@ -247,10 +247,22 @@ const DEVICE_DEFAULTS = { diskBytes: 1 << 20, queueSize: 64, ringLen: 128 * 1024
 /** Devices: ends resolved and distinct, names unique, sizes a driver and Xen accept. */
 function normaliseDevices(entries: NonNullable<ScenarioFile['devices']>, named: DomainIndex, build: ScenarioBuild, source: YamlSource): ScenarioDevice[] {
   const names = new Map<string, number>();
+  /** Per device-model domain (not the control domain), the guest it serves virtio-mmio devices of, and the first such device. */
+  const targets = new Map<string, { guest: string; device: number }>();
   return entries.map((d, i) => {
     const frontend = named.resolve(d.frontend, ['devices', i, 'frontend']);
     const backend = named.resolve(d.backend, ['devices', i, 'backend']);
     if (frontend.name === backend.name) throw source.errorAt(['devices', i, 'backend'], `the back end must be another domain than the front end (${frontend.name}); name a platform domain`);
+    // XEN_DOMCTL_set_target gives a device-model domain one target (Xen's d->target), and with it the
+    // right to make DM ops over that guest: one domain cannot be the device model of two guests
+    const target = targets.get(backend.name);
+    if (d.transport === 'mmio' && !backend.control && target && target.guest !== frontend.name) {
+      throw source.errorAt(
+        ['devices', i, 'backend'],
+        `${backend.name} is already the device model of ${target.guest} (${entry(source, 'devices', target.device)}), and XEN_DOMCTL_set_target gives a device-model domain one target (Xen's d->target); give ${frontend.name}'s device a device-model domain of its own, or serve it from the control domain`,
+      );
+    }
+    if (d.transport === 'mmio' && !backend.control && !target) targets.set(backend.name, { guest: frontend.name, device: i });
     const earlier = names.get(d.name);
     if (earlier !== undefined) throw source.errorAt(['devices', i, 'name'], `"${d.name}" already names ${entry(source, 'devices', earlier)}; give each device its own name`);
     names.set(d.name, i);

@@ -89,6 +89,20 @@ describe('IOREQ device-model ops (virtio-ioreq-lifecycle.md §5.1–§5.2)', () 
     expect(ioreq.createServer(DRIVER, TARGET, 0)).toBe(0);
   });
 
+  it('XEN_DOMCTL_set_target: a device-model domain has one target (d->target); a guest may have two device-model domains', () => {
+    const hv = createHypervisor({ maxDomains: 8, gfnArenaPages: 64 });
+    for (const d of [0, 1, 2, 3, 4]) hv.createDomain({ domid: d, memoryBytes: 1 << 16 });
+    const ioreq = createIoreq(hv);
+    ioreq.setDeviceModel(1, 3);
+    ioreq.setDeviceModel(1, 4); // a second device-model domain of guest 1
+    expect(ioreq.createServer(3, 1, 0)).toBe(0);
+    expect(ioreq.createServer(4, 1, 0)).toBe(1);
+    ioreq.setDeviceModel(2, 3); // domain 3's target is now guest 2…
+    expect(ioreq.createServer(3, 2, 0)).toBe(0);
+    expect(ioreq.setServerState(3, 1, 0, true)).toBe(-ERRNO.EPERM); // …and no longer guest 1
+    expect(ioreq.setServerState(4, 1, 1, true)).toBe(0);
+  });
+
   it('build option: without CONFIG_IOREQ_SERVER every IOREQ DM op is -ENOSYS', () => {
     const { ioreq } = world({ built: false });
     expect(ioreq.createServer(DOM0, TARGET, 0)).toBe(-ERRNO.ENOSYS);

@@ -25,10 +25,17 @@ function errorOf(...lines: string[]): ScenarioError {
 describe('scenario: dmStart and dm_start_fail', () => {
   it('dmStart is normalised for virtio-mmio devices (default: confirms at once) and null for the others', () => {
     const s = parseScenario(
-      `${[...head, '  - { name: a, type: virtio-blk, transport: mmio, frontend: g, backend: dd, dmStart: { delay: 70s } }', '  - { name: b, type: virtio-blk, transport: mmio, frontend: h, backend: dd }', '  - { name: c, type: virtio-blk, frontend: h, backend: dd }'].join('\n')}\n`,
+      `${[...head, '  - { name: a, type: virtio-blk, transport: mmio, frontend: g, backend: dd, dmStart: { delay: 70s } }', '  - { name: b, type: virtio-blk, transport: mmio, frontend: h, backend: dom0 }', '  - { name: c, type: virtio-blk, frontend: h, backend: dd }'].join('\n')}\n`,
       FILE,
     );
     expect(s.devices.map((d) => d.dmStart)).toEqual([{ delayMs: 70_000, fails: false }, { delayMs: 0, fails: false }, null]);
+  });
+
+  it('one device-model domain for two guests: refused at the second device (XEN_DOMCTL_set_target gives it one target); dom0 serves any', () => {
+    const e = errorOf('  - { name: a, type: virtio-blk, transport: mmio, frontend: g, backend: dd }', '  - { name: b, type: virtio-blk, transport: mmio, frontend: h, backend: dd }');
+    expect(e.message).toMatch(/^scenarios\/x\.yaml:5:\d+: devices\[1\]\.backend: dd is already the device model of g \(devices\[0\] \(line 4\)\), and XEN_DOMCTL_set_target gives a device-model domain one target \(Xen's d->target\); give h's device a device-model domain of its own, or serve it from the control domain$/);
+    const ok = parseScenario(`${[...head, '  - { name: a, type: virtio-blk, transport: mmio, frontend: g, backend: dom0 }', '  - { name: b, type: virtio-blk, transport: mmio, frontend: h, backend: dom0 }', '  - { name: c, type: virtio-blk, transport: mmio, frontend: g, backend: dd }', '  - { name: d, type: virtio-blk, transport: mmio, frontend: g, backend: dd }', '  - { name: e, type: virtio-blk, frontend: h, backend: dd }'].join('\n')}\n`, FILE);
+    expect(ok.devices).toHaveLength(5); // dom0 for both guests, dd for two disks of one guest, and a VirtIO-Argo disk (no DM op) from dd
   });
 
   it('dmStart on a VirtIO-Argo device: no device model to start — refused at its line', () => {
