@@ -83,6 +83,7 @@ export class IoreqEventChannels {
       Atomics.store(theirs, bound * C.PORT_STRIDE + C.PENDING, 1);
       Atomics.add(theirs, C.EVENTS, 1);
       Atomics.notify(theirs, C.EVENTS);
+      this.tables.ring(emulator);
     }
     for (const listener of this.listeners) listener(emulator, bound);
     return true;
@@ -118,7 +119,8 @@ export class IoreqEventChannels {
     const mine = this.tables.ports(domid, false);
     const out: number[] = [];
     if (mine === null) return out;
-    for (let port = 1; port < IOREQ_PORTS_MAX; port++) if (mine[port * C.PORT_STRIDE + C.PENDING] !== 0 && Atomics.exchange(mine, port * C.PORT_STRIDE + C.PENDING, 0) !== 0) out.push(port);
+    const last = Atomics.load(mine, C.HIGHEST); // no port above it was ever allocated in this table
+    for (let port = 1; port <= last; port++) if (mine[port * C.PORT_STRIDE + C.PENDING] !== 0 && Atomics.exchange(mine, port * C.PORT_STRIDE + C.PENDING, 0) !== 0) out.push(port);
     return out;
   }
 
@@ -183,6 +185,7 @@ function set(ports: Int32Array, port: number, kind: number, peer: number, peerPo
   ports[e + C.VCPU] = vcpu;
   ports[e + C.PENDING] = 0;
   Atomics.store(ports, e + C.KIND, kind);
+  if (port > Atomics.load(ports, C.HIGHEST)) Atomics.store(ports, C.HIGHEST, port); // under the IOREQ lock
 }
 
 function clear(ports: Int32Array, port: number): void {

@@ -172,6 +172,20 @@ export class Ioreq {
     return t ? t.irqWord() : null;
   }
 
+  /**
+   * Across threads: every IOREQ event for `domid` — a request for it as an emulator, a wake or an
+   * interrupt of its vCPUs — also rings doorbell `bell` (`doorbell(bell)`'s word goes up, notified),
+   * so a thread running several domains waits on one word for all of them.
+   */
+  ringOnEvents(domid: number, bell: number): void {
+    this.host.tables.ringOnEvents(domid, bell);
+  }
+
+  /** Doorbell `bell`'s word. */
+  doorbell(bell: number): { words: Int32Array; index: number } {
+    return this.host.tables.doorbell(bell);
+  }
+
   /** Listens to interrupts injected into targets (a line's rising edge); returns the unsubscribe function. */
   onIrq(listener: (target: number, irq: number) => void): () => void {
     this.host.irqListeners.add(listener);

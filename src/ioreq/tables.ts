@@ -81,9 +81,10 @@ const SEG_BYTES = SEG_RANGES + MAX_NR_IOREQ_SERVERS * NR_IO_RANGE_TYPES * RANGES
 /**
  * A port table's words: a record per port (see `ioreq/event-channels.ts`), with its pending flag.
  * Port 0 is never allocated: its first word counts the events delivered to the table (bumped and
- * notified at each), which the thread serving the domain waits on.
+ * notified at each), which the thread serving the domain waits on; its second, the highest port
+ * ever allocated in it (how far a scan for pending ports looks).
  */
-export const C = { EVENTS: 0, KIND: 0, PEER: 1, PEER_PORT: 2, VCPU: 3, PENDING: 4, PORT_STRIDE: 5, STRIDE: IOREQ_PORTS_MAX * 5 } as const;
+export const C = { EVENTS: 0, HIGHEST: 1, KIND: 0, PEER: 1, PEER_PORT: 2, VCPU: 3, PENDING: 4, PORT_STRIDE: 5, STRIDE: IOREQ_PORTS_MAX * 5 } as const;
 export const KIND_FREE = 0;
 export const KIND_XEN = 1;
 export const KIND_BOUND = 2;
@@ -104,7 +105,18 @@ const CLAIMING = -1;
 const W_CHANNELS = W_TARGETS + IOREQ_TARGETS_MAX * DT.STRIDE;
 const W_REFS = W_CHANNELS + IOREQ_CHANNEL_DOMAINS_MAX;
 const W_DMS = W_REFS + EMULATOR_REFS_MAX * E.STRIDE;
-const W_TOTAL = W_DMS + IOREQ_TARGETS_MAX * DM.STRIDE;
+/**
+ * Doorbells: a thread that runs several domains' vCPUs and device models waits on one word for all
+ * of them — each domain may name a doorbell that every IOREQ event for it also rings (a notification
+ * to it as an emulator, a wake or an interrupt of it as a target). First the count of domains that
+ * named one (none: nothing to ring), then (domid + 1, doorbell) per domain, then the doorbells.
+ */
+export const IOREQ_DOORBELLS_MAX = 64;
+const BELL_DOMAINS_MAX = 128;
+const W_BELL_COUNT = W_DMS + IOREQ_TARGETS_MAX * DM.STRIDE;
+const W_BELL_OF = W_BELL_COUNT + 1;
+const W_BELLS = W_BELL_OF + 2 * BELL_DOMAINS_MAX;
+const W_TOTAL = W_BELLS + IOREQ_DOORBELLS_MAX;
 
 /** The buffers behind `IoreqTables`: structured-cloneable, for another thread's view. */
 export interface IoreqTableBuffers {
@@ -335,6 +347,45 @@ export class IoreqTables {
     return out.sort((a, b) => a.seq - b.seq).map(({ seq: _, ...r }) => r);
   }
 
+  /** Every IOREQ event for `domid` rings doorbell `bell` too (0 … IOREQ_DOORBELLS_MAX - 1). */
+  ringOnEvents(domid: number, bell: number): void {
+    if (!Number.isInteger(bell) || bell < 0 || bell >= IOREQ_DOORBELLS_MAX) throw new RangeError(`ioreq: doorbell ${bell} is not in [0, ${IOREQ_DOORBELLS_MAX})`);
+    this.locked(() => {
+      let free = -1;
+      for (let i = 0; i < BELL_DOMAINS_MAX; i++) {
+        const owner = this.w[W_BELL_OF + 2 * i];
+        if (owner === domid + 1) return void Atomics.store(this.w, W_BELL_OF + 2 * i + 1, bell);
+        if (owner === 0 && free < 0) free = i;
+      }
+      if (free < 0) throw new RangeError(`ioreq: all ${BELL_DOMAINS_MAX} domains' doorbells are taken`);
+      this.w[W_BELL_OF + 2 * free + 1] = bell;
+      Atomics.store(this.w, W_BELL_OF + 2 * free, domid + 1);
+      Atomics.add(this.w, W_BELL_COUNT, 1);
+    });
+  }
+
+  /** Rings `domid`'s doorbell, if it named one. */
+  ring(domid: number): void {
+    if (Atomics.load(this.w, W_BELL_COUNT) === 0) return;
+    let i = this.bellsOf.get(domid) ?? -1; // where it was last time, if it is still there
+    if (i < 0 || this.w[W_BELL_OF + 2 * i] !== domid + 1) {
+      for (i = 0; i < BELL_DOMAINS_MAX && Atomics.load(this.w, W_BELL_OF + 2 * i) !== domid + 1; i++);
+      if (i === BELL_DOMAINS_MAX) return;
+      this.bellsOf.set(domid, i);
+    }
+    const at = W_BELLS + Atomics.load(this.w, W_BELL_OF + 2 * i + 1);
+    Atomics.add(this.w, at, 1);
+    Atomics.notify(this.w, at);
+  }
+
+  /** This thread's memory of where each domain's doorbell entry is (checked before use). */
+  private readonly bellsOf = new Map<number, number>();
+
+  /** Doorbell `bell`'s word (a count that only goes up), to wait on. */
+  doorbell(bell: number): { words: Int32Array; index: number } {
+    return { words: this.w, index: W_BELLS + bell };
+  }
+
   /** The domid target record `index` was claimed for. */
   ownerDomid(index: number): number {
     return this.w[W_TARGETS + index * DT.STRIDE + DT.DOMID];
@@ -452,12 +503,14 @@ export class TargetView {
   injectIrq(): void {
     Atomics.add(this.w, T.IRQS, 1);
     Atomics.notify(this.w, T.IRQS);
+    this.tables.ring(this.domid);
   }
 
   /** vcpu_unblock's signal to the thread running the target's vCPUs: the wake count goes up. */
   wake(): void {
     Atomics.add(this.w, T.WAKES, 1);
     Atomics.notify(this.w, T.WAKES);
+    this.tables.ring(this.domid);
   }
 
   /** The interrupt count's word. */

@@ -50,6 +50,8 @@ export interface DeviceHostEnv {
   hv: Hypervisor;
   /** This thread's view of the shared IOREQ state (when the scenario has virtio-mmio devices). */
   ioreq?: Ioreq;
+  /** This thread's IOREQ doorbell (its worker index): every IOREQ event of its domains rings it. */
+  bell: number;
   scenario: Scenario;
   /** Seed of each scenario device (by index), drawn as the deterministic runtime draws them. */
   deviceSeeds: number[];
@@ -309,6 +311,7 @@ export class DeviceHost {
     const { base, irq } = mmioWindow(this.env.scenario.devices, spec);
     const back: MmioBack = { spec, domid, backend: null, refused: null };
     this.mmioBacks.push(back);
+    ioreq.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
     try {
       back.backend = new VirtioMmioBackend({ ioreq, emulator: domid, target: frontendDomid, model: blkModelFor(spec), base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, frontendDomid, irq, level) });
     } catch (e) {
@@ -323,6 +326,7 @@ export class DeviceHost {
   /** A virtio-mmio front end: the guest's driver and workload, its register accesses trapping to the device model. */
   private mmioFrontendBooted(spec: ScenarioDevice, index: number, domid: number, guest: ArgoGuest): void {
     const { base } = mmioWindow(this.env.scenario.devices, spec);
+    this.env.ioreq!.ringOnEvents(domid, this.env.bell); // its wakes and interrupts
     const violate = (what: string) => this.violations.push(what);
     const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt));
     const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
@@ -340,7 +344,8 @@ export class DeviceHost {
   /**
    * The front end `f`'s vCPU waits in Xen for a device model's answer (the `wait` of its
    * `VirtioMmioTransport`), one bounded look at a time: this thread's device models hear what waits
-   * for them (the answer may be theirs to give), the vCPU waits on its domain's wake count, and the
+   * for them (the answer may be theirs to give), the vCPU waits on the thread's IOREQ doorbell (rung
+   * by its guests' wakes and its device models' requests alike), and the
    * thread serves its domains' pending VIRQs meanwhile, as a VirtIO-Argo control wait does. False —
    * the access is given up on, reading all-ones — once every server it waits on has a dead emulator
    * (R5), when its domain stopped running, or past `IOREQ_ANSWER_TIMEOUT_MS`.
@@ -351,9 +356,11 @@ export class DeviceHost {
     if (attempt === 0) f.deadline = now + IOREQ_ANSWER_TIMEOUT_MS * this.env.timeScale();
     // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU blocked)
     if (now >= f.deadline || !this.env.runnable(f.domid) || ioreq.waitsOnDeadEmulator(f.domid)) return false;
-    const seen = ioreq.vcpuWakes(f.domid);
+    // one word for everything of this thread's: its guests' wakes, its device models' requests
+    const bell = ioreq.doorbell(this.env.bell);
+    const seen = Atomics.load(bell.words, bell.index);
     this.serveDeviceModels();
-    ioreq.waitVcpuWake(f.domid, seen, ANSWER_WAIT_SLICE_MS);
+    Atomics.wait(bell.words, bell.index, seen, ANSWER_WAIT_SLICE_MS);
     this.env.heartbeat();
     for (const h of this.env.hosted()) if (h.ready() && this.env.hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
     this.env.announce(f.domid, f.initialised ? 'batch' : 'init'); // a handler above announced its return to idle

@@ -142,6 +142,7 @@ export class DomainHost {
       hv: this.hv,
       // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
       ioreq: task.ioreq && createIoreq(this.hv, { attach: task.ioreq.buffers, built: task.ioreq.built, arch: 'arm' }),
+      bell: task.worker,
       scenario: task.scenario,
       deviceSeeds: task.deviceSeeds,
       timeScale: () => this.timeScale,
