@@ -283,6 +283,24 @@ export class DeviceHost {
     }
   }
 
+  /**
+   * Fault `balloon` in guest `domid`: XENMEM_decrease_reservation, after which Xen has every device
+   * model of the guest drop its mapcache — an INVALIDATE broadcast from its vCPU 0 (§5.3, R4), which
+   * waits for every server it reached, as a trapped access waits. Nothing to do for a guest with no
+   * virtio-mmio device (no server), or whose vCPU cannot take it (not running, or still blocked in Xen
+   * on an access given up on).
+   */
+  balloon(domid: number): void {
+    const ioreq = this.env.ioreq;
+    const f = this.fronts.find((x) => x.domid === domid && x.spec.transport === 'mmio');
+    if (!ioreq || !f || this.halted || !this.env.runnable(domid) || ioreq.broadcastInvalidate(domid, 0) < 0) return;
+    this.env.announce(domid, 'batch');
+    for (let attempt = 0; ioreq.vcpuBlocked(domid, 0); attempt++) {
+      if (ioreq.resume(domid, 0).kind !== 'blocked' || !this.waitForIoreq(f, attempt)) break;
+    }
+    this.env.announce(0, null);
+  }
+
   /** The figures of the devices whose front ends run here. */
   figures(): DeviceFigures[] {
     return this.fronts.map((f) => f.run.figures());

@@ -226,6 +226,9 @@ export class DomainHost {
         if (h) h.holdUntilMs = performance.now() + c.delayMs * this.timeScale;
         return;
       }
+      case 'balloon':
+        this.devices.balloon(c.domid);
+        return this.reply({ type: 'ack', id: c.id });
       case 'crash':
         process.exit(70); // a worker thread dies between two hypercalls: its domains' guests vanish
         return;

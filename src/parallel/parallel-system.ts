@@ -121,11 +121,11 @@ const WORKERS_MAX = 64;
  */
 export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
 /**
- * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint)
- * and `stall` among them; the device models', `balloon` and `xenstore_tamper` need the deterministic
- * runtime's devices.
+ * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint),
+ * `stall` and `balloon` (its INVALIDATE broadcast to a guest's device models) among them; the device
+ * models' own and `xenstore_tamper` need the deterministic runtime's devices.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon'] as const;
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
  * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
@@ -192,9 +192,9 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   }
   // a device model's restart, death and removal (and its guest's lifecycle around it) are the
   // deterministic runtime's: here a virtio-mmio device's domains run from boot to the end
-  // (faults on their Argo VIRQs and rings leave them running: those are run)
+  // (faults on their Argo VIRQs and rings, and a guest's balloon, leave them running: those are run)
   const mmioDomains = new Set(scenario.devices.filter((d) => d.transport === 'mmio').flatMap((d) => [d.frontend, d.backend]));
-  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister'];
+  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon'];
   const touched = [...scenario.lifecycle, ...scenario.faults].find((e) => mmioDomains.has(e.domain) && !('kind' in e && argoOnly.includes(e.kind)));
   if (touched) {
     const what = 'op' in touched ? `lifecycle op "${touched.op}"` : `fault "${touched.kind}"`;
@@ -615,6 +615,9 @@ class ParallelRun {
       }
       case 'virq_drop':
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
+      case 'balloon':
+        // the guest gives memory back (XENMEM_decrease_reservation) on its vCPU, in its thread
+        return this.request(worker, (id) => ({ type: 'balloon', domid: f.domid, id }));
       case 'xenstored_live_update': {
         // the new xenstored reads its state `delay` later (default 1 ms, as in the deterministic runtime)
         const xenstored = this.xenstored!;

@@ -26,6 +26,8 @@ export type HostCommand =
   /** A new back end of VirtIO-Argo device `device` listens in domain `domid` (a restart, a soft reset): its front end re-initialises. */
   | { type: 'backend-up'; device: string; domid: number }
   | { type: 'virq_delay'; domid: number; delayMs: number }
+  /** Fault `balloon`: the guest gives memory back, and Xen has every device model drop its mapcache (§5.3 INVALIDATE). */
+  | { type: 'balloon'; domid: number; id: number }
   | { type: 'crash' }
   /** Stop every app (no more sends) before the final drain, so no send lands after a receiver's last consume. */
   | { type: 'halt'; id: number }

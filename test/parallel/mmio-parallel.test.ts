@@ -40,6 +40,17 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     expect(argo.requestsOk).toBe(1000);
   });
 
+  it('r04: the balloon fault — an INVALIDATE broadcast from the guest\'s vCPU to both device models — runs in the guest\'s thread; the disks finish as in the deterministic runtime', async () => {
+    const scenario = loadScenario('scenarios/races/r04-broadcast-invalidate.yaml');
+    const det = createSystem(scenario).run();
+    for (const workers of [2, 3]) {
+      const s = await runParallel(scenario, { workers });
+      expect(s.faults).toEqual({ balloon: 1 });
+      expect(s.invariantViolations).toEqual([]);
+      expect(s.devices!.map(outcome)).toEqual(det.devices!.map(outcome));
+    }
+  });
+
   it('stress-mmio-parallel on 2 and 3 workers: five disks from four device models done and verified while bystanders are killed and reset', async () => {
     const scenario = loadScenario('scenarios/stress-mmio-parallel.yaml');
     const det = createSystem(scenario).run();
