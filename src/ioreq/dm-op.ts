@@ -78,11 +78,13 @@ export function createServer(host: IoreqHost, t: IoreqTarget, caller: number, ha
   while (id < MAX_NR_IOREQ_SERVERS && t.slot(id).used) id++;
   if (id === MAX_NR_IOREQ_SERVERS) return -ERRNO.ENOSPC;
   const emulator = domainRef(host.hv, caller)!;
-  // the vCPUs' ports, then the buffered one (Xen polls nothing there), before the server is seen
+  // the vCPUs' ports (each wakes its vCPU), then the buffered one (Xen polls nothing there: -1),
+  // before the server is seen
+  const consumers = Array.from({ length: t.nvcpus }, (_, v) => v);
+  if (handleBufioreq !== HVM_IOREQSRV_BUFIOREQ_OFF) consumers.push(-1);
   const ports: number[] = [];
-  for (let v = 0; v <= t.nvcpus; v++) {
-    if (v === t.nvcpus && handleBufioreq === HVM_IOREQSRV_BUFIOREQ_OFF) break;
-    const port = host.channels.allocUnbound(t.domid, caller, v < t.nvcpus ? v : -1);
+  for (const vcpu of consumers) {
+    const port = host.channels.allocUnbound(t.domid, caller, vcpu);
     if (port < 0) {
       for (const p of ports) host.channels.free(t.domid, p); // get_free_port failed: nothing is kept
       return port;

@@ -1,4 +1,5 @@
 import { ERRNO } from '../xen/errno.js';
+import { napFor } from '../sync/nap.js';
 import { C, IOREQ_PORTS_MAX, KIND_BOUND, KIND_FREE, KIND_XEN, type IoreqTables } from './tables.js';
 
 /**
@@ -165,15 +166,6 @@ export class IoreqEventChannels {
     }
     this.tables.dropPorts(domid);
   }
-}
-
-/** A word nobody notifies: waiting on it sleeps this thread. */
-const NAP = new Int32Array(new SharedArrayBuffer(4));
-
-/** Sleeps `timeoutMs` (a wait with nothing to wait on yet), then says it timed out. */
-export function napFor(timeoutMs: number): 'timed-out' {
-  Atomics.wait(NAP, 0, 0, timeoutMs);
-  return 'timed-out';
 }
 
 const valid = (port: number): boolean => Number.isInteger(port) && port > 0 && port < IOREQ_PORTS_MAX;

@@ -5,6 +5,7 @@ import { argoFrontTransport, blkModelFor, DeviceRun, mmioFrontTransport, mmioWin
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { bridgeCounter } from './virq-bridge.js';
+import { napFor } from '../sync/nap.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
@@ -42,8 +43,6 @@ function cancel(f: { timer: Front['timer'] }): void {
   f.timer = undefined;
 }
 
-/** A word nobody notifies: `Atomics.wait` on it is a bounded sleep of this thread. */
-const NAP = new Int32Array(new SharedArrayBuffer(4));
 
 /** What the domain host lends the devices of its domains. */
 export interface DeviceHostEnv {
@@ -537,7 +536,7 @@ export class DeviceHost {
     const ready = [...this.env.hosted()].filter((h) => h.ready());
     if (!ready.some((h) => hv.virqPending(h.domid, VIRQ_ARGO))) {
       // its own VIRQ already pending but held back: nothing to wait for on its word, a nap instead
-      if (hv.virqPending(f.domid, VIRQ_ARGO)) Atomics.wait(NAP, 0, 0, ANSWER_WAIT_SLICE_MS);
+      if (hv.virqPending(f.domid, VIRQ_ARGO)) napFor(ANSWER_WAIT_SLICE_MS);
       else hv.waitVirqSync(f.domid, VIRQ_ARGO, ANSWER_WAIT_SLICE_MS);
     }
     this.env.heartbeat();
