@@ -6,6 +6,7 @@ import type { Ioreq } from '../ioreq/ioreq.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { bridgeCounter } from './virq-bridge.js';
 import { napFor } from '../sync/nap.js';
+import { STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
@@ -34,6 +35,11 @@ const ANSWER_WAIT_SLICE_MS = 0.1;
  * this bounds the wait if its thread is stuck, which the watchdog reports meanwhile.
  */
 export const IOREQ_ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * How long a misbehaving device model's second run (R3) waits at most for Xen to have seen its first
+ * (scenario ms × `timeScale`): the guest's vCPU, in its own thread, looks every 0.1 ms while it waits.
+ */
+const MISBEHAVE_LOOK_MAX_MS = 100;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
 /** Drops the device's pending batch. */
@@ -113,10 +119,24 @@ interface Back {
 interface MmioBack {
   spec: ScenarioDevice;
   domid: number;
+  /** The guest it serves. */
+  target: number;
+  /** The disk's model: it outlives a device model (one started again serves the same disk). */
+  model: VirtioDeviceModel;
   backend: VirtioMmioBackend | null;
-  /** Why it has no server (its bring-up was refused), else null. */
+  /** Why it has no server (its last bring-up was refused), else null. */
   refused: string | null;
+  /** Ioreqs answered and mappings made by the device models before the one running (a restart's). */
+  retiredRequests: number;
+  retiredMappings: number;
 }
+
+/**
+ * A device model's fault (docs/races.md R1, R3): it dies — its exit destroys its IOREQ server, as
+ * QEMU's does —, its supervisor starts it again, or it misbehaves (its next answer moves the slot
+ * backwards).
+ */
+export type DeviceModelFault = 'kill' | 'restart' | 'misbehave';
 
 /** What a worker reports of the virtio-mmio device models it ran (the front end's thread has the rest). */
 export interface MmioBackFigures {
@@ -158,6 +178,8 @@ export class DeviceHost {
   private readonly bridges = new Map<string, NetBridge>();
   private started = false;
   private halted = false;
+  /** The run is over (`end`): the device models listen no more, and no fault starts one again. */
+  private ended = false;
 
   constructor(private readonly env: DeviceHostEnv) {}
 
@@ -256,6 +278,7 @@ export class DeviceHost {
 
   /** The run is over (every worker has halted): the device models stop listening. */
   end(): void {
+    this.ended = true;
     for (const stop of this.emulatorBridges.values()) stop();
     this.emulatorBridges.clear();
   }
@@ -309,8 +332,8 @@ export class DeviceHost {
   mmioFigures(): MmioBackFigures[] {
     return this.mmioBacks.map((b) => ({
       name: b.spec.name,
-      requests: b.backend?.requests ?? 0,
-      sharedMappings: b.backend?.mappings.count ?? 0,
+      requests: b.retiredRequests + (b.backend?.requests ?? 0),
+      sharedMappings: b.retiredMappings + (b.backend?.mappings.count ?? 0),
       errors: b.backend?.device.log.total ?? 0,
       status: b.backend?.running ? b.backend.device.status.read() : 0,
       refused: b.refused,
@@ -324,20 +347,77 @@ export class DeviceHost {
    * domain's event count says one came, from whichever thread the guest's vCPU trapped in.
    */
   private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number): void {
-    const ioreq = this.env.ioreq!;
-    const { base, irq } = mmioWindow(this.env.scenario.devices, spec);
-    const back: MmioBack = { spec, domid, backend: null, refused: null };
+    const back: MmioBack = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0 };
     this.mmioBacks.push(back);
-    ioreq.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
+    this.env.ioreq!.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
+    this.startDeviceModel(back);
+  }
+
+  /** The device model's bring-up (§5.8a) over its disk; false when it was refused (the guest finds no device there). */
+  private startDeviceModel(back: MmioBack): boolean {
+    const ioreq = this.env.ioreq!;
+    const { domid, target } = back;
+    const { base, irq } = mmioWindow(this.env.scenario.devices, back.spec);
     try {
-      back.backend = new VirtioMmioBackend({ ioreq, emulator: domid, target: frontendDomid, model: blkModelFor(spec), base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, frontendDomid, irq, level) });
+      // R3's second run once Xen has seen INPROCESS (SIM CHOICE, docs/parallel.md): the fault is a
+      // slot Xen sees move backwards, whichever thread the guest's vCPU waits in
+      const cueSecondRun = (vcpu: number) => this.whenXenSaw(back, vcpu, STATE_IOREQ_INPROCESS, () => be.serve(vcpu));
+      const be = new VirtioMmioBackend({ ioreq, emulator: domid, target, model: back.model, base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, target, irq, level), cueSecondRun });
+      back.backend = be;
+      back.refused = null;
     } catch (e) {
       if (!(e instanceof BringUpError)) throw e;
-      back.refused = e.message; // the guest finds no device there
-      return;
+      back.refused = e.message;
+      return false;
     }
     const word = ioreq.emulatorEventWord(domid);
     if (word && !this.emulatorBridges.has(domid)) this.emulatorBridges.set(domid, bridgeCounter(word.words, word.index, () => ioreq.deliverEmulatorEvents(domid)));
+    return true;
+  }
+
+  /**
+   * Runs `then` once Xen, waiting on the device model's request for `vcpu`, has seen its slot in
+   * `state` (the server's record of what `wait_for_io` last saw) — looked for every millisecond, for
+   * `MISBEHAVE_LOOK_MAX_MS` at most (then at once: a vCPU that never looks will not see it either) —
+   * unless the device model is gone meanwhile. A fault injector's view, not a device model's.
+   */
+  private whenXenSaw(back: MmioBack, vcpu: number, state: number, then: () => void): void {
+    const be = back.backend;
+    const deadline = performance.now() + MISBEHAVE_LOOK_MAX_MS * this.env.timeScale();
+    const look = () => {
+      if (back.backend !== be || !be?.running) return;
+      const seen = this.env.ioreq!.servers(back.target).find((s) => s.id === be.id)?.vcpus[vcpu]?.seen;
+      if (seen === state || performance.now() >= deadline) then();
+      else setTimeout(look, 1);
+    };
+    look();
+  }
+
+  /**
+   * A device-model fault on device `name` (docs/races.md R1, R3), as the deterministic runtime's
+   * `DeviceModelFaults`: `kill` — the device model exits, and its exit destroys its IOREQ server
+   * (§5.8a step 8), which wakes a vCPU that waited on it, in whichever thread; `restart` — its
+   * supervisor starts it again over the same disk, once both domains live; `misbehave` — its next
+   * answer moves the slot backwards (XSA-262's threat). False when there was nothing to act on: no
+   * device model of `name` here, none running (kill, misbehave), or one running or a domain gone
+   * (restart), or its bring-up refused.
+   */
+  deviceModelFault(name: string, fault: DeviceModelFault): boolean {
+    const back = this.mmioBacks.find((b) => b.spec.name === name);
+    const running = back?.backend?.running ?? false;
+    if (!back || this.ended) return false;
+    if (fault === 'misbehave') return running && (back.backend!.misbehave = true);
+    if (fault === 'kill') {
+      if (!running) return false;
+      const be = back.backend!;
+      back.backend = null;
+      back.retiredRequests += be.requests;
+      back.retiredMappings += be.mappings.count;
+      be.stop();
+      return true;
+    }
+    if (running || this.env.hv.life(back.domid) !== 'alive' || this.env.hv.life(back.target) !== 'alive') return false;
+    return this.startDeviceModel(back);
   }
 
   /** A virtio-mmio front end: the guest's driver and workload, its register accesses trapping to the device model. */
@@ -459,10 +539,9 @@ export class DeviceHost {
     this.whenRunnable(f, () => {
       if (!f.initialised) return; // its first initialisation is still to come, and takes `backendDomid`
       f.interrupted = false;
-      if (!f.side) return; // a virtio-mmio device model does not start again here
-      const domid = f.backendDomid ?? f.side.frontend.endpoint.peer.domid;
+      if (f.side) f.side.backendUp(f.backendDomid ?? f.side.frontend.endpoint.peer.domid);
+      else f.run.start(); // virtio-mmio: the driver probes the window again and initialises (§1.2), towards whichever device model serves it now
       f.backendDomid = null;
-      f.side.backendUp(domid);
       this.schedule(f, 0);
     });
   }

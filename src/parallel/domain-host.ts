@@ -229,6 +229,8 @@ export class DomainHost {
       case 'balloon':
         this.devices.balloon(c.domid);
         return this.reply({ type: 'ack', id: c.id });
+      case 'device-model':
+        return this.reply({ type: 'ack', id: c.id, ok: this.devices.deviceModelFault(c.device, c.fault) });
       case 'crash':
         process.exit(70); // a worker thread dies between two hypercalls: its domains' guests vanish
         return;

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { createActor, type Actor } from 'xstate';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
+import { SHUTDOWN_REASONS } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { SeededRandom } from '../runtime/random.js';
@@ -10,8 +11,9 @@ import type { DomainFigures, RunSummary } from '../runtime/run-summary.js';
 import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ShutdownReason } from '../scenario/schema.js';
 import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
 import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
-import { VIRQ_ARGO } from '../xen/virq.js';
+import { VIRQ_ARGO, VIRQ_DOM_EXC } from '../xen/virq.js';
 import type { DomainHostTask } from './domain-host.js';
+import type { DeviceModelFault } from './device-host.js';
 import { checkFlows } from './flow-check.js';
 import { checkedPlacement, roundRobin, type Placement } from './placement.js';
 import { scenarioPolicyAllows } from './policy-edge.js';
@@ -25,6 +27,7 @@ import { leftoverArgoState } from './teardown-check.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
+import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
@@ -125,7 +128,7 @@ export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', '
  * `stall` and `balloon` (its INVALIDATE broadcast to a guest's device models) among them; the device
  * models' own and `xenstore_tamper` need the deterministic runtime's devices.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave'] as const;
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
  * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
@@ -194,7 +197,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   // deterministic runtime's: here a virtio-mmio device's domains run from boot to the end
   // (faults on their Argo VIRQs and rings, and a guest's balloon, leave them running: those are run)
   const mmioDomains = new Set(scenario.devices.filter((d) => d.transport === 'mmio').flatMap((d) => [d.frontend, d.backend]));
-  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon'];
+  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave'];
   const touched = [...scenario.lifecycle, ...scenario.faults].find((e) => mmioDomains.has(e.domain) && !('kind' in e && argoOnly.includes(e.kind)));
   if (touched) {
     const what = 'op' in touched ? `lifecycle op "${touched.op}"` : `fault "${touched.kind}"`;
@@ -230,7 +233,7 @@ class ParallelRun {
   private readonly finalApps = new Set<string>();
   /** VirtIO-Argo devices whose workload is over (done, or its front end's domain gone). */
   private readonly finalDevices = new Set<string>();
-  private readonly acks = new Map<number, { worker: number; done: () => void }>();
+  private readonly acks = new Map<number, { worker: number; done: (ok: boolean) => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
   private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
   /** Per scenario domid, the toolstack operations run on its domain, in order. */
@@ -307,6 +310,7 @@ class ParallelRun {
       for (let w = 0; w < this.workers; w++) this.send(w, { type: 'start', timeScale: this.timeScale });
       // dom0 runs: xenstored serves, and init-dom0less introduces the guests Xen built at boot (R11)
       this.xenstored?.start();
+      this.watchDomainExceptions();
       for (const d of this.scenario.domains) if (d.dom0less) this.xenstored?.initDom0less(this.current.get(d.domid)!, d.name);
       this.scheduleEvents();
       const end = await this.untilEnd(startedAt);
@@ -320,11 +324,54 @@ class ParallelRun {
       this.watchdog.stop();
       return this.summarise(end, wallMs);
     } finally {
+      this.stopDomExc();
       this.xenstored?.stop();
       this.watchdog?.stop();
       for (const t of this.timers) clearTimeout(t);
       for (const port of this.ports) port?.close();
       if (!this.options.pool) await pool.destroy();
+    }
+  }
+
+  /** Stops the toolstack's watch on VIRQ_DOM_EXC. */
+  private stopDomExc: () => void = () => {};
+
+  /**
+   * The toolstack's VIRQ_DOM_EXC, bound in the control domain as xenstored binds it: it comes when a
+   * domain changed state, from whichever thread changed it. A domain that Xen shut down behind the
+   * toolstack's back — a guest crashed in its own thread because its device model moved an ioreq slot
+   * backwards (XSA-262, R3) — is seen then, and xl runs its on_* action.
+   */
+  private watchDomainExceptions(): void {
+    const control = this.scenario.domains.find((d) => d.control);
+    if (!control) return;
+    const domid = this.current.get(control.domid)!;
+    if (this.hv.bindVirq(domid, VIRQ_DOM_EXC, 0) < 0) return;
+    this.stopDomExc = bridgeVirq(this.hv, domid, VIRQ_DOM_EXC, () => {
+      if (this.hv.life(domid) === 'gone') return this.stopDomExc(); // the control domain died (its worker did)
+      this.hv.clearVirq(domid, VIRQ_DOM_EXC);
+      this.domainException();
+    });
+  }
+
+  /**
+   * VIRQ_DOM_EXC came: each live domain that is shut down while its actor (the toolstack's view)
+   * still has it running learns of it — the shutdown, with Xen's reason — and xl's on_* action for
+   * the reason follows, in turn with the toolstack's other operations. A shutdown the toolstack made
+   * itself is known to its actor already.
+   */
+  private domainException(): void {
+    for (const domid of this.current.values()) {
+      if (this.hv.life(domid) !== 'alive') continue;
+      const code = this.hv.domctl.getInfo(domid).shutdownCode;
+      const reason = SHUTDOWN_REASONS[code];
+      const actor = this.actors.get(domid)!;
+      const seen = !actor.getSnapshot().matches('running') && !actor.getSnapshot().matches('paused');
+      if (reason === undefined || seen) continue;
+      actor.send(reason === 'crash' ? { type: 'CRASH' } : { type: 'SHUTDOWN', reason });
+      if (reason === 'suspend') continue;
+      this.toolstack.get(this.sids.get(domid)!)!.push(`VIRQ_DOM_EXC: ${reason}`);
+      this.events = this.events.then(() => (this.current.get(this.sids.get(domid)!) === domid ? this.onShutdownAction(domid, reason) : undefined));
     }
   }
 
@@ -405,7 +452,7 @@ class ParallelRun {
       this.readyCount++;
       if (this.readyCount === this.workers) this.onReady?.();
     } else if (m.type === 'ack') {
-      this.acks.get(m.id)?.done();
+      this.acks.get(m.id)?.done(m.ok ?? true);
       this.acks.delete(m.id);
     } else if (m.type === 'device-final') this.finalDevices.add(m.name);
     else this.finalApps.add(m.name);
@@ -440,9 +487,12 @@ class ParallelRun {
     if (!this.crashed.has(worker)) this.ports[worker]?.postMessage(command);
   }
 
-  /** A command the worker must have done before the toolstack goes on (no answer from a dead worker). */
-  private request(worker: number, command: (id: number) => HostCommand): Promise<void> {
-    if (this.crashed.has(worker)) return Promise.resolve();
+  /**
+   * A command the worker must have done before the toolstack goes on; resolves with the ack's `ok`
+   * (true when it has none), or false from a dead worker, which answers nothing.
+   */
+  private request(worker: number, command: (id: number) => HostCommand): Promise<boolean> {
+    if (this.crashed.has(worker)) return Promise.resolve(false);
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.acks.set(id, { worker, done: resolve });
@@ -611,13 +661,16 @@ class ParallelRun {
         return this.softReset(f.domid, () => this.hv.softResetDomain(f.domid));
       case 'unregister': {
         const partner = f.ring!.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(f.ring!.partnerDomid)!;
-        return this.request(worker, (id) => ({ type: 'unregister', domid: f.domid, port: f.ring!.port, partner, id }));
+        return void await this.request(worker, (id) => ({ type: 'unregister', domid: f.domid, port: f.ring!.port, partner, id }));
       }
       case 'virq_drop':
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
       case 'balloon':
         // the guest gives memory back (XENMEM_decrease_reservation) on its vCPU, in its thread
-        return this.request(worker, (id) => ({ type: 'balloon', domid: f.domid, id }));
+        return void (await this.request(worker, (id) => ({ type: 'balloon', domid: f.domid, id })));
+      case 'dm_death':
+      case 'dm_misbehave':
+        return this.deviceModelFault(f.domid, f.kind, f.delayMs);
       case 'xenstored_live_update': {
         // the new xenstored reads its state `delay` later (default 1 ms, as in the deterministic runtime)
         const xenstored = this.xenstored!;
@@ -650,6 +703,35 @@ class ParallelRun {
         if (this.hv.life(suspended) === 'gone') return;
         return this.at(this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
       }
+    }
+  }
+
+  /**
+   * A device-model fault (docs/races.md R1, R3) on each virtio-mmio device `domid` is the front end or
+   * the back end of, in its device model's thread, as the deterministic runtime's: `dm_death` kills the
+   * device model — its exit destroys its IOREQ server — and its supervisor starts it again `delayMs`
+   * later (default 1 ms), libxl's nodes for it written again, its front end re-initialising the
+   * device; `dm_misbehave` makes its next answer move the slot backwards (Xen crashes the guest,
+   * XSA-262).
+   */
+  private async deviceModelFault(domid: number, kind: 'dm_death' | 'dm_misbehave', delayMs: number | null | undefined): Promise<void> {
+    const name = this.specOf(domid).name;
+    for (const d of this.scenario.devices) {
+      if (d.transport !== 'mmio' || (d.frontend !== name && d.backend !== name)) continue;
+      const worker = this.workerOf(this.current.get(this.sidOf(d.backend))!);
+      const fault = (what: DeviceModelFault) => this.request(worker, (id) => ({ type: 'device-model', device: d.name, fault: what, id }));
+      if (kind === 'dm_misbehave') {
+        await fault('misbehave');
+        continue;
+      }
+      if (!(await fault('kill'))) continue;
+      this.at(this.scenarioNow() + (delayMs ?? 1), async () => {
+        const fe = this.current.get(this.sidOf(d.frontend))!;
+        const be = this.current.get(this.sidOf(d.backend))!;
+        if (this.hv.life(fe) !== 'alive' || this.hv.life(be) !== 'alive') return;
+        this.mmioXenstoreOps.set(d.name, this.mmioXenstoreOps.get(d.name)! + announceVirtioMmio(this.xenstored!.api, fe, be, d.name, mmioWindow(this.scenario.devices, d).base));
+        if (await fault('restart')) this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid: be });
+      });
     }
   }
 
@@ -706,7 +788,7 @@ class ParallelRun {
     for (const [id, ack] of this.acks) {
       if (ack.worker !== worker) continue;
       this.acks.delete(id); // a dead worker answers nothing: the toolstack goes on without it
-      ack.done();
+      ack.done(false);
     }
     for (const [i, d] of this.scenario.domains.entries()) {
       const domid = this.current.get(d.domid)!;

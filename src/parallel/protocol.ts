@@ -1,6 +1,6 @@
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
 import type { DeviceFigures } from '../runtime/devices.js';
-import type { MmioBackFigures } from './device-host.js';
+import type { DeviceModelFault, MmioBackFigures } from './device-host.js';
 
 /**
  * The messages between the parallel runtime's main thread and its domain-host workers, over one
@@ -28,13 +28,19 @@ export type HostCommand =
   | { type: 'virq_delay'; domid: number; delayMs: number }
   /** Fault `balloon`: the guest gives memory back, and Xen has every device model drop its mapcache (§5.3 INVALIDATE). */
   | { type: 'balloon'; domid: number; id: number }
+  /**
+   * A device-model fault on virtio-mmio device `device`, whose device model runs in this thread
+   * (docs/races.md R1, R3): it dies, is started again, or misbehaves. The ack's `ok` says whether
+   * there was a device model to act on (`DeviceHost.deviceModelFault`).
+   */
+  | { type: 'device-model'; device: string; fault: DeviceModelFault; id: number }
   | { type: 'crash' }
   /** Stop every app (no more sends) before the final drain, so no send lands after a receiver's last consume. */
   | { type: 'halt'; id: number }
   | { type: 'finish' };
 
 /** Worker → main thread. */
-export type HostReply = { type: 'ready' } | { type: 'ack'; id: number } | { type: 'app-final'; name: string } | { type: 'device-final'; name: string };
+export type HostReply = { type: 'ready' } | { type: 'ack'; id: number; ok?: boolean } | { type: 'app-final'; name: string } | { type: 'device-final'; name: string };
 
 /**
  * What a worker reports when it finishes: its thread and, per hosted domain, VIRQ handler runs and

@@ -591,10 +591,13 @@ export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend:
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     let init: ReturnType<typeof initialiseDevice> | null = null;
     let stopped = false;
+    /** Initialisations run: the first, then one per device model started again (`DeviceHost.backendUp`). */
+    let starts = 0;
     const answered = () => transport.exits - transport.unanswered;
     return {
       kind: 'mmio',
       start: () => {
+        starts++;
         init = initialiseDevice(transport, guest.memory, guest.pages, { wanted: BLK_WANTED, queueSizes: [spec.queueSize] });
       },
       live: () => (!stopped && init?.ok ? { features: init.features, rings: init.rings } : null),
@@ -608,7 +611,7 @@ export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend:
         if (bits !== 0) transport.write32(VIRTIO_MMIO.InterruptACK, bits);
         then(bits);
       },
-      backendUp: () => {}, // a device model that starts again is not run here (docs/parallel.md)
+      backendUp: () => {}, // the front end's thread re-initialises by `start` (`DeviceHost.backendUp`)
       figures: () => ({
         name: spec.name,
         state: init === null ? 'initialising' : init.ok ? 'driverOk' : 'failed',
@@ -617,7 +620,7 @@ export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend:
         completions: answered(),
         errors: transport.unanswered,
         bytes: 0,
-        recoveries: 0,
+        recoveries: Math.max(0, starts - 1),
         sharedMappings: 0,
         reason: init !== null && !init.ok ? `initialisation failed at ${init.failedAt}` : transport.unanswered > 0 ? `${transport.unanswered} register access(es) unanswered` : null,
       }),

@@ -92,6 +92,38 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     expect(performance.now() - started).toBeLessThan(10_000); // no access waited out IOREQ_ANSWER_TIMEOUT_MS
   });
 
+  it('r01 dm_death: the device model dies in its thread (its server destroyed, a waiting vCPU woken in the guest\'s), its supervisor starts it again, the guest re-initialises the disk — nothing read back wrong', async () => {
+    const text = readFileSync('scenarios/races/r01-ioreq-server-destroy.yaml', 'utf8');
+    const det = createSystem(loadScenario('scenarios/races/r01-ioreq-server-destroy.yaml')).run();
+    // at 2 ms (the scenario's: the guest's driver still initialising in this runtime) and at 30 ms (mid-workload)
+    for (const [at, workers] of [['2ms', 2], ['30ms', 1], ['30ms', 3]] as const) {
+      const s = await runParallel(parseScenario(text.replace('at: 2ms,', `at: ${at},`), 'r01.yaml'), { workers });
+      expect(s.faults).toEqual({ dm_death: 1 });
+      expect(s.invariantViolations).toEqual([]);
+      const [d] = s.devices!;
+      expect(d.state).toBe('driverOk');
+      expect(d.recoveries).toBe(1);
+      expect(d.requestsOk + d.abandoned).toBe(600); // what the dead device model left in the rings is abandoned at the reset
+      expect(d.bytesVerified).toBeGreaterThan(0);
+      expect(d.xenstoreOps).toBe(det.devices![0].xenstoreOps); // libxl's nodes written again for the new device model
+      expect(s.domains.map((x) => x.state)).toEqual(['running', 'running', 'running']);
+    }
+  });
+
+  it('r03 dm_misbehave: the device model writes the slot back to READY once Xen saw INPROCESS; Xen crashes the guest in its thread, the toolstack hears VIRQ_DOM_EXC and xl destroys it (on_crash)', async () => {
+    const text = readFileSync('scenarios/races/r03-ioreq-state-backwards.yaml', 'utf8');
+    const det = createSystem(loadScenario('scenarios/races/r03-ioreq-state-backwards.yaml')).run();
+    for (const [at, workers] of [['2ms', 2], ['30ms', 1], ['30ms', 2]] as const) {
+      const started = performance.now();
+      const s = await runParallel(parseScenario(text.replace('at: 2ms }', `at: ${at} }`), 'r03.yaml'), { workers });
+      expect(s.faults).toEqual({ dm_misbehave: 1 });
+      expect(s.invariantViolations).toEqual([]);
+      expect(s.domains.map((x) => x.state)).toEqual(det.domains.map((x) => x.state)); // the guest dead, as in the deterministic runtime
+      expect(s.domains[2].toolstack).toEqual(['VIRQ_DOM_EXC: crash']);
+      expect(performance.now() - started).toBeLessThan(5_000); // no vCPU waited out IOREQ_ANSWER_TIMEOUT_MS
+    }
+  });
+
   it('what it does not run yet is refused before the run, naming the line: a lifecycle op or fault on their domains, a slow device-model start, no control domain', async () => {
     const text = readFileSync('scenarios/two-device-models.yaml', 'utf8');
     const withOp = parseScenario(`${text}\nlifecycle:\n  - { at: 5ms, op: pause, domain: guest }\n`, 'op.yaml');

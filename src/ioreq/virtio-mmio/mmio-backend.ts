@@ -27,6 +27,13 @@ export interface VirtioMmioBackendOptions {
   /** With serveOnNotify false: called for each notification instead of queueing it in `pending` — the scheduler's cue to call `serve(vcpu)`. */
   onPending?: (vcpu: number) => void;
   /**
+   * A misbehaving answer's second run (R3: the slot written back to READY after INPROCESS) is made
+   * at the cue this gives — a call of `serve(vcpu)` later — rather than at once (serving on
+   * notification) or by `onPending`: a vCPU in another thread must have a chance to see INPROCESS
+   * first, as Xen's wait_for_io wakes only on a state it has not seen.
+   */
+  cueSecondRun?: (vcpu: number) => void;
+  /**
    * Historical rule R6 broken (`emulatorSkipsRangeCheck`): the emulator trusts that whatever Xen
    * delivered is for its device, without re-checking the address against what it still serves.
    */
@@ -191,7 +198,8 @@ export class VirtioMmioBackend {
     if (takeRequest(this.page, vcpu) === null) return;
     this.flipping.add(vcpu);
     this.options.ioreq.evtchnSend(this.options.emulator, port);
-    if (this.serveOnNotify) this.flipBackwards(vcpu);
+    if (this.options.cueSecondRun) this.options.cueSecondRun(vcpu);
+    else if (this.serveOnNotify) this.flipBackwards(vcpu);
     else this.options.onPending?.(vcpu);
   }
 
