@@ -193,8 +193,9 @@ export class DeviceHost {
     const name = this.nameOf(sid);
     for (const [i, spec] of this.env.scenario.devices.entries()) {
       if (spec.transport === 'mmio') {
-        // each end once: a domain whose device runs over virtio-mmio is not restarted here (docs/parallel.md)
-        if (spec.backend === name && first) this.mmioBackendBooted(spec, domid, current(this.sidOf(spec.frontend)));
+        // the device model in each kernel of its domain; the guest's driver in its first (a guest
+        // whose devices would need a new device model is not restarted here, docs/parallel.md)
+        if (spec.backend === name) this.mmioBackendBooted(spec, domid, current(this.sidOf(spec.frontend)));
         if (spec.frontend === name && first) this.mmioFrontendBooted(spec, i, domid, guest);
         continue;
       }
@@ -347,10 +348,27 @@ export class DeviceHost {
    * domain's event count says one came, from whichever thread the guest's vCPU trapped in.
    */
   private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number): void {
-    const back: MmioBack = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0 };
-    this.mmioBacks.push(back);
+    let back = this.mmioBacks.find((b) => b.spec === spec);
+    if (back) {
+      // a new kernel of its domain (a restart): the old device model died with the old one, no DM op
+      // (its server stays until the guest's teardown, R5); a new one serves the same disk
+      this.retire(back);
+      back.domid = domid;
+      back.target = frontendDomid;
+    } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0 }));
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
     this.startDeviceModel(back);
+  }
+
+  /** The device model is no more (its figures kept): returns it, for whatever its end needs. */
+  private retire(back: MmioBack): VirtioMmioBackend | null {
+    const be = back.backend;
+    back.backend = null;
+    if (be) {
+      back.retiredRequests += be.requests;
+      back.retiredMappings += be.mappings.count;
+    }
+    return be;
   }
 
   /** The device model's bring-up (§5.8a) over its disk; false when it was refused (the guest finds no device there). */
@@ -408,13 +426,8 @@ export class DeviceHost {
     if (!back || this.ended) return false;
     if (fault === 'misbehave') return running && (back.backend!.misbehave = true);
     if (fault === 'kill') {
-      if (!running) return false;
-      const be = back.backend!;
-      back.backend = null;
-      back.retiredRequests += be.requests;
-      back.retiredMappings += be.mappings.count;
-      be.stop();
-      return true;
+      if (running) this.retire(back)!.stop();
+      return running;
     }
     if (running || this.env.hv.life(back.domid) !== 'alive' || this.env.hv.life(back.target) !== 'alive') return false;
     return this.startDeviceModel(back);

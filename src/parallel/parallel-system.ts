@@ -5,10 +5,10 @@ import { createActor, type Actor } from 'xstate';
 import { domainMachineFor } from '../../machines/implementations/domain-core.js';
 import { SHUTDOWN_REASONS } from '../../machines/domain.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
-import { XEN_DOMINF_running } from '../domain/lifecycle.js';
+import { XEN_DOMINF_running, XEN_DOMINF_shutdown } from '../domain/lifecycle.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { DomainFigures, RunSummary } from '../runtime/run-summary.js';
-import type { Scenario, ScenarioFault, ScenarioLifecycleEvent, ShutdownReason } from '../scenario/schema.js';
+import type { Scenario, ScenarioDevice, ScenarioFault, ScenarioLifecycleEvent, ShutdownReason } from '../scenario/schema.js';
 import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
 import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
 import { VIRQ_ARGO, VIRQ_DOM_EXC } from '../xen/virq.js';
@@ -134,6 +134,50 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
  * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
  */
 export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal'] as const satisfies readonly HistoricalBug[];
+/**
+ * What runs here on a virtio-mmio device's domains besides the faults on their Argo VIRQs and rings,
+ * `balloon` and the device-model faults: its device model's domain may die, be destroyed, crash,
+ * shut down and reboot — its device models die with its kernel (their servers stay, R5), and start
+ * again in a new one (`create`, on_*=restart); its guest may die, be destroyed, crash or shut down
+ * where xl then destroys or preserves it (its vCPU's shutdown deferral kept while an ioreq is in
+ * flight).
+ */
+const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create'];
+const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy'];
+
+/**
+ * Why the parallel runtime cannot run a lifecycle operation or fault of `scenario` on a virtio-mmio
+ * device's domain (naming its line), or null. Not run here yet: a pause of either domain (a
+ * guest's vCPU waits in its thread while Xen holds it; a paused device model would still answer),
+ * a soft reset, and a guest's restart (libxl's new device model for the new domain) — by a reboot,
+ * or by an on_* action of `restart` or `soft-reset` for the shutdown it makes.
+ */
+function mmioLifecycleRefusal(scenario: Scenario): string | null {
+  const mmio = scenario.devices.filter((d) => d.transport === 'mmio');
+  const guests = new Set(mmio.map((d) => d.frontend));
+  const models = new Set(mmio.map((d) => d.backend).filter((name) => !guests.has(name)));
+  for (const e of [...scenario.lifecycle, ...scenario.faults]) {
+    if (!guests.has(e.domain) && !models.has(e.domain)) continue;
+    const what = 'op' in e ? e.op : e.kind;
+    const label = 'op' in e ? `lifecycle op "${e.op}"` : `fault "${e.kind}"`;
+    const guest = guests.has(e.domain);
+    const allowed = guest ? MMIO_GUEST_EVENTS : MMIO_DEVICE_MODEL_EVENTS;
+    // the on_* action for the shutdown it makes: a guest's restart, or anyone's soft reset, is not run here
+    const spec = scenario.domains.find((d) => d.name === e.domain)!;
+    const reason = what === 'crash' ? 'crash' : what === 'reboot' ? 'reboot' : what === 'guest_shutdown' ? ('reason' in e && e.reason ? e.reason.name : 'poweroff') : what === 'shutdown' ? 'poweroff' : null;
+    const action = reason && reason !== 'suspend' ? spec.onShutdown[reason] : null;
+    const restarts = action === 'soft-reset' || (guest && action === 'restart');
+    if (allowed.includes(what) && !restarts) continue;
+    const role = guest ? "a virtio-mmio device's guest" : "a virtio-mmio device model's domain";
+    const runs = guest
+      ? 'its death, destroy, crash and shutdown (where xl then destroys or preserves it)'
+      : 'its death, destroy, crash, shutdown and reboot (its device models start again in the new domain)';
+    const why = restarts ? ` (its on_${reason} is ${action})` : '';
+    return `${scenario.source.file}:${e.line}: ${label} on ${e.domain}${why}: the parallel runtime runs, on ${role}, ${runs}, and faults on its Argo VIRQs and rings, balloon and the device-model faults — not yet a pause, a soft reset or a guest's restart; run this scenario with --runtime deterministic`;
+  }
+  return null;
+}
+
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -193,18 +237,8 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${slowStart.line}: device ${slowStart.name}: dmStart (a device model's slow or failed start, and libxl's timeout) is not run by the parallel runtime yet — its device models start before their guests run; run this scenario with --runtime deterministic`,
     );
   }
-  // a device model's restart, death and removal (and its guest's lifecycle around it) are the
-  // deterministic runtime's: here a virtio-mmio device's domains run from boot to the end
-  // (faults on their Argo VIRQs and rings, and a guest's balloon, leave them running: those are run)
-  const mmioDomains = new Set(scenario.devices.filter((d) => d.transport === 'mmio').flatMap((d) => [d.frontend, d.backend]));
-  const argoOnly: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave'];
-  const touched = [...scenario.lifecycle, ...scenario.faults].find((e) => mmioDomains.has(e.domain) && !('kind' in e && argoOnly.includes(e.kind)));
-  if (touched) {
-    const what = 'op' in touched ? `lifecycle op "${touched.op}"` : `fault "${touched.kind}"`;
-    throw new Error(
-      `${scenario.source.file}:${touched.line}: ${what} on ${touched.domain}: the parallel runtime runs a virtio-mmio device's domains from boot to the end — no lifecycle operation, and no fault but ${argoOnly.join(', ')} (a device model's restart and removal are not run here yet); run this scenario with --runtime deterministic`,
-    );
-  }
+  const mmioRefusal = mmioLifecycleRefusal(scenario);
+  if (mmioRefusal) throw new Error(mmioRefusal);
   if (scenario.vifs.length > 0) {
     throw new Error(
       `${scenario.source.file}:${scenario.vifs[0].line}: vif of ${scenario.vifs[0].frontend}: PV vifs (xenstore, netback, xl devd) are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
@@ -333,6 +367,8 @@ class ParallelRun {
     }
   }
 
+  /** Domains shut down whose on_* action waits for the shutdown to complete (`afterShutdown`). */
+  private readonly shutdownActions = new Set<number>();
   /** Stops the toolstack's watch on VIRQ_DOM_EXC. */
   private stopDomExc: () => void = () => {};
 
@@ -356,22 +392,22 @@ class ParallelRun {
 
   /**
    * VIRQ_DOM_EXC came: each live domain that is shut down while its actor (the toolstack's view)
-   * still has it running learns of it — the shutdown, with Xen's reason — and xl's on_* action for
-   * the reason follows, in turn with the toolstack's other operations. A shutdown the toolstack made
-   * itself is known to its actor already.
+   * still has it running learns of it — the shutdown, with Xen's reason (a shutdown the toolstack
+   * made itself is known to its actor already) — and each shutdown whose on_* action waits goes on
+   * if it is complete now (`afterShutdown`), in turn with the toolstack's other operations.
    */
   private domainException(): void {
     for (const domid of this.current.values()) {
       if (this.hv.life(domid) !== 'alive') continue;
-      const code = this.hv.domctl.getInfo(domid).shutdownCode;
-      const reason = SHUTDOWN_REASONS[code];
+      const reason = SHUTDOWN_REASONS[this.hv.domctl.getInfo(domid).shutdownCode];
       const actor = this.actors.get(domid)!;
-      const seen = !actor.getSnapshot().matches('running') && !actor.getSnapshot().matches('paused');
-      if (reason === undefined || seen) continue;
-      actor.send(reason === 'crash' ? { type: 'CRASH' } : { type: 'SHUTDOWN', reason });
-      if (reason === 'suspend') continue;
-      this.toolstack.get(this.sids.get(domid)!)!.push(`VIRQ_DOM_EXC: ${reason}`);
-      this.events = this.events.then(() => (this.current.get(this.sids.get(domid)!) === domid ? this.onShutdownAction(domid, reason) : undefined));
+      if (reason !== undefined && (actor.getSnapshot().matches('running') || actor.getSnapshot().matches('paused'))) {
+        actor.send(reason === 'crash' ? { type: 'CRASH' } : { type: 'SHUTDOWN', reason });
+        this.toolstack.get(this.sids.get(domid)!)!.push(`VIRQ_DOM_EXC: ${reason}`);
+        if (reason !== 'suspend') this.shutdownActions.add(domid);
+      }
+      if (!this.shutdownActions.has(domid)) continue;
+      this.events = this.events.then(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined));
     }
   }
 
@@ -404,13 +440,20 @@ class ParallelRun {
    * that worker boots — before any guest runs (`DeviceHost`).
    */
   private addMmioDevices(): void {
-    for (const spec of this.scenario.devices) {
-      if (spec.transport !== 'mmio') continue;
-      const fe = this.current.get(this.sidOf(spec.frontend))!;
-      const be = this.current.get(this.sidOf(spec.backend))!;
-      if (be !== 0) this.ioreq!.setDeviceModel(fe, be);
-      this.mmioXenstoreOps.set(spec.name, announceVirtioMmio(this.xenstored!.api, fe, be, spec.name, mmioWindow(this.scenario.devices, spec).base));
-    }
+    for (const spec of this.scenario.devices) if (spec.transport === 'mmio') this.addMmioDevice(spec);
+  }
+
+  /**
+   * libxl's add of one virtio-mmio disk towards the domains its ends have now — at boot, or when its
+   * device model's domain comes up again (a restart, a create), which starts the device model anew
+   * there: set_target, and the device's xenstore nodes written again (`xenstoreOps` counts each).
+   */
+  private addMmioDevice(spec: ScenarioDevice): void {
+    const fe = this.current.get(this.sidOf(spec.frontend))!;
+    const be = this.current.get(this.sidOf(spec.backend))!;
+    if (be !== 0) this.ioreq!.setDeviceModel(fe, be);
+    const ops = announceVirtioMmio(this.xenstored!.api, fe, be, spec.name, mmioWindow(this.scenario.devices, spec).base);
+    this.mmioXenstoreOps.set(spec.name, (this.mmioXenstoreOps.get(spec.name) ?? 0) + ops);
   }
 
   private sidOf(name: string): number {
@@ -566,7 +609,7 @@ class ParallelRun {
       // acknowledges and shuts down with the reason; the domain's on_* action follows
       case 'crash':
         actor.send({ type: 'CRASH' });
-        return this.onShutdownAction(domid, 'crash');
+        return this.afterShutdown(domid);
       case 'suspend': return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
       case 'shutdown':
       case 'reboot':
@@ -574,10 +617,29 @@ class ParallelRun {
         const reason = op === 'reboot' ? 'reboot' : (guestReason ?? 'poweroff');
         if (op !== 'guest_shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
         actor.send({ type: 'SHUTDOWN', reason });
-        return reason === 'suspend' ? undefined : this.onShutdownAction(domid, reason);
+        return reason === 'suspend' ? undefined : this.afterShutdown(domid);
       }
       case 'destroy': return this.destroy(domid);
     }
+  }
+
+  /**
+   * xl's on_* action once the domain's shutdown is complete — every vCPU stopped: one with an ioreq in
+   * flight defers it (lifecycle §6.5), and a vCPU blocked on a device model that is gone defers it for
+   * good (R5) — with the reason Xen kept (the first). Until then the domain waits in
+   * `shutdownActions` for the VIRQ_DOM_EXC its completion sends.
+   */
+  private afterShutdown(domid: number): Promise<void> | undefined {
+    const info = this.hv.domctl.getInfo(domid);
+    if ((info.flags & XEN_DOMINF_shutdown) === 0) {
+      this.shutdownActions.add(domid);
+      return;
+    }
+    this.shutdownActions.delete(domid);
+    const actor = this.actors.get(domid)!;
+    if (actor.getSnapshot().matches('shuttingDown')) actor.send({ type: 'VCPUS_STOPPED' });
+    const reason = SHUTDOWN_REASONS[info.shutdownCode];
+    return reason === 'suspend' ? undefined : this.onShutdownAction(domid, reason);
   }
 
   /** xl's on_* action for a domain that shut down with `reason`. */
@@ -625,6 +687,12 @@ class ParallelRun {
     const memory = this.hv.domain(next)!.memory.buffer;
     await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'attach', domid: next, memory, id }))));
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.delete(w.name); // the new kernel reports them
+    // the virtio-mmio devices it is the device model of: libxl adds them again towards the new domain,
+    // whose kernel starts their device models (a guest whose devices need a new one is not restarted here)
+    const name = this.specOf(sid).name;
+    for (const d of this.scenario.devices) {
+      if (d.transport === 'mmio' && d.backend === name && this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'alive') this.addMmioDevice(d);
+    }
     await this.request(worker, (id) => ({ type: 'restart', from: domid, domid: next, domids: [...this.current], id }));
     this.backendsUp(sid, next);
   }
@@ -655,7 +723,8 @@ class ParallelRun {
       case 'backend_death':
         return this.destroy(f.domid);
       case 'crash':
-        return void this.actors.get(f.domid)!.send({ type: 'CRASH' });
+        // the guest crashes (domain_crash); xl's on_crash follows, as for the lifecycle op
+        return this.operate(f.domid, 'crash');
       case 'soft_reset':
         if (this.hv.life(f.domid) !== 'alive') return;
         return this.softReset(f.domid, () => this.hv.softResetDomain(f.domid));
@@ -729,7 +798,7 @@ class ParallelRun {
         const fe = this.current.get(this.sidOf(d.frontend))!;
         const be = this.current.get(this.sidOf(d.backend))!;
         if (this.hv.life(fe) !== 'alive' || this.hv.life(be) !== 'alive') return;
-        this.mmioXenstoreOps.set(d.name, this.mmioXenstoreOps.get(d.name)! + announceVirtioMmio(this.xenstored!.api, fe, be, d.name, mmioWindow(this.scenario.devices, d).base));
+        this.addMmioDevice(d);
         if (await fault('restart')) this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid: be });
       });
     }

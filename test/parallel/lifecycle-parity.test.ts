@@ -59,13 +59,15 @@ describe('lifecycle in the parallel runtime', () => {
     expect(par.invariantViolations).toEqual([]);
   });
 
-  it('the toolstack faults — a checkpoint (suspend, resumed `delay` later), xl shutdown, xl reboot — and a stall end the same in both runtimes', async () => {
+  it('the toolstack faults — a checkpoint (suspend, resumed `delay` later), xl shutdown, xl reboot — a stall and a crash end the same in both runtimes', async () => {
     const base = rebootMidFlow.replace('lifecycle:\n  - { at: 60ms, op: reboot, domain: sender }\n', '');
     const cases = [
       { faults: '  - { kind: suspend, domain: sender, at: 40ms, delay: 30ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'running']], delivered: 200, fault: 'sender' },
       { faults: '  - { kind: shutdown, domain: receiver, at: 300ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'dead']], delivered: 200, fault: 'receiver' },
       { faults: '  - { kind: reboot, domain: sender, at: 50ms }\n', end: [['sender', 3, 'running'], ['receiver', 2, 'running']], delivered: 200, fault: 'sender' },
       { faults: '  - { kind: stall, domain: receiver, at: 20ms, delay: 40ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'running']], delivered: 200, fault: 'receiver' },
+      // the guest crashes at the end of its flow: xl's on_crash (destroy) follows in both runtimes
+      { faults: '  - { kind: crash, domain: receiver, at: 300ms }\n', end: [['sender', 1, 'running'], ['receiver', 2, 'dead']], delivered: 200, fault: 'receiver' },
     ];
     for (const c of cases) {
       const scenario = parseScenario(`${base}faults:\n${c.faults}`, 'toolstack-faults.yaml');
