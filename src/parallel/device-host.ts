@@ -4,9 +4,10 @@ import type { ArgoGuest } from '../guest/argo-guest.js';
 import { argoFrontTransport, blkModelFor, DeviceRun, mmioFrontTransport, mmioWindow, sharedWithPeer, type DeviceFigures } from '../runtime/devices.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
+import type { IoreqAccess } from '../ioreq/send.js';
 import { bridgeCounter } from './virq-bridge.js';
 import { napFor } from '../sync/nap.js';
-import { STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
+import { IOREQ_READ, STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
@@ -14,6 +15,7 @@ import type { NetBridge } from '../virtio/net/bridge.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
+import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 
 /**
  * How long a front end waits for a control answer from a back end in another thread, in scenario
@@ -101,8 +103,12 @@ interface Front {
   initialised: boolean;
   /** The back end's domain a BACKEND_UP named that the front end has not taken yet. */
   backendDomid: number | null;
-  /** A pause of its domain cut a control wait short: it initialises again once the guest runs. */
+  /** A pause of its domain cut a control wait (or an access of its initialisation) short: it initialises again once the guest runs. */
   interrupted: boolean;
+  /** Its initialisation (or a re-initialisation) is running (`whenRunnable`). */
+  initialising: boolean;
+  /** virtio-mmio: the accesses its vCPU could not execute yet (paused, or still waiting in Xen), in order: they execute before the guest's next device work (`settle`). */
+  replays: IoreqAccess[];
   /** Batches in a row that got nowhere (the next waits 1, 2, 4 … ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   final: boolean;
@@ -173,6 +179,8 @@ export class DeviceHost {
   private readonly mmioBacks: MmioBack[] = [];
   /** Per device-model domain here, the wait on its IOREQ event count. */
   private readonly emulatorBridges = new Map<number, () => void>();
+  /** Device-model domains here that are paused with requests waiting (`serveEmulator` looks again). */
+  private readonly pausedEmulators = new Set<number>();
   /** Per guest here with virtio-mmio devices, the wait on its injected-interrupt count. */
   private readonly irqBridges = new Map<number, () => void>();
   private readonly bridges = new Map<string, NetBridge>();
@@ -297,6 +305,10 @@ export class DeviceHost {
       const { irq } = mmioWindow(this.env.scenario.devices, f.spec);
       if (this.env.ioreq!.irqLevel(domid, irq) !== 1) continue;
       this.env.announce(domid, 'batch');
+      if (!this.settle(f)) {
+        this.env.announce(0, null);
+        continue; // the line stays high: taken once the vCPU is free (its next batch harvests meanwhile)
+      }
       run.interrupt((bits) => {
         if (bits === 0) return;
         this.schedule(f, 0);
@@ -318,9 +330,7 @@ export class DeviceHost {
     const f = this.fronts.find((x) => x.domid === domid && x.spec.transport === 'mmio');
     if (!ioreq || !f || this.halted || !this.env.runnable(domid) || ioreq.broadcastInvalidate(domid, 0) < 0) return;
     this.env.announce(domid, 'batch');
-    for (let attempt = 0; ioreq.vcpuBlocked(domid, 0); attempt++) {
-      if (ioreq.resume(domid, 0).kind !== 'blocked' || !this.waitForIoreq(f, attempt)) break;
-    }
+    this.settle(f);
     this.env.announce(0, null);
   }
 
@@ -389,7 +399,7 @@ export class DeviceHost {
       return false;
     }
     const word = ioreq.emulatorEventWord(domid);
-    if (word && !this.emulatorBridges.has(domid)) this.emulatorBridges.set(domid, bridgeCounter(word.words, word.index, () => ioreq.deliverEmulatorEvents(domid)));
+    if (word && !this.emulatorBridges.has(domid)) this.emulatorBridges.set(domid, bridgeCounter(word.words, word.index, () => this.serveEmulator(domid)));
     return true;
   }
 
@@ -438,8 +448,15 @@ export class DeviceHost {
     const { base } = mmioWindow(this.env.scenario.devices, spec);
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // its wakes and interrupts
     const violate = (what: string) => this.violations.push(what);
-    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt));
-    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
+    // an access its vCPU could not execute (paused) runs once it does (`settle`), and a write whose
+    // answer was not waited for is done all the same; a read the driver went without, in an
+    // initialisation, has it initialise again
+    const cutShort = (access: IoreqAccess, executed: boolean) => {
+      if (!executed) f.replays.push(access);
+      if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
+    };
+    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt), cutShort);
+    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false };
     this.fronts.push(f);
   }
 
@@ -448,8 +465,56 @@ export class DeviceHost {
    * thread, whose own event loop cannot run their bridges: a guest elsewhere may be waiting on them.
    */
   private serveDeviceModels(): void {
-    for (const domid of this.emulatorBridges.keys()) this.env.ioreq!.deliverEmulatorEvents(domid);
+    for (const domid of this.emulatorBridges.keys()) this.serveEmulator(domid);
   }
+
+  /**
+   * The device models of domain `domid` hear the requests waiting for them — while their domain runs:
+   * a paused one's ports stay pending (its guest's vCPU waits, as on a QEMU that gets no CPU), looked
+   * at again every millisecond until it runs.
+   */
+  private serveEmulator(domid: number): void {
+    if (this.env.runnable(domid)) return void this.env.ioreq!.deliverEmulatorEvents(domid);
+    if (!this.env.alive(domid) || this.pausedEmulators.has(domid)) return;
+    this.pausedEmulators.add(domid);
+    setTimeout(() => {
+      this.pausedEmulators.delete(domid);
+      if (this.emulatorBridges.has(domid)) this.serveEmulator(domid);
+    }, 1);
+  }
+
+  /** True when every server the guest's vCPU 0 waits on has its emulator's domain paused (alive, not running). */
+  private waitsOnPausedEmulator(domid: number): boolean {
+    const hv = this.env.hv;
+    const waited = this.env.ioreq!.servers(domid).filter((s) => s.vcpus[0]?.pending);
+    return waited.length > 0 && waited.every((s) => hv.life(s.emulator) === 'alive' && (hv.domctl.getInfo(s.emulator).flags & XEN_DOMINF_running) === 0);
+  }
+
+  /**
+   * The guest's vCPU 0 catches up with what a pause left it (SIM CHOICE, docs/parallel.md): it
+   * completes the access Xen still holds it on — one whose wait a pause cut short, an INVALIDATE
+   * broadcast — waiting for the answer as a trapped access does, then executes, in order, the accesses
+   * it could not execute meanwhile (`replays`), as Xen runs those instructions when the vCPU runs. Answers are dropped: the
+   * driver went on without them (a read of an initialisation it cut short has it initialise again).
+   * True once the vCPU is free and nothing waits; false while Xen holds it still (paused again, its
+   * device model dead: R5).
+   */
+  private settle(f: Front): boolean {
+    const ioreq = this.env.ioreq!;
+    for (let attempt = 0; ; attempt++) {
+      if (ioreq.vcpuBlocked(f.domid, 0)) {
+        const r = ioreq.resume(f.domid, 0);
+        if (r.kind === 'not-running' || (r.kind === 'blocked' && !this.waitForIoreq(f, attempt))) return false;
+        continue;
+      }
+      if (f.replays.length === 0) return true;
+      const r = ioreq.access(f.domid, 0, f.replays[0]);
+      if (r.kind === 'not-running' || r.kind === 'retry') return false; // it cannot run yet: later
+      f.replays.shift();
+      attempt = -1; // a new access: its own waits
+    }
+  }
+
 
   /**
    * The front end `f`'s vCPU waits in Xen for a device model's answer (the `wait` of its
@@ -465,7 +530,14 @@ export class DeviceHost {
     const now = performance.now();
     if (attempt === 0) f.deadline = now + IOREQ_ANSWER_TIMEOUT_MS * this.env.timeScale();
     // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU blocked)
-    if (now >= f.deadline || !this.env.runnable(f.domid) || ioreq.waitsOnDeadEmulator(f.domid)) return false;
+    if (now >= f.deadline || ioreq.waitsOnDeadEmulator(f.domid)) return false;
+    // a paused device model answers once its domain runs again: the wait is cut short meanwhile, as
+    // for a paused guest below, rather than holding the thread for the pause
+    if (this.waitsOnPausedEmulator(f.domid)) return false;
+    // paused (or gone) while Xen holds its vCPU: the access is cut short here rather than holding the
+    // thread, the vCPU still waiting in Xen; it completes before the guest's next device work
+    // (`settle`), and an initialisation it cut short runs again (SIM CHOICE, docs/parallel.md)
+    if (!this.env.runnable(f.domid)) return false;
     // one word for everything of this thread's: its guests' wakes, its device models' requests
     const bell = ioreq.doorbell(this.env.bell);
     const seen = Atomics.load(bell.words, bell.index);
@@ -521,7 +593,7 @@ export class DeviceHost {
         return t;
       }, rng, violate);
     }
-    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, idle: 0, final: false };
+    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false };
     // the domain's VIRQ handler pumps it (`virq`)
     f.side!.frontend.endpoint.autoPump = false;
     this.fronts.push(f);
@@ -534,12 +606,15 @@ export class DeviceHost {
    */
   private whenRunnable(f: Front, work: () => void): void {
     if (f.final || this.halted) return;
-    if (!this.env.runnable(f.domid)) {
+    // virtio-mmio: the guest's vCPU first finishes an access a pause cut short (`settle`)
+    if (!this.env.runnable(f.domid) || (f.spec.transport === 'mmio' && !this.settle(f))) {
       if (this.env.alive(f.domid)) setTimeout(() => this.whenRunnable(f, work), 1);
       return;
     }
     this.env.announce(f.domid, 'init');
+    f.initialising = true;
     work();
+    f.initialising = false;
     this.env.announce(0, null);
     if (f.interrupted) this.reinitialise(f);
   }
@@ -580,8 +655,10 @@ export class DeviceHost {
     if (f.final || this.halted) return;
     if (!f.run.wantsMore) return this.finalise(f);
     if (!this.env.runnable(f.domid)) return this.schedule(f, 1); // paused: it goes on when it runs again
+    if (f.interrupted && f.spec.transport === 'mmio') return this.schedule(f, 1); // its re-initialisation comes first
     this.env.announce(f.domid, 'batch');
-    const moved = f.run.batch();
+    // virtio-mmio: a vCPU Xen still holds on an access (a pause cut it short; its device model dead, R5) does nothing else first
+    const moved = (f.spec.transport !== 'mmio' || this.settle(f)) && f.run.batch();
     this.env.announce(0, null);
     if (!f.run.wantsMore) return this.finalise(f);
     if (moved) {

@@ -136,21 +136,22 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
 export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal'] as const satisfies readonly HistoricalBug[];
 /**
  * What runs here on a virtio-mmio device's domains besides the faults on their Argo VIRQs and rings,
- * `balloon` and the device-model faults: its device model's domain may die, be destroyed, crash,
- * shut down and reboot — its device models die with its kernel (their servers stay, R5), and start
- * again in a new one (`create`, on_*=restart); its guest may die, be destroyed, crash or shut down
- * where xl then destroys or preserves it (its vCPU's shutdown deferral kept while an ioreq is in
- * flight).
+ * `balloon` and the device-model faults: either may be paused, suspended and stalled (a paused device
+ * model answers nothing until it runs; a paused guest's vCPU catches up with its access when it
+ * runs); its device model's domain may die, be destroyed, crash, shut down and reboot — its device
+ * models die with its kernel (their servers stay, R5), and start again in a new one (`create`,
+ * on_*=restart); its guest may die, be destroyed, crash or shut down where xl then destroys or
+ * preserves it (its vCPU's shutdown deferral kept while an ioreq is in flight).
  */
-const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create'];
-const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy'];
+const MMIO_PAUSES: readonly string[] = ['pause', 'unpause', 'suspend', 'resume', 'stall'];
+const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create', ...MMIO_PAUSES];
+const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', ...MMIO_PAUSES];
 
 /**
  * Why the parallel runtime cannot run a lifecycle operation or fault of `scenario` on a virtio-mmio
- * device's domain (naming its line), or null. Not run here yet: a pause of either domain (a
- * guest's vCPU waits in its thread while Xen holds it; a paused device model would still answer),
- * a soft reset, and a guest's restart (libxl's new device model for the new domain) — by a reboot,
- * or by an on_* action of `restart` or `soft-reset` for the shutdown it makes.
+ * device's domain (naming its line), or null. Not run here yet: a soft reset of either, and a guest's
+ * restart (libxl's new device model for the new domain) — by a reboot, or by an on_* action of
+ * `restart` or `soft-reset` for the shutdown it makes.
  */
 function mmioLifecycleRefusal(scenario: Scenario): string | null {
   const mmio = scenario.devices.filter((d) => d.transport === 'mmio');
@@ -170,10 +171,10 @@ function mmioLifecycleRefusal(scenario: Scenario): string | null {
     if (allowed.includes(what) && !restarts) continue;
     const role = guest ? "a virtio-mmio device's guest" : "a virtio-mmio device model's domain";
     const runs = guest
-      ? 'its death, destroy, crash and shutdown (where xl then destroys or preserves it)'
-      : 'its death, destroy, crash, shutdown and reboot (its device models start again in the new domain)';
+      ? 'its pause, suspend, death, destroy, crash and shutdown (where xl then destroys or preserves it)'
+      : 'its pause, suspend, death, destroy, crash, shutdown and reboot (its device models start again in the new domain)';
     const why = restarts ? ` (its on_${reason} is ${action})` : '';
-    return `${scenario.source.file}:${e.line}: ${label} on ${e.domain}${why}: the parallel runtime runs, on ${role}, ${runs}, and faults on its Argo VIRQs and rings, balloon and the device-model faults — not yet a pause, a soft reset or a guest's restart; run this scenario with --runtime deterministic`;
+    return `${scenario.source.file}:${e.line}: ${label} on ${e.domain}${why}: the parallel runtime runs, on ${role}, ${runs}, and faults on its Argo VIRQs and rings, balloon and the device-model faults — not yet a soft reset or a guest's restart; run this scenario with --runtime deterministic`;
   }
   return null;
 }

@@ -16,6 +16,7 @@ import type { DeviceWorker } from '../virtio/device-worker.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
+import type { IoreqAccess } from '../ioreq/send.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST, IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import type { IoreqVcpu } from './ioreq-vcpu.js';
@@ -580,14 +581,15 @@ export function mmioWindow(devices: readonly ScenarioDevice[], spec: ScenarioDev
  * The guest's end of a virtio-mmio device whose device model runs in another thread (the parallel
  * runtime): the driver's register accesses trap through the shared IOREQ state, and while one waits
  * for its answer the vCPU waits with `wait` (bounded; the thread serves its own device models
- * meanwhile). The device model's figures (ioreqs answered, foreign mappings) are its thread's to
+ * meanwhile); an access the vCPU could not finish (paused) goes to `cutShort`, for the runtime to
+ * catch up with once it runs. The device model's figures (ioreqs answered, foreign mappings) are its thread's to
  * report; here `requests` counts the accesses answered, `sharedMappings` 0 until the runtime adds
  * the back end's. The driver's status is what its initialisation left (DRIVER_OK, or FAILED): the
  * runtime does not read the device's registers behind the guest's back.
  */
-export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean) {
+export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean, cutShort: (access: IoreqAccess, executed: boolean) => void) {
   return (): DeviceTransport => {
-    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait);
+    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait, cutShort);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     let init: ReturnType<typeof initialiseDevice> | null = null;
     let stopped = false;

@@ -1,6 +1,7 @@
 import type { VirtioDriverAccess } from '../../virtio/driver-init.js';
 import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../constants.js';
 import type { Ioreq } from '../ioreq.js';
+import type { IoreqAccess } from '../send.js';
 import { VIRTIO_MMIO as R, VIRTIO_MMIO_MAGIC } from './registers.js';
 
 /** What Linux's `virtio_mmio_probe` concludes (§1.8, case 21). */
@@ -31,7 +32,11 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
    * thread (the parallel runtime): called while `resume` says the vCPU is still blocked, with the
    * number of waits so far; it waits a little (bounded) and returns false to give up (the access
    * then reads all-ones, the vCPU still waiting in Xen). Without it the answer must come within the
-   * notification.
+   * notification. `cutShort`: called for an access that reads all-ones here because the vCPU could
+   * not finish it now — `executed` false when the vCPU could not execute it (its domain paused, or a
+   * shutdown's deferral refused it: RETRY, §5.5; Xen runs that instruction again when the vCPU runs),
+   * true when it was sent and its completion waits in Xen (paused meanwhile, or `wait` gave up).
+   * Catching up is the caller's.
    */
   constructor(
     private readonly ioreq: Ioreq,
@@ -39,6 +44,7 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
     readonly vcpu: number,
     readonly base: number,
     private readonly wait?: (attempt: number) => boolean,
+    private readonly cutShort?: (access: IoreqAccess, executed: boolean) => void,
   ) {}
 
   /** Linux's order (§1.8): Magic, then Version ∈ {1, 2}, then DeviceID ≠ 0. */
@@ -71,13 +77,20 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
    */
   private trap(offset: number, size: 1 | 2 | 4, dir: number, data: bigint): bigint {
     this.exits++;
-    if (this.ioreq.vcpuBlocked(this.target, this.vcpu)) return this.unanswer(size);
-    const r = this.ioreq.access(this.target, this.vcpu, { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data });
+    const access: IoreqAccess = { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data };
+    if (this.ioreq.vcpuBlocked(this.target, this.vcpu)) {
+      this.cutShort?.(access, false); // still waiting in Xen on one before it: this one is not executed yet
+      return this.unanswer(size);
+    }
+    const r = this.ioreq.access(this.target, this.vcpu, access);
     if (r.kind === 'ignored') return r.data;
+    if (r.kind === 'not-running' || r.kind === 'retry') this.cutShort?.(access, false);
     if (r.kind !== 'blocked' && r.kind !== 'retired') return this.unanswer(size);
     let done = this.ioreq.resume(this.target, this.vcpu);
     for (let attempt = 0; done.kind === 'blocked' && this.wait?.(attempt); attempt++) done = this.ioreq.resume(this.target, this.vcpu);
-    return done.kind === 'done' ? (done.data ?? 0n) : this.unanswer(size);
+    if (done.kind === 'done') return done.data ?? 0n;
+    if (done.kind === 'blocked' || done.kind === 'not-running') this.cutShort?.(access, true);
+    return this.unanswer(size);
   }
 
   private unanswer(size: number): bigint {
