@@ -135,6 +135,10 @@ interface MmioBack {
   /** Ioreqs answered and mappings made by the device models before the one running (a restart's). */
   retiredRequests: number;
   retiredMappings: number;
+  /** libxl's removal reached it: no device model serves the device again. */
+  closed: boolean;
+  /** Removals waiting for the device model to drain (`closeDeviceModel`): answered when it has, or when its domain dies. */
+  closing: Array<() => void>;
 }
 
 /**
@@ -263,7 +267,9 @@ export class DeviceHost {
   /** The domain stops running here (teardown, soft reset): its back ends stop serving, its front ends' workloads end. */
   quiesced(domid: number): void {
     for (const b of this.backs) if (b.domid === domid) b.side.backend.endpoint.close();
-    // its device models stop with its kernel (no DM op: the target's teardown frees their servers, R5)
+    // its device models stop with its kernel (no DM op: the target's teardown frees their servers, R5);
+    // a removal waiting for one to drain is answered (libxl stops waiting for a backend that is gone)
+    for (const b of this.mmioBacks) if (b.domid === domid) for (const done of b.closing.splice(0)) done();
     for (const bridges of [this.emulatorBridges, this.irqBridges]) {
       bridges.get(domid)?.();
       bridges.delete(domid);
@@ -365,9 +371,9 @@ export class DeviceHost {
       this.retire(back);
       back.domid = domid;
       back.target = frontendDomid;
-    } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0 }));
+    } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, closed: false, closing: [] }));
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
-    this.startDeviceModel(back);
+    if (!back.closed) this.startDeviceModel(back);
   }
 
   /** The device model is no more (its figures kept): returns it, for whatever its end needs. */
@@ -422,6 +428,32 @@ export class DeviceHost {
   }
 
   /**
+   * libxl's removal of device `name` reached its device model (be/state=Closing, §5.8a): it unmaps
+   * its window from its server, so Xen routes no new access to it, answers every request already in
+   * flight — one Xen selected before the unmap arrives after it (R6) — and destroys its server;
+   * `closed` runs then (at once when no device model runs here).
+   */
+  closeDeviceModel(name: string, closed: () => void): void {
+    const back = this.mmioBacks.find((b) => b.spec.name === name);
+    if (back) back.closed = true;
+    const be = back?.backend;
+    if (!back || !be?.running) return closed();
+    back.closing.push(closed);
+    be.remove(() => {
+      if (back.backend === be) this.retire(back);
+      for (const done of back.closing.splice(0)) done();
+    });
+  }
+
+  /** libxl removed device `name`: the guest's workload on it ends, what it had in flight abandoned (`DeviceRun.detached`). */
+  removed(name: string): void {
+    const f = this.fronts.find((x) => x.spec.name === name);
+    if (!f || !(f.run instanceof DeviceRun)) return;
+    f.run.detached();
+    this.finalise(f);
+  }
+
+  /**
    * A device-model fault on device `name` (docs/races.md R1, R3), as the deterministic runtime's
    * `DeviceModelFaults`: `kill` — the device model exits, and its exit destroys its IOREQ server
    * (§5.8a step 8), which wakes a vCPU that waited on it, in whichever thread; `restart` — its
@@ -439,7 +471,7 @@ export class DeviceHost {
       if (running) this.retire(back)!.stop();
       return running;
     }
-    if (running || this.env.hv.life(back.domid) !== 'alive' || this.env.hv.life(back.target) !== 'alive') return false;
+    if (running || back.closed || this.env.hv.life(back.domid) !== 'alive' || this.env.hv.life(back.target) !== 'alive') return false;
     return this.startDeviceModel(back);
   }
 

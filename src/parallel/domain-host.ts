@@ -231,6 +231,10 @@ export class DomainHost {
         return this.reply({ type: 'ack', id: c.id });
       case 'device-model':
         return this.reply({ type: 'ack', id: c.id, ok: this.devices.deviceModelFault(c.device, c.fault) });
+      case 'device-model-close':
+        return this.devices.closeDeviceModel(c.device, () => this.reply({ type: 'ack', id: c.id }));
+      case 'device-removed':
+        return this.devices.removed(c.device);
       case 'crash':
         process.exit(70); // a worker thread dies between two hypercalls: its domains' guests vanish
         return;

@@ -30,6 +30,7 @@ import { ParallelXenstored } from './xenstored-host.js';
 import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
+import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -122,7 +123,7 @@ const WORKERS_MAX = 64;
  * has. `create` (after a destroy) and a domain's restart (on_*=restart, `reboot`'s default) make a
  * new domain, whose guest memory is attached in every worker before its kernel starts.
  */
-export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy'] as const;
+export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy', 'detach'] as const;
 /**
  * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint),
  * `stall` and `balloon` (its INVALIDATE broadcast to a guest's device models) among them; the device
@@ -145,7 +146,7 @@ export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero',
  */
 const MMIO_PAUSES: readonly string[] = ['pause', 'unpause', 'suspend', 'resume', 'stall'];
 const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create', ...MMIO_PAUSES];
-const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', ...MMIO_PAUSES];
+const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', 'detach', ...MMIO_PAUSES];
 
 /**
  * Why the parallel runtime cannot run a lifecycle operation or fault of `scenario` on a virtio-mmio
@@ -594,6 +595,7 @@ class ParallelRun {
     }
     if (this.hv.life(domid) === 'gone') return;
     this.toolstack.get(e.domid)!.push(e.op);
+    if (e.op === 'detach') return this.detach(domid, e.device!);
     return this.operate(domid, e.op, e.op === 'guest_shutdown' ? (e.reason?.name ?? 'poweroff') : undefined);
   }
 
@@ -805,6 +807,55 @@ class ParallelRun {
     }
   }
 
+  /**
+   * xl block-detach of the guest `domid`'s virtio-mmio device `device` — libxl_device_disk_safe_remove,
+   * as the deterministic runtime runs it (`DeviceTeardown.detach`, over this thread's xenstore):
+   * be/state=Closing; the device model's xenbus watch has it close the device in its thread (unmap,
+   * drain, destroy its server) and answer Closed; libxl removes the device's paths, and the guest's
+   * workload on the disk ends. Resolves when libxl is done (removed, timed out, or nothing found).
+   */
+  private detach(domid: number, device: string): Promise<void> {
+    const name = this.specOf(domid).name;
+    return new Promise((resolve) =>
+      this.deviceTeardown().detach(name, domid, device, (result) => {
+        if (result === 'removed') this.send(this.workerOf(domid), { type: 'device-removed', device });
+        resolve();
+      }),
+    );
+  }
+
+  private teardown: DeviceTeardown | undefined;
+  /** What libxl's removal monitors found (R9's dead-backend-wait; none with its bug off). */
+  private readonly teardownViolations: string[] = [];
+
+  /** libxl's device removal over this thread's xenstore, its backends' answers from their threads. */
+  private deviceTeardown(): DeviceTeardown {
+    const whenRunning = (domid: number, work: () => void): void => {
+      if (this.hv.life(domid) === 'gone') return;
+      if ((this.hv.domctl.getInfo(domid).flags & XEN_DOMINF_running) === 0) return void setTimeout(() => whenRunning(domid, work), 1);
+      work();
+    };
+    this.teardown ??= new DeviceTeardown({
+      store: this.xenstored!.api,
+      devicesFromFrontendPaths: false,
+      deadBackendWaitsForClosed: false,
+      exists: (domid) => this.hv.life(domid) !== 'gone',
+      nameOf: (domid) => this.specOf(domid).name,
+      // the backend's xenbus watch runs once its domain runs; libxl's at once
+      asDomain: (domid, _label, work) => setImmediate(() => whenRunning(domid, work)),
+      asToolstack: (_name, _label, work) => setImmediate(work),
+      timer: (_name, ms, run) => {
+        const t = setTimeout(run, ms * this.timeScale);
+        return () => clearTimeout(t);
+      },
+      backendCloses: (_frontend, d, closed) => {
+        void this.request(this.workerOf(d.backendDomid), (id) => ({ type: 'device-model-close', device: d.name, id })).then(() => closed());
+      },
+      violate: (what) => this.teardownViolations.push(what),
+    });
+    return this.teardown;
+  }
+
   /** Logs a teardown of `domid`'s Argo state done by `teardown`, with stamps around it. */
   private tornDown(domid: number, teardown: () => void): void {
     const before = tick(this.control);
@@ -987,7 +1038,7 @@ class ParallelRun {
         return { name: d.name, domid, state: states.get(domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) };
       }),
       ...this.deviceFigures(),
-      invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...xenstoreConnect, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
+      invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...xenstoreConnect, ...this.teardownViolations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
       workers: Array.from({ length: this.workers }, (_, w) => {
         const domids = this.scenario.domains.filter((_, i) => this.hostOf[i] === w).map((d) => d.domid);
@@ -1029,8 +1080,9 @@ class ParallelRun {
       const xenstoreOps = this.mmioXenstoreOps.get(d.name) ?? 0;
       if (!model) return { ...front, xenstoreOps };
       const s = model.status;
-      const state = front.state === 'lost' ? 'lost' : (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
-      const reason = model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
+      const kept = front.state === 'lost' || front.state === 'detached'; // its front end's thread died; libxl removed it
+      const state = kept ? front.state : (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
+      const reason = front.state === 'detached' ? front.reason : model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
       return { ...front, state, status: s, requests: model.requests, completions: model.requests, errors: model.errors, sharedMappings: model.sharedMappings, xenstoreOps, reason };
     });
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };

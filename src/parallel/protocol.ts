@@ -34,6 +34,13 @@ export type HostCommand =
    * there was a device model to act on (`DeviceHost.deviceModelFault`).
    */
   | { type: 'device-model'; device: string; fault: DeviceModelFault; id: number }
+  /**
+   * libxl's removal of virtio-mmio device `device` reached its device model here (be/state=Closing):
+   * it unmaps its window, answers what is in flight and destroys its server; acknowledged once done.
+   */
+  | { type: 'device-model-close'; device: string; id: number }
+  /** libxl removed virtio-mmio device `device`: the guest's workload on it is over (what it had in flight abandoned). */
+  | { type: 'device-removed'; device: string }
   | { type: 'crash' }
   /** Stop every app (no more sends) before the final drain, so no send lands after a receiver's last consume. */
   | { type: 'halt'; id: number }

@@ -172,6 +172,28 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     expect(full.domains.map((d) => d.state)).toEqual(['running', 'running', 'running']);
   });
 
+  it('detach (disk-detach, r06): libxl\'s safe remove over the main thread\'s xenstore — the device model closes the disk in its thread (unmap, drain, destroy its server), the guest\'s workload on it ends; the other disk finishes', async () => {
+    // at the scenario's time (the driver still initialising here) and twenty times slower (mid-workload)
+    for (const [file, timeScale] of [['scenarios/disk-detach.yaml', 1], ['scenarios/disk-detach.yaml', 20], ['scenarios/races/r06-unmapped-range.yaml', 20]] as const) {
+      const scenario = loadScenario(file);
+      const det = createSystem(scenario).run();
+      const s = await runParallel(scenario, { workers: 2, timeScale });
+      expect(s.invariantViolations, file).toEqual([]);
+      expect(s.devices!.map((d) => d.state), file).toEqual(det.devices!.map((d) => d.state)); // the detached one 'detached'
+      for (const [i, d] of s.devices!.entries()) {
+        const spec = scenario.devices[i];
+        if (d.state !== 'detached') {
+          expect(d.requestsOk, file).toBe(spec.requests);
+          continue;
+        }
+        expect(d.status, file).toBe(0); // no device model serves it
+        expect(d.requestsOk + d.abandoned, file).toBeLessThanOrEqual(spec.requests);
+        if (timeScale > 1) expect(d.requestsOk, file).toBeGreaterThan(0); // it was detached in use
+      }
+      expect(s.domains.map((d) => d.state), file).toEqual(['running', 'running', 'running']);
+    }
+  });
+
   it('what it does not run yet is refused before the run, naming the line: a lifecycle op or fault on their domains, a slow device-model start, no control domain', async () => {
     const text = readFileSync('scenarios/two-device-models.yaml', 'utf8');
     const withFault = parseScenario(`${text}\nfaults:\n  - { kind: soft_reset, domain: driverdom, at: 2ms }\n`, 'fault.yaml');
