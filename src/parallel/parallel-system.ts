@@ -31,6 +31,7 @@ import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
+import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -126,10 +127,11 @@ const WORKERS_MAX = 64;
 export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy', 'detach'] as const;
 /**
  * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint),
- * `stall` and `balloon` (its INVALIDATE broadcast to a guest's device models) among them; the device
- * models' own and `xenstore_tamper` need the deterministic runtime's devices.
+ * `stall`, `balloon` (its INVALIDATE broadcast to a guest's device models), the device models' death
+ * and misbehaviour and `xenstore_tamper` among them; `dm_start_fail` needs libxl's device-model start,
+ * which only the deterministic runtime has.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave', 'xenstore_tamper'] as const;
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
  * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
@@ -146,7 +148,7 @@ export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero',
  */
 const MMIO_PAUSES: readonly string[] = ['pause', 'unpause', 'suspend', 'resume', 'stall'];
 const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create', ...MMIO_PAUSES];
-const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', 'detach', ...MMIO_PAUSES];
+const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', 'detach', 'xenstore_tamper', ...MMIO_PAUSES];
 
 /**
  * Why the parallel runtime cannot run a lifecycle operation or fault of `scenario` on a virtio-mmio
@@ -371,6 +373,8 @@ class ParallelRun {
 
   /** Domains shut down whose on_* action waits for the shutdown to complete (`afterShutdown`). */
   private readonly shutdownActions = new Set<number>();
+  /** on_* actions VIRQ_DOM_EXC queued that have not finished: the run is not quiet meanwhile. */
+  private actionsLeft = 0;
   /** Stops the toolstack's watch on VIRQ_DOM_EXC. */
   private stopDomExc: () => void = () => {};
 
@@ -409,7 +413,11 @@ class ParallelRun {
         if (reason !== 'suspend') this.shutdownActions.add(domid);
       }
       if (!this.shutdownActions.has(domid)) continue;
-      this.events = this.events.then(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined));
+      // toolstack work the run waits for, as for a timed event's
+      this.actionsLeft++;
+      this.events = this.events
+        .then(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined))
+        .finally(() => this.actionsLeft--);
     }
   }
 
@@ -737,6 +745,9 @@ class ParallelRun {
       }
       case 'virq_drop':
         return this.hv.clearVirq(f.domid, VIRQ_ARGO);
+      case 'xenstore_tamper':
+        // XSA-175's hostile guest (lifecycle §6.7 R10): it removes its frontend device directories
+        return void this.xenstored?.api.rm(f.domid, `/local/domain/${f.domid}/device`);
       case 'balloon':
         // the guest gives memory back (XENMEM_decrease_reservation) on its vCPU, in its thread
         return void (await this.request(worker, (id) => ({ type: 'balloon', domid: f.domid, id })));
@@ -824,6 +835,36 @@ class ParallelRun {
     );
   }
 
+  /**
+   * libxl__destroy_domid's device removal for a guest with virtio-mmio devices (lifecycle §6.4
+   * destroy step 2, §6.6), as the deterministic runtime's toolstack runs it (`DeviceTeardown.removalFor`):
+   * be/state=Closing for each device libxl recorded, each device model whose domain lives closing
+   * its device in its thread and answering Closed — no wait for a backend that is gone, and
+   * LIBXL_DESTROY_TIMEOUT at most —, then the domain's paths removed, and the device-teardown
+   * monitor's look (R10: no backend directory left).
+   */
+  private async removeDevices(domid: number): Promise<void> {
+    const name = this.specOf(domid).name;
+    if (!this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name)) return;
+    const teardown = this.deviceTeardown();
+    const removal = teardown.removalFor(name);
+    await new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      removal.close(domid, done);
+      if (removal.backendsGone(domid)) return done(); // nothing will answer: libxl does not wait (Xen 9eaaedfcde)
+      timer = setTimeout(() => {
+        teardown.timedOut(name, domid);
+        resolve();
+      }, LIBXL_DESTROY_TIMEOUT_MS * this.timeScale);
+    });
+    removal.remove(domid);
+    teardown.destroyed(name, domid);
+  }
+
   private teardown: DeviceTeardown | undefined;
   /** What libxl's removal monitors found (R9's dead-backend-wait; none with its bug off). */
   private readonly teardownViolations: string[] = [];
@@ -863,11 +904,16 @@ class ParallelRun {
     this.log.append(REC.DOMAIN_TORN_DOWN, before, tick(this.control), domid);
   }
 
-  /** libxl destroy: the guest stops (its worker quiesces it), then kill and reap under W(L1). */
+  /**
+   * libxl destroy: the guest stops (its worker quiesces it), its virtio-mmio devices are removed as
+   * libxl removes them (`removeDevices`), then kill and reap under W(L1).
+   */
   private async destroy(domid: number): Promise<void> {
     if (this.hv.life(domid) === 'gone') return;
     await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) === 'gone') return; // its worker died meanwhile, and took it down
+    await this.removeDevices(domid);
+    if (this.hv.life(domid) === 'gone') return;
     this.markAppsFinal(domid);
     this.quarantined.get(this.sids.get(domid)!)!.add(domid);
     const actor = this.actors.get(domid)!;
@@ -956,7 +1002,7 @@ class ParallelRun {
         // a front end initialising its device (round trips to a back end that may be slow to answer
         // on a loaded machine) moves nothing the records count, yet the run is not idle
         if (this.deviceWork()) lastMoveAt = now;
-        const quiet = this.timedLeft === 0 && this.acks.size === 0;
+        const quiet = this.timedLeft === 0 && this.acks.size === 0 && this.actionsLeft === 0;
         // idle is a quiet run in which nothing moved: a timed event that just ended (an unpause, a
         // held-back VIRQ delivered) starts the window afresh
         if (!quiet) lastMoveAt = now;
@@ -1079,11 +1125,15 @@ class ParallelRun {
       const model = models.get(d.name);
       const xenstoreOps = this.mmioXenstoreOps.get(d.name) ?? 0;
       if (!model) return { ...front, xenstoreOps };
+      const served = { requests: model.requests, completions: model.requests, errors: model.errors, sharedMappings: model.sharedMappings, xenstoreOps };
+      // its front end's thread died, libxl removed the device, or its guest is gone (its destroy
+      // closed the device): the state is the one the guest's driver last had
+      const guestGone = this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'gone';
+      if (front.state === 'lost' || front.state === 'detached' || guestGone) return { ...front, ...served, status: front.state === 'detached' ? 0 : front.status };
       const s = model.status;
-      const kept = front.state === 'lost' || front.state === 'detached'; // its front end's thread died; libxl removed it
-      const state = kept ? front.state : (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
-      const reason = front.state === 'detached' ? front.reason : model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
-      return { ...front, state, status: s, requests: model.requests, completions: model.requests, errors: model.errors, sharedMappings: model.sharedMappings, xenstoreOps, reason };
+      const state = (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
+      const reason = model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
+      return { ...front, ...served, state, status: s, reason };
     });
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };
   }

