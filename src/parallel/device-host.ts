@@ -10,6 +10,7 @@ import { napFor } from '../sync/nap.js';
 import { IOREQ_READ, STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
+import { deviceModelStartOf } from '../runtime/device-model-start.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
 import type { NetBridge } from '../virtio/net/bridge.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
@@ -51,6 +52,16 @@ function cancel(f: { timer: Front['timer'] }): void {
   f.timer = undefined;
 }
 
+
+/**
+ * Whether guest `name`'s virtio-mmio device models start late or fail (`dmStart`, taken together as
+ * libxl spawns one device model per guest): the toolstack then waits for their start before the
+ * guest runs, and starts them itself.
+ */
+export function slowStart(scenario: Scenario, name: string): boolean {
+  const start = deviceModelStartOf(scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === name));
+  return start.delayMs > 0 || start.fails;
+}
 
 /** What the domain host lends the devices of its domains. */
 export interface DeviceHostEnv {
@@ -373,7 +384,8 @@ export class DeviceHost {
       back.target = frontendDomid;
     } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, closed: false, closing: [] }));
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
-    if (!back.closed) this.startDeviceModel(back);
+    // a slow or failing start (`dmStart`) is the toolstack's to run: it starts it later (`deviceModelFault` 'restart')
+    if (!back.closed && !slowStart(this.env.scenario, spec.frontend)) this.startDeviceModel(back);
   }
 
   /** The device model is no more (its figures kept): returns it, for whatever its end needs. */

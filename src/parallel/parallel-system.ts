@@ -13,7 +13,7 @@ import { createHypervisor, type Hypervisor } from '../xen/hypervisor.js';
 import { DOMID_FIRST_RESERVED } from '../xen/domid.js';
 import { VIRQ_ARGO, VIRQ_DOM_EXC } from '../xen/virq.js';
 import type { DomainHostTask } from './domain-host.js';
-import type { DeviceModelFault } from './device-host.js';
+import { slowStart, type DeviceModelFault } from './device-host.js';
 import { checkFlows } from './flow-check.js';
 import { checkedPlacement, roundRobin, type Placement } from './placement.js';
 import { scenarioPolicyAllows } from './policy-edge.js';
@@ -31,7 +31,8 @@ import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
-import { LIBXL_DESTROY_TIMEOUT_MS } from '../../machines/toolstack.js';
+import { LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
+import { deviceModelStartOf } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -235,12 +236,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${mmio.line}: device ${mmio.name}: a virtio-mmio device needs a control domain (domid 0, or control: true), where libxl adds it and xenstored runs; add one to domains`,
     );
   }
-  const slowStart = scenario.devices.find((d) => d.dmStart !== null && (d.dmStart.delayMs > 0 || d.dmStart.fails));
-  if (slowStart) {
-    throw new Error(
-      `${scenario.source.file}:${slowStart.line}: device ${slowStart.name}: dmStart (a device model's slow or failed start, and libxl's timeout) is not run by the parallel runtime yet — its device models start before their guests run; run this scenario with --runtime deterministic`,
-    );
-  }
   const mmioRefusal = mmioLifecycleRefusal(scenario);
   if (mmioRefusal) throw new Error(mmioRefusal);
   if (scenario.vifs.length > 0) {
@@ -351,6 +346,7 @@ class ParallelRun {
       this.watchDomainExceptions();
       for (const d of this.scenario.domains) if (d.dom0less) this.xenstored?.initDom0less(this.current.get(d.domid)!, d.name);
       this.scheduleEvents();
+      for (const d of this.scenario.domains) if (slowStart(this.scenario, d.name)) this.startDeviceModelsLate(d.domid);
       const end = await this.untilEnd(startedAt);
       for (const t of this.timers) clearTimeout(t);
       const wallMs = performance.now() - startedAt;
@@ -435,7 +431,8 @@ class ParallelRun {
     this.xenstored?.domainCreated(domid);
     // Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (a restart is libxl's)
     if (spec.dom0less && domid === sid && !this.sids.has(domid)) XenstoredRing.bootDom0less(this.hv, domid, this.xenstored!.domid);
-    actor.send({ type: 'UNPAUSE' });
+    // a guest whose device models start late stays paused until they have (`startDeviceModelsLate`)
+    if (!slowStart(this.scenario, spec.name)) actor.send({ type: 'UNPAUSE' });
     this.actors.set(domid, actor);
     this.current.set(sid, domid);
     this.sids.set(domid, sid);
@@ -450,7 +447,49 @@ class ParallelRun {
    * that worker boots — before any guest runs (`DeviceHost`).
    */
   private addMmioDevices(): void {
-    for (const spec of this.scenario.devices) if (spec.transport === 'mmio') this.addMmioDevice(spec);
+    for (const spec of this.scenario.devices) if (spec.transport === 'mmio' && !slowStart(this.scenario, spec.frontend)) this.addMmioDevice(spec);
+  }
+
+  /**
+   * libxl's create of a guest whose device models start late or fail (`dmStart`; lifecycle §6.4
+   * create step 4, R16), as the deterministic runtime's toolstack runs it: the guest was made paused;
+   * `delayMs` after the spawn the device models come up in their domains' threads (set_target first)
+   * — then libxl adds the devices (their xenstore nodes) and unpauses the guest — or the device model
+   * exits (`fails`, or its guest is gone), and libxl destroys the half-built domain. Past
+   * LIBXL_DEVICE_MODEL_START_TIMEOUT libxl gives up and destroys it too (create ERROR_FAIL); a device
+   * model that comes up later finds no guest and exits.
+   */
+  private startDeviceModelsLate(sid: number): void {
+    const spec = this.specOf(sid);
+    const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === spec.name);
+    const start = deviceModelStartOf(devices);
+    const domid = this.current.get(sid)!;
+    let over = false;
+    const fail = () => {
+      over = true;
+      this.toolstack.get(sid)!.push('create ERROR_FAIL');
+      return this.destroy(domid);
+    };
+    const timeout = setTimeout(() => {
+      if (!over) this.events = this.events.then(fail);
+    }, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale);
+    this.timers.push(timeout);
+    this.at(start.delayMs, async () => {
+      if (over) return; // given up on: the device model finds no guest, and exits
+      clearTimeout(timeout);
+      if (start.fails || this.hv.life(domid) !== 'alive') return fail(); // libxl sees its child die
+      let up = true;
+      for (const d of devices) {
+        const be = this.current.get(this.sidOf(d.backend))!;
+        if (be !== 0) this.ioreq!.setDeviceModel(domid, be);
+        up &&= await this.request(this.workerOf(be), (id) => ({ type: 'device-model', device: d.name, fault: 'restart', id }));
+      }
+      if (!up) return fail();
+      over = true;
+      for (const d of devices) this.addMmioDevice(d);
+      this.actors.get(domid)!.send({ type: 'UNPAUSE' });
+      this.send(this.workerOf(domid), { type: 'kick', domid });
+    });
   }
 
   /**
