@@ -143,9 +143,10 @@ interface MmioBack {
   backend: VirtioMmioBackend | null;
   /** Why it has no server (its last bring-up was refused), else null. */
   refused: string | null;
-  /** Ioreqs answered and mappings made by the device models before the one running (a restart's). */
+  /** Ioreqs answered, mappings made and driver errors logged by the device models before the one running (a restart's). */
   retiredRequests: number;
   retiredMappings: number;
+  retiredErrors: number;
   /** libxl's removal reached it: no device model serves the device again. */
   closed: boolean;
   /** Removals waiting for the device model to drain (`closeDeviceModel`): answered when it has, or when its domain dies. */
@@ -196,6 +197,9 @@ export class DeviceHost {
   private readonly emulatorBridges = new Map<number, () => void>();
   /** Device-model domains here that are paused with requests waiting (`serveEmulator` looks again). */
   private readonly pausedEmulators = new Set<number>();
+  /** What waits for Xen to have seen a slot's state (`whenXenSaw`), and the timer that looks again. */
+  private readonly xenLooks: Array<{ back: MmioBack; be: VirtioMmioBackend; vcpu: number; state: number; then: () => void; deadline: number }> = [];
+  private xenLookTimer: ReturnType<typeof setTimeout> | undefined;
   /** Per guest here with virtio-mmio devices, the wait on its injected-interrupt count. */
   private readonly irqBridges = new Map<number, () => void>();
   private readonly bridges = new Map<string, NetBridge>();
@@ -218,7 +222,7 @@ export class DeviceHost {
       if (spec.transport === 'mmio') {
         // the device model in each kernel of its domain; the guest's driver in its first (a guest
         // whose devices would need a new device model is not restarted here, docs/parallel.md)
-        if (spec.backend === name) this.mmioBackendBooted(spec, domid, current(this.sidOf(spec.frontend)));
+        if (spec.backend === name) this.mmioBackendBooted(spec, domid, current(this.sidOf(spec.frontend)), first);
         if (spec.frontend === name && first) this.mmioFrontendBooted(spec, i, domid, guest);
         continue;
       }
@@ -305,6 +309,8 @@ export class DeviceHost {
   /** The run is over (every worker has halted): the device models stop listening. */
   end(): void {
     this.ended = true;
+    clearTimeout(this.xenLookTimer);
+    this.xenLooks.length = 0;
     for (const stop of this.emulatorBridges.values()) stop();
     this.emulatorBridges.clear();
   }
@@ -362,7 +368,7 @@ export class DeviceHost {
       name: b.spec.name,
       requests: b.retiredRequests + (b.backend?.requests ?? 0),
       sharedMappings: b.retiredMappings + (b.backend?.mappings.count ?? 0),
-      errors: b.backend?.device.log.total ?? 0,
+      errors: b.retiredErrors + (b.backend?.device.log.total ?? 0),
       status: b.backend?.running ? b.backend.device.status.read() : 0,
       refused: b.refused,
     }));
@@ -374,7 +380,7 @@ export class DeviceHost {
    * waits for the device model before it unpauses the guest — then serves each request as its
    * domain's event count says one came, from whichever thread the guest's vCPU trapped in.
    */
-  private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number): void {
+  private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number, first: boolean): void {
     let back = this.mmioBacks.find((b) => b.spec === spec);
     if (back) {
       // a new kernel of its domain (a restart): the old device model died with the old one, no DM op
@@ -382,10 +388,10 @@ export class DeviceHost {
       this.retire(back);
       back.domid = domid;
       back.target = frontendDomid;
-    } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, closed: false, closing: [] }));
+    } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, retiredErrors: 0, closed: false, closing: [] }));
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // a vCPU of this thread waiting meanwhile hears its requests come
-    // a slow or failing start (`dmStart`) is the toolstack's to run: it starts it later (`deviceModelFault` 'restart')
-    if (!back.closed && !slowStart(this.env.scenario, spec.frontend)) this.startDeviceModel(back);
+    // a slow or failing first start (`dmStart`) is the toolstack's to run: it starts it later (`deviceModelFault` 'restart')
+    if (!back.closed && !(first && slowStart(this.env.scenario, spec.frontend))) this.startDeviceModel(back);
   }
 
   /** The device model is no more (its figures kept): returns it, for whatever its end needs. */
@@ -395,6 +401,7 @@ export class DeviceHost {
     if (be) {
       back.retiredRequests += be.requests;
       back.retiredMappings += be.mappings.count;
+      back.retiredErrors += be.device.log.total;
     }
     return be;
   }
@@ -407,7 +414,7 @@ export class DeviceHost {
     try {
       // R3's second run once Xen has seen INPROCESS (SIM CHOICE, docs/parallel.md): the fault is a
       // slot Xen sees move backwards, whichever thread the guest's vCPU waits in
-      const cueSecondRun = (vcpu: number) => this.whenXenSaw(back, vcpu, STATE_IOREQ_INPROCESS, () => be.serve(vcpu));
+      const cueSecondRun = (vcpu: number) => this.whenXenSaw(back, vcpu, STATE_IOREQ_INPROCESS, () => be.secondRun(vcpu));
       const be = new VirtioMmioBackend({ ioreq, emulator: domid, target, model: back.model, base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, target, irq, level), cueSecondRun });
       back.backend = be;
       back.refused = null;
@@ -429,14 +436,24 @@ export class DeviceHost {
    */
   private whenXenSaw(back: MmioBack, vcpu: number, state: number, then: () => void): void {
     const be = back.backend;
-    const deadline = performance.now() + MISBEHAVE_LOOK_MAX_MS * this.env.timeScale();
-    const look = () => {
-      if (back.backend !== be || !be?.running) return;
-      const seen = this.env.ioreq!.servers(back.target).find((s) => s.id === be.id)?.vcpus[vcpu]?.seen;
-      if (seen === state || performance.now() >= deadline) then();
-      else setTimeout(look, 1);
-    };
-    look();
+    if (!be) return;
+    this.xenLooks.push({ back, be, vcpu, state, then, deadline: performance.now() + MISBEHAVE_LOOK_MAX_MS * this.env.timeScale() });
+    this.lookForXen();
+  }
+
+  /**
+   * Runs each `whenXenSaw` whose moment came — from this thread's event loop, and from inside its
+   * waits (a guest of this same thread may be the vCPU that has to see the state, and its wait holds
+   * the thread): looked at again a millisecond later while any is left.
+   */
+  private lookForXen(): void {
+    for (const w of this.xenLooks.splice(0)) {
+      if (w.back.backend !== w.be || !w.be.running) continue;
+      const seen = this.env.ioreq!.servers(w.back.target).find((s) => s.id === w.be.id)?.vcpus[w.vcpu]?.seen;
+      if (seen === w.state || performance.now() >= w.deadline) w.then();
+      else this.xenLooks.push(w);
+    }
+    if (this.xenLooks.length > 0 && !this.xenLookTimer) this.xenLookTimer = setTimeout(() => ((this.xenLookTimer = undefined), this.lookForXen()), 1);
   }
 
   /**
@@ -510,6 +527,7 @@ export class DeviceHost {
    */
   private serveDeviceModels(): void {
     for (const domid of this.emulatorBridges.keys()) this.serveEmulator(domid);
+    if (this.xenLooks.length > 0) this.lookForXen();
   }
 
   /**
@@ -527,11 +545,22 @@ export class DeviceHost {
     }, 1);
   }
 
-  /** True when every server the guest's vCPU 0 waits on has its emulator's domain paused (alive, not running). */
+  /**
+   * True when every server the guest's vCPU 0 waits on has its emulator's domain paused (alive, not
+   * running). The emulator's domain lives in another thread and may be reaped meanwhile: gone counts
+   * as not paused (`waitsOnDeadEmulator` answers for it).
+   */
   private waitsOnPausedEmulator(domid: number): boolean {
     const hv = this.env.hv;
+    const paused = (emulator: number): boolean => {
+      try {
+        return hv.life(emulator) === 'alive' && (hv.domctl.getInfo(emulator).flags & XEN_DOMINF_running) === 0;
+      } catch {
+        return false; // reaped between the two reads
+      }
+    };
     const waited = this.env.ioreq!.servers(domid).filter((s) => s.vcpus[0]?.pending);
-    return waited.length > 0 && waited.every((s) => hv.life(s.emulator) === 'alive' && (hv.domctl.getInfo(s.emulator).flags & XEN_DOMINF_running) === 0);
+    return waited.length > 0 && waited.every((s) => paused(s.emulator));
   }
 
   /**
@@ -567,7 +596,8 @@ export class DeviceHost {
    * by its guests' wakes and its device models' requests alike), and the
    * thread serves its domains' pending VIRQs meanwhile, as a VirtIO-Argo control wait does. False —
    * the access is given up on, reading all-ones — once every server it waits on has a dead emulator
-   * (R5), when its domain stopped running, or past `IOREQ_ANSWER_TIMEOUT_MS`.
+   * (R5), or a paused one, when its domain stopped running, or past `IOREQ_ANSWER_TIMEOUT_MS`; the
+   * vCPU catches up with a wait cut short before its next device work (`settle`).
    */
   private waitForIoreq(f: Front, attempt: number): boolean {
     const ioreq = this.env.ioreq!;
@@ -652,13 +682,18 @@ export class DeviceHost {
     if (f.final || this.halted) return;
     // virtio-mmio: the guest's vCPU first finishes an access a pause cut short (`settle`)
     if (!this.env.runnable(f.domid) || (f.spec.transport === 'mmio' && !this.settle(f))) {
+      this.env.announce(0, null); // a wait in `settle` announced the guest's device work
       if (this.env.alive(f.domid)) setTimeout(() => this.whenRunnable(f, work), 1);
       return;
     }
     this.env.announce(f.domid, 'init');
+    const outer = f.initialising; // a re-initialisation may run within an initialisation
     f.initialising = true;
-    work();
-    f.initialising = false;
+    try {
+      work();
+    } finally {
+      f.initialising = outer;
+    }
     this.env.announce(0, null);
     if (f.interrupted) this.reinitialise(f);
   }

@@ -232,7 +232,7 @@ export class DomainHost {
       case 'device-model':
         return this.reply({ type: 'ack', id: c.id, ok: this.devices.deviceModelFault(c.device, c.fault) });
       case 'device-model-close':
-        return this.devices.closeDeviceModel(c.device, () => this.reply({ type: 'ack', id: c.id }));
+        return this.devices.closeDeviceModel(c.device, () => this.reply({ type: 'device-closed', device: c.device }));
       case 'device-removed':
         return this.devices.removed(c.device);
       case 'crash':

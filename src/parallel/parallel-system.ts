@@ -129,8 +129,8 @@ export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', '
 /**
  * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint),
  * `stall`, `balloon` (its INVALIDATE broadcast to a guest's device models), the device models' death
- * and misbehaviour and `xenstore_tamper` among them; `dm_start_fail` needs libxl's device-model start,
- * which only the deterministic runtime has.
+ * and misbehaviour and `xenstore_tamper` among them; `dm_start_fail` (a start made to fail at a
+ * moment a strategy picks) stays the deterministic runtime's — a scenario's `dmStart` runs here.
  */
 export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave', 'xenstore_tamper'] as const;
 /**
@@ -348,6 +348,8 @@ class ParallelRun {
       this.scheduleEvents();
       for (const d of this.scenario.domains) if (slowStart(this.scenario, d.name)) this.startDeviceModelsLate(d.domid);
       const end = await this.untilEnd(startedAt);
+      this.over = true;
+      this.stopDomExc(); // no on_* action starts while the workers halt
       for (const t of this.timers) clearTimeout(t);
       const wallMs = performance.now() - startedAt;
       await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'halt', id }))));
@@ -444,7 +446,8 @@ class ParallelRun {
    * libxl's add of each virtio-mmio disk (§5.10), as the deterministic runtime makes it: the device
    * model's domain gets XEN_DOMCTL_set_target over the guest (dom0 is privileged already), and the
    * device's xenstore nodes are written. The device model itself starts in its domain's worker as
-   * that worker boots — before any guest runs (`DeviceHost`).
+   * that worker boots — before any guest runs (`DeviceHost`) — except a slow or failing one
+   * (`dmStart`): its guest waits paused, and its devices are added once it is up (`startDeviceModelsLate`).
    */
   private addMmioDevices(): void {
     for (const spec of this.scenario.devices) if (spec.transport === 'mmio' && !slowStart(this.scenario, spec.frontend)) this.addMmioDevice(spec);
@@ -465,32 +468,31 @@ class ParallelRun {
     const start = deviceModelStartOf(devices);
     const domid = this.current.get(sid)!;
     let over = false;
-    const fail = () => {
+    // libxl gives up: the half-built domain is destroyed (its create ends ERROR_FAIL), once
+    const fail = (): Promise<void> | undefined => {
+      if (over) return;
       over = true;
       this.toolstack.get(sid)!.push('create ERROR_FAIL');
       return this.destroy(domid);
     };
     const timeout = setTimeout(() => {
-      if (!over) this.events = this.events.then(fail);
+      if (over) return;
+      this.actionsLeft++;
+      this.events = this.events.then(fail).finally(() => this.actionsLeft--);
     }, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale);
     this.timers.push(timeout);
     this.at(start.delayMs, async () => {
       if (over) return; // given up on: the device model finds no guest, and exits
       clearTimeout(timeout);
       if (start.fails || this.hv.life(domid) !== 'alive') return fail(); // libxl sees its child die
-      let up = true;
-      for (const d of devices) {
-        const be = this.current.get(this.sidOf(d.backend))!;
-        if (be !== 0) this.ioreq!.setDeviceModel(domid, be);
-        up &&= await this.request(this.workerOf(be), (id) => ({ type: 'device-model', device: d.name, fault: 'restart', id }));
-      }
-      if (!up) return fail();
+      for (const d of devices) if (!(await this.deviceModelUp(d))) return fail();
+      if (over || this.hv.life(domid) !== 'alive') return;
       over = true;
-      for (const d of devices) this.addMmioDevice(d);
       this.actors.get(domid)!.send({ type: 'UNPAUSE' });
       this.send(this.workerOf(domid), { type: 'kick', domid });
     });
   }
+
 
   /**
    * libxl's add of one virtio-mmio disk towards the domains its ends have now — at boot, or when its
@@ -507,6 +509,22 @@ class ParallelRun {
 
   private sidOf(name: string): number {
     return this.scenario.domains.find((d) => d.name === name)!.domid;
+  }
+
+  /**
+   * Device `d`'s device model starts in its domain's thread (a supervisor's restart, a slow start
+   * come due): set_target first, then — once it serves — libxl's nodes for it written (`xenstoreOps`).
+   * False when it did not start (one runs already, the device was removed, a domain is gone, its
+   * bring-up refused).
+   */
+  private async deviceModelUp(d: ScenarioDevice): Promise<boolean> {
+    const fe = this.current.get(this.sidOf(d.frontend))!;
+    const be = this.current.get(this.sidOf(d.backend))!;
+    if (this.removedDevices.has(d.name) || this.hv.life(fe) !== 'alive' || this.hv.life(be) !== 'alive') return false;
+    if (be !== 0) this.ioreq!.setDeviceModel(fe, be);
+    if (!(await this.request(this.workerOf(be), (id) => ({ type: 'device-model', device: d.name, fault: 'restart', id })))) return false;
+    this.mmioXenstoreOps.set(d.name, (this.mmioXenstoreOps.get(d.name) ?? 0) + announceVirtioMmio(this.xenstored!.api, fe, be, d.name, mmioWindow(this.scenario.devices, d).base));
+    return true;
   }
 
   private startWorkers(pool: Piscina): Array<Promise<void>> {
@@ -546,6 +564,8 @@ class ParallelRun {
     } else if (m.type === 'ack') {
       this.acks.get(m.id)?.done(m.ok ?? true);
       this.acks.delete(m.id);
+    } else if (m.type === 'device-closed') {
+      for (const closed of this.closing.get(m.device)?.splice(0) ?? []) closed();
     } else if (m.type === 'device-final') this.finalDevices.add(m.name);
     else this.finalApps.add(m.name);
     this.onWorkerReport?.();
@@ -741,7 +761,7 @@ class ParallelRun {
     // whose kernel starts their device models (a guest whose devices need a new one is not restarted here)
     const name = this.specOf(sid).name;
     for (const d of this.scenario.devices) {
-      if (d.transport === 'mmio' && d.backend === name && this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'alive') this.addMmioDevice(d);
+      if (d.transport === 'mmio' && d.backend === name && !this.removedDevices.has(d.name) && this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'alive') this.addMmioDevice(d);
     }
     await this.request(worker, (id) => ({ type: 'restart', from: domid, domid: next, domids: [...this.current], id }));
     this.backendsUp(sid, next);
@@ -848,11 +868,9 @@ class ParallelRun {
       }
       if (!(await fault('kill'))) continue;
       this.at(this.scenarioNow() + (delayMs ?? 1), async () => {
+        if (!(await this.deviceModelUp(d))) return;
         const fe = this.current.get(this.sidOf(d.frontend))!;
-        const be = this.current.get(this.sidOf(d.backend))!;
-        if (this.hv.life(fe) !== 'alive' || this.hv.life(be) !== 'alive') return;
-        this.addMmioDevice(d);
-        if (await fault('restart')) this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid: be });
+        this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid: this.current.get(this.sidOf(d.backend))! });
       });
     }
   }
@@ -868,7 +886,10 @@ class ParallelRun {
     const name = this.specOf(domid).name;
     return new Promise((resolve) =>
       this.deviceTeardown().detach(name, domid, device, (result) => {
-        if (result === 'removed') this.send(this.workerOf(domid), { type: 'device-removed', device });
+        if (result === 'removed') {
+          this.removedDevices.add(device);
+          this.send(this.workerOf(domid), { type: 'device-removed', device });
+        }
         resolve();
       }),
     );
@@ -905,13 +926,19 @@ class ParallelRun {
   }
 
   private teardown: DeviceTeardown | undefined;
+  /** libxl's removals waiting for a device model's Closed, by device (answered by `device-closed`). */
+  private readonly closing = new Map<string, Array<() => void>>();
+  /** Devices libxl removed (detach): no device model serves them again. */
+  private readonly removedDevices = new Set<string>();
+  /** The run is over: libxl's watches and waits stop. */
+  private over = false;
   /** What libxl's removal monitors found (R9's dead-backend-wait; none with its bug off). */
   private readonly teardownViolations: string[] = [];
 
   /** libxl's device removal over this thread's xenstore, its backends' answers from their threads. */
   private deviceTeardown(): DeviceTeardown {
     const whenRunning = (domid: number, work: () => void): void => {
-      if (this.hv.life(domid) === 'gone') return;
+      if (this.over || this.hv.life(domid) === 'gone') return;
       if ((this.hv.domctl.getInfo(domid).flags & XEN_DOMINF_running) === 0) return void setTimeout(() => whenRunning(domid, work), 1);
       work();
     };
@@ -929,7 +956,9 @@ class ParallelRun {
         return () => clearTimeout(t);
       },
       backendCloses: (_frontend, d, closed) => {
-        void this.request(this.workerOf(d.backendDomid), (id) => ({ type: 'device-model-close', device: d.name, id })).then(() => closed());
+        if (!this.closing.has(d.name)) this.closing.set(d.name, []);
+        this.closing.get(d.name)!.push(closed);
+        this.send(this.workerOf(d.backendDomid), { type: 'device-model-close', device: d.name });
       },
       violate: (what) => this.teardownViolations.push(what),
     });

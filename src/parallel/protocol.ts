@@ -36,9 +36,10 @@ export type HostCommand =
   | { type: 'device-model'; device: string; fault: DeviceModelFault; id: number }
   /**
    * libxl's removal of virtio-mmio device `device` reached its device model here (be/state=Closing):
-   * it unmaps its window, answers what is in flight and destroys its server; acknowledged once done.
+   * it unmaps its window, answers what is in flight and destroys its server, then answers
+   * `device-closed` (libxl's own timeout bounds the wait: no ack the run would wait for).
    */
-  | { type: 'device-model-close'; device: string; id: number }
+  | { type: 'device-model-close'; device: string }
   /** libxl removed virtio-mmio device `device`: the guest's workload on it is over (what it had in flight abandoned). */
   | { type: 'device-removed'; device: string }
   | { type: 'crash' }
@@ -47,7 +48,7 @@ export type HostCommand =
   | { type: 'finish' };
 
 /** Worker → main thread. */
-export type HostReply = { type: 'ready' } | { type: 'ack'; id: number; ok?: boolean } | { type: 'app-final'; name: string } | { type: 'device-final'; name: string };
+export type HostReply = { type: 'ready' } | { type: 'ack'; id: number; ok?: boolean } | { type: 'device-closed'; device: string } | { type: 'app-final'; name: string } | { type: 'device-final'; name: string };
 
 /**
  * What a worker reports when it finishes: its thread and, per hosted domain, VIRQ handler runs and

@@ -593,7 +593,10 @@ export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend:
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     let init: ReturnType<typeof initialiseDevice> | null = null;
     let stopped = false;
-    /** Initialisations run: the first, then one per device model started again (`DeviceHost.backendUp`). */
+    /**
+     * Initialisations run: the first, then one per device model started again (`DeviceHost.backendUp`)
+     * and one per initialisation a pause cut short (`DeviceHost.settle`): `recoveries` counts the rest.
+     */
     let starts = 0;
     const answered = () => transport.exits - transport.unanswered;
     return {

@@ -91,8 +91,8 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     await expect(runParallel(stress, { workers: 0 })).rejects.toThrow(/workers must be an integer in \[1, 64\], got 0/);
     await expect(runParallel(stress, { workers: 2, workerCrash: { worker: 3, atMs: 1 } })).rejects.toThrow(/workerCrash.worker 3/);
     // what it does not run yet is refused at its line, not silently left out
-    const slowDeviceModel = loadScenario('scenarios/races/r16-dm-start-timeout.yaml');
-    await expect(runParallel(slowDeviceModel, { workers: 2 })).rejects.toThrow(/r16-dm-start-timeout\.yaml:\d+: device vda: dmStart \(a device model's slow or failed start, and libxl's timeout\) is not run by the parallel runtime yet .*; run this scenario with --runtime deterministic/);
+    const startFails = parseScenario(`${readFileSync('scenarios/races/r16-dm-start-timeout.yaml', 'utf8')}faults:\n  - { kind: dm_start_fail, domain: guest, at: 1ms }\n`, 'r16-fail.yaml');
+    await expect(runParallel(startFails, { workers: 2 })).rejects.toThrow(/r16-fail\.yaml:\d+: fault kind "dm_start_fail" is not supported by the parallel runtime yet \(it runs .*\); run this scenario with --runtime deterministic/);
     await expect(runParallel(loadScenario('scenarios/network-driver-domain.yaml'), { workers: 2 })).rejects.toThrow(/network-driver-domain\.yaml:\d+: vif of \w+: PV vifs .* not run by the parallel runtime yet/);
     const toolstackBug = parseScenario(`${readFileSync('scenarios/tiny.yaml', 'utf8')}bugs: { halfBuiltDomainKept: true }\n`, 'tiny-bug.yaml');
     await expect(runParallel(toolstackBug, { workers: 2 })).rejects.toThrow(/tiny-bug\.yaml:\d+: bugs: halfBuiltDomainKept is a bug the parallel runtime does not model \(it runs sendvReturnsZeroWhenQueued, pendingLengthZero, introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: the hypervisor's and xenstored's\)/);

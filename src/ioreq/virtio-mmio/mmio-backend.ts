@@ -94,6 +94,8 @@ export class VirtioMmioBackend {
    */
   misbehave = false;
   private readonly flipping = new Set<number>();
+  /** vCPUs whose slot it wrote back to READY (R3): it takes nothing there again — Xen crashes the guest on seeing it. */
+  private readonly wroteBack = new Set<number>();
   private readonly page: GuestMemory;
   private readonly ports: number[];
   private readonly unlisten: () => void;
@@ -138,7 +140,7 @@ export class VirtioMmioBackend {
 
   /** Takes vCPU `vcpu`'s request, performs it on the registers, answers and notifies. */
   serve(vcpu: number): void {
-    if (!this.running) return;
+    if (!this.running || this.wroteBack.has(vcpu)) return;
     // R3's misbehaving model has its request in flight until the flip's second run
     if (this.awaiting[vcpu] === 1 && (!this.misbehave || this.flipping.has(vcpu))) {
       this.awaiting[vcpu] = 0;
@@ -184,12 +186,15 @@ export class VirtioMmioBackend {
   /**
    * R3, in two runs of the device model: first the request is taken (INPROCESS) and notified, so
    * Xen's check sees INPROCESS; at the next run the slot is written back to READY and notified
-   * again — a backwards move Xen must catch (XSA-262). The second run is cued like a notification
-   * (`onPending`), or made at once when serving on notification.
+   * again — a backwards move Xen must catch (XSA-262). The second run is cued by `cueSecondRun` when
+   * given, else like a notification (`onPending`), or made at once when serving on notification.
    */
-  private flipBackwards(vcpu: number): void {
+  private flipBackwards(vcpu: number, cued = false): void {
     const port = this.ports[vcpu];
-    if (this.flipping.delete(vcpu)) {
+    if (this.flipping.has(vcpu)) {
+      if (this.options.cueSecondRun && !cued) return; // its second run comes at its cue (`secondRun`)
+      this.flipping.delete(vcpu);
+      this.wroteBack.add(vcpu);
       this.misbehave = false;
       setSlotState(this.page, vcpu, STATE_IOREQ_READY);
       this.options.ioreq.evtchnSend(this.options.emulator, port);
@@ -201,6 +206,20 @@ export class VirtioMmioBackend {
     if (this.options.cueSecondRun) this.options.cueSecondRun(vcpu);
     else if (this.serveOnNotify) this.flipBackwards(vcpu);
     else this.options.onPending?.(vcpu);
+  }
+
+  /**
+   * R3's second run for `vcpu`, at the cue `cueSecondRun` gave (nothing once it ran, or the device
+   * model stopped): the write-back is all the answer the request gets, so a removal waits no more for it.
+   */
+  secondRun(vcpu: number): void {
+    if (!this.running || !this.flipping.has(vcpu)) return;
+    this.flipBackwards(vcpu, true);
+    if (this.awaiting[vcpu] === 1) {
+      this.awaiting[vcpu] = 0;
+      this.awaitingCount--;
+    }
+    if (this.removals.length > 0 && this.awaitingCount === 0) this.finishRemoval();
   }
 
   private perform(req: IoreqT): bigint | undefined {
