@@ -385,7 +385,7 @@ export class DeviceHost {
     if (back) {
       // a new kernel of its domain (a restart): the old device model died with the old one, no DM op
       // (its server stays until the guest's teardown, R5); a new one serves the same disk
-      this.retire(back);
+      this.retire(back)?.abandon();
       back.domid = domid;
       back.target = frontendDomid;
     } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, retiredErrors: 0, closed: false, closing: [] }));

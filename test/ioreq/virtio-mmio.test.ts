@@ -37,6 +37,18 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     expect(ok.backend.requests).toBe(3);
   });
 
+  it('a device model abandoned with its domain\'s kernel (R5) hears nothing more and makes no DM op: its server stays, an access to it is not answered', () => {
+    const { ioreq, backend, mmio } = setUp();
+    expect(mmio.probe().kind).toBe('device');
+    const answered = backend.requests;
+    backend.abandon();
+    expect(backend.running).toBe(false);
+    expect(ioreq.servers(TARGET).map((s) => s.id)).toEqual([backend.id]); // no destroy_ioreq_server
+    expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(0xffffffff); // sent to its server, nothing answers in time
+    expect(backend.requests).toBe(answered);
+    expect(ioreq.vcpuBlocked(TARGET, 0)).toBe(true); // the vCPU waits on it in Xen
+  });
+
   it('§1.8 nothing answers outside the window: a probe of the next device slot reads all-ones (x86, no server)', () => {
     const { ioreq } = setUp();
     expect(new VirtioMmioTransport(ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO_DEVICE_STRIDE).probe()).toEqual({ kind: 'ignored', why: 'wrong magic value 0xffffffff' });

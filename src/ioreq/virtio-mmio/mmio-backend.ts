@@ -251,6 +251,17 @@ export class VirtioMmioBackend {
   }
 
   /**
+   * The device model's process went with its domain's kernel: it hears nothing more, and makes no
+   * DM op — its server stays until the guest's teardown, its emulator gone (R5).
+   */
+  abandon(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.pending.length = 0;
+    this.unlisten();
+  }
+
+  /**
    * Stops listening and destroys the server (§5.8a step 8); 0 or -errno. A removal that waited for
    * requests in flight ends with it (the device model exits, a `dm_death`: the device is gone too).
    */
