@@ -43,6 +43,8 @@ export const IOREQ_ANSWER_TIMEOUT_MS = 10_000;
  * (scenario ms × `timeScale`): the guest's vCPU, in its own thread, looks every 0.1 ms while it waits.
  */
 const MISBEHAVE_LOOK_MAX_MS = 100;
+/** Slices of a vCPU's wait (0.1 ms each) after which it looks whether its device model is paused. */
+const PAUSED_EMULATOR_LOOK_AFTER = 10;
 /** The longest a device's workload waits before it looks again when a batch got nowhere. */
 const IDLE_BATCH_DELAY_MAX_MS = 32;
 /** Drops the device's pending batch. */
@@ -606,8 +608,9 @@ export class DeviceHost {
     // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU blocked)
     if (now >= f.deadline || ioreq.waitsOnDeadEmulator(f.domid)) return false;
     // a paused device model answers once its domain runs again: the wait is cut short meanwhile, as
-    // for a paused guest below, rather than holding the thread for the pause
-    if (this.waitsOnPausedEmulator(f.domid)) return false;
+    // for a paused guest below, rather than holding the thread for the pause (looked for once the
+    // answer is late: a live device model's comes within a few slices, and the look reads every server)
+    if (attempt >= PAUSED_EMULATOR_LOOK_AFTER && this.waitsOnPausedEmulator(f.domid)) return false;
     // paused (or gone) while Xen holds its vCPU: the access is cut short here rather than holding the
     // thread, the vCPU still waiting in Xen; it completes before the guest's next device work
     // (`settle`), and an initialisation it cut short runs again (SIM CHOICE, docs/parallel.md)
