@@ -11,7 +11,8 @@ import { IoreqTables, type IoreqTableBuffers } from './tables.js';
 import { wakeVcpu } from './completion.js';
 import { slotState } from './ioreq-page.js';
 import { broadcastInvalidate, sendBuffered, vcpuAccess, vcpuSendReturned, type AccessResult, type IoreqAccess } from './send.js';
-import type { IoreqServer } from './server.js';
+import type { DomainRef, IoreqServer } from './server.js';
+import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { destroyAllServers } from './teardown.js';
 
 /** Options of `createIoreq`. */
@@ -309,12 +310,32 @@ export class Ioreq {
    * until the target itself is destroyed. Today's Xen, not a bug.
    */
   waitsOnDeadEmulator(target: number): boolean {
+    return this.waitsOnEmulators(target, (emulator) => !sameDomain(this.hv, emulator) || this.hv.life(emulator.domid) !== 'alive');
+  }
+
+  /**
+   * True when a vCPU of `target` waits on servers whose emulators' domains are all paused (alive, not
+   * running): they answer once they run. An emulator's domain may be reaped meanwhile by another
+   * thread: gone counts as not paused (`waitsOnDeadEmulator` answers for it).
+   */
+  waitsOnPausedEmulator(target: number): boolean {
+    return this.waitsOnEmulators(target, (emulator) => {
+      try {
+        return this.hv.life(emulator.domid) === 'alive' && (this.hv.domctl.getInfo(emulator.domid).flags & XEN_DOMINF_running) === 0;
+      } catch {
+        return false; // reaped between the two reads
+      }
+    });
+  }
+
+  /** True when a blocked vCPU of `target` waits on at least one server, and `all` holds for every such server's emulator. */
+  private waitsOnEmulators(target: number, all: (emulator: DomainRef) => boolean): boolean {
     const t = this.host.tables.target(target);
     if (!t) return false;
     return t.io.some((io, v) => {
       if (!io.blocked) return false;
       const waited = t.servers.filter((s) => s?.vcpus[v]?.pending);
-      return waited.length > 0 && waited.every((s) => !sameDomain(this.hv, s!.emulator) || this.hv.life(s!.emulator.domid) !== 'alive');
+      return waited.length > 0 && waited.every((s) => all(s!.emulator));
     });
   }
 

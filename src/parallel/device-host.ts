@@ -16,7 +16,6 @@ import type { NetBridge } from '../virtio/net/bridge.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import { VIRQ_ARGO } from '../xen/virq.js';
-import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 
 /**
  * How long a front end waits for a control answer from a back end in another thread, in scenario
@@ -548,29 +547,12 @@ export class DeviceHost {
   }
 
   /**
-   * True when every server the guest's vCPU 0 waits on has its emulator's domain paused (alive, not
-   * running). The emulator's domain lives in another thread and may be reaped meanwhile: gone counts
-   * as not paused (`waitsOnDeadEmulator` answers for it).
-   */
-  private waitsOnPausedEmulator(domid: number): boolean {
-    const hv = this.env.hv;
-    const paused = (emulator: number): boolean => {
-      try {
-        return hv.life(emulator) === 'alive' && (hv.domctl.getInfo(emulator).flags & XEN_DOMINF_running) === 0;
-      } catch {
-        return false; // reaped between the two reads
-      }
-    };
-    const waited = this.env.ioreq!.servers(domid).filter((s) => s.vcpus[0]?.pending);
-    return waited.length > 0 && waited.every((s) => paused(s.emulator));
-  }
-
-  /**
    * The guest's vCPU 0 catches up with what a pause left it (SIM CHOICE, docs/parallel.md): it
    * completes the access Xen still holds it on — one whose wait a pause cut short, an INVALIDATE
    * broadcast — waiting for the answer as a trapped access does, then executes, in order, the accesses
-   * it could not execute meanwhile (`replays`), as Xen runs those instructions when the vCPU runs. Answers are dropped: the
-   * driver went on without them (a read of an initialisation it cut short has it initialise again).
+   * it could not execute meanwhile (`replays`), as Xen runs those instructions when the vCPU runs.
+   * Answers are dropped: the driver went on without them (a read of an initialisation it cut short
+   * has it initialise again).
    * True once the vCPU is free and nothing waits; false while Xen holds it still (paused again, its
    * device model dead: R5).
    */
@@ -610,7 +592,7 @@ export class DeviceHost {
     // a paused device model answers once its domain runs again: the wait is cut short meanwhile, as
     // for a paused guest below, rather than holding the thread for the pause (looked for once the
     // answer is late: a live device model's comes within a few slices, and the look reads every server)
-    if (attempt >= PAUSED_EMULATOR_LOOK_AFTER && this.waitsOnPausedEmulator(f.domid)) return false;
+    if (attempt >= PAUSED_EMULATOR_LOOK_AFTER && ioreq.waitsOnPausedEmulator(f.domid)) return false;
     // paused (or gone) while Xen holds its vCPU: the access is cut short here rather than holding the
     // thread, the vCPU still waiting in Xen; it completes before the guest's next device work
     // (`settle`), and an initialisation it cut short runs again (SIM CHOICE, docs/parallel.md)

@@ -939,7 +939,7 @@ class ParallelRun {
   private deviceTeardown(): DeviceTeardown {
     const whenRunning = (domid: number, work: () => void): void => {
       if (this.over || this.hv.life(domid) === 'gone') return;
-      if ((this.hv.domctl.getInfo(domid).flags & XEN_DOMINF_running) === 0) return void setTimeout(() => whenRunning(domid, work), 1);
+      if (!this.runnable(domid)) return void setTimeout(() => whenRunning(domid, work), 1);
       work();
     };
     this.teardown ??= new DeviceTeardown({
