@@ -31,6 +31,7 @@ import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
+import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
 import { LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
 import { deviceModelStartOf } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
@@ -134,10 +135,11 @@ export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', '
  */
 export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave', 'xenstore_tamper'] as const;
 /**
- * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread) and
- * xenstored's (in the main thread's xenstored): R11's introduction of a dom0less guest, R12's live update.
+ * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
+ * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
+ * update) and xl devd's (R7, in a driver domain).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice'] as const satisfies readonly HistoricalBug[];
 /**
  * What runs here on a virtio-mmio device's domains besides the faults on their Argo VIRQs and rings,
  * `balloon` and the device-model faults: either may be paused, suspended and stalled (a paused device
@@ -221,7 +223,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's and xenstored's); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's and xl devd's); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
@@ -238,9 +240,9 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   }
   const mmioRefusal = mmioLifecycleRefusal(scenario);
   if (mmioRefusal) throw new Error(mmioRefusal);
-  if (scenario.vifs.length > 0) {
+  if (scenario.vifs.length > 0 && !scenario.domains.some((d) => d.control)) {
     throw new Error(
-      `${scenario.source.file}:${scenario.vifs[0].line}: vif of ${scenario.vifs[0].frontend}: PV vifs (xenstore, netback, xl devd) are not run by the parallel runtime yet; run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${scenario.vifs[0].line}: vif of ${scenario.vifs[0].frontend}: a PV vif needs a control domain (domid 0, or control: true), where libxl adds it and xenstored runs; add one to domains`,
     );
   }
   if (options.pool && (options.pool.maxThreads !== workers || options.pool.options.concurrentTasksPerWorker !== 1)) {
@@ -268,7 +270,7 @@ class ParallelRun {
   private readonly finalDevices = new Set<string>();
   private readonly acks = new Map<number, { worker: number; done: (ok: boolean) => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
-  private readonly timers: Array<ReturnType<typeof setTimeout>> = [];
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   /** Per scenario domid, the toolstack operations run on its domain, in order. */
   private readonly toolstack = new Map<number, string[]>();
   /** Scenario domid → the domid its domain has now (on_*=restart gives it a new one, as xl does). */
@@ -298,6 +300,10 @@ class ParallelRun {
   private readonly ioreq: Ioreq | undefined;
   /** Per virtio-mmio device, the xenstore operations libxl's device add made. */
   private readonly mmioXenstoreOps = new Map<string, number>();
+  /** The scenario's PV vifs and xl devd in their driver domains, over this thread's xenstore (`vifNetwork`). */
+  private readonly network: VifNetwork | undefined;
+  /** Steps run on a domain's behalf (`domainStep`) not yet due or not yet run: the run is not quiet meanwhile. */
+  private domainStepsLeft = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -327,6 +333,7 @@ class ParallelRun {
       const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: scenario.bugs.liveUpdateDyingDomainFatal });
       this.hv.onLifecycle(({ domid, change }) => (change === 'dead' ? xenstored.domainDead(domid) : undefined));
       this.xenstored = xenstored;
+      if (scenario.vifs.length > 0) this.network = this.vifNetwork(xenstored);
     }
   }
 
@@ -346,6 +353,8 @@ class ParallelRun {
       this.watchDomainExceptions();
       for (const d of this.scenario.domains) if (d.dom0less) this.xenstored?.initDom0less(this.current.get(d.domid)!, d.name);
       this.scheduleEvents();
+      // libxl's add of the vifs (and devd in each driver domain) as time starts, with the kernels running
+      this.network?.start();
       for (const d of this.scenario.domains) if (slowStart(this.scenario, d.name)) this.startDeviceModelsLate(d.domid);
       const end = await this.untilEnd(startedAt);
       this.over = true;
@@ -480,7 +489,7 @@ class ParallelRun {
       this.actionsLeft++;
       this.events = this.events.then(fail).finally(() => this.actionsLeft--);
     }, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale);
-    this.timers.push(timeout);
+    this.timers.add(timeout);
     this.at(start.delayMs, async () => {
       if (over) return; // given up on: the device model finds no guest, and exits
       clearTimeout(timeout);
@@ -636,14 +645,12 @@ class ParallelRun {
     this.timedLeft++;
     if (due) this.timedDueLeft++;
     const delay = Math.max(0, this.eventsStartedAt + ms * this.timeScale - performance.now());
-    this.timers.push(
-      setTimeout(() => {
-        this.events = this.events.then(what).finally(() => {
-          this.timedLeft--;
-          if (due) this.timedDueLeft--;
-        });
-      }, delay),
-    );
+    this.later(delay, () => {
+      this.events = this.events.then(what).finally(() => {
+        this.timedLeft--;
+        if (due) this.timedDueLeft--;
+      });
+    });
   }
 
   /** Scenario milliseconds since the timed events started. */
@@ -754,6 +761,7 @@ class ParallelRun {
     while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone' || (this.sids.has(next) && this.sids.get(next) !== sid)) next++;
     if (next >= DOMID_FIRST_RESERVED) throw new Error(`restart of ${this.specOf(sid).name}: no free domid from ${sid}`);
     this.boot(next, sid);
+    this.network?.created(this.specOf(sid).name); // libxl adds its vifs as it creates it
     const memory = this.hv.domain(next)!.memory.buffer;
     await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'attach', domid: next, memory, id }))));
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.delete(w.name); // the new kernel reports them
@@ -770,11 +778,13 @@ class ParallelRun {
   /**
    * The domain of scenario domid `sid` runs a new kernel as `domid` (a restart, a soft reset): the
    * back ends of its VirtIO-Argo devices listen there again, and each front end whose domain still
-   * lives re-initialises towards it (as the deterministic runtime's `startKernel`).
+   * lives re-initialises towards it; a driver domain's init starts xl devd again (as the
+   * deterministic runtime's `startKernel`).
    */
   private backendsUp(sid: number, domid: number): void {
     if (this.hv.life(domid) !== 'alive') return;
     const name = this.specOf(sid).name;
+    this.network?.kernelUp(name, domid);
     for (const d of this.scenario.devices) {
       if (d.backend !== name) continue;
       const fe = this.current.get(this.scenario.domains.find((x) => x.name === d.frontend)!.domid)!;
@@ -905,7 +915,7 @@ class ParallelRun {
    */
   private async removeDevices(domid: number): Promise<void> {
     const name = this.specOf(domid).name;
-    if (!this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name)) return;
+    if (!hasXenstoreDevices(this.scenario, name)) return;
     const teardown = this.deviceTeardown();
     const removal = teardown.removalFor(name);
     await new Promise<void>((resolve) => {
@@ -935,13 +945,65 @@ class ParallelRun {
   /** What libxl's removal monitors found (R9's dead-backend-wait; none with its bug off). */
   private readonly teardownViolations: string[] = [];
 
+  /** `run` `ms` wall milliseconds from now, unless the run ended first; returns its cancel. */
+  private later(ms: number, run: () => void): () => void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      run();
+    }, ms);
+    this.timers.add(t);
+    return () => {
+      clearTimeout(t);
+      this.timers.delete(t);
+    };
+  }
+
+  /**
+   * Runs `work` as a step of domain `domid` `delayMs` scenario ms from now, once its vCPUs run: a
+   * step of its kernel or userspace whose every effect is a xenstore request — a xenbus watch handler
+   * (a device model's `Closing`, netback, netfront), xl devd's event loop, a hotplug script's exit.
+   * SIM CHOICE (docs/parallel.md "PV vifs"): this thread runs them on the domain's behalf, where
+   * xenstored answers each request anyway; none waits on a hypercall its worker would make. A step
+   * due or queued keeps the run from ending idle; one held by a paused domain does not.
+   */
+  private domainStep(domid: number, delayMs: number, work: () => void): void {
+    this.domainStepsLeft++;
+    const step = () => {
+      this.domainStepsLeft--;
+      this.whenRunning(domid, work);
+    };
+    if (delayMs === 0) setImmediate(step);
+    else this.later(delayMs * this.timeScale, step);
+  }
+
+  /** `work` now if domain `domid` runs, else once it does (looked at every millisecond); never once it is gone or the run is over. */
+  private whenRunning(domid: number, work: () => void): void {
+    if (this.over || this.hv.life(domid) === 'gone') return;
+    if (!this.runnable(domid)) return void this.later(1, () => this.whenRunning(domid, work));
+    work();
+  }
+
+  /**
+   * The scenario's PV vifs (`VifNetwork`, as the deterministic runtime runs them): libxl's add in this
+   * thread as each frontend is created; netback and xl devd in the driver domain, netfront in the
+   * guest, each a `domainStep` of its domain; devd's libxl timers are its domain's too.
+   */
+  private vifNetwork(xenstored: ParallelXenstored): VifNetwork {
+    return new VifNetwork(this.scenario, this.seed, {
+      store: xenstored.api,
+      step: (domid, _label, delayMs, work) => this.domainStep(domid, delayMs, work),
+      timer: (domid, ms, run) => this.later(ms * this.timeScale, () => this.whenRunning(domid, run)),
+      domidOf: (name) => {
+        const domid = this.current.get(this.sidOf(name))!;
+        return this.hv.life(domid) === 'gone' ? undefined : domid;
+      },
+      nameOf: (domid) => this.specOf(domid).name,
+      violate: (what) => this.teardownViolations.push(what),
+    });
+  }
+
   /** libxl's device removal over this thread's xenstore, its backends' answers from their threads. */
   private deviceTeardown(): DeviceTeardown {
-    const whenRunning = (domid: number, work: () => void): void => {
-      if (this.over || this.hv.life(domid) === 'gone') return;
-      if (!this.runnable(domid)) return void setTimeout(() => whenRunning(domid, work), 1);
-      work();
-    };
     this.teardown ??= new DeviceTeardown({
       store: this.xenstored!.api,
       devicesFromFrontendPaths: false,
@@ -949,13 +1011,11 @@ class ParallelRun {
       exists: (domid) => this.hv.life(domid) !== 'gone',
       nameOf: (domid) => this.specOf(domid).name,
       // the backend's xenbus watch runs once its domain runs; libxl's at once
-      asDomain: (domid, _label, work) => setImmediate(() => whenRunning(domid, work)),
+      asDomain: (domid, _label, work) => this.domainStep(domid, 0, work),
       asToolstack: (_name, _label, work) => setImmediate(work),
-      timer: (_name, ms, run) => {
-        const t = setTimeout(run, ms * this.timeScale);
-        return () => clearTimeout(t);
-      },
+      timer: (_name, ms, run) => this.later(ms * this.timeScale, run),
       backendCloses: (_frontend, d, closed) => {
+        if (d.type === 'vif') return closed(); // netback closes its device (xenbus_frontend_closed) in this step
         if (!this.closing.has(d.name)) this.closing.set(d.name, []);
         this.closing.get(d.name)!.push(closed);
         this.send(this.workerOf(d.backendDomid), { type: 'device-model-close', device: d.name });
@@ -984,6 +1044,7 @@ class ParallelRun {
     if (this.hv.life(domid) === 'gone') return;
     this.markAppsFinal(domid);
     this.quarantined.get(this.sids.get(domid)!)!.add(domid);
+    this.network?.kernelGone(this.specOf(domid).name);
     const actor = this.actors.get(domid)!;
     this.tornDown(domid, () => {
       actor.send({ type: 'DESTROY' });
@@ -998,6 +1059,7 @@ class ParallelRun {
     await this.request(worker, (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) !== 'alive') return;
     this.markAppsFinal(domid);
+    this.network?.kernelGone(this.specOf(domid).name); // its netfronts and xl devd were the old kernel's
     this.xenstored?.domainGone(domid); // evtchn_reset closes the xenstore port: the new kernel is libxl's to introduce
     this.tornDown(domid, reset);
     if (this.hv.life(domid) !== 'alive') return;
@@ -1029,6 +1091,7 @@ class ParallelRun {
       const domid = this.current.get(d.domid)!;
       if (this.hostOf[i] !== worker || this.hv.life(domid) === 'gone') continue;
       this.markAppsFinal(domid);
+      this.network?.kernelGone(d.name);
       const actor = this.actors.get(domid)!;
       actor.send({ type: 'CRASH' });
       this.tornDown(domid, () => {
@@ -1070,7 +1133,7 @@ class ParallelRun {
         // a front end initialising its device (round trips to a back end that may be slow to answer
         // on a loaded machine) moves nothing the records count, yet the run is not idle
         if (this.deviceWork()) lastMoveAt = now;
-        const quiet = this.timedLeft === 0 && this.acks.size === 0 && this.actionsLeft === 0;
+        const quiet = this.timedLeft === 0 && this.acks.size === 0 && this.actionsLeft === 0 && this.domainStepsLeft === 0;
         // idle is a quiet run in which nothing moved: a timed event that just ended (an unpause, a
         // held-back VIRQ delivered) starts the window afresh
         if (!quiet) lastMoveAt = now;
@@ -1121,6 +1184,7 @@ class ParallelRun {
     // monitors xenstore-connect and live-update-survives, judged before the domains go
     const xenbus = this.figures.flatMap((f) => f?.xenbus ?? []);
     const xenstoreConnect = this.xenstored?.violations((domid) => xenbus.find((x) => x.domid === domid)?.written ?? 0, end === 'idle') ?? [];
+    const vifs = this.network?.figures(); // read from the store before the domains go
     const leftovers = this.destroyAllAndCheck();
     // a restarted domain's figures are over every domid it has had, as in the deterministic runtime
     const perDomain = (sid: number) => {
@@ -1152,6 +1216,7 @@ class ParallelRun {
         return { name: d.name, domid, state: states.get(domid)!, toolstack: this.toolstack.get(d.domid)!, ...perDomain(d.domid), ...pick(hostFigures(d.domid)) };
       }),
       ...this.deviceFigures(),
+      ...(vifs ? { vifs } : {}),
       invariantViolations: [...flows.violations, ...this.figures.flatMap((f) => f?.violations ?? []), ...xenstoreConnect, ...this.teardownViolations, ...leftovers, ...(this.watchdog?.reports ?? []).map((r) => r.message)],
       wallMs: Math.round(wallMs),
       workers: Array.from({ length: this.workers }, (_, w) => {

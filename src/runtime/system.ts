@@ -15,7 +15,7 @@ import { ArgoError } from '../guest/argo-error.js';
 import { ArgoGuest } from '../guest/argo-guest.js';
 import type { ArgoRing } from '../guest/argo-ring.js';
 import { platformOf } from '../guest/platform.js';
-import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioRing, ScenarioVif, ScenarioWorkload } from '../scenario/schema.js';
+import type { Scenario, ScenarioDevice, ScenarioDomain, ScenarioFault, ScenarioLifecycleEvent, ScenarioRing, ScenarioWorkload } from '../scenario/schema.js';
 import { ERRNO } from '../xen/errno.js';
 import { DEFAULT_FLASK_POLICY, parseFlaskPolicy, type FlaskPolicy } from '../xsm/flask-policy.js';
 import type { SharedBufferSource } from '../memory/shared-buffers.js';
@@ -33,8 +33,7 @@ import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type Unser
 import type { DeviceWorker } from '../virtio/device-worker.js';
 import { vqHeadViolation } from '../virtio/vq-head-monitor.js';
 import { bridgeFor, NetDeviceRun } from './net-devices.js';
-import { VifRun } from './vif-devices.js';
-import { XlDevd } from './xl-devd.js';
+import { hasXenstoreDevices, VifNetwork } from './vif-devices.js';
 import type { NetBridge } from '../virtio/net/bridge.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import { DeviceTeardown } from './device-teardown.js';
@@ -231,10 +230,8 @@ export class ArgosimSystem {
   private readonly xsConnections = new XenstoredConnections();
   private readonly apps: AppRun[] = [];
   private readonly devices: RunningDevice[] = [];
-  /** The scenario's PV vifs (`vifs[]`). */
-  private readonly vifs: VifRun[] = [];
-  /** xl devd of each driver domain that serves a vif, by scenario name (its running kernel's). */
-  private readonly devds = new Map<string, XlDevd>();
+  /** The scenario's PV vifs (`vifs[]`) and xl devd in their driver domains. */
+  private readonly network: VifNetwork;
   /** virtio-net bridges, by back-end domain and name. */
   private readonly bridges = new Map<string, NetBridge>();
   /** Xen's IOREQ servers, built when a device needs them (virtio-mmio). */
@@ -292,6 +289,7 @@ export class ArgosimSystem {
     this.xs = new XenstoredPort(this.xenstored, this.xenstore);
     this.controlNodes = new ControlNodes(this.xs);
     this.teardown = this.deviceTeardown();
+    this.network = this.vifNetwork();
     this.hv = createHypervisor({
       build: { argo: scenario.build.ARGO },
       argo: { enabled: scenario.boot.argo, macPermissive: scenario.boot.macPermissive },
@@ -352,8 +350,7 @@ export class ArgosimSystem {
     for (const ring of scenario.rings) this.registerRing(ring);
     for (const spec of scenario.workloads) this.startApp(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
     for (const spec of scenario.devices) this.startDevice(spec, new SeededRandom(seeds.int(0, 0x7fffffff)));
-    for (const name of new Set(scenario.vifs.map((v) => v.backend))) this.startDevd(this.domains.get(name)!);
-    for (const spec of scenario.vifs) this.startVif(spec);
+    this.network.start();
     this.booting = false;
     // dom0's init-dom0less introduces the guests Xen built at boot to xenstored (R11)
     for (const spec of scenario.domains) {
@@ -532,7 +529,7 @@ export class ArgosimSystem {
       ...(this.devices.length > 0
         ? { devices: this.devices.map((d) => d.figures()), sharedMappings: this.devices.reduce((n, d) => n + d.figures().sharedMappings, 0) }
         : {}),
-      ...(this.vifs.length > 0 ? { vifs: this.vifs.map((v) => v.figures()) } : {}),
+      ...(this.network.size > 0 ? { vifs: this.network.figures() } : {}),
       invariantViolations: [...this.ledger.violations],
     };
   }
@@ -592,7 +589,7 @@ export class ArgosimSystem {
     });
     const actor = createToolstackActor(wire, {
       // a guest with virtio-mmio devices has a device model to start (lifecycle §6.4 create step 4)
-      input: { domid: spec.domid, deviceModel: this.deviceModels.has(spec.name), halfBuiltDomainKept: this.scenario.bugs.halfBuiltDomainKept, devices: this.hasXenstoreDevices(spec.name), pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
+      input: { domid: spec.domid, deviceModel: this.deviceModels.has(spec.name), halfBuiltDomainKept: this.scenario.bugs.halfBuiltDomainKept, devices: hasXenstoreDevices(this.scenario, spec.name), pvControl: spec.pvControl, autoUnpause: true, onShutdown: spec.onShutdown },
       clock,
       inspect: this.inspector(),
     }).start();
@@ -683,7 +680,7 @@ export class ArgosimSystem {
     this.nameOf.set(domid, spec.name);
     if (!this.booting) host.deferred.push(() => this.startKernel(host)); // runs as a scheduling point once unpaused
     // libxl adds a new incarnation's vifs as it creates it (domcreate_attach_devices)
-    if (!this.booting) for (const vif of this.vifs) if (vif.spec.frontend === spec.name) this.attachVif(vif);
+    if (!this.booting) this.network.created(spec.name);
   }
 
   /**
@@ -700,7 +697,7 @@ export class ArgosimSystem {
    * workloads; a device back end it serves starts again, and the device's front end re-initialises.
    */
   private startKernel(host: DomainHost): void {
-    if (this.devds.has(host.name)) this.startDevd(host); // a driver domain's init starts xl devd again
+    if (!this.booting) this.network.kernelUp(host.name, host.domid); // a driver domain's init starts xl devd again (at boot: `network.start`)
     for (const ring of this.scenario.rings.filter((r) => r.owner === host.name)) this.registerRing(ring);
     for (const app of this.apps) if (app.spec.from === host.name) this.resumeApp(app);
     for (const run of this.devices) {
@@ -791,50 +788,24 @@ export class ArgosimSystem {
   }
 
   /**
-   * A scenario vif (`vifs[]`, `VifRun`): libxl's add in dom0 as the frontend is created, then the
+   * The scenario's PV vifs (`VifNetwork`): libxl's add in dom0 as each frontend is created, then the
    * PV handshake of netback, netfront and the driver domain's xl devd, each a step of its domain.
    */
-  private startVif(spec: ScenarioVif): void {
-    const run = new VifRun(spec, {
+  private vifNetwork(): VifNetwork {
+    return new VifNetwork(this.scenario, this.seed, {
       store: this.xs,
-      asDomain: (domid, label, work) => {
+      step: (domid, label, delayMs, work) => {
         const host = this.byDomid.get(domid);
-        if (host) this.scheduler.schedule({ kind: 'guest', actor: host.name, label, run: () => this.asGuest(host, work) });
+        if (host) this.scheduler.schedule({ kind: 'guest', actor: host.name, label, delayMs, run: () => this.asGuest(host, work) });
       },
+      timer: (domid, ms, run) => {
+        const host = this.byDomid.get(domid)!;
+        return this.scheduler.setTimer(ms, () => this.asGuest(host, run));
+      },
+      domidOf: (name) => this.domidOf(name),
+      nameOf: (domid) => this.nameOf.get(domid) ?? String(domid),
+      violate: (what) => this.violate(what),
     });
-    this.vifs.push(run);
-    this.attachVif(run);
-  }
-
-  /** libxl's add of a vif for its frontend's domain now, if its backend's domain is there to serve it. */
-  private attachVif(run: VifRun): void {
-    const fe = this.domidOf(run.spec.frontend);
-    const be = this.domidOf(run.spec.backend);
-    if (fe !== undefined && be !== undefined) run.attach(fe, be);
-  }
-
-  /**
-   * xl devd in a driver domain (`XlDevd`, lifecycle §6.7 R7), started with its kernel: its steps are
-   * the domain's; its hotplug scripts take 2–20 ms each (SIM CHOICE, docs/races.md R7), drawn from
-   * a generator of its own so that no other draw of the run moves.
-   */
-  private startDevd(host: DomainHost): void {
-    this.devds.get(host.name)?.stop();
-    const rng = new SeededRandom((this.seed ^ (0x0de7d000 + host.domid * 0x9e37)) >>> 0);
-    const devd = new XlDevd(
-      host.domid,
-      {
-        store: this.xs,
-        step: (label, delayMs, work) => this.scheduler.schedule({ kind: 'guest', actor: host.name, label, delayMs, run: () => this.asGuest(host, work) }),
-        timer: (ms, run) => this.scheduler.setTimer(ms, () => this.asGuest(host, run)),
-        scriptMs: () => rng.int(2000, 20000) / 1000,
-        nameOf: (domid) => this.nameOf.get(domid) ?? String(domid),
-        violate: (what) => this.violate(what),
-      },
-      { addSharesDevice: this.scenario.bugs.devdAddSharesDevice },
-    );
-    this.devds.set(host.name, devd);
-    devd.start();
   }
 
   /**
@@ -842,8 +813,7 @@ export class ArgosimSystem {
    * netfronts of its vifs, and a dom0less guest's xenstore connection of the kernel Xen booted.
    */
   private userspaceGone(host: DomainHost): void {
-    this.devds.get(host.name)?.stop();
-    for (const vif of this.vifs) if (vif.spec.frontend === host.name) vif.frontendDown();
+    this.network.kernelGone(host.name);
     for (const xb of this.dom0less) if (xb.name === host.name && xb.bootedDomid() === host.domid) xb.gone();
   }
 
@@ -1420,11 +1390,6 @@ export class ArgosimSystem {
     this.teardown.detach(event.domain, domid, event.device!, (result) => {
       if (result === 'removed') run.detached();
     });
-  }
-
-  /** Whether the scenario domain is the front end of a device libxl keeps in xenstore (virtio-mmio, a vif). */
-  private hasXenstoreDevices(name: string): boolean {
-    return this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name) || this.scenario.vifs.some((v) => v.frontend === name);
   }
 
   /** A monitor's violation, stamped with the virtual time. */

@@ -1,6 +1,8 @@
-import type { ScenarioVif } from '../scenario/schema.js';
+import type { Scenario, ScenarioVif } from '../scenario/schema.js';
 import { recordLibxlDevice, XENBUS_STATE } from '../xenstore/libxl-devices.js';
 import { xsRead, type XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
+import { SeededRandom } from './random.js';
+import { XlDevd } from './xl-devd.js';
 
 /** What a PV vif needs of the runtime. */
 export interface VifHost {
@@ -141,4 +143,122 @@ export class VifRun {
       hotplugStatus: xsRead(this.host.store, 0, `${this.back}/hotplug-status`) ?? 'none',
     };
   }
+}
+
+/**
+ * What the scenario's PV network needs of a runtime: domain `domid`'s steps (a xenbus watch handler,
+ * devd's event loop, a hotplug script's exit), each run once the domain's vCPUs run, and the store.
+ */
+export interface VifNetworkHost {
+  store: Xenstore;
+  /** Runs `work` as a step of domain `domid` `delayMs` from now (scenario ms), when its vCPUs run. */
+  step(domid: number, label: string, delayMs: number, work: () => void): void;
+  /** A timer of a userspace program of domain `domid` (devd's libxl event loop); returns its cancel. */
+  timer(domid: number, ms: number, run: () => void): () => void;
+  /** The domid of the scenario domain `name` now, if it lives. */
+  domidOf(name: string): number | undefined;
+  /** The scenario name of a domid, for reports. */
+  nameOf(domid: number): string;
+  violate(what: string): void;
+}
+
+/**
+ * The scenario's PV network (`vifs[]`), as both runtimes run it: a `VifRun` per vif and `xl devd`
+ * (`XlDevd`) in each driver domain that serves one. The runtime says when a domain is created, when
+ * its kernel starts and when its userspace is gone; the steps are the runtime's (`VifNetworkHost`).
+ *
+ * @example
+ * ```ts
+ * const network = new VifNetwork(scenario, seed, host);
+ * network.start();                 // devd in each driver domain, then libxl's add of every vif
+ * network.created('web');          // a new incarnation of web: libxl adds its vifs again
+ * network.figures()[0].state;      // 'Connected'
+ * ```
+ */
+export class VifNetwork {
+  private readonly vifs: VifRun[];
+  /** The driver domains, by scenario name, in the order the scenario names them first. */
+  private readonly drivers: Set<string>;
+  /** xl devd of each driver domain, by scenario name (its running kernel's). */
+  private readonly devds = new Map<string, XlDevd>();
+  /** Switch `devdAddSharesDevice` (R7's bug). */
+  private readonly addSharesDevice: boolean;
+
+  constructor(
+    scenario: Scenario,
+    private readonly seed: number,
+    private readonly host: VifNetworkHost,
+  ) {
+    const asDomain = (domid: number, label: string, work: () => void) => host.step(domid, label, 0, work);
+    this.vifs = scenario.vifs.map((spec) => new VifRun(spec, { store: host.store, asDomain }));
+    this.drivers = new Set(scenario.vifs.map((v) => v.backend));
+    this.addSharesDevice = scenario.bugs.devdAddSharesDevice;
+  }
+
+  get size(): number {
+    return this.vifs.length;
+  }
+
+  /** At boot: xl devd in each driver domain, then libxl's add of every vif whose domains are there. */
+  start(): void {
+    for (const name of this.drivers) {
+      const domid = this.host.domidOf(name);
+      if (domid !== undefined) this.kernelUp(name, domid);
+    }
+    for (const vif of this.vifs) this.attach(vif);
+  }
+
+  /** A new incarnation of domain `name` was made: libxl adds its vifs as it creates it (domcreate_attach_devices). */
+  created(name: string): void {
+    for (const vif of this.vifs) if (vif.spec.frontend === name) this.attach(vif);
+  }
+
+  /**
+   * Domain `name` runs a new kernel as `domid`: a driver domain's init starts xl devd (lifecycle §6.7
+   * R7); its hotplug scripts take 2–20 ms each (SIM CHOICE, docs/races.md R7), drawn from a generator
+   * of its own so that no other draw of the run moves.
+   */
+  kernelUp(name: string, domid: number): void {
+    if (!this.drivers.has(name)) return;
+    this.devds.get(name)?.stop();
+    const rng = new SeededRandom((this.seed ^ (0x0de7d000 + domid * 0x9e37)) >>> 0);
+    const { host } = this;
+    const devd = new XlDevd(
+      domid,
+      {
+        store: host.store,
+        step: (label, delayMs, work) => host.step(domid, label, delayMs, work),
+        timer: (ms, run) => host.timer(domid, ms, run),
+        scriptMs: () => rng.int(2000, 20000) / 1000,
+        nameOf: (d) => host.nameOf(d),
+        violate: (what) => host.violate(what),
+      },
+      { addSharesDevice: this.addSharesDevice },
+    );
+    this.devds.set(name, devd);
+    devd.start();
+  }
+
+  /** Domain `name`'s userspace and kernel drivers are gone (destroyed, or a new kernel): its xl devd, the netfronts of its vifs. */
+  kernelGone(name: string): void {
+    this.devds.get(name)?.stop();
+    for (const vif of this.vifs) if (vif.spec.frontend === name) vif.frontendDown();
+  }
+
+  /** `argosim run --json` `vifs[]`. */
+  figures(): VifFigures[] {
+    return this.vifs.map((v) => v.figures());
+  }
+
+  /** libxl's add of a vif for its frontend's domain now, if its backend's domain is there to serve it. */
+  private attach(vif: VifRun): void {
+    const fe = this.host.domidOf(vif.spec.frontend);
+    const be = this.host.domidOf(vif.spec.backend);
+    if (fe !== undefined && be !== undefined) vif.attach(fe, be);
+  }
+}
+
+/** Whether the scenario domain `name` is the front end of a device libxl keeps in xenstore (virtio-mmio, a vif). */
+export function hasXenstoreDevices(scenario: Scenario, name: string): boolean {
+  return scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name) || scenario.vifs.some((v) => v.frontend === name);
 }
