@@ -54,6 +54,10 @@ export class IoreqEventChannels {
     if (port < 0) return -ERRNO.ENOSPC; // get_free_port
     set(mine!, port, KIND_BOUND, target, remotePort, -1);
     theirs[e + C.PEER_PORT] = port;
+    // event_channel.c evtchn_bind_interdomain: "We may have lost notifications on the remote unbound
+    // port. Fix that up here by conservatively always setting a notification on the local port." —
+    // a vCPU's request sent to an enabled server before its emulator bound the port is heard
+    this.setPending(caller, port);
     return port;
   }
 
@@ -77,17 +81,20 @@ export class IoreqEventChannels {
     const e = port * C.PORT_STRIDE;
     const bound = ports[e + C.PEER_PORT];
     if (ports[e + C.KIND] !== KIND_XEN || bound === 0) return false;
-    const emulator = ports[e + C.PEER];
+    this.setPending(ports[e + C.PEER], bound);
+    return true;
+  }
+
+  /** evtchn_set_pending on `emulator`'s `port`: its pending flag, the table's event count for a thread waiting on it, this thread's listeners. */
+  private setPending(emulator: number, port: number): void {
     const theirs = this.tables.ports(emulator, false);
     if (theirs !== null) {
-      // evtchn_set_pending: the port's pending flag, then the table's event count for a thread waiting on it
-      Atomics.store(theirs, bound * C.PORT_STRIDE + C.PENDING, 1);
+      Atomics.store(theirs, port * C.PORT_STRIDE + C.PENDING, 1);
       Atomics.add(theirs, C.EVENTS, 1);
       Atomics.notify(theirs, C.EVENTS);
       this.tables.ring(emulator);
     }
-    for (const listener of this.listeners) listener(emulator, bound);
-    return true;
+    for (const listener of this.listeners) listener(emulator, port);
   }
 
   /**

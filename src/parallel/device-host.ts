@@ -384,9 +384,14 @@ export class DeviceHost {
   private mmioBackendBooted(spec: ScenarioDevice, domid: number, frontendDomid: number, first: boolean): void {
     let back = this.mmioBacks.find((b) => b.spec === spec);
     if (back) {
-      // a new kernel of its domain (a restart): the old device model died with the old one, no DM op
-      // (its server stays until the guest's teardown, R5); a new one serves the same disk
-      this.retire(back)?.abandon();
+      // a new kernel of its domain: after a restart (a new domid) the old device model died with the
+      // old domain, no DM op (its server stays until the guest's teardown, R5); after a soft reset
+      // (the same domid) the new device model first destroys the server the old one left — a vCPU
+      // waiting on it is woken, as the deterministic runtime's `backendUp` does — and a new one
+      // serves the same disk
+      const old = this.retire(back);
+      if (back.domid === domid) old?.stop();
+      else old?.abandon();
       back.domid = domid;
       back.target = frontendDomid;
     } else this.mmioBacks.push((back = { spec, domid, target: frontendDomid, model: blkModelFor(spec), backend: null, refused: null, retiredRequests: 0, retiredMappings: 0, retiredErrors: 0, closed: false, closing: [] }));

@@ -128,63 +128,18 @@ const WORKERS_MAX = 64;
  */
 export const PARALLEL_LIFECYCLE_OPS = ['create', 'pause', 'unpause', 'resume', 'crash', 'suspend', 'shutdown', 'guest_shutdown', 'reboot', 'destroy', 'detach'] as const;
 /**
- * Faults the parallel runtime injects, the toolstack's (`shutdown`, `reboot`, `suspend`: a checkpoint),
- * `stall`, `balloon` (its INVALIDATE broadcast to a guest's device models), the device models' death
- * and misbehaviour and `xenstore_tamper` among them; `dm_start_fail` (a start made to fail at a
- * moment a strategy picks) stays the deterministic runtime's — a scenario's `dmStart` runs here.
+ * Faults the parallel runtime injects — every one the scenario format has: the toolstack's
+ * (`shutdown`, `reboot`, `suspend`: a checkpoint), `stall`, `balloon` (its INVALIDATE broadcast to a
+ * guest's device models), the device models' death, misbehaviour and failed start, `xenstore_tamper`
+ * among them. A kind added to the format later is refused here, at its line, until this runtime runs it.
  */
-export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave', 'xenstore_tamper'] as const;
+export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_reset', 'unregister', 'virq_drop', 'virq_delay', 'shutdown', 'reboot', 'suspend', 'stall', 'xenstored_live_update', 'balloon', 'dm_death', 'dm_misbehave', 'dm_start_fail', 'xenstore_tamper'] as const;
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
  * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
  * update) and xl devd's (R7, in a driver domain).
  */
 export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice'] as const satisfies readonly HistoricalBug[];
-/**
- * What runs here on a virtio-mmio device's domains besides the faults on their Argo VIRQs and rings,
- * `balloon` and the device-model faults: either may be paused, suspended and stalled (a paused device
- * model answers nothing until it runs; a paused guest's vCPU catches up with its access when it
- * runs); its device model's domain may die, be destroyed, crash, shut down and reboot — its device
- * models die with its kernel (their servers stay, R5), and start again in a new one (`create`,
- * on_*=restart); its guest may die, be destroyed, crash or shut down where xl then destroys or
- * preserves it (its vCPU's shutdown deferral kept while an ioreq is in flight).
- */
-const MMIO_PAUSES: readonly string[] = ['pause', 'unpause', 'suspend', 'resume', 'stall'];
-const MMIO_DEVICE_MODEL_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'reboot', 'guest_shutdown', 'destroy', 'create', ...MMIO_PAUSES];
-const MMIO_GUEST_EVENTS: readonly string[] = ['virq_drop', 'virq_delay', 'unregister', 'balloon', 'dm_death', 'dm_misbehave', 'kill', 'backend_death', 'crash', 'shutdown', 'guest_shutdown', 'destroy', 'detach', 'xenstore_tamper', ...MMIO_PAUSES];
-
-/**
- * Why the parallel runtime cannot run a lifecycle operation or fault of `scenario` on a virtio-mmio
- * device's domain (naming its line), or null. Not run here yet: a soft reset of either, and a guest's
- * restart (libxl's new device model for the new domain) — by a reboot, or by an on_* action of
- * `restart` or `soft-reset` for the shutdown it makes.
- */
-function mmioLifecycleRefusal(scenario: Scenario): string | null {
-  const mmio = scenario.devices.filter((d) => d.transport === 'mmio');
-  const guests = new Set(mmio.map((d) => d.frontend));
-  const models = new Set(mmio.map((d) => d.backend).filter((name) => !guests.has(name)));
-  for (const e of [...scenario.lifecycle, ...scenario.faults]) {
-    if (!guests.has(e.domain) && !models.has(e.domain)) continue;
-    const what = 'op' in e ? e.op : e.kind;
-    const label = 'op' in e ? `lifecycle op "${e.op}"` : `fault "${e.kind}"`;
-    const guest = guests.has(e.domain);
-    const allowed = guest ? MMIO_GUEST_EVENTS : MMIO_DEVICE_MODEL_EVENTS;
-    // the on_* action for the shutdown it makes: a guest's restart, or anyone's soft reset, is not run here
-    const spec = scenario.domains.find((d) => d.name === e.domain)!;
-    const reason = what === 'crash' ? 'crash' : what === 'reboot' ? 'reboot' : what === 'guest_shutdown' ? ('reason' in e && e.reason ? e.reason.name : 'poweroff') : what === 'shutdown' ? 'poweroff' : null;
-    const action = reason && reason !== 'suspend' ? spec.onShutdown[reason] : null;
-    const restarts = action === 'soft-reset' || (guest && action === 'restart');
-    if (allowed.includes(what) && !restarts) continue;
-    const role = guest ? "a virtio-mmio device's guest" : "a virtio-mmio device model's domain";
-    const runs = guest
-      ? 'its pause, suspend, death, destroy, crash and shutdown (where xl then destroys or preserves it)'
-      : 'its pause, suspend, death, destroy, crash, shutdown and reboot (its device models start again in the new domain)';
-    const why = restarts ? ` (its on_${reason} is ${action})` : '';
-    return `${scenario.source.file}:${e.line}: ${label} on ${e.domain}${why}: the parallel runtime runs, on ${role}, ${runs}, and faults on its Argo VIRQs and rings, balloon and the device-model faults — not yet a soft reset or a guest's restart; run this scenario with --runtime deterministic`;
-  }
-  return null;
-}
-
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -238,8 +193,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
       `${scenario.source.file}:${mmio.line}: device ${mmio.name}: a virtio-mmio device needs a control domain (domid 0, or control: true), where libxl adds it and xenstored runs; add one to domains`,
     );
   }
-  const mmioRefusal = mmioLifecycleRefusal(scenario);
-  if (mmioRefusal) throw new Error(mmioRefusal);
   if (scenario.vifs.length > 0 && !scenario.domains.some((d) => d.control)) {
     throw new Error(
       `${scenario.source.file}:${scenario.vifs[0].line}: vif of ${scenario.vifs[0].frontend}: a PV vif needs a control domain (domid 0, or control: true), where libxl adds it and xenstored runs; add one to domains`,
@@ -268,6 +221,12 @@ class ParallelRun {
   private readonly finalApps = new Set<string>();
   /** VirtIO-Argo devices whose workload is over (done, or its front end's domain gone). */
   private readonly finalDevices = new Set<string>();
+  /** Devices whose guest's driver ended with its kernel (a destroy, a restart, a soft reset): no later kernel drives them. */
+  private readonly driversEnded = new Set<string>();
+  /** Guests (scenario domid) whose next device-model start fails (`dm_start_fail` with none in flight). */
+  private readonly dmStartFailNext = new Set<number>();
+  /** Device-model starts in flight, by guest (scenario domid): what makes one fail now. */
+  private readonly dmStartInFlight = new Map<number, () => Promise<void> | undefined>();
   private readonly acks = new Map<number, { worker: number; done: (ok: boolean) => void }>();
   private readonly figures: Array<WorkerFigures | undefined> = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -443,7 +402,7 @@ class ParallelRun {
     // Xen builds a dom0less guest at boot, its xenstore port unbound for xenstored (a restart is libxl's)
     if (spec.dom0less && domid === sid && !this.sids.has(domid)) XenstoredRing.bootDom0less(this.hv, domid, this.xenstored!.domid);
     // a guest whose device models start late stays paused until they have (`startDeviceModelsLate`)
-    if (!slowStart(this.scenario, spec.name)) actor.send({ type: 'UNPAUSE' });
+    if (!this.startsLate(sid)) actor.send({ type: 'UNPAUSE' });
     this.actors.set(domid, actor);
     this.current.set(sid, domid);
     this.sids.set(domid, sid);
@@ -471,37 +430,67 @@ class ParallelRun {
    * LIBXL_DEVICE_MODEL_START_TIMEOUT libxl gives up and destroys it too (create ERROR_FAIL); a device
    * model that comes up later finds no guest and exits.
    */
-  private startDeviceModelsLate(sid: number): void {
+  private startDeviceModelsLate(sid: number, restart = false): void {
     const spec = this.specOf(sid);
     const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === spec.name);
     const start = deviceModelStartOf(devices);
+    // the fault dm_start_fail came while no start was in flight: this one fails
+    const fails = start.fails || this.dmStartFailNext.delete(sid);
     const domid = this.current.get(sid)!;
     let over = false;
+    let cancelTimeout = () => {};
     // libxl gives up: the half-built domain is destroyed (its create ends ERROR_FAIL), once
     const fail = (): Promise<void> | undefined => {
       if (over) return;
       over = true;
+      this.dmStartInFlight.delete(sid);
+      cancelTimeout();
       this.toolstack.get(sid)!.push('create ERROR_FAIL');
       return this.destroy(domid);
     };
-    const timeout = setTimeout(() => {
+    this.dmStartInFlight.set(sid, fail); // dm_start_fail: the device model exits before it confirms
+    cancelTimeout = this.later(LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale, () => {
       if (over) return;
       this.actionsLeft++;
       this.events = this.events.then(fail).finally(() => this.actionsLeft--);
-    }, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale);
-    this.timers.add(timeout);
-    this.at(start.delayMs, async () => {
+    });
+    this.at(this.scenarioNow() + start.delayMs, async () => {
       if (over) return; // given up on: the device model finds no guest, and exits
-      clearTimeout(timeout);
-      if (start.fails || this.hv.life(domid) !== 'alive') return fail(); // libxl sees its child die
-      for (const d of devices) if (!(await this.deviceModelUp(d))) return fail();
+      if (fails || this.hv.life(domid) !== 'alive') return fail(); // libxl sees its child die
+      // a restart's new domain gets no devices (as in the deterministic runtime: its driver was the old kernel's)
+      if (!restart) for (const d of devices) if (!(await this.deviceModelUp(d))) return fail();
       if (over || this.hv.life(domid) !== 'alive') return;
       over = true;
+      this.dmStartInFlight.delete(sid);
+      cancelTimeout();
       this.actors.get(domid)!.send({ type: 'UNPAUSE' });
       this.send(this.workerOf(domid), { type: 'kick', domid });
     });
   }
 
+  /**
+   * Whether the guest of scenario domid `sid` waits paused for its device model's start, as libxl's
+   * create makes it (lifecycle §6.4 create step 4): a slow or failing start (`dmStart`), or one the
+   * fault `dm_start_fail` has made fail. Others' starts are at once (their device models up before it runs).
+   */
+  private startsLate(sid: number): boolean {
+    const name = this.specOf(sid).name;
+    return slowStart(this.scenario, name) || (this.dmStartFailNext.has(sid) && this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name));
+  }
+
+
+
+  /**
+   * The virtio-mmio devices domain `name` is the device model of, before its new kernel starts them
+   * again (a restart's new domain, a soft reset's): libxl adds each towards it again, as the
+   * deterministic runtime's back end does when it comes up — unless libxl removed the device or its
+   * guest is gone.
+   */
+  private readdMmioDevices(name: string): void {
+    for (const d of this.scenario.devices) {
+      if (d.transport === 'mmio' && d.backend === name && !this.removedDevices.has(d.name) && this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'alive') this.addMmioDevice(d);
+    }
+  }
 
   /**
    * libxl's add of one virtio-mmio disk towards the domains its ends have now — at boot, or when its
@@ -765,14 +754,11 @@ class ParallelRun {
     const memory = this.hv.domain(next)!.memory.buffer;
     await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'attach', domid: next, memory, id }))));
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.delete(w.name); // the new kernel reports them
-    // the virtio-mmio devices it is the device model of: libxl adds them again towards the new domain,
-    // whose kernel starts their device models (a guest whose devices need a new one is not restarted here)
-    const name = this.specOf(sid).name;
-    for (const d of this.scenario.devices) {
-      if (d.transport === 'mmio' && d.backend === name && !this.removedDevices.has(d.name) && this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'alive') this.addMmioDevice(d);
-    }
+    this.readdMmioDevices(this.specOf(sid).name);
+    const late = this.startsLate(sid);
     await this.request(worker, (id) => ({ type: 'restart', from: domid, domid: next, domids: [...this.current], id }));
     this.backendsUp(sid, next);
+    if (late) this.startDeviceModelsLate(sid, true);
   }
 
   /**
@@ -823,6 +809,13 @@ class ParallelRun {
       case 'dm_death':
       case 'dm_misbehave':
         return this.deviceModelFault(f.domid, f.kind, f.delayMs);
+      case 'dm_start_fail': {
+        // the guest's device model exits before it confirms its start: the start in flight, else the next
+        if (!this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === this.specOf(f.domid).name)) return;
+        const inFlight = this.dmStartInFlight.get(scenarioFault.domid);
+        if (inFlight) return inFlight();
+        return void this.dmStartFailNext.add(scenarioFault.domid);
+      }
       case 'xenstored_live_update': {
         // the new xenstored reads its state `delay` later (default 1 ms, as in the deterministic runtime)
         const xenstored = this.xenstored!;
@@ -1063,6 +1056,7 @@ class ParallelRun {
     this.xenstored?.domainGone(domid); // evtchn_reset closes the xenstore port: the new kernel is libxl's to introduce
     this.tornDown(domid, reset);
     if (this.hv.life(domid) !== 'alive') return;
+    this.readdMmioDevices(this.specOf(domid).name);
     await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
     this.backendsUp(this.sids.get(domid) ?? domid, domid);
   }
@@ -1072,7 +1066,11 @@ class ParallelRun {
     const sid = this.sids.get(domid) ?? domid;
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.add(w.name);
     const name = this.specOf(sid).name;
-    for (const d of this.scenario.devices) if (d.frontend === name) this.finalDevices.add(d.name);
+    for (const d of this.scenario.devices) {
+      if (d.frontend !== name) continue;
+      this.finalDevices.add(d.name);
+      this.driversEnded.add(d.name);
+    }
   }
 
   /** A worker thread died: its domains crash and are destroyed; the other workers go on. */
@@ -1259,13 +1257,18 @@ class ParallelRun {
       const xenstoreOps = this.mmioXenstoreOps.get(d.name) ?? 0;
       if (!model) return { ...front, xenstoreOps };
       const served = { requests: model.requests, completions: model.requests, errors: model.errors, sharedMappings: model.sharedMappings, xenstoreOps };
-      // its front end's thread died, libxl removed the device, or its guest is gone (its destroy
-      // closed the device): the state is the one the guest's driver last had
-      const guestGone = this.hv.life(this.current.get(this.sidOf(d.frontend))!) === 'gone';
-      if (front.state === 'lost' || front.state === 'detached' || guestGone) return { ...front, ...served, status: front.state === 'detached' ? 0 : front.status };
+      // its front end's thread died, libxl removed the device, or its guest's driver ended with its
+      // kernel (a destroy closed the device; a restart's or soft reset's new kernel does not drive
+      // it, as in the deterministic runtime): the state is the one the guest's driver last had
+      const unserved = 'no device model serves it (not started, or dead)';
+      if (front.state === 'lost' || front.state === 'detached' || this.driversEnded.has(d.name)) {
+        // a driver that ended before any device model served it says so, as the deterministic runtime's
+        const reason = front.reason ?? (model.refused !== null || model.requests === 0 ? unserved : null);
+        return { ...front, ...served, status: front.state === 'detached' ? 0 : front.status, reason };
+      }
       const s = model.status;
       const state = (s & 64) !== 0 ? 'needsReset' : (s & 128) !== 0 ? 'failed' : (s & 4) !== 0 ? 'driverOk' : 'initialising';
-      const reason = model.refused !== null || s === 0 ? 'no device model serves it (not started, or dead)' : front.reason;
+      const reason = model.refused !== null || s === 0 ? unserved : front.reason;
       return { ...front, ...served, state, status: s, reason };
     });
     return { devices, sharedMappings: devices.reduce((n, d) => n + d.sharedMappings, 0) };

@@ -3,6 +3,8 @@ import {
   HVM_IOREQSRV_BUFIOREQ_ATOMIC,
   HVM_IOREQSRV_BUFIOREQ_LEGACY,
   HVM_IOREQSRV_BUFIOREQ_OFF,
+  IOREQ_READ,
+  IOREQ_TYPE_COPY,
   MAX_NR_IO_RANGES,
   XEN_DMOP_IO_RANGE_MEMORY,
   XEN_DMOP_IO_RANGE_PCI,
@@ -178,6 +180,23 @@ describe('IOREQ device-model ops (virtio-ioreq-lifecycle.md §5.1–§5.2)', () 
     expect(ioreq.bindInterdomain(DRIVER, TARGET, ports[0])).toBe(-ERRNO.EINVAL); // not the remote domain
     expect(ioreq.bindInterdomain(DOM0, TARGET, ports[0])).toBeGreaterThan(0);
     expect(ioreq.bindInterdomain(DOM0, TARGET, ports[0])).toBe(-ERRNO.EINVAL); // already bound
+  });
+
+  it('a request sent to an enabled server before its emulator bound the port is heard at the bind (evtchn_bind_interdomain sets the new port pending)', () => {
+    const { ioreq } = world();
+    const id = ioreq.createServer(DOM0, TARGET, HVM_IOREQSRV_BUFIOREQ_OFF);
+    ioreq.mapIoRange(DOM0, TARGET, id, MEM, 0x2000000, 0x20001ff);
+    ioreq.setServerState(DOM0, TARGET, id, true);
+    // QEMU's order: enable, then bind each vCPU's port — a vCPU that traps in between notifies nobody
+    expect(ioreq.access(TARGET, 0, { type: IOREQ_TYPE_COPY, addr: 0x2000000, size: 4, dir: IOREQ_READ }).kind).toBe('blocked');
+    expect(ioreq.takeEmulatorEvents(DOM0)).toEqual([]);
+    const heard: number[] = [];
+    ioreq.onEmulatorEvent((domid, port) => domid === DOM0 && heard.push(port));
+    const before = ioreq.emulatorEvents(DOM0);
+    const local = ioreq.bindInterdomain(DOM0, TARGET, ioreq.servers(TARGET)[0].vcpus[0].port);
+    expect(heard).toEqual([local]);
+    expect(ioreq.emulatorEvents(DOM0)).toBe(before + 1); // a thread waiting on the count wakes
+    expect(ioreq.takeEmulatorEvents(DOM0)).toEqual([local]);
   });
 });
 

@@ -91,8 +91,6 @@ describe('parallel runtime stress (issue #5 item 4)', () => {
     await expect(runParallel(stress, { workers: 0 })).rejects.toThrow(/workers must be an integer in \[1, 64\], got 0/);
     await expect(runParallel(stress, { workers: 2, workerCrash: { worker: 3, atMs: 1 } })).rejects.toThrow(/workerCrash.worker 3/);
     // what it does not run yet is refused at its line, not silently left out
-    const startFails = parseScenario(`${readFileSync('scenarios/races/r16-dm-start-timeout.yaml', 'utf8')}faults:\n  - { kind: dm_start_fail, domain: guest, at: 1ms }\n`, 'r16-fail.yaml');
-    await expect(runParallel(startFails, { workers: 2 })).rejects.toThrow(/r16-fail\.yaml:\d+: fault kind "dm_start_fail" is not supported by the parallel runtime yet \(it runs .*\); run this scenario with --runtime deterministic/);
     const vifNoDom0 = parseScenario('name: vif-no-dom0\ndomains:\n  - { name: netdom, domid: 1 }\n  - { name: web, domid: 2 }\nvifs:\n  - { frontend: web, backend: netdom }\n', 'vif-no-dom0.yaml');
     await expect(runParallel(vifNoDom0, { workers: 2 })).rejects.toThrow(/vif-no-dom0\.yaml:6: vif of web: a PV vif needs a control domain \(domid 0, or control: true\)/);
     const toolstackBug = parseScenario(`${readFileSync('scenarios/tiny.yaml', 'utf8')}bugs: { halfBuiltDomainKept: true }\n`, 'tiny-bug.yaml');
