@@ -799,7 +799,8 @@ export class ArgosimSystem {
         if (host) this.scheduler.schedule({ kind: 'guest', actor: host.name, label, delayMs, run: () => this.asGuest(host, work) });
       },
       timer: (domid, ms, run) => {
-        const host = this.byDomid.get(domid)!;
+        const host = this.byDomid.get(domid);
+        if (!host) return () => {}; // its domain is gone: no program of it runs
         return this.scheduler.setTimer(ms, () => this.asGuest(host, run));
       },
       domidOf: (name) => this.domidOf(name),
