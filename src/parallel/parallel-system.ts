@@ -33,7 +33,7 @@ import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
 import { LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
-import { deviceModelStartOf } from '../runtime/device-model-start.js';
+import { deviceModelStartOf, halfBuiltDomainLeft } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -137,9 +137,10 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
  * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
- * update) and xl devd's (R7, in a driver domain).
+ * update), xl devd's (R7, in a driver domain) and libxl's device removal and create (R9, R10, R16,
+ * in the main thread's toolstack).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -178,7 +179,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's and xl devd's); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's and libxl's device removal and create); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
@@ -446,6 +447,11 @@ class ParallelRun {
       this.dmStartInFlight.delete(sid);
       cancelTimeout();
       this.toolstack.get(sid)!.push('create ERROR_FAIL');
+      if (this.scenario.bugs.halfBuiltDomainKept) {
+        // R16's bug: libxl reports the failure and leaves the half-built domain (monitor create-failure-cleans-up)
+        if (this.hv.life(domid) !== 'gone') this.teardownViolations.push(halfBuiltDomainLeft(spec.name, domid, String(this.actors.get(domid)!.getSnapshot().value), spec.memoryBytes));
+        return;
+      }
       return this.destroy(domid);
     };
     this.dmStartInFlight.set(sid, fail); // dm_start_fail: the device model exits before it confirms
@@ -918,7 +924,8 @@ class ParallelRun {
         resolve();
       };
       removal.close(domid, done);
-      if (removal.backendsGone(domid)) return done(); // nothing will answer: libxl does not wait (Xen 9eaaedfcde)
+      // nothing will answer: libxl does not wait (Xen 9eaaedfcde) — before it, it did (R9, deadBackendWaitsForClosed)
+      if (!this.scenario.bugs.deadBackendWaitsForClosed && removal.backendsGone(domid)) return done();
       timer = setTimeout(() => {
         teardown.timedOut(name, domid);
         resolve();
@@ -999,8 +1006,8 @@ class ParallelRun {
   private deviceTeardown(): DeviceTeardown {
     this.teardown ??= new DeviceTeardown({
       store: this.xenstored!.api,
-      devicesFromFrontendPaths: false,
-      deadBackendWaitsForClosed: false,
+      devicesFromFrontendPaths: this.scenario.bugs.devicesFromFrontendPaths,
+      deadBackendWaitsForClosed: this.scenario.bugs.deadBackendWaitsForClosed,
       exists: (domid) => this.hv.life(domid) !== 'gone',
       nameOf: (domid) => this.specOf(domid).name,
       // the backend's xenbus watch runs once its domain runs; libxl's at once

@@ -251,3 +251,12 @@ export class GuestDeviceModel implements DeviceModel {
 }
 
 const stateNode = (be: number, domid: number) => `/local/domain/${be}/device-model/${domid}/state`;
+
+/**
+ * Monitor create-failure-cleans-up (lifecycle §6.4, R16): a create that ended ERROR_FAIL after its
+ * domid was assigned must leave no half-built domain; what the violation says when one is left
+ * (`state` as the domain's actor has it).
+ */
+export function halfBuiltDomainLeft(name: string, domid: number, state: string, memoryBytes: number): string {
+  return `create-failure-cleans-up: domain ${name}'s create ended in ERROR_FAIL, yet its half-built domain ${domid} is still there (${state}, ${memoryBytes / 1024} KiB of memory held)`;
+}

@@ -44,7 +44,7 @@ import { PageAllocator } from '../memory/page-allocator.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
-import { deviceModelStartOf, GuestDeviceModel } from './device-model-start.js';
+import { deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft } from './device-model-start.js';
 import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
 import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -849,9 +849,7 @@ export class ArgosimSystem {
   private checkCreateCleanedUp(spec: ScenarioDomain, domid: number | null): void {
     const host = domid === null ? undefined : this.byDomid.get(domid);
     if (!host || host.name !== spec.name || this.hv.life(host.domid) === 'gone') return;
-    this.ledger.violations.push(
-      `${this.scheduler.now()}ms: create-failure-cleans-up: domain ${spec.name}'s create ended in ERROR_FAIL, yet its half-built domain ${host.domid} is still there (${String(host.actor.getSnapshot().value)}, ${spec.memoryBytes / 1024} KiB of memory held)`,
-    );
+    this.ledger.violations.push(`${this.scheduler.now()}ms: ${halfBuiltDomainLeft(spec.name, host.domid, String(host.actor.getSnapshot().value), spec.memoryBytes)}`);
   }
 
   /**

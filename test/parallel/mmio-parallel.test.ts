@@ -286,6 +286,27 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     }
   });
 
+  it('libxl\'s bugs of device removal and create (R9, R10, R16): each reported from its plain race scenario with its switch on, nothing with it off — as deterministic', async () => {
+    const races = [
+      // LIBXL_DESTROY_TIMEOUT and LIBXL_DEVICE_MODEL_START_TIMEOUT (10 s, 60 s) at a hundredth of wall
+      // time; r10's tamper and destroy at the scenario's own, a few ms apart
+      ['r09-dead-backend.yaml', 0.01, 'deadBackendWaitsForClosed', /^dead-backend-wait: domain guest \(2\)'s device removal waited out LIBXL_DESTROY_TIMEOUT for be\/state=Closed from backend domain driverdom \(1\), already gone/],
+      ['r10-frontend-paths.yaml', 1, 'devicesFromFrontendPaths', /^device-teardown: the toolstack destroyed domain guest \(2\) and left 1 backend directory behind: \/local\/domain\/1\/backend\/virtio\/2\/vdb$/],
+      ['r16-dm-start-timeout.yaml', 0.01, 'halfBuiltDomainKept', /^create-failure-cleans-up: domain guest's create ended in ERROR_FAIL, yet its half-built domain 2 is still there \(createdPaused, 4096 KiB of memory held\)$/],
+    ] as const;
+    for (const [file, timeScale, bug, violation] of races) {
+      const text = readFileSync(`scenarios/races/${file}`, 'utf8');
+      for (const on of [true, false]) {
+        const scenario = parseScenario(on ? `${text}bugs: { ${bug}: true }\n` : text, file);
+        const det = createSystem(scenario).run();
+        const s = await runParallel(scenario, { workers: 2, timeScale });
+        expect(s.invariantViolations, `${file} ${on}`).toEqual(on ? [expect.stringMatching(violation)] : []);
+        expect(det.invariantViolations.length, `${file} ${on}`).toBe(on ? 1 : 0);
+        expect(s.domains.map((d) => [d.name, d.domid, d.state]), `${file} ${on}`).toEqual(det.domains.map((d) => [d.name, d.domid, d.state]));
+      }
+    }
+  });
+
   it('a virtio-mmio device with no control domain is refused before the run, naming the line', async () => {
     const noControl = parseScenario(
       'name: x\nboot: { argo: true }\ndomains:\n  - { name: dd, domid: 1, memory: 8MiB }\n  - { name: g, domid: 2, memory: 4MiB }\ndevices:\n  - { name: vda, type: virtio-blk, transport: mmio, frontend: g, backend: dd, disk: 64KiB, requests: 4 }\n',
