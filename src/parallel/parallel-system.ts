@@ -140,7 +140,7 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
  * update), xl devd's (R7, in a driver domain) and libxl's device removal and create (R9, R10, R16,
  * in the main thread's toolstack).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -290,7 +290,13 @@ class ParallelRun {
     // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
     if (scenario.devices.some((d) => d.transport === 'mmio')) this.ioreq = createIoreq(this.hv, { built: scenario.build.IOREQ_SERVER, arch: 'arm' });
     if (control) {
-      const xenstored = new ParallelXenstored(this.hv, control.domid, { notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset, liveUpdateDyingDomainFatal: scenario.bugs.liveUpdateDyingDomainFatal });
+      const xenstored = new ParallelXenstored(this.hv, control.domid, {
+        notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset,
+        liveUpdateDyingDomainFatal: scenario.bugs.liveUpdateDyingDomainFatal,
+        deadDomainNodesToDom0: scenario.bugs.deadDomainNodesToDom0,
+        // judged while the run runs: the end's destroy of every domain (dom0 with libxl's nodes) is the check's, not a guest's death
+        leaked: { nameOf: (domid) => this.specOf(domid).name, violate: (what) => void (this.over || this.teardownViolations.push(what)) },
+      });
       this.hv.onLifecycle(({ domid, change }) => (change === 'dead' ? xenstored.domainDead(domid) : undefined));
       this.xenstored = xenstored;
       if (scenario.vifs.length > 0) this.network = this.vifNetwork(xenstored);

@@ -1,5 +1,6 @@
 import { createXenstoreActor, XenstoredPort, type XenstoreActor } from '../../machines/implementations/xenstore-core.js';
 import { XenstoredConnections, liveUpdateExited } from '../runtime/xenstored-connections.js';
+import { releaseChecked } from '../runtime/xenstore-leak.js';
 import { Xenstore } from '../xenstore/xenstore.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { XENSTORE_ERROR_NONE } from '../xenstore/xs-wire.js';
@@ -25,7 +26,7 @@ import { bridgePorts } from './virq-bridge.js';
  * ```
  */
 export class ParallelXenstored {
-  readonly store = new Xenstore();
+  readonly store: Xenstore;
   private readonly actor: XenstoreActor;
   private readonly port: XenstoredPort;
   /** The dom0less guests' rings (`XenstoredRing`), by xenstored's local port once introduced. */
@@ -50,8 +51,16 @@ export class ParallelXenstored {
     private readonly hv: Hypervisor,
     /** The domain xenstored runs in (the control domain). */
     readonly domid: number,
-    private readonly options: { notifyBeforeReset: boolean; liveUpdateDyingDomainFatal?: boolean },
+    private readonly options: {
+      notifyBeforeReset: boolean;
+      liveUpdateDyingDomainFatal?: boolean;
+      /** XSA-419's bug (R19): a dead domain's nodes outside its home go to dom0. */
+      deadDomainNodesToDom0?: boolean;
+      /** Monitor xenstore-leak (R19): a dead domain's nodes that survive it, reported with its name. */
+      leaked?: { nameOf: (domid: number) => string; violate: (what: string) => void };
+    },
   ) {
+    this.store = new Xenstore(undefined, { deadDomainNodesToDom0: options.deadDomainNodesToDom0 ?? false });
     this.actor = createXenstoreActor({ store: this.store, unwatch: new Map() }, {}).start();
     this.port = new XenstoredPort(this.actor, this.store);
   }
@@ -84,7 +93,11 @@ export class ParallelXenstored {
     }
     this.domainGone(domid);
     this.introduced.released(domid);
-    this.port.domainEvent({ type: 'RELEASE', domid });
+    const release = () => this.port.domainEvent({ type: 'RELEASE', domid });
+    const leaked = this.options.leaked;
+    // monitor xenstore-leak (lifecycle §6.7 R19): nothing the dead domain owned survives it
+    if (leaked) releaseChecked(this.store, domid, leaked.nameOf(domid), leaked.violate, release);
+    else release();
   }
 
   /**
