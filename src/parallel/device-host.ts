@@ -10,7 +10,7 @@ import { napFor } from '../sync/nap.js';
 import { IOREQ_READ, STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
 import { bridgeFor, NET_CHAIN_BYTES_MAX, NetDeviceRun, netFrontOptions, netModelFor } from '../runtime/net-devices.js';
 import { SeededRandom } from '../runtime/random.js';
-import { deviceModelStartOf } from '../runtime/device-model-start.js';
+import { deviceModelStartOf, mmioDevicesOf } from '../runtime/device-model-start.js';
 import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
 import type { NetBridge } from '../virtio/net/bridge.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
@@ -60,7 +60,7 @@ function cancel(f: { timer: Front['timer'] }): void {
  * guest runs, and starts them itself.
  */
 export function slowStart(scenario: Scenario, name: string): boolean {
-  const start = deviceModelStartOf(scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === name));
+  const start = deviceModelStartOf(mmioDevicesOf(scenario, name));
   return start.delayMs > 0 || start.fails;
 }
 

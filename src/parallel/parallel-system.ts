@@ -33,7 +33,7 @@ import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
 import { LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
-import { deviceModelStartOf, halfBuiltDomainLeft } from '../runtime/device-model-start.js';
+import { deviceModelStartOf, halfBuiltDomainLeft, mmioDevicesOf } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -439,7 +439,7 @@ class ParallelRun {
    */
   private startDeviceModelsLate(sid: number, restart = false): void {
     const spec = this.specOf(sid);
-    const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === spec.name);
+    const devices = mmioDevicesOf(this.scenario, spec.name);
     const start = deviceModelStartOf(devices);
     // the fault dm_start_fail came while no start was in flight: this one fails
     const fails = start.fails || this.dmStartFailNext.delete(sid);
@@ -487,7 +487,7 @@ class ParallelRun {
    */
   private startsLate(sid: number): boolean {
     const name = this.specOf(sid).name;
-    return slowStart(this.scenario, name) || (this.dmStartFailNext.has(sid) && this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name));
+    return slowStart(this.scenario, name) || (this.dmStartFailNext.has(sid) && mmioDevicesOf(this.scenario, name).length > 0);
   }
 
 
@@ -823,7 +823,7 @@ class ParallelRun {
         return this.deviceModelFault(f.domid, f.kind, f.delayMs);
       case 'dm_start_fail': {
         // the guest's device model exits before it confirms its start: the start in flight, else the next
-        if (!this.scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === this.specOf(f.domid).name)) return;
+        if (mmioDevicesOf(this.scenario, this.specOf(f.domid).name).length === 0) return;
         const inFlight = this.dmStartInFlight.get(scenarioFault.domid);
         if (inFlight) return inFlight();
         return void this.dmStartFailNext.add(scenarioFault.domid);

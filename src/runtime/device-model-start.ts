@@ -1,5 +1,5 @@
 import type { DeviceModel } from '../../machines/implementations/toolstack-core.js';
-import type { ScenarioDevice } from '../scenario/schema.js';
+import type { Scenario, ScenarioDevice } from '../scenario/schema.js';
 import type { XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 import { QmpMonitor } from './qmp.js';
 
@@ -77,7 +77,7 @@ export interface DeviceModelStart {
  *
  * @example
  * ```ts
- * deviceModelStartOf(scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === 'guest')); // { delayMs: 0, fails: false }
+ * deviceModelStartOf(mmioDevicesOf(scenario, 'guest')); // { delayMs: 0, fails: false }
  * ```
  */
 export function deviceModelStartOf(devices: readonly ScenarioDevice[]): DeviceModelStart {
@@ -251,6 +251,11 @@ export class GuestDeviceModel implements DeviceModel {
 }
 
 const stateNode = (be: number, domid: number) => `/local/domain/${be}/device-model/${domid}/state`;
+
+/** The virtio-mmio devices the scenario domain `guest` is the front end of: those its device model serves (lifecycle §6.4 create step 4). */
+export function mmioDevicesOf(scenario: Pick<Scenario, 'devices'>, guest: string): ScenarioDevice[] {
+  return scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === guest);
+}
 
 /**
  * Monitor create-failure-cleans-up (lifecycle §6.4, R16): a create that ended ERROR_FAIL after its

@@ -44,7 +44,7 @@ import { PageAllocator } from '../memory/page-allocator.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
-import { deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft } from './device-model-start.js';
+import { deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft, mmioDevicesOf } from './device-model-start.js';
 import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
 import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -762,7 +762,7 @@ export class ArgosimSystem {
    * toolstack; undefined for a guest without: libxl spawns none.
    */
   private deviceModelFor(name: string): GuestDeviceModel | undefined {
-    const devices = this.scenario.devices.filter((d) => d.transport === 'mmio' && d.frontend === name);
+    const devices = mmioDevicesOf(this.scenario, name);
     if (devices.length === 0) return undefined;
     const backend = devices[0].backend;
     const bugs = { qmpDisconnectBeforeReply: this.scenario.bugs.qmpDisconnectBeforeReply, qemuExitsOnGuestPoweroff: this.scenario.bugs.qemuExitsOnGuestPoweroff };

@@ -3,6 +3,7 @@ import { recordLibxlDevice, XENBUS_STATE } from '../xenstore/libxl-devices.js';
 import { xsRead, type XenstoreApi as Xenstore } from '../xenstore/xenstore-api.js';
 import { SeededRandom } from './random.js';
 import { XlDevd } from './xl-devd.js';
+import { mmioDevicesOf } from './device-model-start.js';
 
 /** What a PV vif needs of the runtime. */
 export interface VifHost {
@@ -260,5 +261,5 @@ export class VifNetwork {
 
 /** Whether the scenario domain `name` is the front end of a device libxl keeps in xenstore (virtio-mmio, a vif). */
 export function hasXenstoreDevices(scenario: Scenario, name: string): boolean {
-  return scenario.devices.some((d) => d.transport === 'mmio' && d.frontend === name) || scenario.vifs.some((v) => v.frontend === name);
+  return mmioDevicesOf(scenario, name).length > 0 || scenario.vifs.some((v) => v.frontend === name);
 }
