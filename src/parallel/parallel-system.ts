@@ -24,6 +24,7 @@ import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { lineOf } from '../scenario/source-lines.js';
 import { leftoverArgoState } from './teardown-check.js';
+import { TimedEvents } from './timed-events.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
@@ -245,8 +246,8 @@ class ParallelRun {
   private timedLeft = 0;
   /** The timed events, one at a time (`at`). */
   private events: Promise<void> = Promise.resolve();
-  /** When the timed events started (wall ms): scenario time 0. */
-  private eventsStartedAt = 0;
+  /** The timed events waiting for their scenario time (made as they start: scenario time 0). */
+  private timed: TimedEvents | undefined;
   /** Of those, the ones due before the time limit: the run does not end at the limit before they are done. */
   private timedDueLeft = 0;
   private readyCount = 0;
@@ -325,6 +326,7 @@ class ParallelRun {
       const end = await this.untilEnd(startedAt);
       this.over = true;
       this.stopDomExc(); // no on_* action starts while the workers halt
+      this.timed?.stop();
       for (const t of this.timers) clearTimeout(t);
       const wallMs = performance.now() - startedAt;
       await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'halt', id }))));
@@ -630,7 +632,7 @@ class ParallelRun {
 
   /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
   private scheduleEvents(): void {
-    this.eventsStartedAt = performance.now();
+    this.timed = new TimedEvents({ now: () => performance.now(), setTimer: (ms, run) => this.later(ms, run) }, performance.now(), this.timeScale);
     for (const e of this.scenario.lifecycle) this.at(e.atMs, () => this.lifecycle(e));
     for (const f of this.scenario.faults) this.at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
     const crash = this.options.workerCrash;
@@ -639,14 +641,14 @@ class ParallelRun {
 
   /**
    * Runs `what` at scenario time `ms` (wall time × timeScale from the start of the events), after the
-   * timed events before it; the run does not end while one is pending (and, before `until`, due).
+   * timed events before it — in scenario-time order whatever the timers do (`TimedEvents`); the run
+   * does not end while one is pending (and, before `until`, due).
    */
   private at(ms: number, what: () => Promise<void> | void): void {
     const due = ms < (this.options.untilMs ?? this.scenario.untilMs ?? Infinity);
     this.timedLeft++;
     if (due) this.timedDueLeft++;
-    const delay = Math.max(0, this.eventsStartedAt + ms * this.timeScale - performance.now());
-    this.later(delay, () => {
+    this.timed!.add(ms, () => {
       this.events = this.events.then(what).finally(() => {
         this.timedLeft--;
         if (due) this.timedDueLeft--;
@@ -656,7 +658,7 @@ class ParallelRun {
 
   /** Scenario milliseconds since the timed events started. */
   private scenarioNow(): number {
-    return (performance.now() - this.eventsStartedAt) / this.timeScale;
+    return this.timed!.now();
   }
 
   /** The lifecycle operations this runtime runs (see `PARALLEL_LIFECYCLE_OPS`), through the domain's actor. */
