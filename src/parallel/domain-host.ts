@@ -67,6 +67,8 @@ interface AppHost {
   base: number;
   /** The workload's message sizes and payloads, carried over to the next kernel's app. */
   source: AppSource;
+  /** Where it sends: its destination's domid when it started (a destination restarted later keeps that one here). */
+  dst: { domid: number; aport: number };
 }
 
 interface AppSource {
@@ -380,7 +382,7 @@ export class DomainHost {
           return; // refusals are logged from the app's own tally (see observeApp)
         }
         const after = tick(this.control);
-        this.log.append(REC.SENT, before, after, h.domid, spec.to.domid, spec.to.port, bytes.length, payloads.digest.lo, payloads.digest.hi);
+        this.log.append(REC.SENT, before, after, h.domid, dst.domid, dst.aport, bytes.length, payloads.digest.lo, payloads.digest.hi); // where it went: the domid looked up
         app.lastStamp = after;
       },
     };
@@ -389,7 +391,7 @@ export class DomainHost {
     const actor = createGuestAppActor(h.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
       input: { dst, count: spec.count - base, sizes: source.sizes.slice(base, Math.max(base + 1, spec.count)), paced: spec.intervalMs > 0 },
     });
-    const app: AppHost = { spec, actor, refusedSeen: {}, final: false, lastStamp: 0, base, source };
+    const app: AppHost = { spec, actor, refusedSeen: {}, final: false, lastStamp: 0, base, source, dst };
     actor.subscribe((snapshot) => this.observeApp(h, app, snapshot));
     actor.start();
     return app;
@@ -427,7 +429,7 @@ export class DomainHost {
     const go = () => {
       if (app.actor.getSnapshot().status !== 'active') return;
       if (!this.runnable(h)) return void (h.stopped ? undefined : setTimeout(go, 1)); // deferred until it runs again
-      this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
+      this.announce(ACT.SENDV, h.domid, app.dst.domid);
       this.step(app, { type: 'START' });
       this.announce(ACT.IDLE, 0);
     };
@@ -447,7 +449,7 @@ export class DomainHost {
           const s = app.actor.getSnapshot();
           if (s.status !== 'active' || s.value !== 'ready') break;
           if (this.startedAtMs + (app.spec.startMs + (app.base + s.context.seq) * app.spec.intervalMs) * this.timeScale > now) break;
-          this.announce(ACT.SENDV, h.domid, app.spec.to.domid);
+          this.announce(ACT.SENDV, h.domid, app.dst.domid);
           this.step(app, { type: 'SEND' });
           this.announce(ACT.IDLE, 0);
         }

@@ -97,4 +97,25 @@ describe('lifecycle in the parallel runtime', () => {
       expect(s.invariantViolations).toEqual([]);
     }
   }, 60_000);
+
+  it('the receiver reboots, then the sender: the sender\'s new kernel looks the receiver\'s new domid up, and the flow check follows its sends there', async () => {
+    // the records name where each sendv went (the domid the app looked up), not the scenario's domid:
+    // the new kernel's messages are accepted by the new receiver's ring, none "accepted while no such
+    // ring was registered", none corrupted
+    const text = rebootMidFlow.replace('  - { at: 60ms, op: reboot, domain: sender }\n', '  - { at: 20ms, op: reboot, domain: receiver }\n  - { at: 60ms, op: reboot, domain: sender }\n');
+    const scenario = parseScenario(text, 'both-reboot.yaml');
+    const det = createSystem(scenario).run();
+    for (const workers of [1, 2]) {
+      const par = await runParallel(scenario, { workers });
+      expect(par.invariantViolations).toEqual([]);
+      expect(par.messages).toMatchObject({ duplicated: 0, corrupted: 0, reordered: 0 });
+      // the old kernel's sends to the receiver's old domid are refused (ESRCH) until the sender's reboot; the new kernel's arrive
+      expect(par.messages.delivered + par.messages.lost).toBe(par.messages.sent);
+      expect(par.messages.delivered).toBeGreaterThan(100);
+      const receiver = par.domains.find((d) => d.name === 'receiver')!;
+      expect(receiver.domid).not.toBe(2);
+      expect(receiver.received).toBe(par.messages.delivered);
+      expect(par.domains.map((d) => d.state)).toEqual(det.domains.map((d) => d.state));
+    }
+  }, 60_000);
 });
