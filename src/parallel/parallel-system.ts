@@ -33,7 +33,7 @@ import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
-import { LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
+import { LIBXL_ACK_TIMEOUT_MS, LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
 import { deviceModelStartOf, halfBuiltDomainLeft, mmioDevicesOf } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
@@ -388,11 +388,7 @@ class ParallelRun {
         if (reason !== 'suspend') this.shutdownActions.add(domid);
       }
       if (!this.shutdownActions.has(domid)) continue;
-      // toolstack work the run waits for, as for a timed event's
-      this.actionsLeft++;
-      this.events = this.events
-        .then(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined))
-        .finally(() => this.actionsLeft--);
+      this.toolstackStep(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined));
     }
   }
 
@@ -683,24 +679,81 @@ class ParallelRun {
     const kick = () => this.send(this.workerOf(domid), { type: 'kick', domid });
     switch (op) {
       case 'pause': return void actor.send({ type: 'PAUSE' });
-      case 'unpause': actor.send({ type: 'UNPAUSE' }); return kick();
-      case 'resume': actor.send({ type: 'RESUME' }); return kick();
-      // as the deterministic runtime's toolstack does it, in one go: the guest (PV control)
-      // acknowledges and shuts down with the reason; the domain's on_* action follows
+      // a guest that runs again acknowledges a control/shutdown request waiting for it, in this step
+      case 'unpause': actor.send({ type: 'UNPAUSE' }); kick(); return this.acknowledgeIfRunning(domid);
+      case 'resume': actor.send({ type: 'RESUME' }); kick(); return this.acknowledgeIfRunning(domid);
       case 'crash':
         actor.send({ type: 'CRASH' });
         return this.afterShutdown(domid);
-      case 'suspend': return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
+      case 'suspend':
+        // HVM without PV drivers: xc_domain_shutdown(SHUTDOWN_suspend) directly
+        if (!this.specOf(domid).pvControl) return void actor.send({ type: 'SHUTDOWN', reason: 'suspend' });
+        return this.requestShutdown(domid, 'suspend', () => {});
       case 'shutdown':
       case 'reboot':
+        if (!this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
+        return this.requestShutdown(domid, op === 'reboot' ? 'reboot' : 'poweroff', () => this.afterShutdown(domid));
       case 'guest_shutdown': {
-        const reason = op === 'reboot' ? 'reboot' : (guestReason ?? 'poweroff');
-        if (op !== 'guest_shutdown' && !this.specOf(domid).pvControl) return; // ERROR_NOPARAVIRT: nothing happens
-        actor.send({ type: 'SHUTDOWN', reason });
-        return reason === 'suspend' ? undefined : this.afterShutdown(domid);
+        // the guest's own SCHEDOP_shutdown, once its vCPUs run (as the deterministic runtime's asGuest)
+        const shutdown = () => {
+          if (this.actors.get(domid) !== actor) return;
+          actor.send({ type: 'SHUTDOWN', reason: guestReason ?? 'poweroff' });
+          return this.afterShutdown(domid);
+        };
+        if (this.runnable(domid)) return shutdown();
+        return this.whenRunning(domid, () => this.toolstackStep(shutdown));
       }
       case 'destroy': return this.destroy(domid);
     }
+  }
+
+  /** Domains whose control/shutdown request waits for the guest's acknowledgement (libxl's ao in flight), and what acknowledging does. */
+  private readonly awaitingAck = new Map<number, () => Promise<void> | void>();
+
+  /**
+   * libxl's PV control protocol (lifecycle §6.4), as the deterministic runtime's toolstack runs it: xl
+   * writes control/shutdown; the guest's xenbus watch acknowledges once the guest runs — at once for
+   * a running one; for a paused, stalled or suspended one in the step that lets it run again (an
+   * unpause, a resume), else when it is next seen running (looked at every millisecond) — and the
+   * guest shuts down with the reason, then `then` (xl's on_* action). A guest that has not run within
+   * LIBXL_ACK_TIMEOUT never sees the request: libxl clears the node, the operation ends in
+   * ERROR_TIMEDOUT and the domain goes on as it was. One such operation per domain at a time, as
+   * libxl's ao: another shutdown, reboot or suspend while one waits is not taken.
+   */
+  private requestShutdown(domid: number, reason: 'poweroff' | 'reboot' | 'suspend', then: () => Promise<void> | void): Promise<void> | void {
+    if (this.awaitingAck.has(domid)) return;
+    const actor = this.actors.get(domid)!;
+    const acknowledged = () => {
+      actor.send({ type: 'SHUTDOWN', reason });
+      return then();
+    };
+    if (this.runnable(domid)) return acknowledged();
+    this.awaitingAck.set(domid, acknowledged);
+    const deadline = performance.now() + LIBXL_ACK_TIMEOUT_MS * this.timeScale;
+    const look = (): void => {
+      if (this.awaitingAck.get(domid) !== acknowledged) return; // acknowledged meanwhile
+      if (this.over || this.hv.life(domid) === 'gone' || this.actors.get(domid) !== actor) return void this.awaitingAck.delete(domid);
+      // in turn with the timed events (paused again by then: go on looking)
+      if (this.runnable(domid)) return this.toolstackStep(() => (this.runnable(domid) ? this.acknowledgeIfRunning(domid) : look()));
+      if (performance.now() < deadline) return void this.later(1, look);
+      this.awaitingAck.delete(domid);
+      this.toolstack.get(this.sids.get(domid)!)!.push(`${reason === 'poweroff' ? 'shutdown' : reason}: ERROR_TIMEDOUT (not acknowledged)`);
+    };
+    this.later(1, look);
+  }
+
+  /** The guest of `domid` runs: it acknowledges the control/shutdown request waiting for it, if any (`requestShutdown`). */
+  private acknowledgeIfRunning(domid: number): Promise<void> | void {
+    const acknowledged = this.awaitingAck.get(domid);
+    if (acknowledged === undefined || !this.runnable(domid)) return;
+    this.awaitingAck.delete(domid);
+    return acknowledged();
+  }
+
+  /** Toolstack work that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), in turn with the timed events; the run is not quiet until it is done. */
+  private toolstackStep(work: () => Promise<void> | void): void {
+    this.actionsLeft++;
+    this.events = this.events.then(work).finally(() => this.actionsLeft--);
   }
 
   /**
@@ -855,12 +908,16 @@ class ParallelRun {
         return this.at(this.scenarioNow() + (f.delayMs ?? 100), () => (this.current.get(scenarioFault.domid) === stalled ? this.operate(stalled, 'unpause') : undefined));
       }
       case 'suspend': {
-        // a checkpoint (xl save -c): this runtime's guests acknowledge at once, so the suspend has
-        // succeeded when it returns; the domain is resumed `delay` later (docs/scenarios.md)
+        // a checkpoint (xl save -c): once the guest has acknowledged and suspended, the domain is
+        // resumed `delay` later (docs/scenarios.md); a suspend not taken (another in flight) or never
+        // acknowledged takes no checkpoint, and there is nothing to resume
         const suspended = f.domid;
-        await this.operate(suspended, 'suspend');
-        if (this.hv.life(suspended) === 'gone') return;
-        return this.at(this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
+        const resumeLater = () => {
+          if (this.hv.life(suspended) === 'gone') return;
+          this.at(this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
+        };
+        if (!this.specOf(suspended).pvControl) return this.operate(suspended, 'suspend').then(resumeLater);
+        return this.requestShutdown(suspended, 'suspend', resumeLater);
       }
     }
   }

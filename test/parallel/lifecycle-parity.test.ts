@@ -118,4 +118,37 @@ describe('lifecycle in the parallel runtime', () => {
       expect(par.domains.map((d) => d.state)).toEqual(det.domains.map((d) => d.state));
     }
   }, 60_000);
+
+  it('xl reboot of a paused guest: its acknowledgement waits for the guest to run — the restart comes after the unpause, or never while it stays paused — as in the deterministic runtime', async () => {
+    const withOps = (ops: string, until = '400ms') =>
+      parseScenario(rebootMidFlow.replace('  - { at: 60ms, op: reboot, domain: sender }\n', ops).replace('until: 400ms', `until: ${until}`), 'paused-reboot.yaml');
+    // unpaused at 90 ms: the guest acknowledges then, and comes back as domid 3
+    const later = withOps('  - { at: 30ms, op: pause, domain: sender }\n  - { at: 60ms, op: reboot, domain: sender }\n  - { at: 90ms, op: unpause, domain: sender }\n');
+    // never unpaused: no acknowledgement, no restart — still domid 1, paused
+    const never = withOps('  - { at: 30ms, op: pause, domain: sender }\n  - { at: 60ms, op: reboot, domain: sender }\n');
+    for (const [scenario, want] of [[later, [['sender', 3, 'running'], ['receiver', 2, 'running']]], [never, [['sender', 1, 'paused'], ['receiver', 2, 'running']]]] as const) {
+      const det = createSystem(scenario).run();
+      const par = await runParallel(scenario, { workers: 2 });
+      expect(outcome(det)).toEqual(want);
+      expect(outcome(par)).toEqual(want);
+      expect(par.invariantViolations).toEqual([]);
+      expect(par.messages).toMatchObject({ duplicated: 0, corrupted: 0, reordered: 0 });
+    }
+  }, 60_000);
+
+  it('a paused guest that does not run within LIBXL_ACK_TIMEOUT never sees the request: the reboot ends in ERROR_TIMEDOUT, the domain goes on as it was; a second request while one waits is not taken', async () => {
+    // scenario time 200× wall time: the 60 s timeout is 300 ms of wall time; unpaused at 70 s
+    const text = rebootMidFlow
+      .replace('  - { at: 60ms, op: reboot, domain: sender }\n', '  - { at: 30ms, op: pause, domain: sender }\n  - { at: 60ms, op: reboot, domain: sender }\n  - { at: 61ms, op: shutdown, domain: sender }\n  - { at: 70s, op: unpause, domain: sender }\n')
+      .replace('until: 400ms', 'until: 80s');
+    const scenario = parseScenario(text, 'ack-timeout.yaml');
+    const det = createSystem(scenario).run();
+    const par = await runParallel(scenario, { workers: 2, timeScale: 1 / 200 });
+    expect(outcome(det)).toEqual([['sender', 1, 'running'], ['receiver', 2, 'running']]);
+    expect(outcome(par)).toEqual(outcome(det));
+    expect(det.domains[0].toolstack).toContain('reboot ERROR_TIMEDOUT');
+    expect(par.domains[0].toolstack).toEqual(['pause', 'reboot', 'shutdown', 'reboot: ERROR_TIMEDOUT (not acknowledged)', 'unpause']);
+    expect(par.invariantViolations).toEqual([]);
+    expect(par.messages).toMatchObject({ sent: 200, delivered: 200, lost: 0 });
+  }, 60_000);
 });
