@@ -123,7 +123,10 @@ interface Front {
   replays: IoreqAccess[];
   /** Batches in a row that got nowhere (the next waits 1, 2, 4 … ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
+  /** Its workload is over: no more batches (its driver still initialises again towards a new back end, unless `driverGone`). */
   final: boolean;
+  /** The guest's driver is gone with its kernel (a teardown, a soft reset), or libxl removed the device: nothing drives it again. */
+  driverGone: boolean;
 }
 
 interface Back {
@@ -291,7 +294,9 @@ export class DeviceHost {
       bridges.delete(domid);
     }
     for (const f of this.fronts) {
-      if (f.domid !== domid || f.final) continue;
+      if (f.domid !== domid || f.driverGone) continue;
+      f.driverGone = true;
+      if (f.final) continue;
       f.run.frontendDown();
       this.finalise(f);
     }
@@ -484,6 +489,7 @@ export class DeviceHost {
   removed(name: string): void {
     const f = this.fronts.find((x) => x.spec.name === name);
     if (!f || !(f.run instanceof DeviceRun)) return;
+    f.driverGone = true;
     f.run.detached();
     this.finalise(f);
   }
@@ -523,7 +529,7 @@ export class DeviceHost {
       if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
     };
     const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt), cutShort);
-    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false };
+    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false, driverGone: false };
     this.fronts.push(f);
   }
 
@@ -657,7 +663,7 @@ export class DeviceHost {
         return t;
       }, rng, violate);
     }
-    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false };
+    const f: Front = { spec, domid, run, side: side!, timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false, driverGone: false };
     // the domain's VIRQ handler pumps it (`virq`)
     f.side!.frontend.endpoint.autoPump = false;
     this.fronts.push(f);
@@ -669,7 +675,9 @@ export class DeviceHost {
    * its control waits short has it initialise again once the guest runs (`interrupted`).
    */
   private whenRunnable(f: Front, work: () => void): void {
-    if (f.final || this.halted) return;
+    // a workload that is over still has a driver: it initialises again towards a new back end, as
+    // the deterministic runtime's (its recoveries count it)
+    if (f.driverGone || this.halted) return;
     // virtio-mmio: the guest's vCPU first finishes an access a pause cut short (`settle`)
     if (!this.env.runnable(f.domid) || (f.spec.transport === 'mmio' && !this.settle(f))) {
       this.env.announce(0, null); // a wait in `settle` announced the guest's device work

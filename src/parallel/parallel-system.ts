@@ -207,6 +207,22 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   return new ParallelRun(scenario, workers, options).run();
 }
 
+/** A scenario domain's toolstack lane (`ParallelRun.onLane`). */
+interface Lane {
+  /** The end of the work queued on it. */
+  tail: Promise<void>;
+  /** Timed events due before `until` queued or running on it. */
+  due: number;
+  /** Waits of its running work on a libxl timeout at or past `until` (`parkPastUntil`). */
+  parked: number;
+}
+
+/** A promise that never settles: what toolstack work in flight at the run's end waits on (`ParallelRun.request`). */
+const NEVER = new Promise<never>(() => {});
+
+/** The lane of timed events that are no domain's. */
+const NO_DOMAIN = -1;
+
 class ParallelRun {
   private readonly seed: number;
   private readonly hv: Hypervisor;
@@ -243,13 +259,16 @@ class ParallelRun {
   private nextId = 1;
   /** Faults that hit a live domain, by kind (as the deterministic runtime counts them). */
   private readonly faultsFired: Record<string, number> = {};
+  /** Timed events not yet done (due or not). */
   private timedLeft = 0;
-  /** The timed events, one at a time (`at`). */
-  private events: Promise<void> = Promise.resolve();
+  /**
+   * Each scenario domain's toolstack work — its timed events and the actions that follow them — one
+   * step at a time, as libxl holds a domain's lock for an operation; different domains' run side by
+   * side (`onLane`). `NO_DOMAIN` for what is no domain's (a worker's crash).
+   */
+  private readonly lanes = new Map<number, Lane>();
   /** The timed events waiting for their scenario time (made as they start: scenario time 0). */
   private timed: TimedEvents | undefined;
-  /** Of those, the ones due before the time limit: the run does not end at the limit before they are done. */
-  private timedDueLeft = 0;
   private readyCount = 0;
   private onReady: (() => void) | undefined;
   /** While the run goes on: looks at once whether it has ended. */
@@ -329,7 +348,7 @@ class ParallelRun {
       this.timed?.stop();
       for (const t of this.timers) clearTimeout(t);
       const wallMs = performance.now() - startedAt;
-      await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'halt', id }))));
+      await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, (id) => ({ type: 'halt', id }), true)));
       for (let w = 0; w < this.workers; w++) this.send(w, { type: 'finish' });
       let giveUp: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.allSettled(tasks), new Promise((r) => (giveUp = setTimeout(r, FINISH_TIMEOUT_MS)))]);
@@ -388,7 +407,7 @@ class ParallelRun {
         if (reason !== 'suspend') this.shutdownActions.add(domid);
       }
       if (!this.shutdownActions.has(domid)) continue;
-      this.toolstackStep(() => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined));
+      this.toolstackStep(domid, () => (this.shutdownActions.has(domid) && this.hv.life(domid) === 'alive' ? this.afterShutdown(domid) : undefined));
     }
   }
 
@@ -459,12 +478,8 @@ class ParallelRun {
       return this.destroy(domid);
     };
     this.dmStartInFlight.set(sid, fail); // dm_start_fail: the device model exits before it confirms
-    cancelTimeout = this.later(LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale, () => {
-      if (over) return;
-      this.actionsLeft++;
-      this.events = this.events.then(fail).finally(() => this.actionsLeft--);
-    });
-    this.at(this.scenarioNow() + start.delayMs, async () => {
+    cancelTimeout = this.later(LIBXL_DEVICE_MODEL_START_TIMEOUT_MS * this.timeScale, () => (over ? undefined : this.toolstackStep(domid, fail)));
+    this.at(sid, this.scenarioNow() + start.delayMs, async () => {
       if (over) return; // given up on: the device model finds no guest, and exits
       if (fails || this.hv.life(domid) !== 'alive') return fail(); // libxl sees its child die
       // a restart's new domain gets no devices (as in the deterministic runtime: its driver was the old kernel's)
@@ -573,7 +588,8 @@ class ParallelRun {
       this.acks.get(m.id)?.done(m.ok ?? true);
       this.acks.delete(m.id);
     } else if (m.type === 'device-closed') {
-      for (const closed of this.closing.get(m.device)?.splice(0) ?? []) closed();
+      // (a removal still waiting when the run ended stays so: nothing changes after the end)
+      if (!this.over) for (const closed of this.closing.get(m.device)?.splice(0) ?? []) closed();
     } else if (m.type === 'device-final') this.finalDevices.add(m.name);
     else this.finalApps.add(m.name);
     this.onWorkerReport?.();
@@ -611,13 +627,19 @@ class ParallelRun {
    * A command the worker must have done before the toolstack goes on; resolves with the ack's `ok`
    * (true when it has none), or false from a dead worker, which answers nothing.
    */
-  private request(worker: number, command: (id: number) => HostCommand): Promise<boolean> {
+  /**
+   * A command to `worker`, answered by its ack. Toolstack work still in flight when the run ends (one
+   * waiting on a libxl timeout past `until`) stops at its next answer — it never comes back — so that
+   * nothing changes after the run's end; the end's own commands (`atEnd`) are answered as usual.
+   */
+  private request(worker: number, command: (id: number) => HostCommand, atEnd = false): Promise<boolean> {
     if (this.crashed.has(worker)) return Promise.resolve(false);
     const id = this.nextId++;
-    return new Promise((resolve) => {
+    const answered = new Promise<boolean>((resolve) => {
       this.acks.set(id, { worker, done: resolve });
       this.ports[worker]!.postMessage(command(id));
     });
+    return atEnd ? answered : answered.then((ok) => (this.over ? NEVER : ok));
   }
 
   /** The worker that hosts the domain with domid `domid` now (a restarted domain stays on its worker). */
@@ -629,27 +651,60 @@ class ParallelRun {
   /** Lifecycle events and faults at their scenario times (wall time × timeScale), one at a time. */
   private scheduleEvents(): void {
     this.timed = new TimedEvents({ now: () => performance.now(), setTimer: (ms, run) => this.later(ms, run) }, performance.now(), this.timeScale);
-    for (const e of this.scenario.lifecycle) this.at(e.atMs, () => this.lifecycle(e));
-    for (const f of this.scenario.faults) this.at(f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
+    for (const e of this.scenario.lifecycle) this.at(e.domid, e.atMs, () => this.lifecycle(e));
+    for (const f of this.scenario.faults) this.at(f.domid, f.atMs ?? this.faultSeeds!.int(0, 50), () => this.fault(f));
     const crash = this.options.workerCrash;
-    if (crash) this.at(crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
+    if (crash) this.at(NO_DOMAIN, crash.atMs, () => this.send(crash.worker, { type: 'crash' }));
   }
 
   /**
-   * Runs `what` at scenario time `ms` (wall time × timeScale from the start of the events), after the
-   * timed events before it — in scenario-time order whatever the timers do (`TimedEvents`); the run
-   * does not end while one is pending (and, before `until`, due).
+   * Runs `what` at scenario time `ms` (wall time × timeScale from the start of the events) on the lane
+   * of scenario domain `sid`, after the timed events before it — in scenario-time order whatever the
+   * timers do (`TimedEvents`), each domain's one at a time; the run does not end while one is pending
+   * (and, before `until`, due: see `untilEnd`).
    */
-  private at(ms: number, what: () => Promise<void> | void): void {
-    const due = ms < (this.options.untilMs ?? this.scenario.untilMs ?? Infinity);
+  private at(sid: number, ms: number, what: () => Promise<void> | void): void {
+    const due = ms < this.untilMs;
     this.timedLeft++;
-    if (due) this.timedDueLeft++;
-    this.timed!.add(ms, () => {
-      this.events = this.events.then(what).finally(() => {
-        this.timedLeft--;
-        if (due) this.timedDueLeft--;
-      });
+    this.timed!.add(ms, () => this.onLane(sid, what, due, () => this.timedLeft--));
+  }
+
+  /** The run's time limit (scenario ms; Infinity when none). */
+  private get untilMs(): number {
+    return this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
+  }
+
+  private laneOf(sid: number): Lane {
+    let lane = this.lanes.get(sid);
+    if (!lane) this.lanes.set(sid, (lane = { tail: Promise.resolve(), due: 0, parked: 0 }));
+    return lane;
+  }
+
+  /** `work` on scenario domain `sid`'s lane, after the work queued there before it; `done` once it is over. */
+  private onLane(sid: number, work: () => Promise<void> | void, due: boolean, done: () => void): void {
+    const lane = this.laneOf(sid);
+    if (due) lane.due++;
+    lane.tail = lane.tail.then(work).finally(() => {
+      if (due) lane.due--;
+      done();
     });
+  }
+
+  /**
+   * Toolstack work of domain `domid` waits for a libxl timeout `ms` (scenario) from now: if that falls
+   * at or after the run's `until`, the lane counts as parked until the returned function is called —
+   * the run may end at `until` with the operation still in flight, as the deterministic runtime's
+   * does (no wall time spent waiting out a timeout the run will not see).
+   */
+  private parkPastUntil(domid: number, ms: number): () => void {
+    if (this.scenarioNow() + ms < this.untilMs) return () => {};
+    const lane = this.laneOf(this.sids.get(domid) ?? domid);
+    lane.parked++;
+    let parked = true;
+    return () => {
+      if (parked) lane.parked--;
+      parked = false;
+    };
   }
 
   /** Scenario milliseconds since the timed events started. */
@@ -701,7 +756,7 @@ class ParallelRun {
           return this.afterShutdown(domid);
         };
         if (this.runnable(domid)) return shutdown();
-        return this.whenRunning(domid, () => this.toolstackStep(shutdown));
+        return this.whenRunning(domid, () => this.toolstackStep(domid, shutdown));
       }
       case 'destroy': return this.destroy(domid);
     }
@@ -734,7 +789,7 @@ class ParallelRun {
       if (this.awaitingAck.get(domid) !== acknowledged) return; // acknowledged meanwhile
       if (this.over || this.hv.life(domid) === 'gone' || this.actors.get(domid) !== actor) return void this.awaitingAck.delete(domid);
       // in turn with the timed events (paused again by then: go on looking)
-      if (this.runnable(domid)) return this.toolstackStep(() => (this.runnable(domid) ? this.acknowledgeIfRunning(domid) : look()));
+      if (this.runnable(domid)) return this.toolstackStep(domid, () => (this.runnable(domid) ? this.acknowledgeIfRunning(domid) : look()));
       if (performance.now() < deadline) return void this.later(1, look);
       this.awaitingAck.delete(domid);
       this.toolstack.get(this.sids.get(domid)!)!.push(`${reason === 'poweroff' ? 'shutdown' : reason}: ERROR_TIMEDOUT (not acknowledged)`);
@@ -750,10 +805,10 @@ class ParallelRun {
     return acknowledged();
   }
 
-  /** Toolstack work that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), in turn with the timed events; the run is not quiet until it is done. */
-  private toolstackStep(work: () => Promise<void> | void): void {
+  /** Toolstack work of domain `domid` that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), on its lane; the run is not quiet until it is done. */
+  private toolstackStep(domid: number, work: () => Promise<void> | void): void {
     this.actionsLeft++;
-    this.events = this.events.then(work).finally(() => this.actionsLeft--);
+    this.onLane(this.sids.get(domid) ?? domid, work, false, () => this.actionsLeft--);
   }
 
   /**
@@ -887,7 +942,7 @@ class ParallelRun {
         // the new xenstored reads its state `delay` later (default 1 ms, as in the deterministic runtime)
         const xenstored = this.xenstored!;
         xenstored.liveUpdate();
-        return this.at(this.scenarioNow() + (f.delayMs ?? LIVE_UPDATE_MS), () => {
+        return this.at(scenarioFault.domid, this.scenarioNow() + (f.delayMs ?? LIVE_UPDATE_MS), () => {
           xenstored.liveUpdateRestore((domid) => this.specOf(domid).name);
           this.onWorkerReport?.(); // an exit ends the run at once
         });
@@ -895,7 +950,7 @@ class ParallelRun {
       case 'virq_delay':
         this.send(worker, { type: 'virq_delay', domid: f.domid, delayMs: f.delayMs ?? 1 });
         // the held-back VIRQ is work still to come: the run does not end idle before it is delivered
-        return this.at(this.scenarioNow() + (f.delayMs ?? 1), () => {});
+        return this.at(scenarioFault.domid, this.scenarioNow() + (f.delayMs ?? 1), () => {});
       // the toolstack's operations at the fault's moment, as the lifecycle ops of the same names
       case 'shutdown':
       case 'reboot':
@@ -905,7 +960,7 @@ class ParallelRun {
         // operation timeout, which in the deterministic runtime would end the stall first
         const stalled = f.domid;
         await this.operate(stalled, 'pause');
-        return this.at(this.scenarioNow() + (f.delayMs ?? 100), () => (this.current.get(scenarioFault.domid) === stalled ? this.operate(stalled, 'unpause') : undefined));
+        return this.at(scenarioFault.domid, this.scenarioNow() + (f.delayMs ?? 100), () => (this.current.get(scenarioFault.domid) === stalled ? this.operate(stalled, 'unpause') : undefined));
       }
       case 'suspend': {
         // a checkpoint (xl save -c): once the guest has acknowledged and suspended, the domain is
@@ -914,7 +969,7 @@ class ParallelRun {
         const suspended = f.domid;
         const resumeLater = () => {
           if (this.hv.life(suspended) === 'gone') return;
-          this.at(this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
+          this.at(scenarioFault.domid, this.scenarioNow() + (f.delayMs ?? 1), () => (this.current.get(scenarioFault.domid) === suspended ? this.operate(suspended, 'resume') : undefined));
         };
         if (!this.specOf(suspended).pvControl) return this.operate(suspended, 'suspend').then(resumeLater);
         return this.requestShutdown(suspended, 'suspend', resumeLater);
@@ -941,7 +996,8 @@ class ParallelRun {
         continue;
       }
       if (!(await fault('kill'))) continue;
-      this.at(this.scenarioNow() + (delayMs ?? 1), async () => {
+      // its supervisor's restart: the device model's domain's to run
+      this.at(this.sidOf(d.backend), this.scenarioNow() + (delayMs ?? 1), async () => {
         if (!(await this.deviceModelUp(d))) return;
         const fe = this.current.get(this.sidOf(d.frontend))!;
         this.send(this.workerOf(fe), { type: 'backend-up', device: d.name, domid: this.current.get(this.sidOf(d.backend))! });
@@ -958,8 +1014,10 @@ class ParallelRun {
    */
   private detach(domid: number, device: string): Promise<void> {
     const name = this.specOf(domid).name;
+    const unpark = this.parkPastUntil(domid, LIBXL_DESTROY_TIMEOUT_MS); // libxl's wait for Closed, at most
     return new Promise((resolve) =>
       this.deviceTeardown().detach(name, domid, device, (result) => {
+        unpark();
         if (result === 'removed') {
           this.removedDevices.add(device);
           this.send(this.workerOf(domid), { type: 'device-removed', device });
@@ -982,6 +1040,7 @@ class ParallelRun {
     if (!hasXenstoreDevices(this.scenario, name)) return;
     const teardown = this.deviceTeardown();
     const removal = teardown.removalFor(name);
+    let unpark = () => {};
     await new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
@@ -991,11 +1050,14 @@ class ParallelRun {
       removal.close(domid, done);
       // nothing will answer: libxl does not wait (Xen 9eaaedfcde) — before it, it did (R9, deadBackendWaitsForClosed)
       if (!this.scenario.bugs.deadBackendWaitsForClosed && removal.backendsGone(domid)) return done();
+      unpark = this.parkPastUntil(domid, LIBXL_DESTROY_TIMEOUT_MS);
       timer = setTimeout(() => {
         teardown.timedOut(name, domid);
         resolve();
       }, LIBXL_DESTROY_TIMEOUT_MS * this.timeScale);
     });
+    unpark();
+    if (this.over) return NEVER; // the run ended while libxl waited: nothing changes after the end
     removal.remove(domid);
     teardown.destroyed(name, domid);
   }
@@ -1194,7 +1256,8 @@ class ParallelRun {
         // behind a slow one, say a restart) still happens before the run ends
         // xenstored exited (R12's bug): the host has no xenstore, and the run ends there
         if (this.xenstored?.exited !== undefined) return end('halted');
-        if ((now - startedAt) / this.timeScale >= untilMs && this.timedDueLeft === 0) return end('until');
+        // … unless all that is left of it waits on a libxl timeout the run would not see (`parkPastUntil`)
+        if ((now - startedAt) / this.timeScale >= untilMs && [...this.lanes.values()].every((l) => l.due === 0 || l.parked > 0)) return end('until');
         const count = this.recordCount();
         if (count !== lastCount) {
           lastCount = count;

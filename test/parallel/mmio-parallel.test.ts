@@ -240,6 +240,38 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     }
   });
 
+  it('the device model\'s domain rebooted after the guest\'s workload is over: the driver still initialises towards the new device model (driverOk, one recovery) — as deterministic', async () => {
+    // found by running random lifecycle scripts in both runtimes: the guest's driver once stopped
+    // with its workload, leaving the new device model unprobed (status 0, "initialising")
+    const text = readFileSync('scenarios/races/r02-checkpoint-resend.yaml', 'utf8').replace(/lifecycle:[\s\S]*$/, '').replace('requests: 400', 'requests: 100');
+    const scenario = parseScenario(`${text}faults:\n  - { at: 200ms, kind: reboot, domain: driverdom }\nuntil: 400ms\n`, 'late-dm-reboot.yaml');
+    const det = createSystem(scenario).run();
+    const s = await runParallel(scenario, { workers: 2 });
+    expect(s.invariantViolations).toEqual([]);
+    expect(s.domains.map((d) => [d.name, d.domid, d.state])).toEqual(det.domains.map((d) => [d.name, d.domid, d.state]));
+    const recovery = (d: DeviceFigures) => ({ state: d.state, status: d.status, recoveries: d.recoveries, requestsOk: d.requestsOk, sharedMappings: d.sharedMappings });
+    expect(s.devices!.map(recovery)).toEqual(det.devices!.map(recovery));
+    expect(s.devices![0]).toMatchObject({ state: 'driverOk', recoveries: 1, requestsOk: 100 });
+  });
+
+  it('a guest\'s destroy waits for its paused driver domain to close the disk: the driver domain\'s unpause is not held behind it (each domain\'s toolstack work on its own lane), and a wait past `until` does not hold the run — as deterministic', async () => {
+    const text = readFileSync('scenarios/races/r02-checkpoint-resend.yaml', 'utf8').replace(/lifecycle:[\s\S]*$/, '').replace('requests: 400', 'requests: 100');
+    const crashWhilePaused = (unpause: string) =>
+      parseScenario(`${text}lifecycle:\n  - { at: 30ms, op: pause, domain: driverdom }\n  - { at: 56ms, op: crash, domain: guest }\n${unpause}until: 300ms\n`, 'crash-while-paused.yaml');
+    // unpaused at 90 ms: the device model closes the disk then, libxl's removal ends, the guest is
+    // destroyed; never unpaused: libxl would wait LIBXL_DESTROY_TIMEOUT (10 s, past `until`) — the run
+    // ends at `until` with the guest shut down and its destroy in flight
+    for (const [scenario, guest] of [[crashWhilePaused('  - { at: 90ms, op: unpause, domain: driverdom }\n'), 'dead'], [crashWhilePaused(''), 'shutdown']] as const) {
+      const det = createSystem(scenario).run();
+      const started = performance.now();
+      const s = await runParallel(scenario, { workers: 2, timeScale: 10 });
+      expect(performance.now() - started).toBeLessThan(30_000); // not the removal's 10 s × 10 of wall time
+      expect(s.invariantViolations).toEqual([]);
+      expect(s.domains.map((d) => [d.name, d.domid, d.state])).toEqual(det.domains.map((d) => [d.name, d.domid, d.state]));
+      expect(s.domains.find((d) => d.name === 'guest')!.state).toBe(guest);
+    }
+  }, 120_000);
+
   it('a guest restarted (reboot, on_crash restart) or soft-reset (fault, on_poweroff soft-reset): its devices end with its old kernel, the new one has none — as deterministic', async () => {
     const text = readFileSync('scenarios/two-device-models.yaml', 'utf8');
     const guest = (field: string) => text.replace('name: guest, memory: 4MiB', `name: guest, memory: 4MiB, ${field}`);
