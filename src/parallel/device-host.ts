@@ -528,7 +528,7 @@ export class DeviceHost {
       if (!executed) f.replays.push(access);
       if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
     };
-    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt), cutShort);
+    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt), cutShort, () => f.replays.length > 0);
     const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false, driverGone: false };
     this.fronts.push(f);
   }

@@ -909,7 +909,7 @@ class ParallelRun {
     switch (f.kind) {
       case 'kill':
       case 'backend_death':
-        return this.destroy(f.domid);
+        return this.destroy(f.domid, 'kill');
       case 'crash':
         // the guest crashes (domain_crash); xl's on_crash follows, as for the lifecycle op
         return this.operate(f.domid, 'crash');
@@ -1160,14 +1160,18 @@ class ParallelRun {
   }
 
   /**
-   * libxl destroy: the guest stops (its worker quiesces it), its virtio-mmio devices are removed as
-   * libxl removes them (`removeDevices`), then kill and reap under W(L1).
+   * libxl destroy (`by` libxl, lifecycle §6.4 destroy): the domain is paused (libxl__destroy_domid's
+   * xc_domain_pause), the guest stops (its worker quiesces it), its devices are removed as libxl
+   * removes them (`removeDevices`), then kill and reap under W(L1). A `kill` (domain_kill, the faults
+   * `kill` and `backend_death`) is the hypervisor's alone: no pause, no device removal — a back end's
+   * nodes stay for whoever cleans up, as in the deterministic runtime.
    */
-  private async destroy(domid: number): Promise<void> {
+  private async destroy(domid: number, by: 'libxl' | 'kill' = 'libxl'): Promise<void> {
     if (this.hv.life(domid) === 'gone') return;
+    if (by === 'libxl') this.actors.get(domid)!.send({ type: 'PAUSE' });
     await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) === 'gone') return; // its worker died meanwhile, and took it down
-    await this.removeDevices(domid);
+    if (by === 'libxl') await this.removeDevices(domid);
     if (this.hv.life(domid) === 'gone') return;
     this.markAppsFinal(domid);
     this.quarantined.get(this.sids.get(domid)!)!.add(domid);

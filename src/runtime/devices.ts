@@ -587,9 +587,9 @@ export function mmioWindow(devices: readonly ScenarioDevice[], spec: ScenarioDev
  * the back end's. The driver's status is what its initialisation left (DRIVER_OK, or FAILED): the
  * runtime does not read the device's registers behind the guest's back.
  */
-export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean, cutShort: (access: IoreqAccess, executed: boolean) => void) {
+export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean, cutShort: (access: IoreqAccess, executed: boolean) => void, behind: () => boolean) {
   return (): DeviceTransport => {
-    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait, cutShort);
+    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait, cutShort, behind);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     let init: ReturnType<typeof initialiseDevice> | null = null;
     let stopped = false;

@@ -49,6 +49,24 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     expect(ioreq.vcpuBlocked(TARGET, 0)).toBe(true); // the vCPU waits on it in Xen
   });
 
+  it('program order: behind an access cut short unexecuted (its vCPU could not run it), a later one is not executed either but cut short after it — no access overtakes one that has not run', () => {
+    // the parallel runtime's guest: a pause cut the reset's Status write short; the vCPU runs again
+    // before the driver's next access. Executing that read while the write waits to be replayed
+    // would let the replayed reset undo whatever came after it
+    const w = world();
+    const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), setIrqLevel: () => {} });
+    const replays: Array<{ addr: number; dir: number }> = [];
+    const mmio = new VirtioMmioTransport(w.ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE, undefined, (access, executed) => void (executed ? undefined : replays.push(access)), () => replays.length > 0);
+    replays.push({ addr: GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO.Status, dir: 1 }); // the write cut short while paused
+    const before = backend.requests;
+    expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(0xffffffff); // not executed: queued behind the write
+    expect(backend.requests).toBe(before);
+    expect(replays.map((r) => r.addr - GUEST_VIRTIO_MMIO_BASE)).toEqual([VIRTIO_MMIO.Status, VIRTIO_MMIO.MagicValue]);
+    replays.length = 0; // caught up (the caller replays them in order)
+    expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(VIRTIO_MMIO_MAGIC);
+    expect(backend.requests).toBe(before + 1);
+  });
+
   it('§1.8 nothing answers outside the window: a probe of the next device slot reads all-ones (x86, no server)', () => {
     const { ioreq } = setUp();
     expect(new VirtioMmioTransport(ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO_DEVICE_STRIDE).probe()).toEqual({ kind: 'ignored', why: 'wrong magic value 0xffffffff' });

@@ -36,7 +36,10 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
    * not finish it now — `executed` false when the vCPU could not execute it (its domain paused, or a
    * shutdown's deferral refused it: RETRY, §5.5; Xen runs that instruction again when the vCPU runs),
    * true when it was sent and its completion waits in Xen (paused meanwhile, or `wait` gave up).
-   * Catching up is the caller's.
+   * Catching up is the caller's; `behind` says it has not yet — accesses cut short unexecuted still
+   * wait — and then a later access is not executed either but cut short after them: the vCPU runs
+   * its instructions in program order, so none may overtake one that has not run (a reset's Status
+   * write replayed after the initialisation it began would undo it).
    */
   constructor(
     private readonly ioreq: Ioreq,
@@ -45,6 +48,7 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
     readonly base: number,
     private readonly wait?: (attempt: number) => boolean,
     private readonly cutShort?: (access: IoreqAccess, executed: boolean) => void,
+    private readonly behind?: () => boolean,
   ) {}
 
   /** Linux's order (§1.8): Magic, then Version ∈ {1, 2}, then DeviceID ≠ 0. */
@@ -78,8 +82,8 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
   private trap(offset: number, size: 1 | 2 | 4, dir: number, data: bigint): bigint {
     this.exits++;
     const access: IoreqAccess = { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data };
-    if (this.ioreq.vcpuBlocked(this.target, this.vcpu)) {
-      this.cutShort?.(access, false); // still waiting in Xen on one before it: this one is not executed yet
+    if (this.ioreq.vcpuBlocked(this.target, this.vcpu) || this.behind?.()) {
+      this.cutShort?.(access, false); // still waiting in Xen on one before it, or behind one not executed: this one is not executed yet
       return this.unanswer(size);
     }
     const r = this.ioreq.access(this.target, this.vcpu, access);
