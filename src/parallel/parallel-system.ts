@@ -25,6 +25,7 @@ import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { lineOf } from '../scenario/source-lines.js';
 import { leftoverArgoState } from './teardown-check.js';
 import { TimedEvents } from './timed-events.js';
+import { ToolstackLanes } from './toolstack-lanes.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
@@ -207,16 +208,6 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   return new ParallelRun(scenario, workers, options).run();
 }
 
-/** A scenario domain's toolstack lane (`ParallelRun.onLane`). */
-interface Lane {
-  /** The end of the work queued on it. */
-  tail: Promise<void>;
-  /** Timed events due before `until` queued or running on it. */
-  due: number;
-  /** Waits of its running work on a libxl timeout at or past `until` (`parkPastUntil`). */
-  parked: number;
-}
-
 /** A promise that never settles: what toolstack work in flight at the run's end waits on (`ParallelRun.request`). */
 const NEVER = new Promise<never>(() => {});
 
@@ -263,10 +254,10 @@ class ParallelRun {
   private timedLeft = 0;
   /**
    * Each scenario domain's toolstack work — its timed events and the actions that follow them — one
-   * step at a time, as libxl holds a domain's lock for an operation; different domains' run side by
-   * side (`onLane`). `NO_DOMAIN` for what is no domain's (a worker's crash).
+   * step at a time, different domains' side by side (`ToolstackLanes`, keyed by scenario domid;
+   * `NO_DOMAIN` for what is no domain's: a worker's crash).
    */
-  private readonly lanes = new Map<number, Lane>();
+  private readonly lanes = new ToolstackLanes();
   /** The timed events waiting for their scenario time (made as they start: scenario time 0). */
   private timed: TimedEvents | undefined;
   private readyCount = 0;
@@ -666,28 +657,12 @@ class ParallelRun {
   private at(sid: number, ms: number, what: () => Promise<void> | void): void {
     const due = ms < this.untilMs;
     this.timedLeft++;
-    this.timed!.add(ms, () => this.onLane(sid, what, due, () => this.timedLeft--));
+    this.timed!.add(ms, () => this.lanes.run(sid, what, due, () => this.timedLeft--));
   }
 
   /** The run's time limit (scenario ms; Infinity when none). */
   private get untilMs(): number {
     return this.options.untilMs ?? this.scenario.untilMs ?? Infinity;
-  }
-
-  private laneOf(sid: number): Lane {
-    let lane = this.lanes.get(sid);
-    if (!lane) this.lanes.set(sid, (lane = { tail: Promise.resolve(), due: 0, parked: 0 }));
-    return lane;
-  }
-
-  /** `work` on scenario domain `sid`'s lane, after the work queued there before it; `done` once it is over. */
-  private onLane(sid: number, work: () => Promise<void> | void, due: boolean, done: () => void): void {
-    const lane = this.laneOf(sid);
-    if (due) lane.due++;
-    lane.tail = lane.tail.then(work).finally(() => {
-      if (due) lane.due--;
-      done();
-    });
   }
 
   /**
@@ -698,13 +673,7 @@ class ParallelRun {
    */
   private parkPastUntil(domid: number, ms: number): () => void {
     if (this.scenarioNow() + ms < this.untilMs) return () => {};
-    const lane = this.laneOf(this.sids.get(domid) ?? domid);
-    lane.parked++;
-    let parked = true;
-    return () => {
-      if (parked) lane.parked--;
-      parked = false;
-    };
+    return this.lanes.park(this.sids.get(domid) ?? domid);
   }
 
   /** Scenario milliseconds since the timed events started. */
@@ -808,7 +777,7 @@ class ParallelRun {
   /** Toolstack work of domain `domid` that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), on its lane; the run is not quiet until it is done. */
   private toolstackStep(domid: number, work: () => Promise<void> | void): void {
     this.actionsLeft++;
-    this.onLane(this.sids.get(domid) ?? domid, work, false, () => this.actionsLeft--);
+    this.lanes.run(this.sids.get(domid) ?? domid, work, false, () => this.actionsLeft--);
   }
 
   /**
@@ -1261,7 +1230,7 @@ class ParallelRun {
         // xenstored exited (R12's bug): the host has no xenstore, and the run ends there
         if (this.xenstored?.exited !== undefined) return end('halted');
         // … unless all that is left of it waits on a libxl timeout the run would not see (`parkPastUntil`)
-        if ((now - startedAt) / this.timeScale >= untilMs && [...this.lanes.values()].every((l) => l.due === 0 || l.parked > 0)) return end('until');
+        if ((now - startedAt) / this.timeScale >= untilMs && this.lanes.settled()) return end('until');
         const count = this.recordCount();
         if (count !== lastCount) {
           lastCount = count;
