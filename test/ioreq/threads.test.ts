@@ -24,7 +24,9 @@ function host(vcpus: number) {
 
 /**
  * The device model's worker: `ready` (its server id and ports), then `done` (what it served). A
- * worker that fails or exits early rejects both at once; `stop` ends it whatever happened.
+ * worker that fails or exits early rejects both at once; `stop` ends it whatever happened — its exit
+ * then rejects nothing, and a `done` no test awaited is never an unhandled rejection (a stop that
+ * came before the worker's last message once failed a CI run with "device model worker exited (1)").
  */
 function emulator(hv: ReturnType<typeof host>['hv'], ioreq: Ioreq, data: Record<string, unknown>) {
   const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
@@ -33,11 +35,19 @@ function emulator(hv: ReturnType<typeof host>['hv'], ioreq: Ioreq, data: Record<
   const messages: Array<Promise<Record<string, unknown>>> = [];
   const settle: Array<{ resolve(m: Record<string, unknown>): void; reject(e: unknown): void }> = [];
   for (let i = 0; i < 2; i++) messages.push(new Promise((resolve, reject) => settle.push({ resolve, reject })));
+  for (const m of messages) m.catch(() => {}); // awaited, they still reject
   let heard = 0;
+  let stopping = false;
   worker.on('message', (m) => settle[heard++]?.resolve(m));
   worker.on('error', (e) => settle.forEach((p) => p.reject(e)));
-  worker.on('exit', (code) => settle.forEach((p) => p.reject(new Error(`device model worker exited (${code}) after ${heard} message(s)`))));
-  return { ready: messages[0], done: () => messages[1], stop: () => worker.terminate() };
+  worker.on('exit', (code) => {
+    if (!stopping) settle.forEach((p) => p.reject(new Error(`device model worker exited (${code}) after ${heard} message(s)`)));
+  });
+  const stop = () => {
+    stopping = true;
+    return worker.terminate();
+  };
+  return { ready: messages[0], done: () => messages[1], stop };
 }
 
 /** The vCPU's trapped access, then (blocked) bounded waits for its wake until `resume` lets it run: the read's value. */
