@@ -633,9 +633,14 @@ class ParallelRun {
     return atEnd ? answered : answered.then((ok) => (this.over ? NEVER : ok));
   }
 
+  /** The scenario domid of the domain that has (or had) domid `domid` (its own for one never restarted). */
+  private scenarioDomid(domid: number): number {
+    return this.sids.get(domid) ?? domid;
+  }
+
   /** The worker that hosts the domain with domid `domid` now (a restarted domain stays on its worker). */
   private workerOf(domid: number): number {
-    const sid = this.sids.get(domid) ?? domid;
+    const sid = this.scenarioDomid(domid);
     return this.hostOf[this.scenario.domains.findIndex((d) => d.domid === sid)];
   }
 
@@ -673,7 +678,7 @@ class ParallelRun {
    */
   private parkPastUntil(domid: number, ms: number): () => void {
     if (this.scenarioNow() + ms < this.untilMs) return () => {};
-    return this.lanes.park(this.sids.get(domid) ?? domid);
+    return this.lanes.park(this.scenarioDomid(domid));
   }
 
   /** Scenario milliseconds since the timed events started. */
@@ -777,7 +782,7 @@ class ParallelRun {
   /** Toolstack work of domain `domid` that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), on its lane; the run is not quiet until it is done. */
   private toolstackStep(domid: number, work: () => Promise<void> | void): void {
     this.actionsLeft++;
-    this.lanes.run(this.sids.get(domid) ?? domid, work, false, () => this.actionsLeft--);
+    this.lanes.run(this.scenarioDomid(domid), work, false, () => this.actionsLeft--);
   }
 
   /**
@@ -810,7 +815,7 @@ class ParallelRun {
 
   /** The scenario's configuration of the domain that has (or had) domid `domid`. */
   private specOf(domid: number) {
-    const sid = this.sids.get(domid) ?? domid;
+    const sid = this.scenarioDomid(domid);
     return this.scenario.domains.find((d) => d.domid === sid)!;
   }
 
@@ -1165,12 +1170,12 @@ class ParallelRun {
     if (this.hv.life(domid) !== 'alive') return;
     this.readdMmioDevices(this.specOf(domid).name);
     await this.request(worker, (id) => ({ type: 'reboot', domid, id }));
-    this.backendsUp(this.sids.get(domid) ?? domid, domid);
+    this.backendsUp(this.scenarioDomid(domid), domid);
   }
 
   /** The domain's guest is gone: its workloads are over, and so are those of the devices it is the front end of. */
   private markAppsFinal(domid: number): void {
-    const sid = this.sids.get(domid) ?? domid;
+    const sid = this.scenarioDomid(domid);
     for (const w of this.scenario.workloads) if (w.fromDomid === sid) this.finalApps.add(w.name);
     const name = this.specOf(sid).name;
     for (const d of this.scenario.devices) {
@@ -1285,7 +1290,7 @@ class ParallelRun {
     const states = new Map([...this.actors].map(([domid, a]) => [domid, String(a.getSnapshot().value)]));
     const now = [...this.current.values()];
     const drainable = new Set(now.filter((domid) => this.runnable(domid) && !this.crashed.has(this.workerOf(domid))));
-    const policyAllows = scenarioPolicyAllows(this.scenario, (domid) => this.sids.get(domid) ?? domid);
+    const policyAllows = scenarioPolicyAllows(this.scenario, (domid) => this.scenarioDomid(domid));
     const flows = checkFlows(records, { policyAllows, drainable: (owner) => end === 'idle' && drainable.has(owner) });
     // monitors xenstore-connect and live-update-survives, judged before the domains go
     const xenbus = this.figures.flatMap((f) => f?.xenbus ?? []);
