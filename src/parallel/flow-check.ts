@@ -1,5 +1,6 @@
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { MessageLedger, type MessageCounts } from '../runtime/message-ledger.js';
+import { Slab } from '../runtime/slab.js';
 import { errnoName } from '../xen/errno.js';
 import { REC, type RunRecord } from './run-log.js';
 
@@ -13,6 +14,8 @@ interface Incarnation {
   bornAt: number;
   /** Stamp after the teardown that removed it (Infinity while it lives). */
   endedAt: number;
+  /** The ledger's name for it: `owner:port#id`, a ring of its own. */
+  key: string;
 }
 
 /** What the flow check makes of a run's records. */
@@ -57,9 +60,13 @@ const nameOf = (errno: number): string => errnoName(-errno) ?? `E${errno}`;
 export function checkFlows(records: RunRecord[], context: FlowCheckContext): FlowReport {
   const report: FlowReport = { messages: zeroCounts(), errors: {}, refusedRings: {}, perDomain: new Map(), violations: [] };
   const incarnations = collectIncarnations(records, report);
+  const byRing = incarnationsByRing(incarnations);
   const ledger = new MessageLedger();
-  const key = (inc: Incarnation) => `${inc.owner}:${inc.port}#${inc.id}`;
-  const received = receivedByIncarnation(records);
+  // the keys of messages in flight, which the ledger keeps: carved from a slab, one view each
+  const keys = new Slab();
+  // the digests each incarnation's receiver took: built only if a send is ambiguous (rare)
+  let received: Map<number, string[]> | undefined;
+  const receivedTags = () => (received ??= receivedByIncarnation(records));
   for (const r of records) {
     if (r.kind === REC.REFUSED) {
       const name = nameOf(r.f[3]);
@@ -68,29 +75,32 @@ export function checkFlows(records: RunRecord[], context: FlowCheckContext): Flo
     }
     if (r.kind !== REC.SENT) continue;
     const [sender, dst, port, bytes, lo, hi] = r.f;
-    figures(report, sender).sent++;
-    figures(report, sender).bytesSent += bytes;
+    const f = figures(report, sender);
+    f.sent++;
+    f.bytesSent += bytes;
     if (!context.policyAllows(sender, dst, port)) report.violations.push(`stamp ${r.stampA}: a message crossed a denied policy edge: domain ${sender} → (${dst}, ${port})`);
-    const inc = incarnationOf(incarnations, received, sender, dst, port, r.stampA, r.stampB, lo, hi);
+    const inc = incarnationOf(byRing.get(ringOf(dst, port)), receivedTags, sender, r.stampA, r.stampB, lo, hi);
     if (!inc) {
       report.violations.push(`stamp ${r.stampA}: sendv ${sender} → (${dst}, ${port}) was accepted while no such ring was registered`);
       continue;
     }
-    ledger.sent(sender, key(inc), digestBytes(lo, hi, bytes));
+    ledger.sent(sender, inc.key, messageKey(keys.take(12), lo, hi, bytes));
   }
+  const scratch = new Uint8Array(12); // the ledger keeps no reference to a received message's bytes
   for (const r of records) {
     if (r.kind !== REC.RECEIVED) continue;
     const [owner, port, id, source, bytes, lo, hi] = r.f;
     const inc = incarnations.get(id);
-    figures(report, owner).received++;
-    figures(report, owner).bytesReceived += bytes;
+    const f = figures(report, owner);
+    f.received++;
+    f.bytesReceived += bytes;
     if (!inc || inc.owner !== owner || inc.port !== port) {
       report.violations.push(`stamp ${r.stampA}: domain ${owner} received from ring incarnation ${id} that it never registered`);
       continue;
     }
-    ledger.received(source, key(inc), digestBytes(lo, hi, bytes), r.stampA);
+    ledger.received(source, inc.key, messageKey(scratch, lo, hi, bytes), r.stampA);
   }
-  for (const inc of incarnations.values()) if (inc.endedAt !== Infinity) ledger.ringTornDown(key(inc));
+  for (const inc of incarnations.values()) if (inc.endedAt !== Infinity) ledger.ringTornDown(inc.key);
   ledger.settle((ring) => {
     const inc = incarnations.get(Number(ring.split('#')[1]));
     return !!inc && inc.endedAt === Infinity && context.drainable(inc.owner);
@@ -110,9 +120,25 @@ function figures(report: FlowReport, domid: number) {
   return f;
 }
 
-/** The ledger recognises messages by bytes: a digest and a length are the bytes it compares. */
-function digestBytes(lo: number, hi: number, bytes: number): Uint8Array {
-  return new Uint8Array(new Int32Array([lo, hi, bytes]).buffer);
+/** A ring as a number: its owner (below 2¹⁵) and port (32 bits). */
+const ringOf = (owner: number, port: number): number => owner * 0x1_0000_0000 + (port >>> 0);
+
+/**
+ * The bytes the ledger compares for a message (it recognises messages by their bytes): its digest
+ * and its length, as 12 little-endian bytes, written into `out`.
+ */
+function messageKey(out: Uint8Array, lo: number, hi: number, bytes: number): Uint8Array {
+  le32(out, 0, lo);
+  le32(out, 4, hi);
+  le32(out, 8, bytes);
+  return out;
+}
+
+function le32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value;
+  out[at + 1] = value >>> 8;
+  out[at + 2] = value >>> 16;
+  out[at + 3] = value >>> 24;
 }
 
 /**
@@ -124,7 +150,8 @@ function collectIncarnations(records: RunRecord[], report: FlowReport): Map<numb
   const out = new Map<number, Incarnation>();
   for (const r of records) {
     if (r.kind === REC.REGISTERED) {
-      out.set(r.f[3], { id: r.f[3], owner: r.f[0], port: r.f[1], partner: r.f[2], bornAt: r.stampA, endedAt: Infinity });
+      const [owner, port, partner, id] = r.f;
+      out.set(id, { id, owner, port, partner, bornAt: r.stampA, endedAt: Infinity, key: `${owner}:${port}#${id}` });
     } else if (r.kind === REC.REGISTER_REFUSED) {
       const name = nameOf(r.f[3]);
       report.refusedRings[name] = (report.refusedRings[name] ?? 0) + 1;
@@ -157,25 +184,40 @@ function receivedByIncarnation(records: RunRecord[]): Map<number, string[]> {
   return out;
 }
 
-/** The incarnation a send landed in (see `checkFlows`), or undefined when no ring could have taken it. */
+/** The incarnations of each ring (`ringOf(owner, port)`), in registration order. */
+function incarnationsByRing(incarnations: Map<number, Incarnation>): Map<number, Incarnation[]> {
+  const out = new Map<number, Incarnation[]>();
+  for (const inc of incarnations.values()) {
+    const ring = ringOf(inc.owner, inc.port);
+    const list = out.get(ring);
+    if (list) list.push(inc);
+    else out.set(ring, [inc]);
+  }
+  return out;
+}
+
+/**
+ * The incarnation of the destination ring (`ofRing`: its incarnations) a send landed in (see
+ * `checkFlows`), or undefined when no ring could have taken it.
+ */
 function incarnationOf(
-  incarnations: Map<number, Incarnation>,
-  received: Map<number, string[]>,
+  ofRing: Incarnation[] | undefined,
+  received: () => Map<number, string[]>,
   sender: number,
-  dst: number,
-  port: number,
   before: number,
   after: number,
   lo: number,
   hi: number,
 ): Incarnation | undefined {
-  const candidates: Incarnation[] = [];
-  for (const inc of incarnations.values()) {
-    if (inc.owner !== dst || inc.port !== port) continue;
+  let first: Incarnation | undefined;
+  let candidates: Incarnation[] | undefined;
+  for (const inc of ofRing ?? []) {
     if (inc.partner !== sender && inc.partner !== XEN_ARGO_DOMID_ANY) continue;
-    if (inc.bornAt < after && inc.endedAt > before) candidates.push(inc);
+    if (!(inc.bornAt < after && inc.endedAt > before)) continue;
+    if (first === undefined) first = inc;
+    else (candidates ??= [first]).push(inc);
   }
-  if (candidates.length <= 1) return candidates[0];
+  if (candidates === undefined) return first;
   const tag = `${sender}:${lo}:${hi}`;
-  return candidates.find((inc) => received.get(inc.id)?.includes(tag)) ?? candidates[0];
+  return candidates.find((inc) => received().get(inc.id)?.includes(tag)) ?? first;
 }

@@ -165,7 +165,8 @@ export function readRunLog(buffer: SharedArrayBuffer): RunRecord[] {
   const used = Atomics.load(w, 0);
   const out: RunRecord[] = [];
   for (let at = 1; at < 1 + used; at += RECORD_WORDS) {
-    out.push({ kind: w[at], stampA: w[at + 1], stampB: w[at + 2], f: Array.from(w.subarray(at + 3, at + RECORD_WORDS)) });
+    // f0 … f6 (RECORD_WORDS is 10), copied out one by one: a view and an Array.from per record cost more
+    out.push({ kind: w[at], stampA: w[at + 1], stampB: w[at + 2], f: [w[at + 3], w[at + 4], w[at + 5], w[at + 6], w[at + 7], w[at + 8], w[at + 9]] });
   }
   return out;
 }
