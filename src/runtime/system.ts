@@ -741,6 +741,7 @@ export class ArgosimSystem {
         skipsRangeCheck: this.scenario.bugs.emulatorSkipsRangeCheck,
         unserved: (r) => this.unservedRequest(r),
         now: () => this.scheduler.now(),
+        asGuest: (work) => this.asGuest(this.domains.get(spec.frontend)!, work),
       });
     } else transport = argoTransport(this.hv, spec, ...ends);
     const run = new DeviceRun(spec, transport, rng, violate);

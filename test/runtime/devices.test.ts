@@ -48,6 +48,33 @@ lifecycle:
     expect(system.actors().filter((a) => a.kind === 'device').map((a) => a.id)).toEqual(['device:vda:frontend', 'device:vda:backend']);
   });
 
+  it('a device model started again while its guest is suspended: the driver probes it only once the guest runs again (a suspended vCPU executes nothing)', () => {
+    const scenario = (resume: boolean) => `
+name: dm-restart-suspended
+boot: { argo: true, macPermissive: true }
+domains:
+  - { name: dom0, domid: 0 }
+  - { name: driverdom, memory: 8MiB }
+  - { name: guest, memory: 4MiB }
+devices:
+  - { name: vda, type: virtio-blk, transport: mmio, frontend: guest, backend: driverdom, disk: 512KiB, requests: 200 }
+lifecycle:
+  - { at: 20ms, op: suspend, domain: guest }
+${resume ? '  - { at: 60ms, op: resume, domain: guest }\n' : ''}faults:
+  - { at: 25ms, kind: dm_death, domain: guest, delay: 5ms }
+until: 300ms
+`;
+    // resumed: the driver re-initialises against the new device model (before, it ran the probe on
+    // the suspended vCPU at 30 ms, the probe's accesses were cut short, and the device stayed initialising)
+    const resumed = createSystem(parseScenario(scenario(true)), { seed: 1 }).run();
+    expect(resumed.devices![0]).toMatchObject({ state: 'driverOk', status: 15, recoveries: 1, errors: 0 });
+    expect(resumed.invariantViolations).toEqual([]);
+    // never resumed: nothing of the guest runs, so the new device model is never probed
+    const suspended = createSystem(parseScenario(scenario(false)), { seed: 1 }).run();
+    expect(suspended.domains.find((d) => d.name === 'guest')!.state).toBe('shutdown');
+    expect(suspended.devices![0]).toMatchObject({ state: 'initialising', status: 0 });
+  });
+
   it('virtio-transports.yaml: the same workload over VirtIO-Argo (nothing shared) and virtio-mmio over IOREQ (every foreign mapping counted)', () => {
     const summary = createSystem(loadScenario('scenarios/virtio-transports.yaml')).run();
     const [argo, mmio] = summary.devices!;
