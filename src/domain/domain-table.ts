@@ -151,6 +151,22 @@ export class DomainTable {
     );
   }
 
+  /**
+   * A number naming the domain that holds `domid` now — its slot and that slot's generation, so a
+   * later domain given the same domid has another — or -1 when no domain resolves by it. Always
+   * positive for a domain (a claimed slot's generation is 1 or more).
+   *
+   * @example
+   * ```ts
+   * const meant = table.identityOf(2); // … the domain is destroyed, and another made with domid 2:
+   * table.identityOf(2) !== meant;     // true
+   * ```
+   */
+  identityOf(domid: number): number {
+    const slot = this.slotOf(domid);
+    return slot < 0 ? -1 : slot * 0x1_0000 + (this.get(slot, D.GENERATION) & 0xffff);
+  }
+
   /** Unpublishes the id and frees the slot (the domain is reaped). */
   release(slot: number): void {
     const domid = this.get(slot, D.DOMID);

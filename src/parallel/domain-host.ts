@@ -329,7 +329,7 @@ export class DomainHost {
       return;
     }
     const incarnation = Atomics.add(this.control, CTL.INCARNATION, 1) + 1;
-    this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation);
+    this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation, this.hv.domainTable.identityOf(h.domid));
     const scratch = new Uint8Array(ring.len);
     h.rings.push({ ring, actor, incarnation, budget, scratch, scratchWords: new Int32Array(scratch.buffer, 0, ring.len >>> 2) });
   }
@@ -382,12 +382,13 @@ export class DomainHost {
           return; // refusals are logged from the app's own tally (see observeApp)
         }
         const after = tick(this.control);
-        this.log.append(REC.SENT, before, after, h.domid, dst.domid, dst.aport, bytes.length, payloads.digest.lo, payloads.digest.hi); // where it went: the domid looked up
+        this.log.append(REC.SENT, before, after, h.domid, dst.domid, dst.aport, bytes.length, payloads.digest.lo, payloads.digest.hi, meant); // where it went: the domid looked up
         app.lastStamp = after;
       },
     };
     // an application looks its peer up when it starts: a peer restarted later keeps its old domid here
     const dst = { domid: this.current.get(spec.to.domid) ?? spec.to.domid, aport: spec.to.port };
+    const meant = this.hv.domainTable.identityOf(dst.domid); // the domain it means (monitor stale-domid)
     const actor = createGuestAppActor(h.guest, { messageType: spec.messageType, srcPort: spec.srcPort }, hooks, {
       input: { dst, count: spec.count - base, sizes: source.sizes.slice(base, Math.max(base + 1, spec.count)), paced: spec.intervalMs > 0 },
     });

@@ -16,6 +16,8 @@ interface Incarnation {
   endedAt: number;
   /** The ledger's name for it: `owner:port#id`, a ring of its own. */
   key: string;
+  /** Its owner's `DomainTable.identityOf` (0: not recorded). */
+  ownerIdentity: number;
 }
 
 /** What the flow check makes of a run's records. */
@@ -74,7 +76,7 @@ export function checkFlows(records: RunRecord[], context: FlowCheckContext): Flo
       ledger.refused();
     }
     if (r.kind !== REC.SENT) continue;
-    const [sender, dst, port, bytes, lo, hi] = r.f;
+    const [sender, dst, port, bytes, lo, hi, meant = 0] = r.f;
     const f = figures(report, sender);
     f.sent++;
     f.bytesSent += bytes;
@@ -83,6 +85,11 @@ export function checkFlows(records: RunRecord[], context: FlowCheckContext): Flo
     if (!inc) {
       report.violations.push(`stamp ${r.stampA}: sendv ${sender} → (${dst}, ${port}) was accepted while no such ring was registered`);
       continue;
+    }
+    // monitor stale-domid (lifecycle §6.7 R15): the domid the app looked up belonged to an earlier
+    // domain; a later one given that domid must not take what was meant for it
+    if (meant > 0 && inc.ownerIdentity > 0 && meant !== inc.ownerIdentity) {
+      report.violations.push(`stamp ${r.stampA}: stale-domid: domain ${sender} sent to domid ${dst} meaning the domain that had it when its application started, and a later domain with that domid accepted it (ring ${dst}:${port})`);
     }
     ledger.sent(sender, inc.key, messageKey(keys.take(12), lo, hi, bytes));
   }
@@ -150,8 +157,8 @@ function collectIncarnations(records: RunRecord[], report: FlowReport): Map<numb
   const out = new Map<number, Incarnation>();
   for (const r of records) {
     if (r.kind === REC.REGISTERED) {
-      const [owner, port, partner, id] = r.f;
-      out.set(id, { id, owner, port, partner, bornAt: r.stampA, endedAt: Infinity, key: `${owner}:${port}#${id}` });
+      const [owner, port, partner, id, ownerIdentity = 0] = r.f;
+      out.set(id, { id, owner, port, partner, bornAt: r.stampA, endedAt: Infinity, key: `${owner}:${port}#${id}`, ownerIdentity });
     } else if (r.kind === REC.REGISTER_REFUSED) {
       const name = nameOf(r.f[3]);
       report.refusedRings[name] = (report.refusedRings[name] ?? 0) + 1;

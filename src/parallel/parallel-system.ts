@@ -139,10 +139,10 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
  * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
- * update), xl devd's (R7, in a driver domain) and libxl's device removal and create (R9, R10, R16,
- * in the main thread's toolstack).
+ * update), xl devd's (R7, in a driver domain) and libxl's device removal, create and domid
+ * allocation (R9, R10, R16, R15, in the main thread's toolstack).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'domidReuseWithoutQuarantine', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -181,7 +181,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's and libxl's device removal and create); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's and libxl's device removal, create and domid allocation); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
@@ -843,7 +843,8 @@ class ParallelRun {
     let next = sid;
     // SIM CHOICE (docs/parallel.md): never a domid another configuration had in this run — the run's
     // records, the workers' hosts and the toolstack's actors are keyed by domid
-    while (this.quarantined.get(sid)!.has(next) || this.hv.life(next) !== 'gone' || (this.sids.has(next) && this.sids.get(next) !== sid)) next++;
+    const quarantine = !this.scenario.bugs.domidReuseWithoutQuarantine; // R15's bug: a domid reused at once
+    while ((quarantine && this.quarantined.get(sid)!.has(next)) || this.hv.life(next) !== 'gone' || (this.sids.has(next) && this.sids.get(next) !== sid)) next++;
     if (next >= DOMID_FIRST_RESERVED) throw new Error(`restart of ${this.specOf(sid).name}: no free domid from ${sid}`);
     this.boot(next, sid);
     this.network?.created(this.specOf(sid).name); // libxl adds its vifs as it creates it

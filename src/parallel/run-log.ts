@@ -11,13 +11,16 @@
 
 /** Record kinds and their fields (f0…f6). */
 export const REC = {
-  /** A sendv accepted: stampA before the hypercall, stampB after; sender, dst domid, dst port, bytes, digest lo, digest hi. */
+  /**
+   * A sendv accepted: stampA before the hypercall, stampB after; sender, dst domid, dst port, bytes,
+   * digest lo, digest hi, and the domain the app meant by that domid (`DomainTable.identityOf` when it looked it up).
+   */
   SENT: 1,
   /** A message taken off a ring: stampA after it was read (one stamp for a handler's whole batch); owner, port, incarnation, source domid, bytes, digest lo, digest hi. */
   RECEIVED: 2,
   /** A sendv refused with an errno (EAGAIN excluded): stampA; sender, dst domid, dst port, errno. */
   REFUSED: 3,
-  /** A ring registered: stampA/B around the hypercall; owner, port, partner, incarnation. */
+  /** A ring registered: stampA/B around the hypercall; owner, port, partner, incarnation, the owner's `DomainTable.identityOf`. */
   REGISTERED: 4,
   /** A ring registration refused: stampA; owner, port, partner, errno. */
   REGISTER_REFUSED: 5,

@@ -39,6 +39,17 @@ describe('the parallel flow check (issue #5 item 4)', () => {
     expect(checkFlows([registered, sent(3, 11)], { policyAllows: () => false, drainable: () => false }).violations[0]).toMatch(/denied policy edge/);
   });
 
+  it('monitor stale-domid (R15): a send meant for the domain that had the domid when the app looked it up, taken by a later domain with that domid, is named; the same domain is not', () => {
+    // the server (domid 2) as domain identity 5, its ring registered; a later server, identity 9, same domid
+    const ring = (identity: number, id: number, at: number) => rec(REC.REGISTERED, at, at + 1, 2, 10, 1, id, identity);
+    const meant = (at: number, digest: number, identity: number) => rec(REC.SENT, at, at + 1, 1, 2, 10, 8, digest, 0, identity);
+    const teardown = rec(REC.DOMAIN_TORN_DOWN, 5, 6, 2);
+    const later = checkFlows([ring(5, 1, 1), teardown, ring(9, 2, 7), meant(9, 11, 5), received(11, 11, 2)], open);
+    expect(later.violations).toEqual(['stamp 9: stale-domid: domain 1 sent to domid 2 meaning the domain that had it when its application started, and a later domain with that domid accepted it (ring 2:10)']);
+    expect(later.messages.delivered).toBe(1);
+    expect(checkFlows([ring(5, 1, 1), meant(3, 11, 5), received(5, 11)], open).violations).toEqual([]);
+  });
+
   it('puts a send that raced a re-registration in the incarnation whose receiver saw it', () => {
     const wildcard = rec(REC.REGISTERED, 1, 2, 2, 10, XEN_ARGO_DOMID_ANY, 1);
     const records = [wildcard, rec(REC.UNREGISTERED, 4, 6, 1), rec(REC.REGISTERED, 7, 8, 2, 10, XEN_ARGO_DOMID_ANY, 2), rec(REC.SENT, 3, 9, 1, 2, 10, 8, 11, 0), received(10, 11, 2)];

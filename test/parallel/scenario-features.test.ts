@@ -33,4 +33,20 @@ describe('scenario features in the parallel runtime', () => {
     }
     // off, the same scenario loses nothing (the test above)
   });
+
+  it("libxl's domid reuse without quarantine (R15): the rebooted server takes domid 2 again and what the client meant for the old one — stale-domid; with the quarantine it is domid 3 and the client's sends fail (ESRCH)", async () => {
+    const scenario = loadScenario('scenarios/races/r15-domid-reuse.yaml');
+    const buggy = parseScenario(readFileSync('scenarios/races/r15-domid-reuse.yaml', 'utf8').replace('boot: { argo: true }', 'boot: { argo: true }\nbugs: { domidReuseWithoutQuarantine: true }'), 'r15-bug.yaml');
+    const server = (s: { domains: Array<{ name: string; domid: number }> }) => s.domains.find((d) => d.name === 'server')!.domid;
+    const off = await runParallel(scenario, { workers: 2 });
+    expect(server(off)).toBe(3);
+    expect(off.errors.ESRCH).toBeGreaterThan(0);
+    expect(off.invariantViolations).toEqual([]);
+    const on = await runParallel(buggy, { workers: 2 });
+    expect(server(on)).toBe(server(createSystem(buggy).run()));
+    expect(server(on)).toBe(2);
+    expect(on.invariantViolations.length).toBeGreaterThan(0);
+    expect(on.invariantViolations.every((v) => /stale-domid: domain 1 sent to domid 2 meaning the domain that had it when its application started, and a later domain with that domid accepted it/.test(v))).toBe(true);
+    expect(on.messages).toMatchObject({ duplicated: 0, corrupted: 0, reordered: 0 }); // nothing else is wrong: the new server's ring takes them whole
+  });
 });
