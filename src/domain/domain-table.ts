@@ -8,7 +8,8 @@ export const DOMAIN_DYING = 2;
 
 /**
  * Field indices of one domain slot (Int32 words). The one place this layout lives.
- * VIRQ_BOUND / VIRQ_PENDING are bitmasks over VIRQ numbers (< 24); EVTCHN_PENDING and EVTCHN_PORT
+ * VIRQ_BOUND / VIRQ_PENDING are bitmasks over VIRQ numbers (< 24) — the pending bits of global VIRQs
+ * in VIRQ_PENDING_GLOBAL instead (see there); EVTCHN_PENDING and EVTCHN_PORT
  * the interdomain channels' pending bits and port words (`EventChannels`): the event-channel state.
  */
 export const D = {
@@ -44,7 +45,14 @@ export const D = {
   HVM_STORE_PFN: 58,
   /** HVM_PARAM_STORE_EVTCHN (0: none): the guest's port to xenstored. */
   HVM_STORE_EVTCHN: 59,
-  STRIDE: 60,
+  /**
+   * The pending bits of the domain's global VIRQs (VIRQ_DOM_EXC …), apart from its per-vCPU and
+   * per-domain ones (VIRQ_ARGO …) in VIRQ_PENDING: a raise wakes the threads waiting on the word of
+   * its bit, and the toolstack's wait on the control domain's VIRQ_DOM_EXC (the main thread) is not
+   * woken by every VIRQ_ARGO of that domain's kernel (a worker), nor that kernel by it.
+   */
+  VIRQ_PENDING_GLOBAL: 60,
+  STRIDE: 61,
 } as const;
 
 /** vCPUs a domain may have: the per-vCPU bitmasks hold 4 × 32 bits. */

@@ -17,6 +17,18 @@ const validPort = (port: number) => Number.isInteger(port) && port > 0 && port <
 export type VirqListener = (domid: number, virq: number) => void;
 
 /**
+ * The field of a domain slot that holds `virq`'s pending bit (`D.VIRQ_PENDING_GLOBAL` for a global
+ * VIRQ, else `D.VIRQ_PENDING`): the word a raise notifies and a wait for that VIRQ waits on.
+ */
+export function virqPendingField(virq: number): number {
+  return virqType(virq) === 'global' ? D.VIRQ_PENDING_GLOBAL : D.VIRQ_PENDING;
+}
+
+function pendingWord(domains: DomainTable, slot: number, virq: number): number {
+  return domains.at(slot, virqPendingField(virq));
+}
+
+/**
  * VIRQ bindings, interdomain event channels and their pending bits, kept in the shared domain table
  * (xen/common/event_channel.c). VIRQ bits and interdomain ports are two spaces here: a VIRQ's bit is
  * its number; an interdomain port is 1–31 with its own pending word, so a thread can wait on one
@@ -63,7 +75,7 @@ export class EventChannels {
     if (generation >= 0 && domains.get(slot, D.GENERATION) !== generation) return;
     const bit = 1 << virq;
     if ((domains.get(slot, D.VIRQ_BOUND) & bit) === 0) return;
-    const word = domains.at(slot, D.VIRQ_PENDING);
+    const word = pendingWord(domains, slot, virq);
     // An event channel makes an upcall only when its pending bit goes from clear to set; a signal
     // to an already-pending VIRQ coalesces into it (argo.md §6.2).
     if (Atomics.or(domains.slots, word, bit) & bit) return;
@@ -74,7 +86,7 @@ export class EventChannels {
   }
 
   pending(slot: number, virq: number): boolean {
-    return (this.domains.get(slot, D.VIRQ_PENDING) & (1 << virq)) !== 0;
+    return (Atomics.load(this.domains.slots, pendingWord(this.domains, slot, virq)) & (1 << virq)) !== 0;
   }
 
   /**
@@ -82,7 +94,7 @@ export class EventChannels {
    * bounded, as every shared-memory wait is). True when pending.
    */
   waitPendingSync(slot: number, virq: number, timeoutMs: number): boolean {
-    const word = this.domains.at(slot, D.VIRQ_PENDING);
+    const word = pendingWord(this.domains, slot, virq);
     const bit = 1 << virq;
     const seen = Atomics.load(this.domains.slots, word);
     if (seen & bit) return true;
@@ -91,7 +103,7 @@ export class EventChannels {
   }
 
   clear(slot: number, virq: number): void {
-    Atomics.and(this.domains.slots, this.domains.at(slot, D.VIRQ_PENDING), ~(1 << virq));
+    Atomics.and(this.domains.slots, pendingWord(this.domains, slot, virq), ~(1 << virq));
   }
 
   // ——— interdomain channels (xen/common/event_channel.c: alloc_unbound, bind_interdomain, send, close) ———

@@ -5,6 +5,7 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 import type { Hypervisor } from '../xen/hypervisor.js';
+import { virqPendingField } from '../domain/event-channels.js';
 
 /** How long one wait on a pending word may last before it is re-armed (every wait is bounded). */
 export const VIRQ_WAIT_SLICE_MS = 50;
@@ -22,7 +23,7 @@ export const VIRQ_WAIT_SLICE_MS = 50;
  * ```
  */
 export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => void): () => void {
-  return bridgePending(hv, domid, D.VIRQ_PENDING, 1 << virq, deliver);
+  return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver);
 }
 
 /**

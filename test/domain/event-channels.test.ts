@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { D } from '../../src/domain/domain-table.js';
-import { EVTCHN_PORTS } from '../../src/domain/event-channels.js';
+import { EVTCHN_PORTS, virqPendingField } from '../../src/domain/event-channels.js';
+import { VIRQ_ARGO, VIRQ_DOM_EXC } from '../../src/xen/virq.js';
 import { ERRNO } from '../../src/xen/errno.js';
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, attachHypervisor, createHypervisor } from '../../src/xen/hypervisor.js';
 
@@ -167,5 +168,30 @@ describe('interdomain event channels across threads', () => {
     const last = results.map((r) => r[rounds - 1].rc).find((rc) => rc > 0)!;
     expect(hv.evtchnSend(1, Atomics.load(sync, 2 + rounds - 1))).toBe(0);
     expect(hv.evtchnTakePending(0) & (1 << last)).not.toBe(0);
+  });
+});
+
+describe('VIRQ pending words', () => {
+  it("a global VIRQ's pending bit has a word of its own: a raise of VIRQ_ARGO does not wake a thread waiting for the same domain's VIRQ_DOM_EXC (the toolstack's watch), and a raise of VIRQ_DOM_EXC does", () => {
+    const hv = createHypervisor({ argo: { enabled: true } });
+    hv.createDomain({ domid: 0 });
+    for (const virq of [VIRQ_ARGO, VIRQ_DOM_EXC]) expect(hv.bindVirq(0, virq, 0)).toBe(0);
+    const slots = hv.domainTable.slots;
+    const globalWord = hv.domainTable.at(hv.domainTable.slotOf(0), virqPendingField(VIRQ_DOM_EXC));
+    expect(virqPendingField(VIRQ_DOM_EXC)).toBe(D.VIRQ_PENDING_GLOBAL);
+    expect(virqPendingField(VIRQ_ARGO)).toBe(D.VIRQ_PENDING);
+    void Atomics.waitAsync(slots, globalWord, 0, 1000); // the toolstack waits for VIRQ_DOM_EXC
+    hv.events.raise(hv.domainTable.slotOf(0), VIRQ_ARGO);
+    expect(hv.virqPending(0, VIRQ_ARGO)).toBe(true);
+    expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(false);
+    // still waiting: nobody woke it, so this notify finds it
+    expect(Atomics.notify(slots, globalWord)).toBe(1);
+    void Atomics.waitAsync(slots, globalWord, 0, 1000);
+    hv.events.raise(hv.domainTable.slotOf(0), VIRQ_DOM_EXC);
+    expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(true);
+    expect(Atomics.notify(slots, globalWord)).toBe(0); // the raise woke it
+    hv.clearVirq(0, VIRQ_DOM_EXC);
+    expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(false);
+    expect(hv.virqPending(0, VIRQ_ARGO)).toBe(true);
   });
 });
