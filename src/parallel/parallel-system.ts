@@ -26,6 +26,7 @@ import { lineOf } from '../scenario/source-lines.js';
 import { leftoverArgoState } from './teardown-check.js';
 import { TimedEvents } from './timed-events.js';
 import { ToolstackLanes } from './toolstack-lanes.js';
+import { PvControl, type ControlReason } from './pv-control.js';
 import { Watchdog, type StuckReport } from './watchdog.js';
 import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
@@ -709,8 +710,8 @@ class ParallelRun {
     switch (op) {
       case 'pause': return void actor.send({ type: 'PAUSE' });
       // a guest that runs again acknowledges a control/shutdown request waiting for it, in this step
-      case 'unpause': actor.send({ type: 'UNPAUSE' }); kick(); return this.acknowledgeIfRunning(domid);
-      case 'resume': actor.send({ type: 'RESUME' }); kick(); return this.acknowledgeIfRunning(domid);
+      case 'unpause': actor.send({ type: 'UNPAUSE' }); kick(); return this.pvControl.acknowledgeIfRunning(domid);
+      case 'resume': actor.send({ type: 'RESUME' }); kick(); return this.pvControl.acknowledgeIfRunning(domid);
       case 'crash':
         actor.send({ type: 'CRASH' });
         return this.afterShutdown(domid);
@@ -736,47 +737,25 @@ class ParallelRun {
     }
   }
 
-  /** Domains whose control/shutdown request waits for the guest's acknowledgement (libxl's ao in flight), and what acknowledging does. */
-  private readonly awaitingAck = new Map<number, () => Promise<void> | void>();
+  /** libxl's PV control protocol: xl shutdown / reboot / suspend wait for the guest's acknowledgement (`PvControl`). */
+  private readonly pvControl = new PvControl({
+    runnable: (domid) => this.runnable(domid),
+    identity: (domid) => (this.hv.life(domid) === 'gone' ? undefined : this.actors.get(domid)),
+    over: () => this.over,
+    now: () => performance.now(),
+    later: (ms, run) => void this.later(ms, run),
+    step: (domid, work) => this.toolstackStep(domid, work),
+    log: (domid, line) => void this.toolstack.get(this.sids.get(domid)!)!.push(line),
+    ackTimeoutMs: () => LIBXL_ACK_TIMEOUT_MS * this.timeScale,
+  });
 
-  /**
-   * libxl's PV control protocol (lifecycle §6.4), as the deterministic runtime's toolstack runs it: xl
-   * writes control/shutdown; the guest's xenbus watch acknowledges once the guest runs — at once for
-   * a running one; for a paused, stalled or suspended one in the step that lets it run again (an
-   * unpause, a resume), else when it is next seen running (looked at every millisecond) — and the
-   * guest shuts down with the reason, then `then` (xl's on_* action). A guest that has not run within
-   * LIBXL_ACK_TIMEOUT never sees the request: libxl clears the node, the operation ends in
-   * ERROR_TIMEDOUT and the domain goes on as it was. One such operation per domain at a time, as
-   * libxl's ao: another shutdown, reboot or suspend while one waits is not taken.
-   */
-  private requestShutdown(domid: number, reason: 'poweroff' | 'reboot' | 'suspend', then: () => Promise<void> | void): Promise<void> | void {
-    if (this.awaitingAck.has(domid)) return;
+  /** xl shutdown / reboot / suspend of `domid` (`PvControl.request`): once acknowledged, the guest shuts down with the reason, then `then`. */
+  private requestShutdown(domid: number, reason: ControlReason, then: () => Promise<void> | void): Promise<void> | void {
     const actor = this.actors.get(domid)!;
-    const acknowledged = () => {
+    return this.pvControl.request(domid, reason, () => {
       actor.send({ type: 'SHUTDOWN', reason });
       return then();
-    };
-    if (this.runnable(domid)) return acknowledged();
-    this.awaitingAck.set(domid, acknowledged);
-    const deadline = performance.now() + LIBXL_ACK_TIMEOUT_MS * this.timeScale;
-    const look = (): void => {
-      if (this.awaitingAck.get(domid) !== acknowledged) return; // acknowledged meanwhile
-      if (this.over || this.hv.life(domid) === 'gone' || this.actors.get(domid) !== actor) return void this.awaitingAck.delete(domid);
-      // in turn with the timed events (paused again by then: go on looking)
-      if (this.runnable(domid)) return this.toolstackStep(domid, () => (this.runnable(domid) ? this.acknowledgeIfRunning(domid) : look()));
-      if (performance.now() < deadline) return void this.later(1, look);
-      this.awaitingAck.delete(domid);
-      this.toolstack.get(this.sids.get(domid)!)!.push(`${reason === 'poweroff' ? 'shutdown' : reason}: ERROR_TIMEDOUT (not acknowledged)`);
-    };
-    this.later(1, look);
-  }
-
-  /** The guest of `domid` runs: it acknowledges the control/shutdown request waiting for it, if any (`requestShutdown`). */
-  private acknowledgeIfRunning(domid: number): Promise<void> | void {
-    const acknowledged = this.awaitingAck.get(domid);
-    if (acknowledged === undefined || !this.runnable(domid)) return;
-    this.awaitingAck.delete(domid);
-    return acknowledged();
+    });
   }
 
   /** Toolstack work of domain `domid` that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), on its lane; the run is not quiet until it is done. */
