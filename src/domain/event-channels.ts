@@ -21,8 +21,11 @@ export type VirqListener = (domid: number, virq: number) => void;
  * VIRQ, else `D.VIRQ_PENDING`): the word a raise notifies and a wait for that VIRQ waits on.
  */
 export function virqPendingField(virq: number): number {
-  return virqType(virq) === 'global' ? D.VIRQ_PENDING_GLOBAL : D.VIRQ_PENDING;
+  return PENDING_FIELD[virq] ?? D.VIRQ_PENDING;
 }
+
+/** `virqPendingField` of every VIRQ number, looked up once: a raise is on the path of every sendv. */
+const PENDING_FIELD: readonly number[] = Array.from({ length: NR_VIRQS }, (_, virq) => (virqType(virq) === 'global' ? D.VIRQ_PENDING_GLOBAL : D.VIRQ_PENDING));
 
 function pendingWord(domains: DomainTable, slot: number, virq: number): number {
   return domains.at(slot, virqPendingField(virq));

@@ -48,10 +48,10 @@ export class PvControl {
   /** xl shutdown / reboot / suspend of `domid`: `acknowledged` runs when (if) the guest acknowledges. */
   request(domid: number, reason: ControlReason, acknowledged: () => Promise<void> | void): Promise<void> | void {
     const h = this.hooks;
-    if (this.waiting.has(domid)) return;
+    const domain = h.identity(domid);
+    if (domain === undefined || this.waiting.has(domid)) return; // no such domain; or libxl's ao for it in flight
     if (h.runnable(domid)) return acknowledged();
     this.waiting.set(domid, acknowledged);
-    const domain = h.identity(domid);
     const deadline = h.now() + h.ackTimeoutMs();
     const look = (): void => {
       if (this.waiting.get(domid) !== acknowledged) return; // acknowledged meanwhile

@@ -114,5 +114,9 @@ describe('PvControl: the PV control protocol of the parallel runtime (lifecycle 
     expect(acks).toEqual([]);
     expect(h.log).toEqual([]);
     expect(h.pending()).toBe(0);
+    h.control.request(3, 'reboot', () => void acks.push('reboot')); // no domain 3: nothing to ask
+    h.advance(2 * ACK_TIMEOUT_MS);
+    expect(acks).toEqual([]);
+    expect(h.log).toEqual([]);
   });
 });
