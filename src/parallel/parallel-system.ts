@@ -742,11 +742,10 @@ class ParallelRun {
     runnable: (domid) => this.runnable(domid),
     identity: (domid) => (this.hv.life(domid) === 'gone' ? undefined : this.actors.get(domid)),
     over: () => this.over,
-    now: () => performance.now(),
     later: (ms, run) => void this.later(ms, run),
+    ackTimeout: (run) => this.timed!.add(this.scenarioNow() + LIBXL_ACK_TIMEOUT_MS, run),
     step: (domid, work) => this.toolstackStep(domid, work),
     log: (domid, line) => void this.toolstack.get(this.sids.get(domid)!)!.push(line),
-    ackTimeoutMs: () => LIBXL_ACK_TIMEOUT_MS * this.timeScale,
   });
 
   /** xl shutdown / reboot / suspend of `domid` (`PvControl.request`): once acknowledged, the guest shuts down with the reason, then `then`. */

@@ -9,16 +9,17 @@ export interface PvControlHooks {
   identity(domid: number): unknown;
   /** True once the run is over: nothing waits any more. */
   over(): boolean;
-  /** Wall milliseconds now. */
-  now(): number;
   /** Runs `run` `ms` wall milliseconds from now. */
   later(ms: number, run: () => void): void;
+  /**
+   * Runs `run` LIBXL_ACK_TIMEOUT (scenario time) from now, in scenario-time order with the run's
+   * timed events: an unpause due before the timeout runs before it, however late the timers fire.
+   */
+  ackTimeout(run: () => void): void;
   /** Runs `work` as a step of the domain's toolstack (its lane), in turn with the run's timed events. */
   step(domid: number, work: () => Promise<void> | void): void;
   /** Appends `line` to the domain's toolstack log. */
   log(domid: number, line: string): void;
-  /** LIBXL_ACK_TIMEOUT in wall milliseconds (the scenario's 60 s times the run's time scale). */
-  ackTimeoutMs(): number;
 }
 
 /**
@@ -52,17 +53,29 @@ export class PvControl {
     if (domain === undefined || this.waiting.has(domid)) return; // no such domain; or libxl's ao for it in flight
     if (h.runnable(domid)) return acknowledged();
     this.waiting.set(domid, acknowledged);
-    const deadline = h.now() + h.ackTimeoutMs();
-    const look = (): void => {
-      if (this.waiting.get(domid) !== acknowledged) return; // acknowledged meanwhile
-      if (h.over() || h.identity(domid) !== domain) return void this.waiting.delete(domid); // the run ended, or the domain went
-      // in turn with the timed events (paused again by then: go on looking)
-      if (h.runnable(domid)) return h.step(domid, () => (h.runnable(domid) ? this.acknowledgeIfRunning(domid) : look()));
-      if (h.now() < deadline) return void h.later(1, look);
+    /** False once nothing waits any more: acknowledged, timed out, the run over or the domain gone. */
+    const waits = (): boolean => {
+      if (this.waiting.get(domid) !== acknowledged) return false;
+      if (!h.over() && h.identity(domid) === domain) return true;
+      this.waiting.delete(domid);
+      return false;
+    };
+    const timedOut = (): void => {
+      if (!waits()) return;
       this.waiting.delete(domid);
       h.log(domid, `${reason === 'poweroff' ? 'shutdown' : reason}: ERROR_TIMEDOUT (not acknowledged)`);
     };
+    /** The guest seen running acknowledges, in a step of its toolstack's lane; else `otherwise`. */
+    const ackIfRunning = (otherwise: () => void): void => {
+      if (!waits()) return;
+      if (h.runnable(domid)) return h.step(domid, () => (h.runnable(domid) ? this.acknowledgeIfRunning(domid) : otherwise()));
+      otherwise();
+    };
+    // looked for every millisecond (paused again by its step: go on looking)
+    const look = (): void => ackIfRunning(() => h.later(1, look));
     h.later(1, look);
+    // at the timeout libxl re-reads control/shutdown in a transaction: a guest that runs has acknowledged
+    h.ackTimeout(() => ackIfRunning(timedOut));
   }
 
   /** The guest of `domid` runs: it acknowledges the request waiting for it, if any. */

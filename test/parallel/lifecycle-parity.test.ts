@@ -137,10 +137,12 @@ describe('lifecycle in the parallel runtime', () => {
   }, 60_000);
 
   it('a paused guest that does not run within LIBXL_ACK_TIMEOUT never sees the request: the reboot ends in ERROR_TIMEDOUT, the domain goes on as it was; a second request while one waits is not taken', async () => {
-    // scenario time 200× wall time: the 60 s timeout is 300 ms of wall time; unpaused at 70 s
+    // scenario time 200× wall time: the 60 s timeout is 300 ms of wall time; unpaused at 70 s. The
+    // timeout and the unpause are timed events, in scenario-time order however late the timers fire;
+    // `until` leaves a loaded machine time to send the rest (the run ends, idle, once all are delivered)
     const text = rebootMidFlow
       .replace('  - { at: 60ms, op: reboot, domain: sender }\n', '  - { at: 30ms, op: pause, domain: sender }\n  - { at: 60ms, op: reboot, domain: sender }\n  - { at: 61ms, op: shutdown, domain: sender }\n  - { at: 70s, op: unpause, domain: sender }\n')
-      .replace('until: 400ms', 'until: 80s');
+      .replace('until: 400ms', 'until: 400s');
     const scenario = parseScenario(text, 'ack-timeout.yaml');
     const det = createSystem(scenario).run();
     const par = await runParallel(scenario, { workers: 2, timeScale: 1 / 200 });

@@ -318,20 +318,22 @@ describe('virtio-mmio devices in the parallel runtime', () => {
     }
   });
 
-  it('libxl\'s bugs of device removal and create (R9, R10, R16) and xenstored\'s XSA-419 (R19): each reported from its plain race scenario with its switch on, nothing with it off — as deterministic', async () => {
-    const races = [
-      // LIBXL_DESTROY_TIMEOUT and LIBXL_DEVICE_MODEL_START_TIMEOUT (10 s, 60 s) at a twentieth and a
-      // hundredth of wall time; r10's tamper and destroy at the scenario's own, a few ms apart. r09's
-      // two destroys are separate xl processes, each on its domain's lane: the guest's comes 1 s
-      // (50 ms of wall time) after the driver domain's, so that this one has ended — at the file's
-      // 5 ms apart they would overlap here, and the guest's removal would start with its back end
-      // still there (then nothing to report: the monitor is about a back end already gone)
-      ['r09-dead-backend.yaml', 0.05, 'deadBackendWaitsForClosed', /^dead-backend-wait: domain guest \(2\)'s device removal waited out LIBXL_DESTROY_TIMEOUT for be\/state=Closed from backend domain driverdom \(1\), already gone/],
-      ['r10-frontend-paths.yaml', 1, 'devicesFromFrontendPaths', /^device-teardown: the toolstack destroyed domain guest \(2\) and left 1 backend directory behind: \/local\/domain\/1\/backend\/virtio\/2\/vdb$/],
-      ['r16-dm-start-timeout.yaml', 0.01, 'halfBuiltDomainKept', /^create-failure-cleans-up: domain guest's create ended in ERROR_FAIL, yet its half-built domain 2 is still there \(createdPaused, 4096 KiB of memory held\)$/],
-      ['r19-xenstore-leak.yaml', 1, 'deadDomainNodesToDom0', /^xenstore-leak: domain driverdom \(1\) is dead, yet 1 node it owned survives \(now owned by dom0, outside any quota\): \/local\/domain\/0\/device-model\/2\/state$/],
-    ] as const;
-    for (const [file, timeScale, bug, violation] of races) {
+  // libxl's bugs of device removal and create (R9, R10, R16) and xenstored's XSA-419 (R19), one test
+  // each (two parallel runs apiece: together they took 13–18 s of a test's 20)
+  const libxlRaces = [
+    // LIBXL_DESTROY_TIMEOUT and LIBXL_DEVICE_MODEL_START_TIMEOUT (10 s, 60 s) at a twentieth and a
+    // hundredth of wall time; r10's tamper and destroy at the scenario's own, a few ms apart. r09's
+    // two destroys are separate xl processes, each on its domain's lane: the guest's comes 1 s
+    // (50 ms of wall time) after the driver domain's, so that this one has ended — at the file's
+    // 5 ms apart they would overlap here, and the guest's removal would start with its back end
+    // still there (then nothing to report: the monitor is about a back end already gone)
+    ['r09-dead-backend.yaml', 0.05, 'deadBackendWaitsForClosed', /^dead-backend-wait: domain guest \(2\)'s device removal waited out LIBXL_DESTROY_TIMEOUT for be\/state=Closed from backend domain driverdom \(1\), already gone/],
+    ['r10-frontend-paths.yaml', 1, 'devicesFromFrontendPaths', /^device-teardown: the toolstack destroyed domain guest \(2\) and left 1 backend directory behind: \/local\/domain\/1\/backend\/virtio\/2\/vdb$/],
+    ['r16-dm-start-timeout.yaml', 0.01, 'halfBuiltDomainKept', /^create-failure-cleans-up: domain guest's create ended in ERROR_FAIL, yet its half-built domain 2 is still there \(createdPaused, 4096 KiB of memory held\)$/],
+    ['r19-xenstore-leak.yaml', 1, 'deadDomainNodesToDom0', /^xenstore-leak: domain driverdom \(1\) is dead, yet 1 node it owned survives \(now owned by dom0, outside any quota\): \/local\/domain\/0\/device-model\/2\/state$/],
+  ] as const;
+  for (const [file, timeScale, bug, violation] of libxlRaces) {
+    it(`${file} (${bug}): reported from the plain race scenario with the switch on, nothing with it off — as deterministic`, async () => {
       const text = readFileSync(`scenarios/races/${file}`, 'utf8').replace('{ at: 10ms, op: destroy, domain: guest }', '{ at: 1s, op: destroy, domain: guest }');
       for (const on of [true, false]) {
         const scenario = parseScenario(on ? `${text}bugs: { ${bug}: true }\n` : text, file);
@@ -341,8 +343,8 @@ describe('virtio-mmio devices in the parallel runtime', () => {
         expect(det.invariantViolations.length, `${file} ${on}`).toBe(on ? 1 : 0);
         expect(s.domains.map((d) => [d.name, d.domid, d.state]), `${file} ${on}`).toEqual(det.domains.map((d) => [d.name, d.domid, d.state]));
       }
-    }
-  });
+    });
+  }
 
   it('a virtio-mmio device with no control domain is refused before the run, naming the line', async () => {
     const noControl = parseScenario(

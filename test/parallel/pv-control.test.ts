@@ -21,14 +21,13 @@ function harness() {
     runnable: (domid) => running.has(domid) && domains.has(domid),
     identity: (domid) => domains.get(domid),
     over: () => false,
-    now: () => now,
     later: (ms, run) => void timers.push({ at: now + ms, run }),
+    ackTimeout: (run) => void timers.push({ at: now + ACK_TIMEOUT_MS, run }),
     step: (domid, work) => {
       steps.push(domid);
       void work();
     },
     log: (domid, line) => void log.push(`${domid}: ${line}`),
-    ackTimeoutMs: () => ACK_TIMEOUT_MS,
   });
   /** Moves the hand clock to `until`, running every timer due on the way, in order. */
   const advance = (until: number) => {
