@@ -7,8 +7,10 @@ import { PvControl } from '../../src/parallel/pv-control.js';
 
 const ACK_TIMEOUT_MS = 60;
 
-function harness() {
+/** `deferSteps`: a step of the toolstack's lane runs only when `runSteps` is called (the lane busy meanwhile). */
+function harness({ deferSteps = false } = {}) {
   let now = 0;
+  const queued: Array<() => void> = [];
   let timers: Array<{ at: number; run: () => void }> = [];
   const running = new Set<number>([1]);
   const domains = new Map<number, object>([
@@ -25,7 +27,8 @@ function harness() {
     ackTimeout: (run) => void timers.push({ at: now + ACK_TIMEOUT_MS, run }),
     step: (domid, work) => {
       steps.push(domid);
-      void work();
+      if (deferSteps) queued.push(() => void work());
+      else void work();
     },
     log: (domid, line) => void log.push(`${domid}: ${line}`),
   });
@@ -41,7 +44,10 @@ function harness() {
     }
     now = until;
   };
-  return { control, running, domains, log, steps, advance, pending: () => timers.length };
+  const runSteps = () => {
+    for (let work = queued.shift(); work; work = queued.shift()) work();
+  };
+  return { control, running, domains, log, steps, advance, runSteps, pending: () => timers.length };
 }
 
 describe('PvControl: the PV control protocol of the parallel runtime (lifecycle §6.4)', () => {
@@ -87,6 +93,20 @@ describe('PvControl: the PV control protocol of the parallel runtime (lifecycle 
     h.running.add(2);
     h.control.acknowledgeIfRunning(2);
     expect(acks).toEqual([]);
+  });
+
+  it('a guest running when the timeout falls due has acknowledged (libxl re-reads control/shutdown): no ERROR_TIMEDOUT, even with its lane busy', () => {
+    const h = harness({ deferSteps: true });
+    const acks: string[] = [];
+    h.control.request(2, 'suspend', () => void acks.push('suspend'));
+    h.advance(ACK_TIMEOUT_MS - 0.5);
+    h.running.add(2); // runs again just before the timeout; the look and the timeout both see it
+    h.advance(ACK_TIMEOUT_MS + 1);
+    expect(h.log).toEqual([]);
+    expect(acks).toEqual([]); // the acknowledgement waits for its step of the lane
+    h.runSteps();
+    expect(acks).toEqual(['suspend']);
+    expect(h.log).toEqual([]);
   });
 
   it('one operation per domain at a time: a second request while one waits is not taken; after the timeout a new one is', () => {
