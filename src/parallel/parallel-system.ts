@@ -745,7 +745,7 @@ class ParallelRun {
     later: (ms, run) => void this.later(ms, run),
     ackTimeout: (run) => this.timed!.add(this.scenarioNow() + LIBXL_ACK_TIMEOUT_MS, run),
     step: (domid, work) => this.toolstackStep(domid, work),
-    log: (domid, line) => void this.toolstack.get(this.sids.get(domid)!)!.push(line),
+    log: (domid, line) => void this.toolstack.get(this.scenarioDomid(domid))!.push(line),
   });
 
   /** xl shutdown / reboot / suspend of `domid` (`PvControl.request`): once acknowledged, the guest shuts down with the reason, then `then`. */

@@ -387,7 +387,7 @@ export interface MmioRun {
    * Runs guest code of the front end (its driver's probe of a device model started again): now if
    * its vCPUs run, else once they run again (a paused or suspended guest executes nothing).
    */
-  asGuest?(work: () => void): void;
+  asGuest(work: () => void): void;
 }
 
 /** What monitor emulator-validates reports (`VirtioMmioBackendOptions.onUnservedRequest`, with the device and its emulator). */
@@ -484,7 +484,7 @@ export function mmioTransport(ioreq: Ioreq, store: Xenstore, spec: ScenarioDevic
         rings = init.ok ? init.rings : null;
         features = init.ok ? init.features : 0n;
       };
-      if (run) (run.asGuest ?? ((work) => work()))(() => run.vcpu.run(initialise));
+      if (run) run.asGuest(() => run.vcpu.run(initialise));
       else initialise();
     };
     // the device's status byte as the back end holds it: the runtime's view, not a guest access
