@@ -1,3 +1,4 @@
+import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from '../sync/errors.js';
 import { ERRNO } from '../xen/errno.js';
 import { MAX_NR_IO_RANGES } from './constants.js';
 
@@ -14,8 +15,11 @@ export interface RangesetStorage {
   pairsAt: number;
 }
 
-/** Readers look again at most this many times before they wait for a writer that is stuck. */
-const SEQ_RETRIES = 1 << 16;
+/**
+ * Readers look again at once this many times, then sleep on the sequence word in slices: a writer
+ * another thread preempted (two cores, many threads) can take a whole timeslice to finish.
+ */
+const SEQ_SPINS = 64;
 
 /**
  * Xen's rangeset (common/rangeset.c) as an ioreq server uses it: inclusive [start, end] ranges,
@@ -37,10 +41,15 @@ export class Rangeset {
   private readonly pairs: Float64Array;
   private readonly at: number;
 
-  /** A rangeset of its own (in plain memory), or one over `storage` (an ioreq server's, in shared memory). */
+  /**
+   * A rangeset of its own (in plain memory), or one over `storage` (an ioreq server's, in shared
+   * memory). A reader waits at most `waitMs` for a change under way in another thread
+   * (`LockTimeoutError` after: its writer is dead or stuck).
+   */
   constructor(
     readonly limit = MAX_NR_IO_RANGES,
     storage?: RangesetStorage,
+    private readonly waitMs = LOCK_WAIT_TOTAL_MS,
   ) {
     const own = storage ?? { counts: new Int32Array(2), countAt: 0, seqAt: 1, pairs: new Float64Array(2 * limit), pairsAt: 0 };
     this.counts = own.counts;
@@ -142,18 +151,27 @@ export class Rangeset {
       return change();
     } finally {
       Atomics.add(this.counts, this.seqAt, 1);
+      Atomics.notify(this.counts, this.seqAt); // readers asleep on the odd value (changes are rare: DM ops)
     }
   }
 
-  /** `look` over a state no change was under way in, from start to end (looked at again otherwise). */
+  /**
+   * `look` over a state no change was under way in, from start to end (looked at again otherwise).
+   * Bounded: after `SEQ_SPINS` quick looks it sleeps while a change is under way, `waitMs` in all.
+   */
   private read<T>(look: () => T): T {
+    let waitedMs = 0;
     for (let tries = 0; ; tries++) {
       const before = Atomics.load(this.counts, this.seqAt);
       if ((before & 1) === 0) {
         const seen = look();
         if (Atomics.load(this.counts, this.seqAt) === before) return seen;
+      } else if (tries >= SEQ_SPINS) {
+        // (odd in plain memory cannot be: a change there runs to its end before anyone reads)
+        if (waitedMs >= this.waitMs || !(this.counts.buffer instanceof SharedArrayBuffer)) throw new LockTimeoutError('rangeset', before, waitedMs);
+        Atomics.wait(this.counts, this.seqAt, before, LOCK_WAIT_SLICE_MS);
+        waitedMs += LOCK_WAIT_SLICE_MS;
       }
-      if (tries >= SEQ_RETRIES) throw new Error(`rangeset: a change has been under way for ${SEQ_RETRIES} looks: its writer is stuck`);
     }
   }
 
