@@ -3,9 +3,10 @@
  * steps) and a large one, per strategy, on one thread and on every core — a clean exploration
  * (no violation, so every schedule of the budget runs), coverage and swarm faults on as by default.
  *
- *   npm run bench:explore
+ *   npm run bench:explore [-- --scenarios tiny,default]   (by file name; all three by default)
  */
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { exploreParallel } from '../src/explore/explore-parallel.js';
 import { explore } from '../src/explore/explorer.js';
 import type { ExploreStrategy } from '../src/explore/schedule.js';
@@ -18,12 +19,25 @@ const SCENARIOS: Array<{ file: string; budget: number; strategies: ExploreStrate
   { file: 'scenarios/stress-small.yaml', budget: 150, strategies: ['random', 'pct', 'pos'] },
 ];
 
+/** The scenarios `--scenarios` names (by file name without `.yaml`), or all. */
+function chosen(): typeof SCENARIOS {
+  const { values } = parseArgs({ options: { scenarios: { type: 'string' } } });
+  if (values.scenarios === undefined) return SCENARIOS;
+  const byName = new Map(SCENARIOS.map((s) => [s.file.replace(/^scenarios\/|\.yaml$/g, ''), s]));
+  return values.scenarios.split(',').map((name) => {
+    const s = byName.get(name);
+    if (!s) throw new Error(`bench:explore: --scenarios ${name} is not one of ${[...byName.keys()].join(', ')}`);
+    return s;
+  });
+}
+
 async function main(): Promise<void> {
+  const scenarios = chosen();
   const cores = os.availableParallelism();
   console.log(`argosim bench: explore — ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${cores}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   console.log('(a clean exploration from seed 1: every schedule of the budget runs; dfs always in one thread)\n');
   const rows: string[][] = [];
-  for (const { file, budget, strategies } of SCENARIOS) {
+  for (const { file, budget, strategies } of scenarios) {
     const loaded = loadScenarioForTrace(file);
     explore(loaded.scenario, { strategy: 'random', budget: Math.min(budget, 100), seed: 99 }); // warm-up
     for (const strategy of strategies) {
