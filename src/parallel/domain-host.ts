@@ -276,7 +276,7 @@ export class DomainHost {
       const xenbus = new XenbusClient(this.hv, domid, spec.name);
       this.xenbus.push(xenbus);
       // a paused guest leaves its event pending, as its VIRQ: the handler runs once it runs again
-      h.stopXenbus = bridgePorts(this.hv, domid, ~0, () => (this.runnable(h) ? xenbus.event() : undefined));
+      h.stopXenbus = bridgePorts(this.hv, domid, ~0, () => this.runnable(h) && (xenbus.event(), true));
     }
     h.apps = appsOf(h);
     return h;
@@ -462,11 +462,11 @@ export class DomainHost {
   /**
    * The guest's VIRQ_ARGO handler (as the deterministic runtime's): acknowledge, consume every ring
    * (each message logged with its digest), notify once, and let blocked apps re-check. A paused or
-   * held domain leaves the VIRQ pending for later.
+   * held domain leaves the VIRQ pending for later (false).
    */
-  private handleVirq(h: Hosted, force: boolean): void {
-    if (!this.runnable(h)) return;
-    if (!force && h.holdUntilMs > performance.now()) return;
+  private handleVirq(h: Hosted, force: boolean): boolean {
+    if (!this.runnable(h)) return false;
+    if (!force && h.holdUntilMs > performance.now()) return false;
     h.virqs++;
     this.announce(ACT.VIRQ_HANDLER, h.domid);
     this.hv.clearVirq(h.domid, VIRQ_ARGO);
@@ -489,6 +489,7 @@ export class DomainHost {
       if (app.actor.getSnapshot().status === 'active' && app.actor.getSnapshot().value === 'blocked') this.step(app, { type: 'VIRQ' });
     }
     this.announce(ACT.IDLE, 0);
+    return true;
   }
 
   /** Takes every whole message off the ring, staging a record of each (published by the handler). */

@@ -376,9 +376,10 @@ class ParallelRun {
     const domid = this.current.get(control.domid)!;
     if (this.hv.bindVirq(domid, VIRQ_DOM_EXC, 0) < 0) return;
     this.stopDomExc = bridgeVirq(this.hv, domid, VIRQ_DOM_EXC, () => {
-      if (this.hv.life(domid) === 'gone') return this.stopDomExc(); // the control domain died (its worker did)
+      if (this.hv.life(domid) === 'gone') return (this.stopDomExc(), true); // the control domain died (its worker did)
       this.hv.clearVirq(domid, VIRQ_DOM_EXC);
       this.domainException();
+      return true;
     });
   }
 

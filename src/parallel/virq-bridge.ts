@@ -15,33 +15,36 @@ export const VIRQ_WAIT_SLICE_MS = 50;
  * event-channel pending word in the shared domain table, and calls `deliver` on this thread's event
  * loop when `virq`'s pending bit is set — from whichever thread raised it. Raises coalesce in the
  * pending bit as event channels coalesce (argo.md §6.2): `deliver` acknowledges by clearing the bit,
- * and one delivery covers every raise before it. Returns the function that stops the bridge.
+ * and one delivery covers every raise before it. `deliver` returns false when it left the event
+ * pending for later (a paused or held domain): the bridge looks again a millisecond on. After one
+ * that took it, a bit set again is a new raise (another thread's, while the handler ran) and is
+ * delivered on the next turn of the event loop. Returns the function that stops the bridge.
  *
  * @example
  * ```ts
- * const stop = bridgeVirq(hv, 3, VIRQ_ARGO, () => host.handleVirq());
+ * const stop = bridgeVirq(hv, 3, VIRQ_ARGO, () => host.handleVirq()); // true: it took the event
  * ```
  */
-export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => void): () => void {
+export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => boolean): () => void {
   return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver);
 }
 
 /**
  * The same for a domain's interdomain event channels: `deliver` runs on this thread when any of the
  * ports in `ports` (a bitmask over ports 0–31) is pending; it takes the pending bits itself
- * (`hv.evtchnTakePending`), or leaves them for later.
+ * (`hv.evtchnTakePending`) and returns true, or leaves them for later and returns false.
  *
  * @example
  * ```ts
  * const stop = bridgePorts(hv, 0, ~0, () => xenstored.serve()); // every port of dom0
  * ```
  */
-export function bridgePorts(hv: Hypervisor, domid: number, ports: number, deliver: () => void): () => void {
+export function bridgePorts(hv: Hypervisor, domid: number, ports: number, deliver: () => boolean): () => void {
   return bridgePending(hv, domid, D.EVTCHN_PENDING, ports, deliver);
 }
 
 /** Waits on `field` of the domain's slot, delivering while any bit of `mask` is set there. */
-function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => void): () => void {
+function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => boolean): () => void {
   const table = hv.domainTable;
   const slot = table.slotOf(domid);
   if (slot < 0) throw new RangeError(`bridge: no domain ${domid}`);
@@ -50,9 +53,10 @@ function bridgePending(hv: Hypervisor, domid: number, field: number, mask: numbe
   let stopped = false;
   const deliverNow = (): void => {
     if (stopped) return;
-    deliver();
-    // still pending: the handler left it for later (a paused or held domain): look again soon
-    if (Atomics.load(table.slots, word) & bit) setTimeout(arm, 1);
+    const took = deliver();
+    // left for later (a paused or held domain): look again soon. Taken, and pending again: a raise
+    // from another thread while the handler ran — `arm` delivers it on the next turn, not 1 ms on
+    if (!took && Atomics.load(table.slots, word) & bit) setTimeout(arm, 1);
     else arm();
   };
   // `woken`: called back by the event loop (a wait ended), not from inside the caller of

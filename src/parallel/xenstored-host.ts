@@ -171,10 +171,12 @@ export class ParallelXenstored {
   }
 
   /** xenstored's event loop: every pending port's ring read, its requests answered, the guest told. */
-  serve(): void {
-    if (this.updating || this.exited !== undefined) return;
+  /** Serves every pending port; false (the events left pending) while live-updating or exited. */
+  serve(): boolean {
+    if (this.updating || this.exited !== undefined) return false;
     const pending = this.hv.evtchnTakePending(this.domid);
     for (const [port, c] of this.byPort) if (pending & (1 << port)) c.serve(this.port);
+    return true;
   }
 
   /**
