@@ -1,4 +1,6 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { bumpUnderLock } from '../fixtures/spin-peer.worker.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from '../../src/sync/rwlock.js';
 import { spinLock, spinUnlock } from '../../src/sync/spinlock.js';
 import { LockTimeoutError } from '../../src/index.js';
@@ -49,6 +51,29 @@ describe('spinlock', () => {
     spinLock(w, 0, 'L3');
     spinUnlock(w, 0);
     expect(() => spinUnlock(w, 0)).toThrow(/not held/);
+  });
+});
+
+describe('spinlock across threads', () => {
+  it('two threads bumping a counter under it 20 000 times each lose no update (its spin, then sleep, paths)', async () => {
+    const words = new Int32Array(new SharedArrayBuffer(16));
+    const rounds = 20_000;
+    const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
+      workerData: { entry: new URL('../fixtures/spin-peer.worker.ts', import.meta.url).href, words, rounds },
+    });
+    const said = (what: string) => new Promise<void>((resolve, reject) => {
+      worker.on('message', (m) => m === what && resolve());
+      worker.once('error', reject);
+    });
+    await said('ready');
+    const done = said('done');
+    Atomics.store(words, 2, 1);
+    Atomics.notify(words, 2);
+    bumpUnderLock(words, rounds); // this thread, at the same time
+    await done;
+    await worker.terminate();
+    expect(words[1]).toBe(2 * rounds);
+    expect(words[0]).toBe(0); // free
   });
 });
 
