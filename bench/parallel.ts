@@ -97,6 +97,9 @@ async function baseline(pool: Piscina, kind: 'sab' | 'port', workers: number, si
   return (workers * count) / (Math.max(...times.map((t) => t.ms)) / 1000);
 }
 
+/** Scaling efficiency against one worker's rate (— when --workers left 1 out). */
+const efficiency = (rate: number, workers: number, base: number) => (base > 0 ? `${Math.round((100 * rate) / (workers * base))}%` : '—');
+
 const rows: string[][] = [];
 for (const size of SIZES) {
   let one = 0;
@@ -116,7 +119,7 @@ for (const size of SIZES) {
       si(sab),
       si(port),
       `${Math.round((100 * a) / sab)}%`,
-      `${Math.round((100 * a) / (workers * one))}%`,
+      efficiency(a, workers, one),
     ]);
   }
 }
@@ -128,7 +131,6 @@ printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePo
 // same threads, then timed
 const deviceRows: string[][] = [];
 const one = { argo: 0, mmio: 0 };
-const efficiency = (rate: number, workers: number, base: number) => (base > 0 ? `${Math.round((100 * rate) / (workers * base))}%` : '—');
 for (const workers of WORKER_COUNTS) {
   const pool = poolFor(workers);
   const timed = async (transport: 'argo' | 'mmio') => (await disks(pool, workers, transport), disks(pool, workers, transport));
