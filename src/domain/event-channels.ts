@@ -27,6 +27,22 @@ export function virqPendingField(virq: number): number {
 /** `virqPendingField` of every VIRQ number, looked up once: a raise is on the path of every sendv. */
 const PENDING_FIELD: readonly number[] = Array.from({ length: NR_VIRQS }, (_, virq) => (virqType(virq) === 'global' ? D.VIRQ_PENDING_GLOBAL : D.VIRQ_PENDING));
 
+/**
+ * A bit of each VIRQ pending word (above the VIRQ numbers) that says a thread waits on the word: a
+ * raise calls `Atomics.notify` only when it is set — a notify takes a lock that every thread of the
+ * process shares (V8's futex emulation), paid otherwise at every clear-to-set raise. A waiter sets it
+ * (`announceVirqWaiter`) before each wait; a raise that finds it clears it and wakes every waiter.
+ */
+export const VIRQ_WAITER = 1 << 30;
+
+/**
+ * Announces a waiter on a VIRQ pending word: the value to wait on (`Atomics.wait` / `waitAsync`),
+ * which holds every bit pending now — check yours in it first.
+ */
+export function announceVirqWaiter(slots: Int32Array, word: number): number {
+  return Atomics.or(slots, word, VIRQ_WAITER) | VIRQ_WAITER;
+}
+
 function pendingWord(domains: DomainTable, slot: number, virq: number): number {
   return domains.at(slot, virqPendingField(virq));
 }
@@ -81,8 +97,12 @@ export class EventChannels {
     const word = pendingWord(domains, slot, virq);
     // An event channel makes an upcall only when its pending bit goes from clear to set; a signal
     // to an already-pending VIRQ coalesces into it (argo.md §6.2).
-    if (Atomics.or(domains.slots, word, bit) & bit) return;
-    Atomics.notify(domains.slots, word);
+    const was = Atomics.or(domains.slots, word, bit);
+    if (was & bit) return;
+    if (was & VIRQ_WAITER) {
+      Atomics.and(domains.slots, word, ~VIRQ_WAITER);
+      Atomics.notify(domains.slots, word);
+    }
     if (this.listeners.size === 0) return;
     const domid = domains.get(slot, D.DOMID);
     for (const listener of this.listeners) listener(domid, virq);
@@ -99,7 +119,8 @@ export class EventChannels {
   waitPendingSync(slot: number, virq: number, timeoutMs: number): boolean {
     const word = pendingWord(this.domains, slot, virq);
     const bit = 1 << virq;
-    const seen = Atomics.load(this.domains.slots, word);
+    if (Atomics.load(this.domains.slots, word) & bit) return true;
+    const seen = announceVirqWaiter(this.domains.slots, word);
     if (seen & bit) return true;
     Atomics.wait(this.domains.slots, word, seen, timeoutMs);
     return (Atomics.load(this.domains.slots, word) & bit) !== 0;

@@ -5,7 +5,7 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 import type { Hypervisor } from '../xen/hypervisor.js';
-import { virqPendingField } from '../domain/event-channels.js';
+import { announceVirqWaiter, virqPendingField } from '../domain/event-channels.js';
 
 /** How long one wait on a pending word may last before it is re-armed (every wait is bounded). */
 export const VIRQ_WAIT_SLICE_MS = 50;
@@ -26,7 +26,7 @@ export const VIRQ_WAIT_SLICE_MS = 50;
  * ```
  */
 export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => boolean): () => void {
-  return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver);
+  return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver, true);
 }
 
 /**
@@ -43,8 +43,11 @@ export function bridgePorts(hv: Hypervisor, domid: number, ports: number, delive
   return bridgePending(hv, domid, D.EVTCHN_PENDING, ports, deliver);
 }
 
-/** Waits on `field` of the domain's slot, delivering while any bit of `mask` is set there. */
-function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => boolean): () => void {
+/**
+ * Waits on `field` of the domain's slot, delivering while any bit of `mask` is set there; `virq`: a
+ * VIRQ pending word, where a waiter announces itself (`announceVirqWaiter`) for the raise to wake it.
+ */
+function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => boolean, virq = false): () => void {
   const table = hv.domainTable;
   const slot = table.slotOf(domid);
   if (slot < 0) throw new RangeError(`bridge: no domain ${domid}`);
@@ -63,7 +66,8 @@ function bridgePending(hv: Hypervisor, domid: number, field: number, mask: numbe
   // `bridgeVirq` or of `deliver` — the handler may run at once instead of one more turn later
   const arm = (woken = false): void => {
     if (stopped) return;
-    const seen = Atomics.load(table.slots, word);
+    let seen = Atomics.load(table.slots, word);
+    if ((seen & bit) === 0 && virq) seen = announceVirqWaiter(table.slots, word);
     if (seen & bit) {
       if (woken) deliverNow();
       else setImmediate(deliverNow);

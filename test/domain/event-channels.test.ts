@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { D } from '../../src/domain/domain-table.js';
-import { EVTCHN_PORTS, virqPendingField } from '../../src/domain/event-channels.js';
+import { announceVirqWaiter, EVTCHN_PORTS, VIRQ_WAITER, virqPendingField } from '../../src/domain/event-channels.js';
 import { VIRQ_ARGO, VIRQ_DOM_EXC } from '../../src/xen/virq.js';
 import { ERRNO } from '../../src/xen/errno.js';
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, attachHypervisor, createHypervisor } from '../../src/xen/hypervisor.js';
@@ -175,6 +175,34 @@ describe('interdomain event channels across threads', () => {
 const waitAsync = (Atomics as unknown as { waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): unknown }).waitAsync;
 
 describe('VIRQ pending words', () => {
+  it('a raise calls Atomics.notify only when a waiter announced itself, and wakes every waiter then', () => {
+    const hv = createHypervisor({ argo: { enabled: true } });
+    hv.createDomain({ domid: 0 });
+    expect(hv.bindVirq(0, VIRQ_ARGO, 0)).toBe(0);
+    const slots = hv.domainTable.slots;
+    const slot = hv.domainTable.slotOf(0);
+    const word = hv.domainTable.at(slot, virqPendingField(VIRQ_ARGO));
+    // a waiter that did not announce itself is not woken (no notify: the raise is cheap)
+    void waitAsync(slots, word, 0, 1000);
+    hv.events.raise(slot, VIRQ_ARGO);
+    expect(Atomics.notify(slots, word)).toBe(1); // it was still waiting
+    hv.clearVirq(0, VIRQ_ARGO);
+    // two announced waiters (the word's value includes the announcement): one raise wakes both
+    const seen = announceVirqWaiter(slots, word);
+    expect(seen & (1 << VIRQ_ARGO)).toBe(0);
+    void waitAsync(slots, word, seen, 1000);
+    void waitAsync(slots, word, announceVirqWaiter(slots, word), 1000);
+    hv.events.raise(slot, VIRQ_ARGO);
+    expect(Atomics.notify(slots, word)).toBe(0);
+    expect(Atomics.load(slots, word)).toBe(1 << VIRQ_ARGO); // the bit, the announcement taken
+    // a raise that coalesces into a pending bit changes nothing and wakes nobody
+    void waitAsync(slots, word, announceVirqWaiter(slots, word), 1000);
+    hv.events.raise(slot, VIRQ_ARGO);
+    expect(Atomics.notify(slots, word)).toBe(1);
+    expect(hv.virqPending(0, VIRQ_ARGO)).toBe(true);
+  });
+
+
   it("a global VIRQ's pending bit has a word of its own: a raise of VIRQ_ARGO does not wake a thread waiting for the same domain's VIRQ_DOM_EXC (the toolstack's watch), and a raise of VIRQ_DOM_EXC does", () => {
     const hv = createHypervisor({ argo: { enabled: true } });
     hv.createDomain({ domid: 0 });
@@ -183,16 +211,17 @@ describe('VIRQ pending words', () => {
     const globalWord = hv.domainTable.at(hv.domainTable.slotOf(0), virqPendingField(VIRQ_DOM_EXC));
     expect(virqPendingField(VIRQ_DOM_EXC)).toBe(D.VIRQ_PENDING_GLOBAL);
     expect(virqPendingField(VIRQ_ARGO)).toBe(D.VIRQ_PENDING);
-    void waitAsync(slots, globalWord, 0, 1000); // the toolstack waits for VIRQ_DOM_EXC
+    void waitAsync(slots, globalWord, announceVirqWaiter(slots, globalWord), 1000); // the toolstack waits for VIRQ_DOM_EXC
     hv.events.raise(hv.domainTable.slotOf(0), VIRQ_ARGO);
     expect(hv.virqPending(0, VIRQ_ARGO)).toBe(true);
     expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(false);
     // still waiting: nobody woke it, so this notify finds it
     expect(Atomics.notify(slots, globalWord)).toBe(1);
-    void waitAsync(slots, globalWord, 0, 1000);
+    void waitAsync(slots, globalWord, announceVirqWaiter(slots, globalWord), 1000);
     hv.events.raise(hv.domainTable.slotOf(0), VIRQ_DOM_EXC);
     expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(true);
     expect(Atomics.notify(slots, globalWord)).toBe(0); // the raise woke it
+    expect(Atomics.load(slots, globalWord) & VIRQ_WAITER).toBe(0); // and took the waiter's announcement
     hv.clearVirq(0, VIRQ_DOM_EXC);
     expect(hv.virqPending(0, VIRQ_DOM_EXC)).toBe(false);
     expect(hv.virqPending(0, VIRQ_ARGO)).toBe(true);
