@@ -9,6 +9,8 @@ import { announceVirqWaiter, virqPendingField } from '../domain/event-channels.j
 
 /** How long one wait on a pending word may last before it is re-armed (every wait is bounded). */
 export const VIRQ_WAIT_SLICE_MS = 50;
+/** Looks at the pending word before a wait: a few microseconds. */
+const HALT_POLLS = 1000;
 
 /**
  * Carries a domain's VIRQ across threads: waits (`Atomics.waitAsync`, bounded) on the domain's
@@ -67,6 +69,9 @@ function bridgePending(hv: Hypervisor, domid: number, field: number, mask: numbe
   const arm = (woken = false): void => {
     if (stopped) return;
     let seen = Atomics.load(table.slots, word);
+    // after a delivery, look a while before sleeping (Linux's cpuidle-haltpoll): a busy peer's next
+    // raise then lands on a word nobody sleeps on, and costs neither side a wake-up
+    for (let i = 0; !woken && (seen & bit) === 0 && i < HALT_POLLS; i++) seen = Atomics.load(table.slots, word);
     if ((seen & bit) === 0 && virq) seen = announceVirqWaiter(table.slots, word);
     if (seen & bit) {
       if (woken) deliverNow();
