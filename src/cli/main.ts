@@ -53,7 +53,7 @@ program
     }
     const notParallel = options.bugs.find((b) => !(PARALLEL_BUGS as readonly string[]).includes(b));
     if (options.runtime === 'parallel' && notParallel) {
-      throw new InvalidArgumentError(`--bugs ${notParallel}: the parallel runtime does not model it (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's and libxl's device removal and create); run it with --runtime deterministic`);
+      throw new InvalidArgumentError(`--bugs ${notParallel}: the parallel runtime does not model it (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's, libxl's device removal, create and domid allocation, and QEMU's exit on power-off); run it with --runtime deterministic`);
     }
     if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));

@@ -162,7 +162,7 @@ interface MmioBack {
  * QEMU's does —, its supervisor starts it again, or it misbehaves (its next answer moves the slot
  * backwards).
  */
-export type DeviceModelFault = 'kill' | 'restart' | 'misbehave';
+export type DeviceModelFault = 'kill' | 'restart' | 'misbehave' | 'poweroff';
 
 /** What a worker reports of the virtio-mmio device models it ran (the front end's thread has the rest). */
 export interface MmioBackFigures {
@@ -499,14 +499,18 @@ export class DeviceHost {
    * `DeviceModelFaults`: `kill` — the device model exits, and its exit destroys its IOREQ server
    * (§5.8a step 8), which wakes a vCPU that waited on it, in whichever thread; `restart` — its
    * supervisor starts it again over the same disk, once both domains live; `misbehave` — its next
-   * answer moves the slot backwards (XSA-262's threat). False when there was nothing to act on: no
-   * device model of `name` here, none running (kill, misbehave), or one running or a domain gone
-   * (restart), or its bring-up refused.
+   * answer moves the slot backwards (XSA-262's threat); `poweroff` — its guest powered off, and a
+   * QEMU run without -no-shutdown (R13's) exits: true when it ran to hear it (as the deterministic
+   * runtime's `GuestDeviceModel.guestPoweredOff`, only its process ends — the toolstack's record —
+   * while its server and device stay for libxl's removal). False when there was nothing to act on:
+   * no device model of `name` here, none running (kill, misbehave, poweroff), or one running or a
+   * domain gone (restart), or its bring-up refused.
    */
   deviceModelFault(name: string, fault: DeviceModelFault): boolean {
     const back = this.mmioBacks.find((b) => b.spec.name === name);
     const running = back?.backend?.running ?? false;
     if (!back || this.ended) return false;
+    if (fault === 'poweroff') return running;
     if (fault === 'misbehave') return running && (back.backend!.misbehave = true);
     if (fault === 'kill') {
       if (running) this.retire(back)!.stop();

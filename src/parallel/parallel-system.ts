@@ -140,10 +140,11 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
 /**
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
  * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
- * update), xl devd's (R7, in a driver domain) and libxl's device removal, create and domid
- * allocation (R9, R10, R16, R15, in the main thread's toolstack).
+ * update), xl devd's (R7, in a driver domain), libxl's device removal, create and domid
+ * allocation (R9, R10, R16, R15, in the main thread's toolstack) and QEMU's exit on its guest's
+ * power-off (R13, heard in the device model's thread).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'domidReuseWithoutQuarantine', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'domidReuseWithoutQuarantine', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0', 'qemuExitsOnGuestPoweroff'] as const satisfies readonly HistoricalBug[];
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -182,7 +183,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's and libxl's device removal, create and domid allocation); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's, libxl's device removal, create and domid allocation, and QEMU's exit on power-off); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
@@ -396,6 +397,7 @@ class ParallelRun {
       const actor = this.actors.get(domid)!;
       if (reason !== undefined && (actor.getSnapshot().matches('running') || actor.getSnapshot().matches('paused'))) {
         actor.send(reason === 'crash' ? { type: 'CRASH' } : { type: 'SHUTDOWN', reason });
+        if (reason === 'poweroff') this.guestPoweredOff(domid);
         this.toolstack.get(this.sids.get(domid)!)!.push(`VIRQ_DOM_EXC: ${reason}`);
         if (reason !== 'suspend') this.shutdownActions.add(domid);
       }
@@ -729,6 +731,7 @@ class ParallelRun {
         const shutdown = () => {
           if (this.actors.get(domid) !== actor) return;
           actor.send({ type: 'SHUTDOWN', reason: guestReason ?? 'poweroff' });
+          if ((guestReason ?? 'poweroff') === 'poweroff') this.guestPoweredOff(domid);
           return this.afterShutdown(domid);
         };
         if (this.runnable(domid)) return shutdown();
@@ -754,8 +757,44 @@ class ParallelRun {
     const actor = this.actors.get(domid)!;
     return this.pvControl.request(domid, reason, () => {
       actor.send({ type: 'SHUTDOWN', reason });
+      if (reason === 'poweroff') this.guestPoweredOff(domid);
       return then();
     });
+  }
+
+  /**
+   * The guest `domid` powered off: its ACPI power-off reaches each of its device models, in their
+   * domains' threads (a SIM CHOICE, as in the deterministic runtime: after Xen has shut it down).
+   * Run with -no-shutdown (today, Xen 9ba80a722b) QEMU stays until libxl kills it; with
+   * `qemuExitsOnGuestPoweroff` (R13) it exits — unless libxl's destroy killed it first, which races
+   * with the device model's thread hearing of it (`killDeviceModels`).
+   */
+  private guestPoweredOff(domid: number): void {
+    if (!this.scenario.bugs.qemuExitsOnGuestPoweroff) return;
+    const guest = this.actors.get(domid)!; // this domain, not a later one with its domid
+    for (const d of mmioDevicesOf(this.scenario, this.specOf(domid).name)) {
+      const be = this.current.get(this.sidOf(d.backend))!;
+      if (this.hv.life(be) !== 'alive') continue;
+      void this.request(this.workerOf(be), (id) => ({ type: 'device-model', device: d.name, fault: 'poweroff', id })).then((heard) => {
+        if (heard && this.deviceModelOf.get(guest) !== 'killed') this.deviceModelOf.set(guest, 'exited');
+      });
+    }
+  }
+
+  /**
+   * libxl's destroy kills the guest's device model (lifecycle §6.4 destroy step 2,
+   * libxl__destroy_device_model): one that exited already (R13) is an error libxl logs — monitor
+   * destroy-clean.
+   */
+  private killDeviceModels(domid: number): void {
+    const spec = this.specOf(domid);
+    if (mmioDevicesOf(this.scenario, spec.name).length === 0) return;
+    const guest = this.actors.get(domid)!;
+    if (this.deviceModelOf.get(guest) === 'exited') {
+      this.toolstack.get(spec.domid)!.push('device model: already exited');
+      this.teardownViolations.push(`destroy-clean: libxl's destroy of ${spec.name} (domain ${domid}) logged an error: its device model had already exited`);
+    }
+    this.deviceModelOf.set(guest, 'killed');
   }
 
   /** Toolstack work of domain `domid` that comes of itself (an acknowledgement, a VIRQ_DOM_EXC), on its lane; the run is not quiet until it is done. */
@@ -1025,6 +1064,8 @@ class ParallelRun {
   private over = false;
   /** What libxl's removal monitors found (R9's dead-backend-wait; none with its bug off). */
   private readonly teardownViolations: string[] = [];
+  /** A guest's device model's process, by the guest's actor (R13): exited of itself, or killed by libxl's destroy. */
+  private readonly deviceModelOf = new WeakMap<object, 'exited' | 'killed'>();
 
   /** `run` `ms` wall milliseconds from now, unless the run ended first; returns its cancel. */
   private later(ms: number, run: () => void): () => void {
@@ -1125,7 +1166,10 @@ class ParallelRun {
     if (by === 'libxl') this.actors.get(domid)!.send({ type: 'PAUSE' });
     await this.request(this.workerOf(domid), (id) => ({ type: 'quiesce', domid, id }));
     if (this.hv.life(domid) === 'gone') return; // its worker died meanwhile, and took it down
-    if (by === 'libxl') await this.removeDevices(domid);
+    if (by === 'libxl') {
+      this.killDeviceModels(domid);
+      await this.removeDevices(domid);
+    }
     if (this.hv.life(domid) === 'gone') return;
     this.markAppsFinal(domid);
     this.quarantined.get(this.sids.get(domid)!)!.add(domid);
