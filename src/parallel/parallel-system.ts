@@ -36,7 +36,7 @@ import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
 import { LIBXL_ACK_TIMEOUT_MS, LIBXL_DESTROY_TIMEOUT_MS, LIBXL_DEVICE_MODEL_START_TIMEOUT_MS } from '../../machines/toolstack.js';
-import { deviceModelStartOf, halfBuiltDomainLeft, mmioDevicesOf } from '../runtime/device-model-start.js';
+import { deviceModelAlreadyExited, deviceModelStartOf, halfBuiltDomainLeft, mmioDevicesOf } from '../runtime/device-model-start.js';
 import { XenstoredRing } from '../xenstore/xenstored-ring.js';
 import { LIVE_UPDATE_MS } from '../runtime/xenstored-connections.js';
 import type { XenbusFigures } from '../xenstore/xenbus-client.js';
@@ -792,7 +792,7 @@ class ParallelRun {
     const guest = this.actors.get(domid)!;
     if (this.deviceModelOf.get(guest) === 'exited') {
       this.toolstack.get(spec.domid)!.push('device model: already exited');
-      this.teardownViolations.push(`destroy-clean: libxl's destroy of ${spec.name} (domain ${domid}) logged an error: its device model had already exited`);
+      this.teardownViolations.push(deviceModelAlreadyExited(spec.name, domid));
     }
     this.deviceModelOf.set(guest, 'killed');
   }

@@ -265,3 +265,11 @@ export function mmioDevicesOf(scenario: Pick<Scenario, 'devices'>, guest: string
 export function halfBuiltDomainLeft(name: string, domid: number, state: string, memoryBytes: number): string {
   return `create-failure-cleans-up: domain ${name}'s create ended in ERROR_FAIL, yet its half-built domain ${domid} is still there (${state}, ${memoryBytes / 1024} KiB of memory held)`;
 }
+
+/**
+ * Monitor destroy-clean (lifecycle §6.4 destroy step 2, R13): what the violation says when libxl's
+ * destroy of a domain that was created found its device model already exited.
+ */
+export function deviceModelAlreadyExited(name: string, domid: number | null): string {
+  return `destroy-clean: libxl's destroy of ${name} (domain ${domid}) logged an error: its device model had already exited`;
+}

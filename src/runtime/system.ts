@@ -44,7 +44,7 @@ import { PageAllocator } from '../memory/page-allocator.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
-import { deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft, mmioDevicesOf } from './device-model-start.js';
+import { deviceModelAlreadyExited, deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft, mmioDevicesOf } from './device-model-start.js';
 import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
 import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
@@ -603,7 +603,7 @@ export class ArgosimSystem {
         if (steps[stepsSeen] === 'devices: timed out, forced' && domid !== null) this.teardown.timedOut(spec.name, domid);
         // monitor destroy-clean (R13): the device model of a domain that was created is there for the destroy to kill
         if (steps[stepsSeen] === 'device model: already exited' && snapshot.context.destroyCause !== 'createFailed') {
-          this.violate(`destroy-clean: libxl's destroy of ${spec.name} (domain ${domid}) logged an error: its device model had already exited`);
+          this.violate(deviceModelAlreadyExited(spec.name, domid));
         }
       }
       for (; seen < results.length; seen++) {
