@@ -160,7 +160,8 @@ describe('argosim explore (issue #8)', () => {
   });
 });
 
-describe('argosim explore on worker threads', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('argosim explore on worker threads', { timeout: 60_000 }, () => {
   it('finds the same first violation as one thread, and with nothing to find runs every schedule with the same coverage', async () => {
     const loaded = loadScenarioForTrace('scenarios/default.yaml');
     const options = { strategy: 'random' as const, budget: 150, seed: 4 };

@@ -30,7 +30,8 @@ function oneThread(notifyBeforeReset: boolean) {
   return { hv, xenstored, xenbus: new XenbusClient(hv, 1, 'edge') };
 }
 
-describe('dom0less guests in the parallel runtime', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('dom0less guests in the parallel runtime', { timeout: 60_000 }, () => {
   it('dom0less.yaml on 1 and 2 workers: every message delivered, each guest introduced, its first request answered (ENOENT: no devices), nothing violated', async () => {
     const scenario = loadScenario('scenarios/dom0less.yaml');
     const det = createSystem(scenario).run();

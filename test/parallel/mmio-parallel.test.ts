@@ -15,7 +15,8 @@ import type { DeviceFigures } from '../../src/runtime/devices.js';
 /** What both runtimes must agree on for a device (the ioreq count differs: how often the guest polls its interrupt is timing). */
 const outcome = (d: DeviceFigures) => ({ name: d.name, transport: d.transport, state: d.state, requestsOk: d.requestsOk, bytesVerified: d.bytesVerified, sharedMappings: d.sharedMappings, xenstoreOps: d.xenstoreOps, errors: d.errors, abandoned: d.abandoned, reason: d.reason });
 
-describe('virtio-mmio devices in the parallel runtime', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('virtio-mmio devices in the parallel runtime', { timeout: 60_000 }, () => {
   it('two-device-models on 1, 2 and 3 workers (device models here and in other threads): every request done and verified, as deterministic', async () => {
     const scenario = loadScenario('scenarios/two-device-models.yaml');
     const det = createSystem(scenario).run();

@@ -10,7 +10,8 @@ import { loadScenario, parseScenario } from '../../src/scenario/load-scenario.js
 const pendingLength = readFileSync('scenarios/races/argo-pending-length.yaml', 'utf8');
 const withBug = (bug: string) => parseScenario(pendingLength.replace('boot: { argo: true }', `boot: { argo: true }\nbugs: { ${bug}: true }`), `${bug}.yaml`);
 
-describe('scenario features in the parallel runtime', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('scenario features in the parallel runtime', { timeout: 60_000 }, () => {
   it('consume: one — the receiver takes one message per poll and polls again while whole messages remain; every message delivered', async () => {
     const scenario = loadScenario('scenarios/races/argo-pending-length.yaml');
     for (const workers of [1, 2]) {

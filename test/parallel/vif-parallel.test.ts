@@ -18,7 +18,8 @@ const domains = (s: Pick<RunSummary, 'domains'>) => s.domains.map((d) => ({ name
 const variant = (name: string, lines: string[]) =>
   parseScenario(readFileSync('scenarios/network-driver-domain.yaml', 'utf8').replace(/lifecycle:\n[\s\S]*$/, lines.join('\n') + '\n'), name);
 
-describe('PV vifs in the parallel runtime', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('PV vifs in the parallel runtime', { timeout: 60_000 }, () => {
   it('network-driver-domain on 1, 2 and 3 workers: both vifs Connected (web\'s again after its reboot), as deterministic', async () => {
     const scenario = loadScenario('scenarios/network-driver-domain.yaml');
     const det = createSystem(scenario).run();

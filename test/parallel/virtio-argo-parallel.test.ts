@@ -27,7 +27,8 @@ const byName = (s: { devices?: Device[] }) => Object.fromEntries((s.devices ?? [
 /** blkback (scenario index 1) on worker 1, the other domains on worker 0. */
 const backendApart = (domids: readonly number[]) => domids.map((_, i) => (i === 1 ? 1 : 0));
 
-describe('VirtIO-Argo devices in the parallel runtime', () => {
+// worker threads on a loaded two-core CI machine: a test here takes up to ~10 s, so 60 s each, not the default 20
+describe('VirtIO-Argo devices in the parallel runtime', { timeout: 60_000 }, () => {
   it('virtio-argo.yaml: the disk and the NIC do all their work across threads, the firewall denies vdb in every thread — as in the deterministic runtime', async () => {
     const scenario = loadScenario('scenarios/virtio-argo.yaml');
     const det = byName(createSystem(scenario).run());
