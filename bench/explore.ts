@@ -16,7 +16,7 @@ import { exploreParallel } from '../src/explore/explore-parallel.js';
 import { explore } from '../src/explore/explorer.js';
 import type { ExploreStrategy } from '../src/explore/schedule.js';
 import { loadScenarioForTrace } from '../src/inspector/trace-file.js';
-import { printTable, si } from './table.js';
+import { positiveFlag, printTable, si } from './table.js';
 
 const SCENARIOS: Array<{ file: string; budget: number; strategies: ExploreStrategy[] }> = [
   { file: 'scenarios/tiny.yaml', budget: 4000, strategies: ['random', 'pct', 'pos', 'dfs'] },
@@ -25,12 +25,7 @@ const SCENARIOS: Array<{ file: string; budget: number; strategies: ExploreStrate
 ];
 
 const { values: args } = parseArgs({ options: { scenarios: { type: 'string' }, 'budget-scale': { type: 'string' }, workers: { type: 'string' } } });
-/** A positive number from a flag, or `fallback`; a clear message naming the flag otherwise. */
-function positive(flag: string, text: string | undefined, fallback: number, whole: boolean): number {
-  const n = text === undefined ? fallback : Number(text);
-  if (!(n > 0) || (whole && !Number.isInteger(n))) throw new Error(`bench:explore: --${flag} ${text} is not a positive ${whole ? 'whole ' : ''}number`);
-  return n;
-}
+const positive = (flag: string, text: string | undefined, fallback: number, whole: boolean) => positiveFlag('bench:explore', flag, text, fallback, whole);
 
 /** The scenarios `--scenarios` names (by file name without `.yaml`), or all, with budgets scaled by `--budget-scale`. */
 function chosen(): typeof SCENARIOS {

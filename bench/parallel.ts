@@ -13,17 +13,13 @@ import { poolFor, runParallel } from '../src/parallel/parallel-system.js';
 import type { Placement } from '../src/parallel/placement.js';
 import { parseScenario } from '../src/scenario/load-scenario.js';
 import type { BaselineTask } from './parallel-baselines.worker.js';
-import { printTable, si } from './table.js';
+import { positiveFlag, printTable, si } from './table.js';
 
 // npm run bench:parallel -- [--workers 1,2] [--messages 200000] [--messages-4k 40000]: the worker
 // counts, and the messages per pair at 64 B and at 4 KiB (defaults 20 000 and 4 000: at those counts
 // much of a worker's time is still JIT warm-up; larger counts measure the steady state)
 const { values: args } = parseArgs({ options: { workers: { type: 'string' }, messages: { type: 'string' }, 'messages-4k': { type: 'string' }, requests: { type: 'string' } } });
-const positive = (flag: string, text: string | undefined, fallback: number) => {
-  const n = text === undefined ? fallback : Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:parallel: --${flag} ${text} is not a positive whole number`);
-  return n;
-};
+const positive = (flag: string, text: string | undefined, fallback: number) => positiveFlag('bench:parallel', flag, text, fallback);
 const WORKER_COUNTS = (args.workers ?? '1,2,4,8').split(',').map((w) => positive('workers', w, 1));
 const SIZES = [64, 4096];
 const RING_LEN = 65536 - 64;

@@ -34,3 +34,18 @@ export function rate(ms: number, step: () => number): { perSecond: number; items
   const seconds = (now - start) / 1000;
   return { perSecond: items / seconds, items, seconds };
 }
+
+/**
+ * A bench flag's positive number (a whole one unless `whole` is false), or `fallback` when the flag
+ * is absent; a message naming the bench and the flag otherwise.
+ *
+ * @example
+ * ```ts
+ * positiveFlag('bench:parallel', 'messages', args.messages, 20_000); // --messages 0 → an Error naming it
+ * ```
+ */
+export function positiveFlag(bench: string, flag: string, text: string | undefined, fallback: number, whole = true): number {
+  const n = text === undefined ? fallback : Number(text);
+  if (!(n > 0) || (whole && !Number.isInteger(n))) throw new Error(`${bench}: --${flag} ${text} is not a positive ${whole ? 'whole ' : ''}number`);
+  return n;
+}
