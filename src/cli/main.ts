@@ -9,7 +9,7 @@ import { withBugs } from '../explore/bugs.js';
 import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { formatRunSummary } from './format-run.js';
 import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
-import { PARALLEL_BUGS } from '../parallel/parallel-system.js';
+import { PARALLEL_BUGS, PARALLEL_BUGS_COVER } from '../parallel/parallel-system.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
 import { registerExploreCommand } from '../explore/explore-command.js';
 import { Presets, SingleBar } from 'cli-progress';
@@ -53,7 +53,7 @@ program
     }
     const notParallel = options.bugs.find((b) => !(PARALLEL_BUGS as readonly string[]).includes(b));
     if (options.runtime === 'parallel' && notParallel) {
-      throw new InvalidArgumentError(`--bugs ${notParallel}: the parallel runtime does not model it (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's, libxl's device removal, create and domid allocation, and QEMU's exit on power-off); run it with --runtime deterministic`);
+      throw new InvalidArgumentError(`--bugs ${notParallel}: the parallel runtime does not model it (${PARALLEL_BUGS_COVER}); run it with --runtime deterministic`);
     }
     if (options.runtime === 'parallel') return runParallelCommand(file, options);
     if (options.inspect) return void (await inspectScenario(file, { port: options.port, seed: options.seed, until: options.until }));

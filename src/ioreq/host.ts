@@ -37,6 +37,20 @@ export const NO_IOREQ_BUGS: Readonly<IoreqBugs> = Object.freeze({
   ioreqResentAfterShutdown: false,
 });
 
+/**
+ * The IOREQ switches among a scenario's historical-bug switches (every other key ignored).
+ *
+ * @example
+ * ```ts
+ * createIoreq(hv, { bugs: ioreqBugsOf(scenario.bugs) });
+ * ```
+ */
+export function ioreqBugsOf(bugs: Readonly<Partial<Record<keyof IoreqBugs, boolean>>>): IoreqBugs {
+  const out = { ...NO_IOREQ_BUGS };
+  for (const key of Object.keys(out) as Array<keyof IoreqBugs>) out[key] = bugs[key] === true;
+  return out;
+}
+
 /** The vCPU's own record of its I/O (`v->io`): the latched request and what completing it needs. */
 export interface VcpuIo {
   /** `io.req.state`: NONE, READY (sent, awaiting), IORESP_READY (data to take). */

@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { createVirtioArgoBackSide, createVirtioArgoFrontSide, type VirtioArgoBackSide, type VirtioArgoFrontSide } from '../../machines/implementations/virtio-device-core.js';
 import type { ArgoGuest } from '../guest/argo-guest.js';
-import { argoFrontTransport, blkModelFor, DeviceRun, mmioFrontTransport, mmioWindow, sharedWithPeer, type DeviceFigures } from '../runtime/devices.js';
+import { argoFrontTransport, blkModelFor, DeviceRun, emulatorValidatesFinding, mmioFrontTransport, mmioWindow, sharedWithPeer, type DeviceFigures } from '../runtime/devices.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
+import { sentAndReturned, type MmioVcpuSide } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { IoreqAccess } from '../ioreq/send.js';
+import { VcpuMonitors } from '../ioreq/vcpu-monitors.js';
 import { bridgeCounter } from './virq-bridge.js';
 import { napFor } from '../sync/nap.js';
 import { IOREQ_READ, STATE_IOREQ_INPROCESS } from '../ioreq/constants.js';
@@ -121,6 +123,12 @@ interface Front {
   initialising: boolean;
   /** virtio-mmio: the accesses its vCPU could not execute yet (paused, or still waiting in Xen), in order: they execute before the guest's next device work (`settle`). */
   replays: IoreqAccess[];
+  /**
+   * virtio-mmio: the access whose completion still waits in Xen after its wait was cut short (null
+   * when none) — run again if Xen forgot it (R2's bug); the finding of monitor ioreq-state-forward
+   * on the request waited on, once the slot was seen gone backwards, and whether it was reported.
+   */
+  vcpu?: { side: MmioVcpuSide; waitingOn: IoreqAccess | null; backwards: string | null; reported: boolean };
   /** Batches in a row that got nowhere (the next waits 1, 2, 4 … ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   /** Its workload is over: no more batches (its driver still initialises again towards a new back end, unless `driverGone`). */
@@ -206,6 +214,8 @@ export class DeviceHost {
   private xenLookTimer: ReturnType<typeof setTimeout> | undefined;
   /** Per guest here with virtio-mmio devices, the wait on its injected-interrupt count. */
   private readonly irqBridges = new Map<number, () => void>();
+  /** The IOREQ vCPU monitors of each virtio-mmio guest here (`VcpuMonitors`), by domid. */
+  private readonly monitorsOf = new Map<number, VcpuMonitors>();
   private readonly bridges = new Map<string, NetBridge>();
   private started = false;
   private halted = false;
@@ -426,7 +436,12 @@ export class DeviceHost {
       // R3's second run once Xen has seen INPROCESS (SIM CHOICE, docs/parallel.md): the fault is a
       // slot Xen sees move backwards, whichever thread the guest's vCPU waits in
       const cueSecondRun = (vcpu: number) => this.whenXenSaw(back, vcpu, STATE_IOREQ_INPROCESS, () => be.secondRun(vcpu));
-      const be = new VirtioMmioBackend({ ioreq, emulator: domid, target, model: back.model, base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, target, irq, level), cueSecondRun });
+      // R6: the device model re-checks what Xen delivers — unless `emulatorSkipsRangeCheck`; monitor emulator-validates
+      const spec = back.spec;
+      const onUnservedRequest = (r: { addr: number; offset: number; write: boolean; unmappedAtMs: number | null }) =>
+        void this.violations.push(emulatorValidatesFinding({ ...r, device: spec.name, emulator: domid, target }, (d) => (d === domid ? spec.backend : d === target ? spec.frontend : String(d))));
+      const skipsRangeCheck = this.env.scenario.bugs.emulatorSkipsRangeCheck;
+      const be = new VirtioMmioBackend({ ioreq, emulator: domid, target, model: back.model, base, setIrqLevel: (level) => void ioreq.setIrqLevel(domid, target, irq, level), cueSecondRun, skipsRangeCheck, onUnservedRequest });
       back.backend = be;
       back.refused = null;
     } catch (e) {
@@ -482,7 +497,7 @@ export class DeviceHost {
     be.remove(() => {
       if (back.backend === be) this.retire(back);
       for (const done of back.closing.splice(0)) done();
-    });
+    }, () => void this.env.ioreq!.deliverEmulatorEvents(back.domid));
   }
 
   /** libxl removed device `name`: the guest's workload on it ends, what it had in flight abandoned (`DeviceRun.detached`). */
@@ -525,16 +540,42 @@ export class DeviceHost {
     const { base } = mmioWindow(this.env.scenario.devices, spec);
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // its wakes and interrupts
     const violate = (what: string) => this.violations.push(what);
-    // an access its vCPU could not execute (paused) runs once it does (`settle`), and a write whose
-    // answer was not waited for is done all the same; a read the driver went without, in an
-    // initialisation, has it initialise again
-    const cutShort = (access: IoreqAccess, executed: boolean) => {
-      if (!executed) f.replays.push(access);
-      if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
+    const monitors = this.vcpuMonitors(domid, spec.frontend);
+    const report = (finding: string | null) => void (finding !== null && violate(finding));
+    const side: MmioVcpuSide = {
+      wait: (attempt) => this.waitForIoreq(f, attempt),
+      // an access its vCPU could not execute (paused) runs once it does (`settle`), and a write whose
+      // answer was not waited for is done all the same; a read the driver went without, in an
+      // initialisation, has it initialise again
+      cutShort: (access, executed) => {
+        if (executed) vcpu.waitingOn = access;
+        else f.replays.push(access);
+        if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
+      },
+      behind: () => f.replays.length > 0,
+      sent: (access) => {
+        // a new request: a new wait
+        vcpu.backwards = null;
+        vcpu.reported = false;
+        report(monitors.sent(access, f.domid));
+      },
+      ranAgain: () => {
+        vcpu.waitingOn = null;
+        vcpu.backwards = null;
+        for (const finding of monitors.ranAgain(f.domid)) violate(finding);
+      },
     };
-    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, (attempt) => this.waitForIoreq(f, attempt), cutShort, () => f.replays.length > 0);
-    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], idle: 0, final: false, driverGone: false };
+    const vcpu = { side, waitingOn: null as IoreqAccess | null, backwards: null as string | null, reported: false };
+    const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, side);
+    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], vcpu, idle: 0, final: false, driverGone: false };
     this.fronts.push(f);
+  }
+
+  /** The monitors of vCPU 0 of guest `domid` (one for every device of the guest: they share the vCPU). */
+  private vcpuMonitors(domid: number, name: string): VcpuMonitors {
+    let monitors = this.monitorsOf.get(domid);
+    if (!monitors) this.monitorsOf.set(domid, (monitors = new VcpuMonitors(this.env.ioreq!, name, 0)));
+    return monitors;
   }
 
   /**
@@ -573,20 +614,29 @@ export class DeviceHost {
    */
   private settle(f: Front): boolean {
     const ioreq = this.env.ioreq!;
+    const vcpu = f.vcpu!;
     for (let attempt = 0; ; attempt++) {
       if (ioreq.vcpuBlocked(f.domid, 0)) {
         const r = ioreq.resume(f.domid, 0);
         if (r.kind === 'not-running' || (r.kind === 'blocked' && !this.waitForIoreq(f, attempt))) return false;
+        // R2's bug: Xen forgot the request it sent — its instruction runs again, before the rest
+        if (r.kind === 'retry' && vcpu.waitingOn !== null) f.replays.unshift(vcpu.waitingOn);
+        if (r.kind === 'done' || r.kind === 'running') vcpu.side.ranAgain!();
+        vcpu.waitingOn = null;
         continue;
       }
       if (f.replays.length === 0) return true;
-      const r = ioreq.access(f.domid, 0, f.replays[0]);
+      const access = f.replays[0];
+      const r = ioreq.access(f.domid, 0, access);
       if (r.kind === 'not-running' || r.kind === 'retry') return false; // it cannot run yet: later
       f.replays.shift();
+      if (r.kind === 'blocked' || r.kind === 'retired') {
+        vcpu.waitingOn = access;
+        sentAndReturned(ioreq, f.domid, 0, access, vcpu.side);
+      }
       attempt = -1; // a new access: its own waits
     }
   }
-
 
   /**
    * The front end `f`'s vCPU waits in Xen for a device model's answer (the `wait` of its
@@ -602,8 +652,10 @@ export class DeviceHost {
     const ioreq = this.env.ioreq!;
     const now = performance.now();
     if (attempt === 0) f.deadline = now + IOREQ_ANSWER_TIMEOUT_MS * this.env.timeScale();
-    // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU blocked)
-    if (now >= f.deadline || ioreq.waitsOnDeadEmulator(f.domid)) return false;
+    // R5: every server it waits on has a dead emulator — nothing will answer (Xen keeps the vCPU
+    // blocked); R3's bug: a slot it waits on went backwards — its device model believes it answered,
+    // and Xen waits on for ever (monitor ioreq-state-forward)
+    if (now >= f.deadline || ioreq.waitsOnDeadEmulator(f.domid) || this.keptWaitingOnBackwardsSlot(f)) return false;
     // a paused device model answers once its domain runs again: the wait is cut short meanwhile, as
     // for a paused guest below, rather than holding the thread for the pause (looked for once the
     // answer is late: a live device model's comes within a few slices, and the look reads every server)
@@ -620,6 +672,24 @@ export class DeviceHost {
     this.env.heartbeat();
     for (const h of this.env.hosted()) if (h.ready() && this.env.hv.virqPending(h.domid, VIRQ_ARGO)) h.handleVirq();
     this.env.announce(f.domid, f.initialised ? 'batch' : 'init'); // a handler above announced its return to idle
+    return true;
+  }
+
+  /**
+   * R3's bug: the vCPU of `f` waits on a slot whose state went backwards, and Xen, having looked at
+   * it since, waits on — XSA-262 crashes the target instead (its `resume` says `crashed`, and no wait
+   * follows). The slot is read before Xen's next look (`resume`, between two waits), not after it:
+   * the device model writes it from another thread. Monitor ioreq-state-forward reports it, once per
+   * request.
+   */
+  private keptWaitingOnBackwardsSlot(f: Front): boolean {
+    const vcpu = f.vcpu!;
+    if (vcpu.backwards === null) {
+      vcpu.backwards = this.monitorsOf.get(f.domid)!.stillWaiting(f.domid);
+      return false;
+    }
+    if (!vcpu.reported) this.violations.push(vcpu.backwards);
+    vcpu.reported = true;
     return true;
   }
 

@@ -25,6 +25,7 @@ import { XenbusClient } from '../xenstore/xenbus-client.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { bridgePorts, bridgeVirq } from './virq-bridge.js';
 import { createIoreq } from '../ioreq/ioreq.js';
+import { ioreqBugsOf } from '../ioreq/host.js';
 import type { IoreqTableBuffers } from '../ioreq/tables.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
@@ -143,7 +144,7 @@ export class DomainHost {
     this.devices = new DeviceHost({
       hv: this.hv,
       // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
-      ioreq: task.ioreq && createIoreq(this.hv, { attach: task.ioreq.buffers, built: task.ioreq.built, arch: 'arm' }),
+      ioreq: task.ioreq && createIoreq(this.hv, { attach: task.ioreq.buffers, built: task.ioreq.built, arch: 'arm', bugs: ioreqBugsOf(task.scenario.bugs) }),
       bell: task.worker,
       scenario: task.scenario,
       deviceSeeds: task.deviceSeeds,

@@ -32,6 +32,7 @@ import { workerFile } from './worker-file.js';
 import { ParallelXenstored } from './xenstored-host.js';
 import { bridgeVirq } from './virq-bridge.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
+import { ioreqBugsOf } from '../ioreq/host.js';
 import { announceVirtioMmio, mmioWindow } from '../runtime/devices.js';
 import { DeviceTeardown } from '../runtime/device-teardown.js';
 import { hasXenstoreDevices, VifNetwork } from '../runtime/vif-devices.js';
@@ -141,10 +142,14 @@ export const PARALLEL_FAULT_KINDS = ['kill', 'backend_death', 'crash', 'soft_res
  * Historical bugs the parallel runtime brings back: the hypervisor's Argo code (in every thread),
  * xenstored's (in the main thread's xenstored: R11's introduction of a dom0less guest, R12's live
  * update), xl devd's (R7, in a driver domain), libxl's device removal, create and domid
- * allocation (R9, R10, R16, R15, in the main thread's toolstack) and QEMU's exit on its guest's
- * power-off (R13, heard in the device model's thread).
+ * allocation (R9, R10, R16, R15, in the main thread's toolstack), QEMU's exit on its guest's
+ * power-off (R13, heard in the device model's thread), Xen's IOREQ code (R1–R4, in whichever thread
+ * a guest's vCPU traps or a device model answers) and a device model that does not re-check what
+ * Xen delivers (R6, in its thread).
  */
-export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'domidReuseWithoutQuarantine', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0', 'qemuExitsOnGuestPoweroff'] as const satisfies readonly HistoricalBug[];
+export const PARALLEL_BUGS = ['sendvReturnsZeroWhenQueued', 'pendingLengthZero', 'domidReuseWithoutQuarantine', 'introduceNotifiesBeforeReset', 'liveUpdateDyingDomainFatal', 'devdAddSharesDevice', 'deadBackendWaitsForClosed', 'devicesFromFrontendPaths', 'halfBuiltDomainKept', 'deadDomainNodesToDom0', 'qemuExitsOnGuestPoweroff', 'ioreqStateStuckAfterServerDestroy', 'ioreqResentAfterShutdown', 'ioreqStateUnchecked', 'broadcastWaitsForOneServer', 'emulatorSkipsRangeCheck'] as const satisfies readonly HistoricalBug[];
+/** What `PARALLEL_BUGS` covers, in words (the refusal of any other switch names it). */
+export const PARALLEL_BUGS_COVER = `it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's Argo and IOREQ code, xenstored's, xl devd's, libxl's device removal, create and domid allocation, QEMU's exit on power-off and a device model's range check`;
 const READY_TIMEOUT_MS = 60_000;
 const FINISH_TIMEOUT_MS = 30_000;
 
@@ -183,7 +188,7 @@ export async function runParallel(scenario: Scenario, options: ParallelOptions =
   const otherBug = (Object.keys(scenario.bugs) as HistoricalBug[]).find((b) => scenario.bugs[b] && !(PARALLEL_BUGS as readonly string[]).includes(b));
   if (otherBug) {
     throw new Error(
-      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (it runs ${PARALLEL_BUGS.join(', ')}: the hypervisor's, xenstored's, xl devd's, libxl's device removal, create and domid allocation, and QEMU's exit on power-off); run this scenario with --runtime deterministic`,
+      `${scenario.source.file}:${lineOf(scenario.source, `bugs.${otherBug}`)}: bugs: ${otherBug} is a bug the parallel runtime does not model (${PARALLEL_BUGS_COVER}); run this scenario with --runtime deterministic`,
     );
   }
   const dom0less = scenario.domains.find((d) => d.dom0less);
@@ -301,7 +306,7 @@ class ParallelRun {
     this.hostOf = checkedPlacement(options.placement ?? roundRobin, scenario.domains.map((d) => d.domid), workers);
     const control = scenario.domains.find((d) => d.control);
     // virtio-mmio over IOREQ is libxl's Arm path (§5.10), as in the deterministic runtime
-    if (scenario.devices.some((d) => d.transport === 'mmio')) this.ioreq = createIoreq(this.hv, { built: scenario.build.IOREQ_SERVER, arch: 'arm' });
+    if (scenario.devices.some((d) => d.transport === 'mmio')) this.ioreq = createIoreq(this.hv, { built: scenario.build.IOREQ_SERVER, arch: 'arm', bugs: ioreqBugsOf(scenario.bugs) });
     if (control) {
       const xenstored = new ParallelXenstored(this.hv, control.domid, {
         notifyBeforeReset: scenario.bugs.introduceNotifiesBeforeReset,

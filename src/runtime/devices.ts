@@ -14,7 +14,7 @@ import type { Hypervisor } from '../xen/hypervisor.js';
 import type { VirtioDeviceModel } from '../virtio/virtio-device.js';
 import type { DeviceWorker } from '../virtio/device-worker.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
-import { VirtioMmioTransport } from '../ioreq/virtio-mmio/mmio-transport.js';
+import { VirtioMmioTransport, type MmioVcpuSide } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import type { IoreqAccess } from '../ioreq/send.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST, IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
@@ -402,6 +402,19 @@ export interface UnservedRequest {
 }
 
 /**
+ * Monitor emulator-validates (lifecycle §5.6, §6.7 R6): a device model performed a request — a
+ * register read or write of its device — for an address its IOREQ server no longer has mapped. Xen
+ * selected the server before the unmap; an emulator must re-check what arrives. `nameOf` names a
+ * domain by its domid. One text for both runtimes.
+ */
+export function emulatorValidatesFinding(r: UnservedRequest, nameOf: (domid: number) => string): string {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const register = Object.entries(VIRTIO_MMIO).find(([, offset]) => offset === r.offset)?.[0] ?? 'register';
+  const unmapped = r.unmappedAtMs === null ? '' : ` (at ${Number(r.unmappedAtMs.toFixed(6))} ms)`;
+  return `emulator-validates: the device model of ${r.device} in domain ${nameOf(r.emulator)} performed a ${r.write ? 'write' : 'read'} of ${register} (${hex(r.addr)}) for domain ${nameOf(r.target)} after unmapping that window from its IOREQ server${unmapped}: Xen selected the server before the unmap, and the device acted on a request for a range it no longer serves`;
+}
+
+/**
  * The device model's time to serve one ioreq, from the notification of its port to its answer:
  * 20 µs (SIM CHOICE, docs/ioreq.md: a QEMU MMIO round trip on x86 costs some tens of µs). The vCPU
  * is blocked meanwhile, so faults and other domains' work fall inside the window.
@@ -585,16 +598,16 @@ export function mmioWindow(devices: readonly ScenarioDevice[], spec: ScenarioDev
 /**
  * The guest's end of a virtio-mmio device whose device model runs in another thread (the parallel
  * runtime): the driver's register accesses trap through the shared IOREQ state, and while one waits
- * for its answer the vCPU waits with `wait` (bounded; the thread serves its own device models
- * meanwhile); an access the vCPU could not finish (paused) goes to `cutShort`, for the runtime to
- * catch up with once it runs. The device model's figures (ioreqs answered, foreign mappings) are its thread's to
+ * for its answer the vCPU waits with `side.wait` (bounded; the thread serves its own device models
+ * meanwhile); an access the vCPU could not finish (paused) goes to `side.cutShort`, for the runtime
+ * to catch up with once it runs. The device model's figures (ioreqs answered, foreign mappings) are its thread's to
  * report; here `requests` counts the accesses answered, `sharedMappings` 0 until the runtime adds
  * the back end's. The driver's status is what its initialisation left (DRIVER_OK, or FAILED): the
  * runtime does not read the device's registers behind the guest's back.
  */
-export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, wait: (attempt: number) => boolean, cutShort: (access: IoreqAccess, executed: boolean) => void, behind: () => boolean) {
+export function mmioFrontTransport(ioreq: Ioreq, spec: ScenarioDevice, frontend: DeviceEnd, base: number, side: MmioVcpuSide) {
   return (): DeviceTransport => {
-    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, wait, cutShort, behind);
+    const transport = new VirtioMmioTransport(ioreq, frontend.domid, 0, base, side);
     const guest = { memory: frontend.guest.platform.memory, pages: frontend.guest.pages };
     let init: ReturnType<typeof initialiseDevice> | null = null;
     let stopped = false;

@@ -1,12 +1,11 @@
-import { IOREQ_WRITE, STATE_IOREQ_NONE, STATE_IORESP_READY } from '../ioreq/constants.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
 import { allOnes, type IoreqAccess } from '../ioreq/send.js';
+import { VcpuMonitors } from '../ioreq/vcpu-monitors.js';
 
-/** A guest access being executed: its continuation, and how many requests it made to an emulator. */
+/** A guest access being executed: its continuation. */
 interface InFlight {
   a: IoreqAccess;
   then: (data: bigint) => void;
-  sends: number;
 }
 
 /** What a guest vCPU that traps to IOREQ servers needs from the runtime. */
@@ -31,7 +30,7 @@ export interface IoreqVcpuHooks {
  * Between the send and the wait lies one more step of the vCPU: Xen's arch code looking at what
  * `ioreq_send` returned (`sendReturned`, §5.5) — a shutdown can begin in between, which is R2's window.
  *
- * Four monitors watch the accesses and completions (issue #7 item 5):
+ * Four monitors watch the accesses and completions (issue #7 item 5; `VcpuMonitors`):
  * - `vcpu-io-state` (safety, R1, Xen f7039ee41b): a vCPU that runs again has `io.req.state` NONE
  *   — a state left READY makes every later emulation UNHANDLEABLE;
  * - `ioreq-state-forward` (safety, R3, XSA-262): a vCPU left waiting has not seen its slot move
@@ -56,8 +55,7 @@ export class IoreqVcpu {
   /** The wait already reported by `ioreq-state-forward` (one finding per wait). */
   private reported = false;
   private completionQueued = false;
-  /** Servers `broadcast-completes` found still holding this vCPU's request. */
-  private readonly leftPending = new Set<number>();
+  private readonly monitors: VcpuMonitors;
   /** The guest access whose request is out (null for a broadcast, or when none is). */
   private inFlight: InFlight | null = null;
   /** Between a send and Xen's arch code looking at what it returned (`sendReturned`). */
@@ -77,7 +75,9 @@ export class IoreqVcpu {
     private readonly domid: () => number | undefined,
     readonly vcpu: number,
     private readonly hooks: IoreqVcpuHooks,
-  ) {}
+  ) {
+    this.monitors = new VcpuMonitors(ioreq, name, vcpu);
+  }
 
   /** True while the vCPU waits in Xen for an emulator's answer. */
   get blocked(): boolean {
@@ -100,7 +100,7 @@ export class IoreqVcpu {
    * nothing answered, §5.6, §5.9 SIM). The vCPU must not be blocked: use `run` around it.
    */
   access(a: IoreqAccess, then: (data: bigint) => void): void {
-    this.issue({ a, then, sends: 0 });
+    this.issue({ a, then });
   }
 
   /**
@@ -121,7 +121,7 @@ export class IoreqVcpu {
     switch (r.kind) {
       case 'blocked':
       case 'retired': {
-        this.sent(op, d);
+        this.report(this.monitors.sent(op.a, d));
         this.waiting = op.then;
         this.inFlight = op;
         this.reported = false;
@@ -139,13 +139,6 @@ export class IoreqVcpu {
       case 'not-running':
         return this.reexecute(op);
     }
-  }
-
-  /** Monitor `ioreq-once` (R2): an emulator gets each guest access once, however often its instruction runs. */
-  private sent(op: InFlight, d: number): void {
-    if (++op.sends !== 2) return;
-    const what = `${op.a.dir === IOREQ_WRITE ? 'write' : 'read'} of ${op.a.size} bytes at 0x${op.a.addr.toString(16)}`;
-    this.hooks.violate(`ioreq-once: the ${what} by vCPU ${this.vcpu} of ${this.name} (domain ${d}) went to its device model twice: the instruction ran again after a shutdown and resume although its request had been sent (R2, fixed by Xen b7e0d89788)`);
   }
 
   /**
@@ -240,19 +233,7 @@ export class IoreqVcpu {
       case 'done': {
         const then = this.waiting;
         this.waiting = null;
-        const state = this.ioreq.vcpuIoState(d, this.vcpu);
-        if (state !== STATE_IOREQ_NONE) {
-          this.hooks.violate(`vcpu-io-state: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again with io.req.state ${state}, not NONE: every later emulation is UNHANDLEABLE (R1, fixed by Xen f7039ee41b)`);
-        }
-        for (const s of this.ioreq.servers(d)) {
-          if (!s.vcpus[this.vcpu]?.pending) {
-            this.leftPending.delete(s.id);
-            continue;
-          }
-          if (this.leftPending.has(s.id)) continue; // one finding per request left behind
-          this.leftPending.add(s.id);
-          this.hooks.violate(`broadcast-completes: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again while server ${s.id} (device model in domain ${s.emulator}) has not answered its request: the vCPU's next access to it finds the slot busy (R4, fixed by Xen da20c93108)`);
-        }
+        for (const finding of this.monitors.ranAgain(d)) this.hooks.violate(finding);
         this.inFlight = null;
         then(r.kind === 'done' ? (r.data ?? 0n) : 0n);
         this.drain();
@@ -260,14 +241,15 @@ export class IoreqVcpu {
     }
   }
 
-  /** `ioreq-state-forward`: a vCPU still waiting must not have seen its slot move backwards (XSA-262). */
+  /** `ioreq-state-forward`: a vCPU still waiting must not have seen its slot move backwards (XSA-262); one finding per wait. */
   private checkForward(d: number): void {
-    if (this.reported || this.ioreq.hv.life(d) !== 'alive') return;
-    for (const s of this.ioreq.servers(d)) {
-      const v = s.vcpus[this.vcpu];
-      if (!v?.pending || (v.slotState >= v.seen && v.slotState <= STATE_IORESP_READY)) continue;
-      this.reported = true;
-      this.hooks.violate(`ioreq-state-forward: vCPU ${this.vcpu} of ${this.name} (domain ${d}) keeps waiting on server ${s.id} whose slot went from state ${v.seen} back to ${v.slotState}: Xen must crash the target, not wait forever (R3, XSA-262)`);
-    }
+    if (this.reported) return;
+    const finding = this.monitors.stillWaiting(d);
+    this.reported = finding !== null;
+    this.report(finding);
+  }
+
+  private report(finding: string | null): void {
+    if (finding !== null) this.hooks.violate(finding);
   }
 }

@@ -29,7 +29,7 @@ import { SeededRandom } from './random.js';
 import type { DomainFigures, RunSummary } from './run-summary.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
 import { Slab } from './slab.js';
-import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type UnservedRequest, mmioWindow } from './devices.js';
+import { argoTransport, DeviceRun, mmioTransport, type RunningDevice, type UnservedRequest, mmioWindow, emulatorValidatesFinding } from './devices.js';
 import type { DeviceWorker } from '../virtio/device-worker.js';
 import { vqHeadViolation } from '../virtio/vq-head-monitor.js';
 import { bridgeFor, NetDeviceRun } from './net-devices.js';
@@ -43,10 +43,10 @@ import { Dom0lessXenbus } from './dom0less-xenbus.js';
 import { PageAllocator } from '../memory/page-allocator.js';
 import { dom0lessStorePfn } from '../xenstore/xenstored-ring.js';
 import { createIoreq, type Ioreq } from '../ioreq/ioreq.js';
+import { ioreqBugsOf } from '../ioreq/host.js';
 import { IoreqVcpu } from './ioreq-vcpu.js';
 import { deviceModelAlreadyExited, deviceModelStartOf, GuestDeviceModel, halfBuiltDomainLeft, mmioDevicesOf } from './device-model-start.js';
 import { LIVE_UPDATE_MS, XenstoredConnections, liveUpdateExited } from './xenstored-connections.js';
-import { VIRTIO_MMIO } from '../ioreq/virtio-mmio/registers.js';
 import { installArgoFirewall } from '../xsm/argo-firewall.js';
 import { randomStrategy } from './strategies/random.js';
 import type { Strategy } from './strategy.js';
@@ -825,12 +825,7 @@ export class ArgosimSystem {
    * selected the server before the unmap; an emulator must re-check what arrives.
    */
   private unservedRequest(r: UnservedRequest): void {
-    const hex = (n: number) => `0x${n.toString(16)}`;
-    const register = Object.entries(VIRTIO_MMIO).find(([, offset]) => offset === r.offset)?.[0] ?? 'register';
-    const unmapped = r.unmappedAtMs === null ? '' : ` (at ${Number(r.unmappedAtMs.toFixed(6))} ms)`;
-    this.violate(
-      `emulator-validates: the device model of ${r.device} in domain ${this.nameOf.get(r.emulator) ?? r.emulator} performed a ${r.write ? 'write' : 'read'} of ${register} (${hex(r.addr)}) for domain ${this.nameOf.get(r.target) ?? r.target} after unmapping that window from its IOREQ server${unmapped}: Xen selected the server before the unmap, and the device acted on a request for a range it no longer serves`,
-    );
+    this.violate(emulatorValidatesFinding(r, (domid) => this.nameOf.get(domid) ?? String(domid)));
   }
 
   /** Runs `start` once `guest`'s device model has confirmed its start (now, if it has or it has none). */
@@ -901,11 +896,10 @@ export class ArgosimSystem {
    */
   private ioreqHost(): Ioreq {
     if (this.ioreq) return this.ioreq;
-    const bugs = this.scenario.bugs;
     const ioreq = createIoreq(this.hv, {
       built: this.scenario.build.IOREQ_SERVER,
       arch: 'arm', // virtio-mmio over IOREQ is libxl's Arm path (§5.10): SPIs by set_irq_level
-      bugs: { ioreqStateStuckAfterServerDestroy: bugs.ioreqStateStuckAfterServerDestroy, ioreqStateUnchecked: bugs.ioreqStateUnchecked, broadcastWaitsForOneServer: bugs.broadcastWaitsForOneServer, ioreqResentAfterShutdown: bugs.ioreqResentAfterShutdown },
+      bugs: ioreqBugsOf(this.scenario.bugs),
     });
     ioreq.onWake((domid, vcpu) => {
       const host = this.byDomid.get(domid);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { IOREQ_READ, IOREQ_TYPE_COPY } from '../../src/ioreq/constants.js';
 import { VirtioMmioBackend } from '../../src/ioreq/virtio-mmio/mmio-backend.js';
-import { VirtioMmioTransport } from '../../src/ioreq/virtio-mmio/mmio-transport.js';
+import { sentAndReturned, VirtioMmioTransport } from '../../src/ioreq/virtio-mmio/mmio-transport.js';
+import { VcpuMonitors } from '../../src/ioreq/vcpu-monitors.js';
+import { SHUTDOWN_suspend } from '../../src/domain/lifecycle.js';
+import type { IoreqAccess } from '../../src/ioreq/send.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE, VIRTIO_MMIO_MAGIC } from '../../src/ioreq/virtio-mmio/registers.js';
 import { PageAllocator } from '../../src/memory/page-allocator.js';
 import { bit, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1 } from '../../src/virtio/constants.js';
@@ -56,7 +59,7 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     const w = world();
     const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), setIrqLevel: () => {} });
     const replays: Array<{ addr: number; dir: number }> = [];
-    const mmio = new VirtioMmioTransport(w.ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE, undefined, (access, executed) => void (executed ? undefined : replays.push(access)), () => replays.length > 0);
+    const mmio = new VirtioMmioTransport(w.ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE, { cutShort: (access, executed) => void (executed ? undefined : replays.push(access)), behind: () => replays.length > 0 });
     replays.push({ addr: GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO.Status, dir: 1 }); // the write cut short while paused
     const before = backend.requests;
     expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(0xffffffff); // not executed: queued behind the write
@@ -66,6 +69,45 @@ describe('virtio-mmio over IOREQ (virtio-ioreq-lifecycle.md §1.8, §5.10)', () 
     expect(mmio.read32(VIRTIO_MMIO.MagicValue)).toBe(VIRTIO_MMIO_MAGIC);
     expect(backend.requests).toBe(before + 1);
   });
+
+  for (const bug of [false, true]) {
+    it(`R2 in a thread of its own (the parallel runtime's guest), switch ${bug ? 'on' : 'off'}: a checkpoint begun between the send and Xen's check of it — ${bug ? 'Xen forgets the sent request: the access is handed back to run again, and its second send is what monitor ioreq-once reports' : 'the vCPU waits and takes the answer: one send'}`, () => {
+      const w = world({ bugs: { ioreqResentAfterShutdown: bug } });
+      const backend = new VirtioMmioBackend({ ioreq: w.ioreq, emulator: DOM0, target: TARGET, model: blk(), setIrqLevel: () => {} });
+      const monitors = new VcpuMonitors(w.ioreq, 'guest', 0);
+      const findings: string[] = [];
+      const replays: IoreqAccess[] = [];
+      let checkpoints = 0;
+      const side = {
+        cutShort: (access: IoreqAccess, executed: boolean) => void (executed ? undefined : replays.push(access)),
+        behind: () => replays.length > 0,
+        sent: (access: IoreqAccess) => {
+          const finding = monitors.sent(access, TARGET);
+          if (finding !== null) findings.push(finding);
+          // another CPU begins xl save -c's suspend right after the first send
+          if (checkpoints++ === 0) expect(w.hv.shutdownDomain(TARGET, SHUTDOWN_suspend)).toBe(0);
+        },
+      };
+      const mmio = new VirtioMmioTransport(w.ioreq, TARGET, 0, GUEST_VIRTIO_MMIO_BASE, side);
+      const before = backend.requests;
+      mmio.write32(VIRTIO_MMIO.QueueSel, 0);
+      expect(w.hv.domctl.resume(TARGET)).toBe(0); // the checkpoint is taken: the guest goes on
+      if (!bug) {
+        expect(replays).toEqual([]);
+        expect(backend.requests - before).toBe(1);
+        expect(findings).toEqual([]);
+        return;
+      }
+      expect(replays.map((a) => a.addr - GUEST_VIRTIO_MMIO_BASE)).toEqual([VIRTIO_MMIO.QueueSel]); // its PC was not advanced
+      // the runtime catches up (DeviceHost.settle): the instruction runs again
+      const again = replays.shift()!;
+      expect(w.ioreq.access(TARGET, 0, again).kind).toBe('blocked');
+      sentAndReturned(w.ioreq, TARGET, 0, again, side);
+      expect(w.ioreq.resume(TARGET, 0).kind).toBe('done');
+      expect(backend.requests - before).toBe(2);
+      expect(findings).toEqual([`ioreq-once: the write of 4 bytes at 0x${(GUEST_VIRTIO_MMIO_BASE + VIRTIO_MMIO.QueueSel).toString(16)} by vCPU 0 of guest (domain ${TARGET}) went to its device model twice: the instruction ran again after a shutdown and resume although its request had been sent (R2, fixed by Xen b7e0d89788)`]);
+    });
+  }
 
   it('§1.8 nothing answers outside the window: a probe of the next device slot reads all-ones (x86, no server)', () => {
     const { ioreq } = setUp();

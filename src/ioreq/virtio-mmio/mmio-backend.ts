@@ -166,9 +166,11 @@ export class VirtioMmioBackend {
    * arrives after it (§5.6, R6) — and then destroys the server (§5.8a step 8); `removed` runs then.
    * The device acts on nothing once its server is gone. A vCPU whose answer was written just before
    * the destroy may find the server gone when it completes: Xen ends that access with nothing to read
-   * (f7039ee41b; before it, R1). A second removal meanwhile waits for the same end.
+   * (f7039ee41b; before it, R1). A second removal meanwhile waits for the same end. `heardMeanwhile`
+   * (a device model in its own thread, the parallel runtime): delivers the notifications pending for
+   * it, right after the unmap.
    */
-  remove(removed: () => void): void {
+  remove(removed: () => void, heardMeanwhile?: () => void): void {
     if (!this.running) return removed();
     if (this.mapped) {
       this.mapped = false;
@@ -176,7 +178,10 @@ export class VirtioMmioBackend {
       this.options.ioreq.unmapIoRange(this.options.emulator, this.options.target, this.id, XEN_DMOP_IO_RANGE_MEMORY, this.base, this.base + VIRTIO_MMIO_WINDOW_BYTES - 1);
     }
     this.removals.push(removed);
-    if (this.awaitingCount === 0) this.finishRemoval();
+    // a device model in a thread of its own hears the notifications already pending on its ports —
+    // requests Xen selected before the unmap (§5.6, R6) — before it destroys the server
+    heardMeanwhile?.();
+    if (this.running && this.awaitingCount === 0) this.finishRemoval();
   }
 
   private finishRemoval(): void {

@@ -8,6 +8,39 @@ import { VIRTIO_MMIO as R, VIRTIO_MMIO_MAGIC } from './registers.js';
 export type ProbeResult = { kind: 'device'; deviceId: number; version: number } | { kind: 'ignored'; why: string } | { kind: 'absent' };
 
 /**
+ * How the vCPU of a `VirtioMmioTransport` waits, and what watches it — a device model in another
+ * thread (the parallel runtime) answers later, and the runtime catches up with what a wait cut short.
+ */
+export interface MmioVcpuSide {
+  /**
+   * How the vCPU waits for an answer that does not come at once: called while `resume` says the vCPU
+   * is still blocked, with the number of waits so far; it waits a little (bounded) and returns false
+   * to give up (the access then reads all-ones, the vCPU still waiting in Xen). Without it the answer
+   * must come within the notification.
+   */
+  wait?(attempt: number): boolean;
+  /**
+   * An access that reads all-ones here because the vCPU could not finish it now — `executed` false
+   * when the vCPU could not execute it (its domain paused, or a shutdown's deferral refused it: RETRY,
+   * §5.5; or, R2's bug, Xen forgot the request it sent), for Xen runs that instruction again when the
+   * vCPU runs; true when it was sent and its completion waits in Xen (paused meanwhile, or `wait` gave
+   * up). Catching up is the caller's.
+   */
+  cutShort?(access: IoreqAccess, executed: boolean): void;
+  /**
+   * True while the caller has not caught up — accesses cut short unexecuted still wait — and then a
+   * later access is not executed either but cut short after them: the vCPU runs its instructions in
+   * program order, so none may overtake one that has not run (a reset's Status write replayed after
+   * the initialisation it began would undo it).
+   */
+  behind?(): boolean;
+  /** The access went to an emulator (monitor ioreq-once, R2). */
+  sent?(access: IoreqAccess): void;
+  /** The vCPU runs again after its completion (monitors vcpu-io-state and broadcast-completes, R1 and R4). */
+  ranAgain?(): void;
+}
+
+/**
  * The guest's side of virtio-mmio over IOREQ: every register access is a trapped MMIO access on
  * one vCPU, answered through the IOREQ server (one synchronous round trip each, §5.10). Implements
  * `VirtioDriverAccess`, so `initialiseDevice` and the drivers of src/virtio run over it unchanged.
@@ -27,28 +60,12 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
   /** Accesses nothing answered (they read all-ones). */
   unanswered = 0;
 
-  /**
-   * `wait`: how the vCPU waits for an answer that does not come at once — a device model in another
-   * thread (the parallel runtime): called while `resume` says the vCPU is still blocked, with the
-   * number of waits so far; it waits a little (bounded) and returns false to give up (the access
-   * then reads all-ones, the vCPU still waiting in Xen). Without it the answer must come within the
-   * notification. `cutShort`: called for an access that reads all-ones here because the vCPU could
-   * not finish it now — `executed` false when the vCPU could not execute it (its domain paused, or a
-   * shutdown's deferral refused it: RETRY, §5.5; Xen runs that instruction again when the vCPU runs),
-   * true when it was sent and its completion waits in Xen (paused meanwhile, or `wait` gave up).
-   * Catching up is the caller's; `behind` says it has not yet — accesses cut short unexecuted still
-   * wait — and then a later access is not executed either but cut short after them: the vCPU runs
-   * its instructions in program order, so none may overtake one that has not run (a reset's Status
-   * write replayed after the initialisation it began would undo it).
-   */
   constructor(
     private readonly ioreq: Ioreq,
     readonly target: number,
     readonly vcpu: number,
     readonly base: number,
-    private readonly wait?: (attempt: number) => boolean,
-    private readonly cutShort?: (access: IoreqAccess, executed: boolean) => void,
-    private readonly behind?: () => boolean,
+    private readonly side: MmioVcpuSide = {},
   ) {}
 
   /** Linux's order (§1.8): Magic, then Version ∈ {1, 2}, then DeviceID ≠ 0. */
@@ -82,18 +99,23 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
   private trap(offset: number, size: 1 | 2 | 4, dir: number, data: bigint): bigint {
     this.exits++;
     const access: IoreqAccess = { type: IOREQ_TYPE_COPY, addr: this.base + offset, size, dir, data };
-    if (this.ioreq.vcpuBlocked(this.target, this.vcpu) || this.behind?.()) {
-      this.cutShort?.(access, false); // still waiting in Xen on one before it, or behind one not executed: this one is not executed yet
+    const side = this.side;
+    if (this.ioreq.vcpuBlocked(this.target, this.vcpu) || side.behind?.()) {
+      side.cutShort?.(access, false); // still waiting in Xen on one before it, or behind one not executed: this one is not executed yet
       return this.unanswer(size);
     }
     const r = this.ioreq.access(this.target, this.vcpu, access);
     if (r.kind === 'ignored') return r.data;
-    if (r.kind === 'not-running' || r.kind === 'retry') this.cutShort?.(access, false);
+    if (r.kind === 'not-running' || r.kind === 'retry') side.cutShort?.(access, false);
     if (r.kind !== 'blocked' && r.kind !== 'retired') return this.unanswer(size);
+    sentAndReturned(this.ioreq, this.target, this.vcpu, access, side);
     let done = this.ioreq.resume(this.target, this.vcpu);
-    for (let attempt = 0; done.kind === 'blocked' && this.wait?.(attempt); attempt++) done = this.ioreq.resume(this.target, this.vcpu);
+    for (let attempt = 0; done.kind === 'blocked' && side.wait?.(attempt); attempt++) done = this.ioreq.resume(this.target, this.vcpu);
+    if (done.kind === 'done' || done.kind === 'running') side.ranAgain?.();
     if (done.kind === 'done') return done.data ?? 0n;
-    if (done.kind === 'blocked' || done.kind === 'not-running') this.cutShort?.(access, true);
+    // R2's bug: Xen forgot the request it sent (the answer is dropped): the instruction runs again
+    if (done.kind === 'retry') side.cutShort?.(access, false);
+    if (done.kind === 'blocked' || done.kind === 'not-running') side.cutShort?.(access, true);
     return this.unanswer(size);
   }
 
@@ -162,4 +184,14 @@ export class VirtioMmioTransport implements VirtioDriverAccess {
     if (bits !== 0) this.write32(R.InterruptACK, bits);
     return bits;
   }
+}
+
+/**
+ * A request of the vCPU went to an emulator (`sent`), and Xen's arch code looks at what
+ * `ioreq_send` returned (§5.5: Arm `try_fwd_ioserv`) — a shutdown begun between the two is R2's
+ * window, in which, with the bug, Xen forgets the request (its completion then says `retry`).
+ */
+export function sentAndReturned(ioreq: Ioreq, target: number, vcpu: number, access: IoreqAccess, side: MmioVcpuSide): void {
+  side.sent?.(access);
+  ioreq.sendReturned(target, vcpu);
 }
