@@ -16,7 +16,6 @@ import type { DeviceWorker } from '../virtio/device-worker.js';
 import { BringUpError, VirtioMmioBackend } from '../ioreq/virtio-mmio/mmio-backend.js';
 import { VirtioMmioTransport, type MmioVcpuSide } from '../ioreq/virtio-mmio/mmio-transport.js';
 import type { Ioreq } from '../ioreq/ioreq.js';
-import type { IoreqAccess } from '../ioreq/send.js';
 import { GUEST_VIRTIO_MMIO_SPI_FIRST, IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_WRITE } from '../ioreq/constants.js';
 import { GUEST_VIRTIO_MMIO_BASE, VIRTIO_MMIO, VIRTIO_MMIO_DEVICE_STRIDE } from '../ioreq/virtio-mmio/registers.js';
 import type { IoreqVcpu } from './ioreq-vcpu.js';
