@@ -345,6 +345,22 @@ export class Ioreq {
     return (t?.servers ?? []).flatMap((s) => (s ? [viewOf(s)] : []));
   }
 
+  /**
+   * The servers of `target` that still have vCPU `vcpu`'s request pending, each with the slot's
+   * state now and the state Xen saw at its last look — what a vCPU's monitors read after every
+   * access (`VcpuMonitors`), without `servers`' full views.
+   */
+  pendingOn(target: number, vcpu: number): PendingServer[] {
+    const t = this.host.tables.target(target);
+    let out: PendingServer[] | null = null;
+    for (const s of t?.servers ?? []) {
+      const sv = s?.vcpus[vcpu];
+      if (!s || !sv?.pending) continue;
+      (out ??= []).push({ id: s.id, emulator: s.emulator.domid, slotState: slotState(s.ioreqPage, vcpu), seen: sv.prevState });
+    }
+    return out ?? NONE_PENDING;
+  }
+
   /** Emulators referenced by servers, zombies included (R5). */
   emulatorReferences(): EmulatorReference[] {
     return this.host.tables.emulatorRefs().map((r) => ({ domid: r.domid, servers: r.count, zombie: r.reaped }));
@@ -375,6 +391,19 @@ export class Ioreq {
     this.host.tables.reapEmulator(change.domid); // R5: the servers keep the emulator as a zombie
   }
 }
+
+/** A server with a vCPU's request pending (`Ioreq.pendingOn`). */
+export interface PendingServer {
+  id: number;
+  /** The device model's domain. */
+  emulator: number;
+  /** The slot's state now. */
+  slotState: number;
+  /** The state Xen saw at its last look (`wait_for_io`'s previous state). */
+  seen: number;
+}
+
+const NONE_PENDING: PendingServer[] = Object.freeze([]) as unknown as PendingServer[];
 
 function viewOf(s: IoreqServer): IoreqServerView {
   return {

@@ -40,11 +40,9 @@ export class VcpuMonitors {
     if (state !== STATE_IOREQ_NONE) {
       found.push(`vcpu-io-state: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again with io.req.state ${state}, not NONE: every later emulation is UNHANDLEABLE (R1, fixed by Xen f7039ee41b)`);
     }
-    for (const s of this.ioreq.servers(d)) {
-      if (!s.vcpus[this.vcpu]?.pending) {
-        this.leftPending.delete(s.id);
-        continue;
-      }
+    const pending = this.ioreq.pendingOn(d, this.vcpu);
+    for (const id of this.leftPending) if (!pending.some((s) => s.id === id)) this.leftPending.delete(id);
+    for (const s of pending) {
       if (this.leftPending.has(s.id)) continue;
       this.leftPending.add(s.id);
       found.push(`broadcast-completes: vCPU ${this.vcpu} of ${this.name} (domain ${d}) runs again while server ${s.id} (device model in domain ${s.emulator}) has not answered its request: the vCPU's next access to it finds the slot busy (R4, fixed by Xen da20c93108)`);
@@ -55,14 +53,13 @@ export class VcpuMonitors {
   /**
    * `ioreq-state-forward` (R3, XSA-262): the vCPU of live domain `d`, still waiting, has not seen a
    * slot it waits on move backwards or to an invalid value — Xen must crash the target instead of
-   * waiting on (the DoS). The caller reports one finding per wait.
+   * waiting on (the DoS). The first such server is named; the caller reports one finding per wait.
    */
   stillWaiting(d: number): string | null {
     if (this.ioreq.hv.life(d) !== 'alive') return null;
-    for (const s of this.ioreq.servers(d)) {
-      const v = s.vcpus[this.vcpu];
-      if (!v?.pending || (v.slotState >= v.seen && v.slotState <= STATE_IORESP_READY)) continue;
-      return `ioreq-state-forward: vCPU ${this.vcpu} of ${this.name} (domain ${d}) keeps waiting on server ${s.id} whose slot went from state ${v.seen} back to ${v.slotState}: Xen must crash the target, not wait forever (R3, XSA-262)`;
+    for (const s of this.ioreq.pendingOn(d, this.vcpu)) {
+      if (s.slotState >= s.seen && s.slotState <= STATE_IORESP_READY) continue;
+      return `ioreq-state-forward: vCPU ${this.vcpu} of ${this.name} (domain ${d}) keeps waiting on server ${s.id} whose slot went from state ${s.seen} back to ${s.slotState}: Xen must crash the target, not wait forever (R3, XSA-262)`;
     }
     return null;
   }
@@ -70,7 +67,8 @@ export class VcpuMonitors {
   /**
    * `ioreq-once` (R2, Xen b7e0d89788): access `a` of domain `d` went to an emulator; found when this
    * is its second time — the instruction ran again after a shutdown and resume although its request
-   * had been sent.
+   * had been sent. An access is known by its object: an instruction run again passes the one it
+   * sent, and every new guest access must be a new object (a constant reused would read as a resend).
    */
   sent(a: IoreqAccess, d: number): string | null {
     const n = (this.sends.get(a) ?? 0) + 1;

@@ -123,18 +123,27 @@ interface Front {
   initialising: boolean;
   /** virtio-mmio: the accesses its vCPU could not execute yet (paused, or still waiting in Xen), in order: they execute before the guest's next device work (`settle`). */
   replays: IoreqAccess[];
-  /**
-   * virtio-mmio: the access whose completion still waits in Xen after its wait was cut short (null
-   * when none) — run again if Xen forgot it (R2's bug); the finding of monitor ioreq-state-forward
-   * on the request waited on, once the slot was seen gone backwards, and whether it was reported.
-   */
-  vcpu?: { side: MmioVcpuSide; waitingOn: IoreqAccess | null; backwards: string | null; reported: boolean };
+  /** virtio-mmio: how its driver's accesses trap and wait (`VirtioMmioTransport`), and the guest's vCPU they run on. */
+  mmio?: { side: MmioVcpuSide; vcpu: GuestVcpu };
   /** Batches in a row that got nowhere (the next waits 1, 2, 4 … ms, up to `IDLE_BATCH_DELAY_MAX_MS`). */
   idle: number;
   /** Its workload is over: no more batches (its driver still initialises again towards a new back end, unless `driverGone`). */
   final: boolean;
   /** The guest's driver is gone with its kernel (a teardown, a soft reset), or libxl removed the device: nothing drives it again. */
   driverGone: boolean;
+}
+
+/**
+ * vCPU 0 of a virtio-mmio guest here, which the drivers of all its devices share: its monitors
+ * (`VcpuMonitors`), the access it sent last — run again if Xen forgot it (R2's bug) — and the finding
+ * of monitor ioreq-state-forward on the request it waits on, once its slot was seen gone backwards,
+ * and whether it was reported.
+ */
+interface GuestVcpu {
+  monitors: VcpuMonitors;
+  lastSent: IoreqAccess | null;
+  backwards: string | null;
+  reported: boolean;
 }
 
 interface Back {
@@ -214,8 +223,8 @@ export class DeviceHost {
   private xenLookTimer: ReturnType<typeof setTimeout> | undefined;
   /** Per guest here with virtio-mmio devices, the wait on its injected-interrupt count. */
   private readonly irqBridges = new Map<number, () => void>();
-  /** The IOREQ vCPU monitors of each virtio-mmio guest here (`VcpuMonitors`), by domid. */
-  private readonly monitorsOf = new Map<number, VcpuMonitors>();
+  /** vCPU 0 of each virtio-mmio guest here, by scenario name. */
+  private readonly guestVcpus = new Map<string, GuestVcpu>();
   private readonly bridges = new Map<string, NetBridge>();
   private started = false;
   private halted = false;
@@ -367,7 +376,11 @@ export class DeviceHost {
   balloon(domid: number): void {
     const ioreq = this.env.ioreq;
     const f = this.fronts.find((x) => x.domid === domid && x.spec.transport === 'mmio');
-    if (!ioreq || !f || this.halted || !this.env.runnable(domid) || ioreq.broadcastInvalidate(domid, 0) < 0) return;
+    if (!ioreq || !f || this.halted || !this.env.runnable(domid)) return;
+    // a new wait, on every server the broadcast reaches (monitor ioreq-state-forward)
+    f.mmio!.vcpu.backwards = null;
+    f.mmio!.vcpu.reported = false;
+    if (ioreq.broadcastInvalidate(domid, 0) < 0) return;
     this.env.announce(domid, 'batch');
     this.settle(f);
     this.env.announce(0, null);
@@ -497,7 +510,7 @@ export class DeviceHost {
     be.remove(() => {
       if (back.backend === be) this.retire(back);
       for (const done of back.closing.splice(0)) done();
-    }, () => void this.env.ioreq!.deliverEmulatorEvents(back.domid));
+    }, () => this.serveEmulator(back.domid));
   }
 
   /** libxl removed device `name`: the guest's workload on it ends, what it had in flight abandoned (`DeviceRun.detached`). */
@@ -540,42 +553,46 @@ export class DeviceHost {
     const { base } = mmioWindow(this.env.scenario.devices, spec);
     this.env.ioreq!.ringOnEvents(domid, this.env.bell); // its wakes and interrupts
     const violate = (what: string) => this.violations.push(what);
-    const monitors = this.vcpuMonitors(domid, spec.frontend);
-    const report = (finding: string | null) => void (finding !== null && violate(finding));
+    const vcpu = this.guestVcpu(spec.frontend);
     const side: MmioVcpuSide = {
       wait: (attempt) => this.waitForIoreq(f, attempt),
       // an access its vCPU could not execute (paused) runs once it does (`settle`), and a write whose
       // answer was not waited for is done all the same; a read the driver went without, in an
       // initialisation, has it initialise again
       cutShort: (access, executed) => {
-        if (executed) vcpu.waitingOn = access;
-        else f.replays.push(access);
+        if (!executed) f.replays.push(access);
         if (f.initialising && access.dir === IOREQ_READ) f.interrupted = true;
       },
       behind: () => f.replays.length > 0,
-      sent: (access) => {
-        // a new request: a new wait
-        vcpu.backwards = null;
-        vcpu.reported = false;
-        report(monitors.sent(access, f.domid));
-      },
-      ranAgain: () => {
-        vcpu.waitingOn = null;
-        vcpu.backwards = null;
-        for (const finding of monitors.ranAgain(f.domid)) violate(finding);
-      },
+      sent: (access) => this.vcpuSent(vcpu, access, f.domid),
+      ranAgain: () => this.vcpuRanAgain(vcpu, f.domid),
     };
-    const vcpu = { side, waitingOn: null as IoreqAccess | null, backwards: null as string | null, reported: false };
     const transport = mmioFrontTransport(this.env.ioreq!, spec, { domid, guest }, base, side);
-    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], vcpu, idle: 0, final: false, driverGone: false };
+    const f: Front = { spec, domid, run: new DeviceRun(spec, transport, new SeededRandom(this.env.deviceSeeds[index]), violate), timer: undefined, due: 0, notBefore: 0, deadline: 0, initialised: false, backendDomid: null, interrupted: false, initialising: false, replays: [], mmio: { side, vcpu }, idle: 0, final: false, driverGone: false };
     this.fronts.push(f);
   }
 
-  /** The monitors of vCPU 0 of guest `domid` (one for every device of the guest: they share the vCPU). */
-  private vcpuMonitors(domid: number, name: string): VcpuMonitors {
-    let monitors = this.monitorsOf.get(domid);
-    if (!monitors) this.monitorsOf.set(domid, (monitors = new VcpuMonitors(this.env.ioreq!, name, 0)));
-    return monitors;
+  /** vCPU 0 of guest `name` (one for every device of the guest: their drivers share it). */
+  private guestVcpu(name: string): GuestVcpu {
+    let vcpu = this.guestVcpus.get(name);
+    if (!vcpu) this.guestVcpus.set(name, (vcpu = { monitors: new VcpuMonitors(this.env.ioreq!, name, 0), lastSent: null, backwards: null, reported: false }));
+    return vcpu;
+  }
+
+  /** The vCPU of guest `domid` sent `access` to a device model: a new request, a new wait (monitor ioreq-once). */
+  private vcpuSent(vcpu: GuestVcpu, access: IoreqAccess, domid: number): void {
+    vcpu.lastSent = access;
+    vcpu.backwards = null;
+    vcpu.reported = false;
+    const finding = vcpu.monitors.sent(access, domid);
+    if (finding !== null) this.violations.push(finding);
+  }
+
+  /** The vCPU of guest `domid` runs again after its completion (monitors vcpu-io-state and broadcast-completes). */
+  private vcpuRanAgain(vcpu: GuestVcpu, domid: number): void {
+    vcpu.lastSent = null;
+    vcpu.backwards = null;
+    for (const finding of vcpu.monitors.ranAgain(domid)) this.violations.push(finding);
   }
 
   /**
@@ -614,15 +631,14 @@ export class DeviceHost {
    */
   private settle(f: Front): boolean {
     const ioreq = this.env.ioreq!;
-    const vcpu = f.vcpu!;
+    const { side, vcpu } = f.mmio!;
     for (let attempt = 0; ; attempt++) {
       if (ioreq.vcpuBlocked(f.domid, 0)) {
         const r = ioreq.resume(f.domid, 0);
         if (r.kind === 'not-running' || (r.kind === 'blocked' && !this.waitForIoreq(f, attempt))) return false;
-        // R2's bug: Xen forgot the request it sent — its instruction runs again, before the rest
-        if (r.kind === 'retry' && vcpu.waitingOn !== null) f.replays.unshift(vcpu.waitingOn);
-        if (r.kind === 'done' || r.kind === 'running') vcpu.side.ranAgain!();
-        vcpu.waitingOn = null;
+        // R2's bug: Xen forgot the request the vCPU sent last — its instruction runs again, before the rest
+        if (r.kind === 'retry' && vcpu.lastSent !== null) f.replays.unshift(vcpu.lastSent);
+        if (r.kind === 'done' || r.kind === 'running') this.vcpuRanAgain(vcpu, f.domid);
         continue;
       }
       if (f.replays.length === 0) return true;
@@ -630,10 +646,7 @@ export class DeviceHost {
       const r = ioreq.access(f.domid, 0, access);
       if (r.kind === 'not-running' || r.kind === 'retry') return false; // it cannot run yet: later
       f.replays.shift();
-      if (r.kind === 'blocked' || r.kind === 'retired') {
-        vcpu.waitingOn = access;
-        sentAndReturned(ioreq, f.domid, 0, access, vcpu.side);
-      }
+      if (r.kind === 'blocked' || r.kind === 'retired') sentAndReturned(ioreq, f.domid, 0, access, side);
       attempt = -1; // a new access: its own waits
     }
   }
@@ -683,9 +696,9 @@ export class DeviceHost {
    * request.
    */
   private keptWaitingOnBackwardsSlot(f: Front): boolean {
-    const vcpu = f.vcpu!;
+    const vcpu = f.mmio!.vcpu;
     if (vcpu.backwards === null) {
-      vcpu.backwards = this.monitorsOf.get(f.domid)!.stillWaiting(f.domid);
+      vcpu.backwards = vcpu.monitors.stillWaiting(f.domid);
       return false;
     }
     if (!vcpu.reported) this.violations.push(vcpu.backwards);
