@@ -9,7 +9,9 @@ const cli = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
-describe('argosim explore (the command)', () => {
+// each test spawns the CLI several times (tsx compiles it each time), two of them with worker
+// threads: up to ~12 s idle here, so 60 s on a loaded two-core CI machine, not the default 20
+describe('argosim explore (the command)', { timeout: 60_000 }, () => {
   it('finds the bug, writes a counterexample trace that argosim replay reproduces, and exits 2', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'argosim-explore-')), 'cx.json');
     const found = cli('explore', 'scenarios/default.yaml', '--strategy', 'pos', '--budget', '10', '--bugs', 'sendvReturnsZeroWhenQueued', '--out', out, '--json');
@@ -38,6 +40,10 @@ describe('argosim explore (the command)', () => {
     const run = cli('run', 'scenarios/races/argo-pending-length.yaml', '--runtime', 'parallel', '--workers', '1', '--bugs', 'sendvReturnsZeroWhenQueued', '--json');
     expect(run.code).toBe(2); // the queued sends reported as delivered are lost: a violation
     expect(JSON.parse(run.out).messages.lost).toBeGreaterThan(0);
+    // an IOREQ bug in threads: the device model writes the slot backwards, Xen waits on (12 of 12 runs under a CPU hog)
+    const ioreq = cli('run', 'scenarios/races/r03-ioreq-state-backwards.yaml', '--runtime', 'parallel', '--workers', '2', '--bugs', 'ioreqStateUnchecked', '--json');
+    expect(ioreq.code).toBe(2);
+    expect(JSON.parse(ioreq.out).invariantViolations).toEqual([expect.stringMatching(/^ioreq-state-forward: vCPU 0 of guest \(domain 2\) keeps waiting on server 0 whose slot went from state 2 back to 1/)]);
     const other = cli('run', 'scenarios/tiny.yaml', '--runtime', 'parallel', '--bugs', 'suspendAckLostOnTimeout');
     expect(other.code).toBe(1);
     expect(other.err).toMatch(/--bugs suspendAckLostOnTimeout: the parallel runtime does not model it \(it runs sendvReturnsZeroWhenQueued, .*\); run it with --runtime deterministic/);
