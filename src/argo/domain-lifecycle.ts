@@ -1,4 +1,3 @@
-import { writeLock, writeUnlock } from '../sync/rwlock.js';
 import { XEN_ARGO_DOMID_ANY } from './constants.js';
 import { hasArgo, type ArgoHost } from './host.js';
 import { pendingCancel } from './pending.js';
@@ -6,6 +5,7 @@ import { removeRing } from './ring-remove.js';
 import { findRing, ringsOf } from './ring-table.js';
 import { sendInfoDrain } from './send-info.js';
 import { A, G, R } from './tables.js';
+import { brWriteLock, brWriteUnlock } from '../sync/brlock.js';
 
 /**
  * Runs `fn` under W(L1): globally exclusive, which implies every lower lock (argo.md §8.6). Domain
@@ -19,11 +19,11 @@ import { A, G, R } from './tables.js';
  */
 export function underArgoExclusive<T>(host: ArgoHost, fn: () => T): T {
   const { tables } = host;
-  writeLock(tables.global, G.L1, 'L1');
+  brWriteLock(tables.global, G.L1, 'L1');
   try {
     return fn();
   } finally {
-    writeUnlock(tables.global, G.L1);
+    brWriteUnlock(tables.global, G.L1);
   }
 }
 

@@ -7,6 +7,7 @@ import { loadRxPtr } from './ring-memory.js';
 import { findRing, ringsOf } from './ring-table.js';
 import { sendInfoList } from './send-info.js';
 import { A, G, R, type ArgoTables } from './tables.js';
+import { brReadLock, brReadUnlock } from '../sync/brlock.js';
 
 /** One registered ring as the hypervisor sees it. */
 export interface ArgoRingState {
@@ -45,7 +46,7 @@ export interface ArgoDomainState {
 export function describeArgoDomain(host: ArgoHost, slot: number, domid: number): ArgoDomainState {
   const { tables } = host;
   const base = tables.domainBase(slot);
-  readLock(tables.global, G.L1, 'L1');
+  brReadLock(tables.global, G.L1, 'L1');
   readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
   try {
     const mem = host.memories[slot];
@@ -66,7 +67,7 @@ export function describeArgoDomain(host: ArgoHost, slot: number, domid: number):
     };
   } finally {
     readUnlock(tables.domains, base + A.RINGS_L2);
-    readUnlock(tables.global, G.L1);
+    brReadUnlock(tables.global, G.L1);
   }
 }
 
@@ -119,7 +120,7 @@ export function ringOccupancy(
 ): { pendingBytes: number; waiters: number } | undefined {
   const { tables } = host;
   const base = tables.domainBase(slot);
-  readLock(tables.global, G.L1, 'L1');
+  brReadLock(tables.global, G.L1, 'L1');
   readLock(tables.domains, base + A.RINGS_L2, 'rings_L2');
   try {
     const rb = findRing(tables, slot, domid, aport, partner);
@@ -135,6 +136,6 @@ export function ringOccupancy(
     }
   } finally {
     readUnlock(tables.domains, base + A.RINGS_L2);
-    readUnlock(tables.global, G.L1);
+    brReadUnlock(tables.global, G.L1);
   }
 }

@@ -20,6 +20,7 @@ import { pendingCancel, pendingFire, pendingRequeue } from './pending.js';
 import { maxMessageSize, payloadSpace } from './ring-buffer.js';
 import { findRing } from './ring-table.js';
 import { A, G, R } from './tables.js';
+import { brReadLock, brReadUnlock } from '../sync/brlock.js';
 
 /**
  * XEN_ARGO_OP_notify (argo.md §4.4): first fire the waiters of every ring the caller owns that now
@@ -35,7 +36,7 @@ export function notify(host: ArgoHost, cs: number, cd: number, ringDataGpa: numb
   const { tables } = host;
   const woken: number[] = [];
   let rc: number;
-  readLock(tables.global, G.L1, 'L1');
+  brReadLock(tables.global, G.L1, 'L1');
   try {
     if (!hasArgo(host, cs)) {
       rc = -ERRNO.ENODEV; // §4.4 step 3
@@ -44,7 +45,7 @@ export function notify(host: ArgoHost, cs: number, cd: number, ringDataGpa: numb
       rc = ringDataGpa === 0 ? 0 : describeRings(host, cs, cd, ringDataGpa); // steps 5–9
     }
   } finally {
-    readUnlock(tables.global, G.L1);
+    brReadUnlock(tables.global, G.L1);
   }
   for (const domid of woken) {
     const slot = host.domains.slotOf(domid); // waiters whose domain is gone are dropped silently

@@ -1,6 +1,6 @@
 import { D } from '../domain/domain-table.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { readLock, readUnlock, writeLock, writeUnlock } from '../sync/rwlock.js';
+import { writeLock, writeUnlock } from '../sync/rwlock.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ERRNO } from '../xen/errno.js';
 import { GFN, REGISTER_RING } from './abi.js';
@@ -22,6 +22,7 @@ import { releaseRingPages, removeRing } from './ring-remove.js';
 import { findRing, insertRing } from './ring-table.js';
 import { sendInfoCommit, sendInfoRelease, sendInfoReserve } from './send-info.js';
 import { A, G, R } from './tables.js';
+import { brReadLock, brReadUnlock } from '../sync/brlock.js';
 
 interface RingRequest {
   aport: number;
@@ -93,7 +94,7 @@ export function registerRing(
     if (sendInfo < 0) return -ERRNO.ENOMEM; // step 8
   }
   const g = host.tables.global;
-  readLock(g, G.L1, 'L1');
+  brReadLock(g, G.L1, 'L1');
   let result: { rc: number; sendInfoUsed: boolean };
   try {
     if (!hasArgo(host, cs)) result = { rc: -ERRNO.ENODEV, sendInfoUsed: false }; // step 9
@@ -102,7 +103,7 @@ export function registerRing(
     }
     else result = registerLocked(host, cs, cd, mem, req, partnerSlot, sendInfo);
   } finally {
-    readUnlock(g, G.L1);
+    brReadUnlock(g, G.L1);
   }
   if (sendInfo >= 0 && !result.sendInfoUsed) sendInfoRelease(host.tables, sendInfo);
   return result.rc;

@@ -19,6 +19,7 @@ import { copyToRing, ringGpa, storeTxPtr, writeMessageHeader } from './ring-memo
 import { findRing } from './ring-table.js';
 import { A, G, R } from './tables.js';
 import { viptablesVerdict } from './viptables.js';
+import { brReadLock, brReadUnlock } from '../sync/brlock.js';
 
 // The hypervisor's copy of the iov array (do_argo_op copies it in before sendv runs). One per
 // thread: a hypercall never re-enters another on the same thread.
@@ -76,14 +77,14 @@ export function sendv(
   }
   const { tables } = host;
   let rc: number;
-  readLock(tables.global, G.L1, 'L1');
+  brReadLock(tables.global, G.L1, 'L1');
   try {
     if (!hasArgo(host, cs)) rc = -ERRNO.ENODEV; // step 10
     // step 11; a destination reaped since the lookup is a domain that died: no Argo state
     else if (!host.domains.holds(ds, dstDomid, dstGeneration) || !hasArgo(host, ds)) rc = -ERRNO.ECONNREFUSED;
     else rc = sendToDomain(host, mem, cd, ds, dstDomid, dstPort, srcPort, niov, messageType);
   } finally {
-    readUnlock(tables.global, G.L1);
+    brReadUnlock(tables.global, G.L1);
   }
   if (rc >= 0) host.events.raise(ds, VIRQ_ARGO, dstGeneration); // step 20, signals after locks are dropped
   return rc;

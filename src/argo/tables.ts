@@ -1,5 +1,6 @@
 import { FRESH_SHARED_BUFFERS, type SharedBufferSource } from '../memory/shared-buffers.js';
 import { ARGO_HASHTABLE_SIZE, MAX_PENDING_PER_RING, MAX_RINGS_PER_DOMAIN } from './constants.js';
+import { BRLOCK_WORDS } from '../sync/brlock.js';
 
 /**
  * Argo's hypervisor state on SharedArrayBuffers, laid out for threads (ARCHITECTURE.md principle 2):
@@ -8,17 +9,18 @@ import { ARGO_HASHTABLE_SIZE, MAX_PENDING_PER_RING, MAX_RINGS_PER_DOMAIN } from 
  */
 
 /**
- * Global words: the L1 rwlock, the gfn arena's spinlock, the viptables lock and rule count, and the
- * send-info pool's spinlock and free-list head (record index + 1, 0 = empty).
+ * Global words: the L1 rwlock (a big-reader lock: its writer word, then a cache line per thread's
+ * reader slot, `BRLOCK_WORDS` in all), the gfn arena's spinlock, the viptables lock and rule count,
+ * and the send-info pool's spinlock and free-list head (record index + 1, 0 = empty).
  */
 export const G = {
   L1: 0,
-  ARENA_LOCK: 1,
-  VIPTABLES_LOCK: 2,
-  VIPTABLES_COUNT: 3,
-  SEND_POOL_LOCK: 4,
-  SEND_FREE_HEAD: 5,
-  STRIDE: 6,
+  ARENA_LOCK: BRLOCK_WORDS,
+  VIPTABLES_LOCK: BRLOCK_WORDS + 1,
+  VIPTABLES_COUNT: BRLOCK_WORDS + 2,
+  SEND_POOL_LOCK: BRLOCK_WORDS + 3,
+  SEND_FREE_HEAD: BRLOCK_WORDS + 4,
+  STRIDE: BRLOCK_WORDS + 5,
 } as const;
 
 /** Per-domain Argo words (`struct argo_domain`): present iff HAS_ARGO. */

@@ -1,4 +1,4 @@
-import { readLock, readUnlock, writeLock, writeUnlock } from '../sync/rwlock.js';
+import { writeLock, writeUnlock } from '../sync/rwlock.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ERRNO } from '../xen/errno.js';
 import { UNREGISTER_RING } from './abi.js';
@@ -8,6 +8,7 @@ import { removeRing } from './ring-remove.js';
 import { findRing } from './ring-table.js';
 import { sendInfoRemoveOne } from './send-info.js';
 import { A, G } from './tables.js';
+import { brReadLock, brReadUnlock } from '../sync/brlock.js';
 
 /**
  * XEN_ARGO_OP_unregister_ring (argo.md §4.2): exact id match only; waiters are dropped without a
@@ -26,7 +27,7 @@ export function unregisterRing(host: ArgoHost, cs: number, cd: number, unregGpa:
   const partner = mem.view.getUint16(unregGpa + UNREGISTER_RING.partner_id, true);
   if (mem.view.getUint16(unregGpa + UNREGISTER_RING.pad, true) !== 0) return -ERRNO.EINVAL; // step 4
   const { tables } = host;
-  readLock(tables.global, G.L1, 'L1');
+  brReadLock(tables.global, G.L1, 'L1');
   try {
     if (!hasArgo(host, cs)) return -ERRNO.ENODEV; // step 5
     const dom = tables.domainBase(cs);
@@ -44,7 +45,7 @@ export function unregisterRing(host: ArgoHost, cs: number, cd: number, unregGpa:
       writeUnlock(tables.domains, dom + A.RINGS_L2);
     }
   } finally {
-    readUnlock(tables.global, G.L1);
+    brReadUnlock(tables.global, G.L1);
   }
 }
 

@@ -27,6 +27,7 @@ import { bridgePorts, bridgeVirq } from './virq-bridge.js';
 import { createIoreq } from '../ioreq/ioreq.js';
 import { ioreqBugsOf } from '../ioreq/host.js';
 import type { IoreqTableBuffers } from '../ioreq/tables.js';
+import { setReaderSlot } from '../sync/brlock.js';
 
 /** What the main thread hands each worker: the shared state, the scenario and its share of domains. */
 export interface DomainHostTask {
@@ -134,6 +135,8 @@ export class DomainHost {
   private readonly xenbus: XenbusClient[] = [];
 
   constructor(private readonly task: DomainHostTask) {
+    // a reader slot of L1 of its own (the main thread has slot 0): every hypercall takes R(L1)
+    setReaderSlot(task.worker + 1);
     this.hv = attachHypervisor(task.shared);
     // the Argo firewall is XSM's, in each thread's view of the hypervisor: the same static policy
     if (task.scenario.firewall !== null) installArgoFirewall(this.hv, task.scenario.firewall);

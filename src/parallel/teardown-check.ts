@@ -1,6 +1,7 @@
 import { MAX_RINGS_PER_DOMAIN } from '../argo/constants.js';
 import { A, G, R, S, SEND_INFO_FREE } from '../argo/tables.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
+import { brlockHolders } from '../sync/brlock.js';
 
 /**
  * What is left of Argo's shared state once every domain has been destroyed: each entry is a
@@ -17,7 +18,8 @@ export function leftoverArgoState(hv: Hypervisor): string[] {
   const t = hv.argoTables;
   const out: string[] = [];
   if (hv.domainTable.domids().length > 0) out.push(`after destroying every domain, domains ${hv.domainTable.domids().join(', ')} still resolve`);
-  if (Atomics.load(t.global, G.L1) !== 0) out.push(`L1 is still held (word ${Atomics.load(t.global, G.L1)})`);
+  const l1 = brlockHolders(t.global, G.L1);
+  if (l1 !== null) out.push(`L1 is still held (${l1})`);
   for (let slot = 0; slot < t.maxDomains; slot++) {
     const base = t.domainBase(slot);
     if (t.domains[base + A.HAS_ARGO] !== 0) out.push(`domain slot ${slot} still has Argo state`);

@@ -3,6 +3,7 @@ import { MAX_RINGS_PER_DOMAIN } from '../argo/constants.js';
 import { A, G, R } from '../argo/tables.js';
 import type { Hypervisor } from '../xen/hypervisor.js';
 import { ACT, ACT_NAMES, WS, type RunBuffers } from './run-log.js';
+import { brlockHolders } from '../sync/brlock.js';
 
 /** A worker seen stuck: what it was doing, for how long, and which lock words were held then. */
 export interface StuckReport {
@@ -86,7 +87,8 @@ export class Watchdog {
 export function heldLockWords(hv: Hypervisor): string[] {
   const t = hv.argoTables;
   const out: string[] = [];
-  if (Atomics.load(t.global, G.L1) !== 0) out.push(`L1=${Atomics.load(t.global, G.L1)}`);
+  const l1 = brlockHolders(t.global, G.L1);
+  if (l1 !== null) out.push(`L1: ${l1}`);
   for (let slot = 0; slot < t.maxDomains; slot++) {
     const base = t.domainBase(slot);
     for (const [name, word] of [['rings_L2', A.RINGS_L2], ['send_L2', A.SEND_L2], ['wildcard_L2', A.WILDCARD_L2]] as const) {

@@ -41,6 +41,7 @@ import {
   type Hypervisor,
 } from '../../src/index.js';
 import { A, G, R } from '../../src/argo/tables.js';
+import { brlockHolders } from '../../src/sync/brlock.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded PRNG (xorshift128)
@@ -739,7 +740,8 @@ class Fuzzer {
 function locksHeld(hv: Hypervisor): string[] {
   const t = hv.argoTables;
   const held: string[] = [];
-  if (t.global[G.L1] !== 0) held.push(`L1 = ${t.global[G.L1]}`);
+  const l1 = brlockHolders(t.global, G.L1);
+  if (l1 !== null) held.push(`L1: ${l1}`);
   if (t.global[G.ARENA_LOCK] !== 0) held.push('gfn arena lock');
   for (let slot = 0; slot < t.maxDomains; slot++) {
     const base = t.domainBase(slot);

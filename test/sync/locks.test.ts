@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { bumpUnderLock } from '../fixtures/spin-peer.worker.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from '../../src/sync/rwlock.js';
 import { spinLock, spinUnlock } from '../../src/sync/spinlock.js';
+import { BRLOCK_WORDS, brlockHolders, brReadLock, brReadUnlock, brWriteLock, brWriteUnlock, setReaderSlot } from '../../src/sync/brlock.js';
+import { GO, LOCK, PAIR } from '../fixtures/brlock-peer.worker.js';
 import { LockTimeoutError } from '../../src/index.js';
 
 const word = () => new Int32Array(new SharedArrayBuffer(4));
@@ -91,5 +93,74 @@ describe('rwlock writer preference', () => {
     Atomics.and(w, 0, ~(1 << 28));
     readUnlock(w, 0);
     expect(w[0] & ((1 << 28) - 1)).toBe(0);
+  });
+});
+
+describe('big-reader lock (L1)', () => {
+  const lock = () => new Int32Array(new SharedArrayBuffer(BRLOCK_WORDS * 4));
+
+  it('admits many read holds and no writer while they last; excludes readers while a writer holds it; free after', () => {
+    const w = lock();
+    brReadLock(w, 0, 'L1');
+    brReadLock(w, 0, 'L1'); // this thread twice: its slot counts 2
+    expect(brlockHolders(w, 0)).toBe('2 reader(s) in slot 0');
+    expect(() => brWriteLock(w, 0, 'L1', 3)).toThrow(LockTimeoutError);
+    expect(brlockHolders(w, 0)).toBe('2 reader(s) in slot 0'); // the writer that gave up left nothing set
+    brReadUnlock(w, 0);
+    brReadUnlock(w, 0);
+    brWriteLock(w, 0, 'L1');
+    expect(brlockHolders(w, 0)).toBe('writer');
+    expect(() => brReadLock(w, 0, 'L1', 3)).toThrow(/lock L1 not acquired after 3 ms/);
+    brWriteUnlock(w, 0);
+    expect(brlockHolders(w, 0)).toBeNull();
+  });
+
+  it('each thread counts itself in its own slot (its own cache line); threads past the slots share one, still counted', () => {
+    const w = lock();
+    try {
+      setReaderSlot(5);
+      brReadLock(w, 0, 'L1');
+      setReaderSlot(5 + 32); // the same slot as 5
+      brReadLock(w, 0, 'L1');
+      expect(brlockHolders(w, 0)).toBe('2 reader(s) in slot 5');
+      expect(w[16 * 6]).toBe(2); // slot 5's word: a line (16 words) after the writer's, and 5 more
+      brReadUnlock(w, 0);
+      brReadUnlock(w, 0);
+    } finally {
+      setReaderSlot(0);
+    }
+    expect(brlockHolders(w, 0)).toBeNull();
+  });
+
+  it('asserts on releasing a hold that is not there', () => {
+    const w = lock();
+    expect(() => brReadUnlock(w, 0)).toThrow(/not read-held by this thread \(slot 0\)/);
+    expect(() => brWriteUnlock(w, 0)).toThrow(/not write-held/);
+    expect(brlockHolders(w, 0)).toBeNull();
+  });
+
+  it('three reader threads and a writer thread: no reader sees the pair torn, and the writer gets in 2 000 times among them', async () => {
+    const words = new Int32Array(new SharedArrayBuffer((PAIR + 2) * 4));
+    const rounds = { reader: 20_000, writer: 2_000 };
+    const start = (slot: number, role: 'reader' | 'writer') => {
+      const worker = new Worker(new URL('../fixtures/ts-worker.mjs', import.meta.url), {
+        workerData: { entry: new URL('../fixtures/brlock-peer.worker.ts', import.meta.url).href, words, rounds: rounds[role], slot, role },
+      });
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+      });
+      const result = ready.then(() => new Promise<{ torn: number }>((resolve) => worker.once('message', resolve)));
+      return { worker, ready, result };
+    };
+    const peers = [start(1, 'reader'), start(2, 'reader'), start(3, 'reader'), start(4, 'writer')];
+    await Promise.all(peers.map((p) => p.ready));
+    Atomics.store(words, GO, 1);
+    Atomics.notify(words, GO);
+    const results = await Promise.all(peers.map((p) => p.result));
+    await Promise.all(peers.map((p) => p.worker.terminate()));
+    expect(results.map((r) => r.torn)).toEqual([0, 0, 0, 0]);
+    expect([words[PAIR], words[PAIR + 1]]).toEqual([rounds.writer, rounds.writer]);
+    expect(brlockHolders(words, LOCK)).toBeNull();
   });
 });
