@@ -146,6 +146,12 @@ interface GuestVcpu {
   reported: boolean;
 }
 
+/** The vCPU waits anew (a request sent, a broadcast): monitor ioreq-state-forward has found nothing of it yet. */
+function newWait(vcpu: GuestVcpu): void {
+  vcpu.backwards = null;
+  vcpu.reported = false;
+}
+
 interface Back {
   spec: ScenarioDevice;
   side: VirtioArgoBackSide;
@@ -377,9 +383,7 @@ export class DeviceHost {
     const ioreq = this.env.ioreq;
     const f = this.fronts.find((x) => x.domid === domid && x.spec.transport === 'mmio');
     if (!ioreq || !f || this.halted || !this.env.runnable(domid)) return;
-    // a new wait, on every server the broadcast reaches (monitor ioreq-state-forward)
-    f.mmio!.vcpu.backwards = null;
-    f.mmio!.vcpu.reported = false;
+    newWait(f.mmio!.vcpu); // on every server the broadcast reaches (monitor ioreq-state-forward)
     if (ioreq.broadcastInvalidate(domid, 0) < 0) return;
     this.env.announce(domid, 'batch');
     this.settle(f);
@@ -582,8 +586,7 @@ export class DeviceHost {
   /** The vCPU of guest `domid` sent `access` to a device model: a new request, a new wait (monitor ioreq-once). */
   private vcpuSent(vcpu: GuestVcpu, access: IoreqAccess, domid: number): void {
     vcpu.lastSent = access;
-    vcpu.backwards = null;
-    vcpu.reported = false;
+    newWait(vcpu);
     const finding = vcpu.monitors.sent(access, domid);
     if (finding !== null) this.violations.push(finding);
   }

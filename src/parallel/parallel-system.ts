@@ -401,8 +401,8 @@ class ParallelRun {
       const reason = SHUTDOWN_REASONS[this.hv.domctl.getInfo(domid).shutdownCode];
       const actor = this.actors.get(domid)!;
       if (reason !== undefined && (actor.getSnapshot().matches('running') || actor.getSnapshot().matches('paused'))) {
-        actor.send(reason === 'crash' ? { type: 'CRASH' } : { type: 'SHUTDOWN', reason });
-        if (reason === 'poweroff') this.guestPoweredOff(domid);
+        if (reason === 'crash') actor.send({ type: 'CRASH' });
+        else this.shutDown(domid, actor, reason);
         this.toolstack.get(this.sids.get(domid)!)!.push(`VIRQ_DOM_EXC: ${reason}`);
         if (reason !== 'suspend') this.shutdownActions.add(domid);
       }
@@ -735,8 +735,7 @@ class ParallelRun {
         // the guest's own SCHEDOP_shutdown, once its vCPUs run (as the deterministic runtime's asGuest)
         const shutdown = () => {
           if (this.actors.get(domid) !== actor) return;
-          actor.send({ type: 'SHUTDOWN', reason: guestReason ?? 'poweroff' });
-          if ((guestReason ?? 'poweroff') === 'poweroff') this.guestPoweredOff(domid);
+          this.shutDown(domid, actor, guestReason ?? 'poweroff');
           return this.afterShutdown(domid);
         };
         if (this.runnable(domid)) return shutdown();
@@ -761,10 +760,15 @@ class ParallelRun {
   private requestShutdown(domid: number, reason: ControlReason, then: () => Promise<void> | void): Promise<void> | void {
     const actor = this.actors.get(domid)!;
     return this.pvControl.request(domid, reason, () => {
-      actor.send({ type: 'SHUTDOWN', reason });
-      if (reason === 'poweroff') this.guestPoweredOff(domid);
+      this.shutDown(domid, actor, reason);
       return then();
     });
+  }
+
+  /** Domain `domid`'s actor (`actor`: the one meant) hears its guest shut down with `reason`; a power-off reaches its device models (R13). */
+  private shutDown(domid: number, actor: Actor<ReturnType<typeof domainMachineFor>>, reason: ShutdownReason): void {
+    actor.send({ type: 'SHUTDOWN', reason });
+    if (reason === 'poweroff') this.guestPoweredOff(domid);
   }
 
   /**

@@ -170,8 +170,10 @@ export class ParallelXenstored {
     this.connections.find((c) => c.domid === domid && !c.over)?.resetConnection(this.options.notifyBeforeReset);
   }
 
-  /** xenstored's event loop: every pending port's ring read, its requests answered, the guest told. */
-  /** Serves every pending port; false (the events left pending) while live-updating or exited. */
+  /**
+   * xenstored's event loop: every pending port's ring read, its requests answered, the guest told.
+   * False (the events left pending) while it is live-updating or has exited.
+   */
   serve(): boolean {
     if (this.updating || this.exited !== undefined) return false;
     const pending = this.hv.evtchnTakePending(this.domid);
