@@ -8,7 +8,7 @@ import { parseBugs, parseUntil } from './flags.js';
 import { withBugs } from '../explore/bugs.js';
 import type { HistoricalBug } from '../xen/historical-bugs.js';
 import { formatRunSummary } from './format-run.js';
-import { parseRuntime, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
+import { parseRuntime, parseTimeScale, parseWorkers, runParallelCommand } from '../parallel/run-command.js';
 import { PARALLEL_BUGS, PARALLEL_BUGS_COVER } from '../parallel/parallel-system.js';
 import { inspectScenario, recordScenario, replayTrace } from '../inspector/commands.js';
 import { registerExploreCommand } from '../explore/explore-command.js';
@@ -36,7 +36,7 @@ program
 
 program
   .command('run')
-  .description('run a scenario in the deterministic runtime and report what happened')
+  .description('run a scenario in the deterministic runtime (or, with --runtime parallel, on worker threads) and report what happened')
   .argument('[scenario]', 'scenario file (YAML, see docs/scenarios.md)', 'scenarios/default.yaml')
   .option('--seed <n>', 'seed of the scheduler and the workloads (default: the scenario\'s)', parseSeed)
   .option('--until <time>', 'virtual time limit, e.g. 500ms or 2s (default: the scenario\'s)', parseUntil)
@@ -47,7 +47,11 @@ program
   .option('--record <file>', 'write a trace of every step to <file> (JSON), for `argosim replay`')
   .option('--runtime <name>', 'deterministic (one thread, seeded scheduler) or parallel (domains on worker threads)', parseRuntime, 'deterministic')
   .option('--workers <n>', 'with --runtime parallel: worker threads (default 2)', parseWorkers)
-  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number; bugs: HistoricalBug[] }) => {
+  .option('--time-scale <x>', 'with --runtime parallel: wall time per unit of scenario time (default 1; 0.1 runs a scenario\'s 60 s in 6 s, its timeouts shortened alike)', parseTimeScale)
+  .action(async (file: string, options: { seed?: number; until?: number; json?: boolean; inspect?: boolean; port: number; record?: string; runtime: string; workers?: number; timeScale?: number; bugs: HistoricalBug[] }) => {
+    if (options.timeScale !== undefined && options.runtime !== 'parallel') {
+      throw new InvalidArgumentError('--time-scale goes with --runtime parallel: the deterministic runtime\'s time is virtual and takes no wall time');
+    }
     if (options.bugs.length > 0 && (options.inspect || options.record)) {
       throw new InvalidArgumentError('--bugs goes with a plain run (deterministic or parallel) or argosim explore; for --inspect or --record write bugs: { … } in the scenario file');
     }

@@ -1347,7 +1347,7 @@ class ParallelRun {
       scenario: this.scenario.name,
       seed: this.seed,
       runtime: 'parallel',
-      strategy: `${this.workers} workers, ${this.options.placement ? 'injected' : 'round-robin'} placement`,
+      strategy: `${this.workers} workers, ${this.options.placement ? 'injected' : 'round-robin'} placement${this.timeScale === 1 ? '' : `, ${this.timeScale} s of wall time per scenario second`}`,
       steps: records.length,
       virtualTimeMs: Math.round(wallMs / this.timeScale),
       end,

@@ -37,8 +37,29 @@ export function parseWorkers(value: string): number {
   return n;
 }
 
+/** The range `--time-scale` takes: below it Xen's and libxl's timeouts get shorter than a thread's own work. */
+export const TIME_SCALE_MIN = 0.001;
+export const TIME_SCALE_MAX = 1000;
+
 /**
- * `argosim run <scenario> --runtime parallel [--workers N]`: runs it on worker threads and prints
+ * `--time-scale <x>`: wall time per unit of scenario time in the parallel runtime (its `timeScale`),
+ * a number from `TIME_SCALE_MIN` to `TIME_SCALE_MAX`; anything else is an error naming the flag.
+ *
+ * @example
+ * ```ts
+ * parseTimeScale('0.1'); // 0.1: a scenario's 60 s pass in 6 s of wall time
+ * ```
+ */
+export function parseTimeScale(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < TIME_SCALE_MIN || x > TIME_SCALE_MAX) {
+    throw new InvalidArgumentError(`--time-scale takes a number from ${TIME_SCALE_MIN} to ${TIME_SCALE_MAX} (wall time per unit of scenario time), got "${value}"`);
+  }
+  return x;
+}
+
+/**
+ * `argosim run <scenario> --runtime parallel [--workers N] [--time-scale X]`: runs it on worker threads and prints
  * the summary (readable, or one JSON object with `--json`); exit code 2 on an invariant violation.
  *
  * @example
@@ -46,8 +67,8 @@ export function parseWorkers(value: string): number {
  * await runParallelCommand('scenarios/stress-small.yaml', { workers: 2, json: true });
  * ```
  */
-export async function runParallelCommand(file: string, options: { workers?: number; seed?: number; until?: number; json?: boolean; bugs?: HistoricalBug[] }): Promise<void> {
-  const summary = await runParallel(withBugs(loadScenario(file), options.bugs ?? []), { workers: options.workers, seed: options.seed, untilMs: options.until });
+export async function runParallelCommand(file: string, options: { workers?: number; seed?: number; until?: number; timeScale?: number; json?: boolean; bugs?: HistoricalBug[] }): Promise<void> {
+  const summary = await runParallel(withBugs(loadScenario(file), options.bugs ?? []), { workers: options.workers, seed: options.seed, untilMs: options.until, timeScale: options.timeScale });
   console.log(options.json ? JSON.stringify(summary) : formatParallelRun(summary));
   if (summary.invariantViolations.length > 0) process.exitCode = 2;
 }
