@@ -1,4 +1,4 @@
-import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from '../sync/errors.js';
+import { LOCK_WAIT_TOTAL_MS, LockTimeoutError, waitSlice } from '../sync/errors.js';
 import { ERRNO } from '../xen/errno.js';
 import { MAX_NR_IO_RANGES } from './constants.js';
 
@@ -168,9 +168,8 @@ export class Rangeset {
         if (Atomics.load(this.counts, this.seqAt) === before) return seen;
       } else if (tries >= SEQ_SPINS) {
         // (odd in plain memory cannot be: a change there runs to its end before anyone reads)
-        if (waitedMs >= this.waitMs || !(this.counts.buffer instanceof SharedArrayBuffer)) throw new LockTimeoutError('rangeset', before, waitedMs);
-        Atomics.wait(this.counts, this.seqAt, before, LOCK_WAIT_SLICE_MS);
-        waitedMs += LOCK_WAIT_SLICE_MS;
+        if (!(this.counts.buffer instanceof SharedArrayBuffer)) throw new LockTimeoutError('rangeset', before, waitedMs);
+        waitedMs = waitSlice(this.counts, this.seqAt, before, 'rangeset', waitedMs, this.waitMs);
       }
     }
   }

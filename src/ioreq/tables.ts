@@ -4,7 +4,7 @@ import { GuestMemory } from '../memory/guest-memory.js';
 import { MAX_NR_IO_RANGES, MAX_NR_IOREQ_SERVERS, NR_IO_RANGE_TYPES, NR_LOCAL_IRQS } from './constants.js';
 import type { VcpuIo } from './host.js';
 import { Rangeset } from './rangeset.js';
-import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from '../sync/errors.js';
+import { waitSlice } from '../sync/errors.js';
 import type { IoreqVcpu } from './server.js';
 
 /**
@@ -164,9 +164,7 @@ export class IoreqTables {
     if (this.depth === 0) {
       let waitedMs = 0;
       for (let seen = Atomics.compareExchange(this.w, W_LOCK, 0, this.token); seen !== 0; seen = Atomics.compareExchange(this.w, W_LOCK, 0, this.token)) {
-        if (waitedMs >= LOCK_WAIT_TOTAL_MS) throw new LockTimeoutError('ioreq', seen, waitedMs);
-        Atomics.wait(this.w, W_LOCK, seen, LOCK_WAIT_SLICE_MS);
-        waitedMs += LOCK_WAIT_SLICE_MS;
+        waitedMs = waitSlice(this.w, W_LOCK, seen, 'ioreq', waitedMs);
       }
     }
     this.depth++;

@@ -1,4 +1,4 @@
-import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
+import { LOCK_WAIT_TOTAL_MS, waitSlice } from './errors.js';
 
 /** Words in a cache line (64 bytes): each reader slot has one of its own. */
 const LINE = 16;
@@ -78,12 +78,7 @@ export function brWriteLock(words: Int32Array, base: number, name: string, waitM
   for (let s = 0; s < BRLOCK_SLOTS; s++) {
     const at = base + LINE * (1 + s);
     for (let readers = Atomics.load(words, at); readers !== 0; readers = Atomics.load(words, at)) {
-      if (waitedMs >= waitMs) {
-        brWriteUnlock(words, base); // give up: readers go on
-        throw new LockTimeoutError(name, readers, waitedMs);
-      }
-      Atomics.wait(words, at, readers, LOCK_WAIT_SLICE_MS);
-      waitedMs += LOCK_WAIT_SLICE_MS;
+      waitedMs = waitSlice(words, at, readers, name, waitedMs, waitMs, () => brWriteUnlock(words, base)); // giving up, it lets the readers go on
     }
   }
 }
@@ -113,8 +108,6 @@ export function brlockHolders(words: Int32Array, base: number): string | null {
 function sleepWhileWriter(words: Int32Array, base: number, name: string, waitedMs: number, waitMs: number): number {
   const seen = Atomics.load(words, base);
   if ((seen & WRITER) === 0) return waitedMs;
-  if (waitedMs >= waitMs) throw new LockTimeoutError(name, seen, waitedMs);
-  if ((seen & WAITERS) === 0 && Atomics.compareExchange(words, base, seen, seen | WAITERS) !== seen) return waitedMs;
-  Atomics.wait(words, base, seen | WAITERS, LOCK_WAIT_SLICE_MS);
-  return waitedMs + LOCK_WAIT_SLICE_MS;
+  if (waitedMs < waitMs && (seen & WAITERS) === 0 && Atomics.compareExchange(words, base, seen, seen | WAITERS) !== seen) return waitedMs;
+  return waitSlice(words, base, seen | WAITERS, name, waitedMs, waitMs);
 }

@@ -21,3 +21,25 @@ export class LockTimeoutError extends Error {
 /** How long a lock waits in total before reporting a deadlock, and in what slices. */
 export const LOCK_WAIT_TOTAL_MS = 5_000;
 export const LOCK_WAIT_SLICE_MS = 1;
+
+/**
+ * One slice of a bounded shared-memory wait (every lock's and seqlock's sleep): sleeps while
+ * `words[index]` holds `expected`, for at most one slice, and returns the time waited so far. Once
+ * `waitedMs` has reached `waitMs` it gives up instead: `giveUp` undoes what the waiter had announced
+ * (a "writer waiting" bit, a half-taken lock) so the others go on, and a `LockTimeoutError` names the
+ * lock and the word's value.
+ *
+ * @example
+ * ```ts
+ * let waitedMs = 0;
+ * while (Atomics.compareExchange(words, i, 0, 1) !== 0) waitedMs = waitSlice(words, i, 1, 'ioreq', waitedMs);
+ * ```
+ */
+export function waitSlice(words: Int32Array, index: number, expected: number, name: string, waitedMs: number, waitMs = LOCK_WAIT_TOTAL_MS, giveUp?: () => void): number {
+  if (waitedMs >= waitMs) {
+    giveUp?.();
+    throw new LockTimeoutError(name, expected, waitedMs);
+  }
+  Atomics.wait(words, index, expected, LOCK_WAIT_SLICE_MS);
+  return waitedMs + LOCK_WAIT_SLICE_MS;
+}

@@ -1,4 +1,4 @@
-import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
+import { LOCK_WAIT_TOTAL_MS, waitSlice } from './errors.js';
 
 /**
  * Word layout: reader count in the low bits, a "writer waiting" bit that holds back new readers
@@ -79,14 +79,9 @@ function sleep(
   waitMs: number,
   extra: number,
 ): number {
-  if (waitedMs >= waitMs) {
-    if (extra !== 0) Atomics.and(words, index, ~extra);
-    throw new LockTimeoutError(name, seen, waitedMs);
-  }
   const flagged = seen | WAITERS | extra;
-  if (seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
-  Atomics.wait(words, index, flagged, LOCK_WAIT_SLICE_MS);
-  return waitedMs + LOCK_WAIT_SLICE_MS;
+  if (waitedMs < waitMs && seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
+  return waitSlice(words, index, flagged, name, waitedMs, waitMs, () => void (extra !== 0 && Atomics.and(words, index, ~extra)));
 }
 
 function wakeAll(words: Int32Array, index: number): void {

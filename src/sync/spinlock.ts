@@ -1,4 +1,4 @@
-import { LOCK_WAIT_SLICE_MS, LOCK_WAIT_TOTAL_MS, LockTimeoutError } from './errors.js';
+import { LOCK_WAIT_TOTAL_MS, waitSlice } from './errors.js';
 
 /** Lock word values: free, held, held with (possible) sleepers — Drepper's "Futexes are tricky" mutex. */
 const FREE = 0;
@@ -31,9 +31,7 @@ export function spinLock(words: Int32Array, index: number, name: string, waitMs 
   let waitedMs = 0;
   if (seen !== CONTENDED) seen = Atomics.exchange(words, index, CONTENDED);
   while (seen !== FREE) {
-    if (waitedMs >= waitMs) throw new LockTimeoutError(name, seen, waitedMs);
-    Atomics.wait(words, index, CONTENDED, LOCK_WAIT_SLICE_MS);
-    waitedMs += LOCK_WAIT_SLICE_MS;
+    waitedMs = waitSlice(words, index, CONTENDED, name, waitedMs, waitMs);
     seen = Atomics.exchange(words, index, CONTENDED);
   }
 }
