@@ -111,6 +111,13 @@ export function counterexampleTrace(source: TraceFile['scenario'], cx: Counterex
   };
 }
 
+/** `balloon, dm_death (no virtio-mmio device); unregister (no ring in the scenario)`: the kinds grouped by reason. */
+function notApplicableLine(kinds: ExploreReport['notApplicable']): string {
+  const byWhy = new Map<string, string[]>();
+  for (const { fault, why } of kinds) byWhy.set(why, [...(byWhy.get(why) ?? []), fault]);
+  return [...byWhy].map(([why, faults]) => `${faults.join(', ')} (${why})`).join('; ');
+}
+
 /** The readable report: what was explored, and the counterexample step by step. */
 export function formatExplore(report: ExploreReport, flags: Pick<ExploreFlags, 'bugs'>, saved: string | undefined, trace?: TraceFile): string {
   const lines = [
@@ -121,6 +128,7 @@ export function formatExplore(report: ExploreReport, flags: Pick<ExploreFlags, '
     ...(report.sometimes.length > 0
       ? [`faults exercised (schedules): ${report.sometimes.map((s) => `${s.fault} ${s.schedules}${s.schedules === 0 ? ' ✗ never' : ''}`).join(', ')}`]
       : []),
+    ...(report.notApplicable.length > 0 ? [`faults with nothing to land on here: ${notApplicableLine(report.notApplicable)}`] : []),
   ];
   const cx = report.counterexample;
   if (!cx) return [...lines, `no violation found (${report.violating} violating schedules)`].join('\n');

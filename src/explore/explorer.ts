@@ -2,7 +2,7 @@ import { SharedBufferPool } from '../memory/shared-buffers.js';
 import { DfsSearch } from '../runtime/strategies/dfs.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Coverage, type CoverageData, type CoverageReport } from './coverage.js';
-import { DEFAULT_FAULT_WEIGHTS, swarmFaults, type FaultWeights } from './fault-plan.js';
+import { cannotHit, DEFAULT_FAULT_WEIGHTS, swarmFaults, type FaultWeights } from './fault-plan.js';
 import { runSchedule, scheduleSeed, type ExploreStrategy, type ScheduleOutcome, type ScheduleSpec } from './schedule.js';
 import type { FaultKind, ScenarioFault } from '../scenario/schema.js';
 import { shrink } from './shrink.js';
@@ -65,10 +65,13 @@ export interface ExploreReport {
   exhaustive?: boolean;
   coverage: CoverageReport;
   /**
-   * "Sometimes" assertions: each fault kind the explorer could add or the scenario has, and in how
-   * many schedules it hit a live domain — a kind at 0 was never exercised, whatever the budget.
+   * "Sometimes" assertions: each fault kind the explorer could add to this scenario or the scenario
+   * has, and in how many schedules it hit a live domain — a kind at 0 was never exercised, whatever
+   * the budget.
    */
   sometimes: Array<{ fault: string; schedules: number }>;
+  /** The kinds the explorer was to add that nothing in the scenario can take (`cannotHit`), and why. */
+  notApplicable: Array<{ fault: string; why: string }>;
   wallMs: number;
   schedulesPerSecond: number;
 }
@@ -189,7 +192,9 @@ export function report(scenario: Scenario, options: ExploreOptions, result: Rang
   const coverage = new Coverage();
   coverage.merge(result.coverage);
   const weights = faultWeightsOf(scenario, options);
-  const kinds = new Set([...(options.swarm !== false && options.strategy !== 'dfs' ? Object.keys(weights).filter((k) => (weights[k as FaultKind] ?? 0) > 0) : []), ...scenario.faults.map((f) => f.kind)]);
+  const added = options.swarm !== false && options.strategy !== 'dfs' ? (Object.keys(weights) as FaultKind[]).filter((k) => (weights[k] ?? 0) > 0) : [];
+  const kinds = new Set([...added.filter((k) => cannotHit(scenario, k) === null), ...scenario.faults.map((f) => f.kind)]);
+  const notApplicable = added.filter((k) => !kinds.has(k)).sort().map((fault) => ({ fault, why: cannotHit(scenario, fault)! }));
   let counterexample: Counterexample | null = null;
   if (first) {
     const { outcome, runs } = shrink(scenario, first.outcome, { budget: options.shrinkBudget, ...limits });
@@ -217,6 +222,7 @@ export function report(scenario: Scenario, options: ExploreOptions, result: Rang
     ...(exhaustive !== undefined ? { exhaustive } : {}),
     coverage: coverage.report(),
     sometimes: [...kinds].sort().map((fault) => ({ fault, schedules: result.exercised[fault] ?? 0 })),
+    notApplicable,
     wallMs,
     schedulesPerSecond: result.schedules / (wallMs / 1000),
   };

@@ -35,16 +35,12 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   const rng = new SeededRandom(seed ^ 0x5bd1e995);
   const atPoint = new SeededRandom(seed ^ 0x27d4eb2f);
   const own = scenario.faults.filter(() => rng.chance(0.5));
-  // a device model's faults hit the front or back end of a virtio-mmio device (guests only)
-  const dmEnds = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && (v.frontend === d.name || v.backend === d.name)));
-  // a device model's start fails for the guest it serves: the front end of a virtio-mmio device
-  const dmGuests = scenario.domains.filter((d) => !d.control && scenario.devices.some((v) => v.transport === 'mmio' && v.frontend === d.name));
-  // a guest tampering with its frontend device paths needs some (virtio-mmio front ends; checked before
-  // the draw, so scenarios without them draw as they did before the kind existed)
-  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && k !== 'xenstored_live_update' && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && (k !== 'unregister' || scenario.rings.length > 0) && ((k !== 'dm_death' && k !== 'dm_misbehave') || dmEnds.length > 0) && ((k !== 'dm_start_fail' && k !== 'balloon') || dmGuests.length > 0));
-  const guests = scenario.domains.filter((d) => !d.control);
+  const { guests, dmEnds, dmGuests } = faultTargets(scenario);
+  // each kind's coin is drawn in this order (xenstore_tamper's only where it applies, the others'
+  // whether or not they do), so every scenario draws as it did before a kind was added
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && k !== 'xenstored_live_update' && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && cannotHit(scenario, k) === null);
   const liveUpdate = liveUpdateOf(scenario, seed, weights, horizonMs, instants);
-  if (kinds.length === 0 || guests.length === 0) return [...own, ...liveUpdate];
+  if (kinds.length === 0) return [...own, ...liveUpdate];
   const total = kinds.reduce((n, k) => n + weights[k]!, 0);
   const generated: ScenarioFault[] = [];
   for (let i = rng.int(0, GENERATED_MAX); i > 0; i--) {
@@ -66,6 +62,53 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
     generated.push({ kind, atMs, domain: d.name, domid: d.domid, ring: null, weight: 1, delayMs, line: 0 });
   }
   return [...own, ...generated, ...liveUpdate];
+}
+
+/** The domains each fault kind can land on (computed once per scenario). */
+interface FaultTargets {
+  /** Every domain but the control domain (its death is the host's). */
+  guests: Scenario['domains'];
+  /** The front and back ends of virtio-mmio devices (a device model's death or misbehaviour). */
+  dmEnds: Scenario['domains'];
+  /** The front ends of virtio-mmio devices (a device model's failed start, a balloon, a tamper). */
+  dmGuests: Scenario['domains'];
+}
+
+const TARGETS = new WeakMap<Scenario, FaultTargets>();
+
+function faultTargets(scenario: Scenario): FaultTargets {
+  let targets = TARGETS.get(scenario);
+  if (targets) return targets;
+  const mmio = scenario.devices.filter((v) => v.transport === 'mmio');
+  const guests = scenario.domains.filter((d) => !d.control);
+  targets = {
+    guests,
+    dmEnds: guests.filter((d) => mmio.some((v) => v.frontend === d.name || v.backend === d.name)),
+    dmGuests: guests.filter((d) => mmio.some((v) => v.frontend === d.name)),
+  };
+  TARGETS.set(scenario, targets);
+  return targets;
+}
+
+/**
+ * Why the explorer can never add fault `kind` to `scenario` (it has nothing the kind lands on), or
+ * null when it can. An exploration's sometimes-assertions leave such kinds out: never exercised
+ * there says nothing about the exploration.
+ *
+ * @example
+ * ```ts
+ * cannotHit(tiny, 'dm_death'); // 'no virtio-mmio device'
+ * cannotHit(tiny, 'kill');     // null
+ * ```
+ */
+export function cannotHit(scenario: Scenario, kind: FaultKind): string | null {
+  const { guests, dmEnds, dmGuests } = faultTargets(scenario);
+  if (kind === 'xenstored_live_update') return scenario.domains.some((d) => d.control) ? null : 'no control domain (xenstored runs there)';
+  if (guests.length === 0) return 'no guest domain';
+  if (kind === 'unregister') return scenario.rings.length > 0 ? null : 'no ring in the scenario';
+  if (kind === 'dm_death' || kind === 'dm_misbehave') return dmEnds.length > 0 ? null : 'no virtio-mmio device';
+  if (kind === 'dm_start_fail' || kind === 'balloon' || kind === 'xenstore_tamper') return dmGuests.length > 0 ? null : 'no virtio-mmio device';
+  return null;
 }
 
 /**

@@ -50,7 +50,7 @@ describe('argosim explore (the command)', { timeout: 60_000 }, () => {
     expect(cli('run', 'scenarios/tiny.yaml', '--record', '/tmp/never.json', '--bugs', 'halfBuiltDomainKept').err).toMatch(/--bugs goes with a plain run \(deterministic or parallel\) or argosim explore; for --inspect or --record write bugs/);
   });
 
-  it('argosim run --time-scale: a parallel run of a minute of scenario time in a few seconds, the same story', () => {
+  it('argosim run --time-scale: a parallel run of a minute of scenario time in a few seconds', () => {
     // r14: libxl's 60 s acknowledgement timeout and the guest's unpause at 60 011 ms
     const run = cli('run', 'scenarios/races/r14-suspend-ack-timeout.yaml', '--runtime', 'parallel', '--workers', '2', '--time-scale', '0.05', '--json');
     expect(run.code).toBe(0);
@@ -58,8 +58,11 @@ describe('argosim explore (the command)', { timeout: 60_000 }, () => {
     expect(summary.virtualTimeMs).toBeGreaterThanOrEqual(60_011);
     expect(summary.wallMs).toBeLessThan(20_000); // 3 s here; at scale 1 it is 60 s
     expect(summary.strategy).toBe('2 workers, round-robin placement, 0.05 s of wall time per scenario second');
-    expect(summary.domains.find((d: { name: string }) => d.name === 'guest')).toMatchObject({ toolstack: ['pause', 'suspend', 'unpause'], sent: 5 });
-    expect(summary.messages).toMatchObject({ sent: 5, delivered: 5, lost: 0 });
+    expect(summary.domains.find((d: { name: string }) => d.name === 'guest')).toMatchObject({ toolstack: ['pause', 'suspend', 'unpause'] });
+    // how many of its 5 messages the guest sends before its pause (10 ms: half a millisecond of wall
+    // time here) depends on how soon its thread runs; none is lost
+    expect(summary.messages).toMatchObject({ delivered: summary.messages.sent, lost: 0, duplicated: 0 });
+    expect(summary.invariantViolations).toEqual([]);
     expect(cli('run', 'scenarios/tiny.yaml', '--runtime', 'parallel', '--time-scale', '0').err).toMatch(/--time-scale takes a number from 0\.001 to 1000 \(wall time per unit of scenario time\), got "0"/);
     expect(cli('run', 'scenarios/tiny.yaml', '--time-scale', '0.5').err).toMatch(/--time-scale goes with --runtime parallel: the deterministic runtime's time is virtual/);
   });

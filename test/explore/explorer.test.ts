@@ -6,11 +6,11 @@ import { loadScenario, parseScenario } from '../../src/index.js';
 import { Coverage } from '../../src/explore/coverage.js';
 import { counterexampleText } from '../../src/explore/counterexample-scenario.js';
 import { explore } from '../../src/explore/explorer.js';
-import { counterexampleTrace, withBugs } from '../../src/explore/explore-command.js';
+import { counterexampleTrace, formatExplore, withBugs } from '../../src/explore/explore-command.js';
 import { exploreParallel } from '../../src/explore/explore-parallel.js';
 import { loadScenarioForTrace } from '../../src/inspector/trace-file.js';
 import { checkReplay } from '../../src/inspector/replay-check.js';
-import { swarmFaults, withFaults } from '../../src/explore/fault-plan.js';
+import { cannotHit, swarmFaults, withFaults } from '../../src/explore/fault-plan.js';
 import { runSchedule, scheduleSeed } from '../../src/explore/schedule.js';
 import { SharedBufferPool } from '../../src/memory/shared-buffers.js';
 import { shrink } from '../../src/explore/shrink.js';
@@ -83,10 +83,29 @@ describe('argosim explore (issue #8)', () => {
     for (const file of ['default', 'lifecycle', 'stress-small']) {
       const report = explore(loadScenario(`scenarios/${file}.yaml`), { strategy: 'random', budget: 15, seed: 2 });
       expect(report.counterexample?.violations ?? [], file).toEqual([]);
-      // sometimes-assertions: every kind is listed, with the schedules in which it hit a live domain
-      expect(report.sometimes.map((s) => s.fault).sort()).toEqual([...FAULT_KINDS].sort());
+      // sometimes-assertions: every kind is listed, with the schedules in which it hit a live domain —
+      // or, when nothing in the scenario can take it (a device model's faults, without one), apart
+      expect([...report.sometimes, ...report.notApplicable].map((s) => s.fault).sort()).toEqual([...FAULT_KINDS].sort());
+      expect(report.notApplicable, file).toEqual(['balloon', 'dm_death', 'dm_misbehave', 'dm_start_fail', 'xenstore_tamper'].map((fault) => ({ fault, why: 'no virtio-mmio device' })));
       expect(report.sometimes.filter((s) => s.schedules > 0).length, file).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('the sometimes-assertions leave out the kinds nothing in the scenario can take, and say why', () => {
+    const bare = parseScenario('name: bare\nseed: 1\ndomains:\n  - { name: a, memory: 64KiB }\n  - { name: b, memory: 64KiB }\n', 'bare.yaml');
+    expect(cannotHit(bare, 'unregister')).toBe('no ring in the scenario');
+    expect(cannotHit(bare, 'dm_death')).toBe('no virtio-mmio device');
+    expect(cannotHit(bare, 'kill')).toBeNull();
+    expect(cannotHit(bare, 'xenstored_live_update')).toBeNull(); // a (domid 0) is the control domain
+    const alone = parseScenario('name: alone\nseed: 1\ndomains:\n  - { name: dom0 }\n', 'alone.yaml');
+    expect(cannotHit(alone, 'kill')).toBe('no guest domain');
+    const transports = loadScenario('scenarios/virtio-transports.yaml');
+    expect(FAULT_KINDS.filter((k) => cannotHit(transports, k) !== null)).toEqual([]);
+    const report = explore(bare, { strategy: 'random', budget: 3, seed: 1 });
+    expect(report.sometimes.map((s) => s.fault)).not.toContain('unregister');
+    expect(formatExplore(report, { bugs: [] }, undefined)).toMatch(
+      /\nfaults with nothing to land on here: balloon, dm_death, dm_misbehave, dm_start_fail, xenstore_tamper \(no virtio-mmio device\); unregister \(no ring in the scenario\)\n/,
+    );
   });
 
   it('coverage: the transitions taken of those declared, per machine, mergeable', () => {
