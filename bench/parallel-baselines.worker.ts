@@ -1,16 +1,23 @@
 // Baseline worker of bench/parallel.ts: in one thread, the sender of pair `send` and the receiver of
-// pair `recv`, over either a raw SharedArrayBuffer ring (single producer, single consumer, length-
-// prefixed messages, no hypervisor) or a MessagePort (structured clone of each message).
+// pair `recv`, over a raw SharedArrayBuffer ring (single producer, single consumer, length-prefixed
+// messages, no hypervisor), over Argo itself without the runtime (the hypercall path alone: sendv
+// into the receiver's ring, the receiver's copy-out and notify, no actors, no run log, no VIRQ
+// bridge), or over a MessagePort (structured clone of each message).
 import type { MessagePort } from 'node:worker_threads';
+import { ArgoGuest, attachHypervisor, platformOf } from '../src/index.js';
+import { setReaderSlot } from '../src/sync/brlock.js';
+import type { SharedHypervisor } from '../src/xen/hypervisor.js';
 
 export interface BaselineTask {
-  kind: 'sab' | 'port';
+  kind: 'sab' | 'argo' | 'port';
   size: number;
   count: number;
-  /** Pair sent from this thread: its ring (sab) or port (port). */
-  out: SharedArrayBuffer | MessagePort;
-  /** Pair received in this thread. */
-  in: SharedArrayBuffer | MessagePort;
+  /** Pair sent from this thread: its ring (sab) or port (port); argo: the shared hypervisor. */
+  out: SharedArrayBuffer | MessagePort | SharedHypervisor;
+  /** Pair received in this thread (argo: unused, the hypervisor is `out`). */
+  in: SharedArrayBuffer | MessagePort | null;
+  /** argo: the sender of the pair sent from here and its receiver (`dst`), the receiver of the pair received here and its sender (`partner`), this thread's L1 reader slot. */
+  domains?: { sender: number; dst: number; receiver: number; partner: number; ringLen: number; slot: number };
   /** Start barrier: [ready count]. */
   barrier: SharedArrayBuffer;
   threads: number;
@@ -22,6 +29,7 @@ const DATA_AT = 64;
 
 export default async function baseline(task: BaselineTask): Promise<{ ms: number }> {
   const barrier = new Int32Array(task.barrier);
+  const argo = task.kind === 'argo' ? argoEnds(task) : null; // its ring registered before anyone sends
   Atomics.add(barrier, 0, 1);
   for (let spins = 0; Atomics.load(barrier, 0) < task.threads; spins++) {
     if (spins > 10_000) throw new Error('baseline barrier timed out');
@@ -29,6 +37,7 @@ export default async function baseline(task: BaselineTask): Promise<{ ms: number
   }
   const t0 = performance.now();
   if (task.kind === 'sab') sabPair(task);
+  else if (argo) argoPair(task, argo);
   else await portPair(task);
   return { ms: performance.now() - t0 };
 }
@@ -60,6 +69,59 @@ function sabPair(task: BaselineTask): void {
       moved = true;
     }
     if (!moved && ++idle > 1e9) throw new Error('raw ring stalled');
+  }
+}
+
+interface ArgoEnds {
+  sender: ArgoGuest;
+  receiver: ArgoGuest;
+  ring: ReturnType<ArgoGuest['registerRing']>;
+  iovs: Array<{ gpa: number; len: number }>;
+  dst: { domid: number; aport: number };
+  out: Uint8Array;
+}
+
+/**
+ * This thread's view of the hypervisor, the sender of the pair sent from here (its payload staged
+ * once in its memory) and the receiver of the pair received here, its ring registered.
+ */
+function argoEnds(task: BaselineTask): ArgoEnds {
+  const d = task.domains!;
+  setReaderSlot(d.slot);
+  const hv = attachHypervisor(task.out as SharedHypervisor);
+  const sender = new ArgoGuest(platformOf(hv, d.sender));
+  const receiver = new ArgoGuest(platformOf(hv, d.receiver));
+  const ring = receiver.registerRing({ aport: 1, partner: d.partner, len: d.ringLen });
+  const gpa = sender.pages.allocateBytes(task.size);
+  hv.domain(d.sender)!.memory.write(gpa, new Uint8Array(task.size).fill(7));
+  const outGpa = receiver.pages.allocateBytes(task.size);
+  const out = hv.domain(d.receiver)!.memory.u8.subarray(outGpa, outGpa + task.size);
+  return { sender, receiver, ring, iovs: [{ gpa, len: task.size }], dst: { domid: d.dst, aport: 1 }, out };
+}
+
+/**
+ * The hypercall path alone, interleaved as `sabPair` is: sendv until the ring is full (EAGAIN, a
+ * space-wait queued), then copy out what arrived in this thread's ring and notify once.
+ */
+function argoPair(task: BaselineTask, e: ArgoEnds): void {
+  let sent = 0;
+  let received = 0;
+  for (let idle = 0; sent < task.count || received < task.count; ) {
+    let moved = false;
+    while (sent < task.count && e.sender.sendvRaw(e.dst, e.iovs) >= 0) {
+      sent++;
+      moved = true;
+    }
+    let got = 0;
+    while (received < task.count && e.ring.recvInto(e.out) >= 0) {
+      received++;
+      got++;
+    }
+    if (got > 0) {
+      e.receiver.notify();
+      moved = true;
+    }
+    if (!moved && ++idle > 1e9) throw new Error('argo baseline stalled');
   }
 }
 

@@ -1,6 +1,8 @@
 // npm run bench:parallel — total messages/s of the parallel runtime for 1, 2, 4 and 8 workers at 64 B
-// and 4 KiB, with two baselines run between the same threads (one piscina pool per worker count) and
-// with the same placement: a raw SharedArrayBuffer ring (no hypervisor) and MessagePort postMessage.
+// and 4 KiB, with three baselines run between the same threads (one piscina pool per worker count) and
+// with the same placement: a raw SharedArrayBuffer ring (no hypervisor), the Argo core alone (the
+// hypercall path with no runtime around it: what a faithful sendv and copy-out cost between these
+// threads) and MessagePort postMessage.
 // Pair i: a sender domain on worker i, its receiver on worker (i + 1) mod N (the same thread when
 // N = 1). Each of the three runs once as a warm-up on those threads, then is timed. A second table:
 // block requests/s of virtio-blk disks over VirtIO-Argo and over virtio-mmio (IOREQ), guest i on
@@ -10,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { poolFor, runParallel } from '../src/parallel/parallel-system.js';
+import { createHypervisor } from '../src/xen/hypervisor.js';
 import type { Placement } from '../src/parallel/placement.js';
 import { parseScenario } from '../src/scenario/load-scenario.js';
 import type { BaselineTask } from './parallel-baselines.worker.js';
@@ -74,18 +77,34 @@ async function disks(pool: Piscina, workers: number, transport: 'argo' | 'mmio')
 
 const BASELINE_WORKER = new URL('./parallel-baselines.worker.js', import.meta.url).href;
 
-async function baseline(pool: Piscina, kind: 'sab' | 'port', workers: number, size: number): Promise<number> {
+/** Pair i of the Argo-core baseline: sender domain 2i + 1, receiver 2i + 2 (domain 0 is not needed). */
+const argoSender = (pair: number) => 2 * pair + 1;
+
+/** A hypervisor with every pair's two domains, shared with the workers (their rings registered there). */
+function pairsHypervisor(workers: number) {
+  const hv = createHypervisor({ argo: { enabled: true }, maxDomains: Math.max(8, 2 * workers + 1) });
+  for (let i = 0; i < workers; i++) {
+    hv.createDomain({ domid: argoSender(i), memoryBytes: 1 << 20 });
+    hv.createDomain({ domid: argoSender(i) + 1, memoryBytes: 2 << 20 }); // room for its 64 KiB ring
+  }
+  return hv.share();
+}
+
+async function baseline(pool: Piscina, kind: 'sab' | 'argo' | 'port', workers: number, size: number): Promise<number> {
   const count = countFor(size);
   const barrier = new SharedArrayBuffer(4);
   const links = Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
+  const shared = kind === 'argo' ? pairsHypervisor(workers) : null;
   const times = await Promise.all(
     Array.from({ length: workers }, (_, w) => {
+      const theirPair = (w - 1 + workers) % workers; // pair w-1's receiver lives here
       const mine = links[w];
-      const theirs = links[(w - 1 + workers) % workers]; // pair w-1's receiver lives here
-      const out = 'sab' in mine ? mine.sab! : mine.channel!.port1;
-      const inn = 'sab' in theirs ? theirs.sab! : theirs.channel!.port2;
-      const task: BaselineTask = { kind, size, count, out, in: inn, barrier, threads: workers };
-      const transferList = kind === 'port' ? ([out, inn].filter((p, i, all) => all.indexOf(p) === i) as never[]) : [];
+      const theirs = links[theirPair];
+      const domains = { sender: argoSender(w), dst: argoSender(w) + 1, receiver: argoSender(theirPair) + 1, partner: argoSender(theirPair), ringLen: RING_LEN, slot: w + 1 };
+      const task: BaselineTask = shared
+        ? { kind, size, count, out: shared, in: null, domains, barrier, threads: workers }
+        : { kind, size, count, out: 'sab' in mine ? mine.sab! : mine.channel!.port1, in: 'sab' in theirs ? theirs.sab! : theirs.channel!.port2, barrier, threads: workers };
+      const transferList = kind === 'port' ? ([task.out, task.in].filter((p, i, all) => all.indexOf(p) === i) as never[]) : [];
       return pool.run(task, { transferList, filename: BASELINE_WORKER }) as Promise<{ ms: number }>;
     }),
   );
@@ -105,6 +124,7 @@ for (const size of SIZES) {
     const timed = async (run: () => Promise<number>) => (await run(), await run());
     const a = await timed(() => argosim(pool, workers, size));
     const sab = await timed(() => baseline(pool, 'sab', workers, size));
+    const core = await timed(() => baseline(pool, 'argo', workers, size));
     const port = await timed(() => baseline(pool, 'port', workers, size));
     await pool.destroy();
     if (workers === 1) one = a;
@@ -112,15 +132,17 @@ for (const size of SIZES) {
       size === 64 ? '64 B' : '4 KiB',
       String(workers),
       si(a),
+      si(core),
       si(sab),
       si(port),
       `${Math.round((100 * a) / sab)}%`,
+      `${Math.round((100 * core) / sab)}%`,
       efficiency(a, workers, one),
     ]);
   }
 }
 console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; ${MESSAGES_64} messages per pair at 64 B, ${MESSAGES_4K} at 4 KiB`);
-printTable(['size', 'workers', 'argosim msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'scaling eff.'], rows);
+printTable(['size', 'workers', 'argosim msg/s', 'Argo core msg/s', 'raw SAB ring msg/s', 'MessagePort msg/s', 'argosim/raw', 'core/raw', 'scaling eff.'], rows);
 
 // virtio-blk across threads, over VirtIO-Argo and over virtio-mmio: guest i's disk served by driver
 // domain i on the next worker (the same thread with one worker); each run once as a warm-up on the

@@ -45,6 +45,8 @@ export interface DomainHostTask {
   port: MessagePort;
   /** The shared IOREQ state and how Xen was built (when the scenario has virtio-mmio devices). */
   ioreq?: { buffers: IoreqTableBuffers; built: boolean };
+  /** Worker threads hosting domains, this one included. */
+  workers: number;
 }
 
 interface RingHost {
@@ -275,7 +277,8 @@ export class DomainHost {
       if (r.ownerDomid === sid) this.registerRing(h, r.port, r.partnerDomid === 'any' ? XEN_ARGO_DOMID_ANY : this.current.get(r.partnerDomid)!, r.len, r.consume === 'one' ? 1 : Infinity);
     }
     this.devices.booted(domid, sid, guest, (s) => this.current.get(s) ?? s, first);
-    h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false));
+    // with one worker, the senders that raise VIRQ_ARGO run in this thread: it would poll for them in vain
+    h.stopBridge = bridgeVirq(this.hv, domid, VIRQ_ARGO, () => this.handleVirq(h, false), this.task.workers > 1);
     if (dom0less) {
       const xenbus = new XenbusClient(this.hv, domid, spec.name);
       this.xenbus.push(xenbus);

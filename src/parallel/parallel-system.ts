@@ -570,6 +570,7 @@ class ParallelRun {
         run: this.buffers,
         port: channel.port2,
         ioreq: this.ioreq && { buffers: this.ioreq.share(), built: this.scenario.build.IOREQ_SERVER },
+        workers: this.workers,
       };
       return pool.run(task, { transferList: [channel.port2], filename: workerFile('domain-host') }).then(
         (figures: WorkerFigures) => void (this.figures[w] = figures),

@@ -22,13 +22,18 @@ const HALT_POLLS = 1000;
  * that took it, a bit set again is a new raise (another thread's, while the handler ran) and is
  * delivered on the next turn of the event loop. Returns the function that stops the bridge.
  *
+ * `haltPoll` (default true): after a delivery, look at the word a few µs before sleeping, as Linux's
+ * cpuidle-haltpoll does — worth it when the raises come from other threads busy at the same time;
+ * pure loss when this thread's own domains make them (one worker: the thread that polls is the one
+ * that would raise).
+ *
  * @example
  * ```ts
  * const stop = bridgeVirq(hv, 3, VIRQ_ARGO, () => host.handleVirq()); // true: it took the event
  * ```
  */
-export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => boolean): () => void {
-  return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver, true);
+export function bridgeVirq(hv: Hypervisor, domid: number, virq: number, deliver: () => boolean, haltPoll = true): () => void {
+  return bridgePending(hv, domid, virqPendingField(virq), 1 << virq, deliver, true, haltPoll ? HALT_POLLS : 0);
 }
 
 /**
@@ -47,9 +52,10 @@ export function bridgePorts(hv: Hypervisor, domid: number, ports: number, delive
 
 /**
  * Waits on `field` of the domain's slot, delivering while any bit of `mask` is set there; `virq`: a
- * VIRQ pending word, where a waiter announces itself (`announceVirqWaiter`) for the raise to wake it.
+ * VIRQ pending word, where a waiter announces itself (`announceVirqWaiter`) for the raise to wake it;
+ * `polls`: looks at the word after a delivery before sleeping.
  */
-function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => boolean, virq = false): () => void {
+function bridgePending(hv: Hypervisor, domid: number, field: number, mask: number, deliver: () => boolean, virq = false, polls = HALT_POLLS): () => void {
   const table = hv.domainTable;
   const slot = table.slotOf(domid);
   if (slot < 0) throw new RangeError(`bridge: no domain ${domid}`);
@@ -71,7 +77,7 @@ function bridgePending(hv: Hypervisor, domid: number, field: number, mask: numbe
     let seen = Atomics.load(table.slots, word);
     // after a delivery, look a while before sleeping (Linux's cpuidle-haltpoll): a busy peer's next
     // raise then lands on a word nobody sleeps on, and costs neither side a wake-up
-    for (let i = 0; !woken && (seen & bit) === 0 && i < HALT_POLLS; i++) seen = Atomics.load(table.slots, word);
+    for (let i = 0; !woken && (seen & bit) === 0 && i < polls; i++) seen = Atomics.load(table.slots, word);
     if ((seen & bit) === 0 && virq) seen = announceVirqWaiter(table.slots, word);
     if (seen & bit) {
       if (woken) deliverNow();

@@ -22,7 +22,8 @@ async function turnsUntil(done: () => boolean, turns = 50): Promise<void> {
 describe('VIRQ bridge (src/parallel/virq-bridge.ts)', () => {
   afterEach(() => void vi.useRealTimers());
 
-  it('a raise while the handler runs (another thread sending on) is delivered on the next turns, not after a 1 ms timer', async () => {
+  // haltPoll false: one worker, whose own senders raise it (nothing to poll for)
+  it.each([true, false])('a raise while the handler runs (another thread sending on) is delivered on the next turns, not after a 1 ms timer (halt-polling %s)', async (haltPoll) => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { hv, raise } = dom0();
     let calls = 0;
@@ -31,13 +32,16 @@ describe('VIRQ bridge (src/parallel/virq-bridge.ts)', () => {
       hv.clearVirq(0, VIRQ_ARGO); // acknowledge, then the sender's next message raises it again
       if (calls < 3) raise();
       return true;
-    });
+    }, haltPoll);
     raise();
     await turnsUntil(() => calls === 3);
+    // asleep now (waitAsync): a raise from elsewhere still wakes it
+    raise();
+    await turnsUntil(() => calls === 4);
     stop();
+    expect(calls).toBe(4);
     // before: each re-raise waited for setTimeout(arm, 1) — a millisecond per cycle of a sender and
     // receiver in two threads, 1 000 cycles a second at most
-    expect(calls).toBe(3);
     expect(hv.virqPending(0, VIRQ_ARGO)).toBe(false);
   });
 
