@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ArgoGuest, attachHypervisor, platformOf } from '../src/index.js';
 import { setReaderSlot } from '../src/sync/brlock.js';
+import { ERRNO } from '../src/xen/errno.js';
 import type { SharedHypervisor } from '../src/xen/hypervisor.js';
 
 export interface BaselineTask {
@@ -108,7 +109,8 @@ function argoPair(task: BaselineTask, e: ArgoEnds): void {
   let received = 0;
   for (let idle = 0; sent < task.count || received < task.count; ) {
     let moved = false;
-    while (sent < task.count && e.sender.sendvRaw(e.dst, e.iovs) >= 0) {
+    for (let rc = 0; sent < task.count && (rc = e.sender.sendvRaw(e.dst, e.iovs)) !== -ERRNO.EAGAIN; ) {
+      if (rc < 0) throw new Error(`argo baseline: sendv to domain ${e.dst.domid} failed with ${rc}`); // not a full ring: it would never end
       sent++;
       moved = true;
     }

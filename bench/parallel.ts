@@ -4,8 +4,8 @@
 // hypercall path with no runtime around it: what a faithful sendv and copy-out cost between these
 // threads) and MessagePort postMessage.
 // Pair i: a sender domain on worker i, its receiver on worker (i + 1) mod N (the same thread when
-// N = 1). Each of the three runs once as a warm-up on those threads, then is timed. A second table:
-// block requests/s of virtio-blk disks over VirtIO-Argo and over virtio-mmio (IOREQ), guest i on
+// N = 1). Each of the four (argosim and the three baselines) runs once as a warm-up on those
+// threads, then is timed. A second table: block requests/s of virtio-blk disks over VirtIO-Argo and over virtio-mmio (IOREQ), guest i on
 // worker i and its driver domain on worker i + 1. Results go to docs/performance.md; this is never a test.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -93,14 +93,13 @@ function pairsHypervisor(workers: number) {
 async function baseline(pool: Piscina, kind: 'sab' | 'argo' | 'port', workers: number, size: number): Promise<number> {
   const count = countFor(size);
   const barrier = new SharedArrayBuffer(4);
-  const links = Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
   const shared = kind === 'argo' ? pairsHypervisor(workers) : null;
+  const links = shared ? [] : Array.from({ length: workers }, () => (kind === 'sab' ? { sab: new SharedArrayBuffer(64 + RING_LEN) } : { channel: new MessageChannel() }));
   const times = await Promise.all(
     Array.from({ length: workers }, (_, w) => {
       const theirPair = (w - 1 + workers) % workers; // pair w-1's receiver lives here
-      const mine = links[w];
-      const theirs = links[theirPair];
       const domains = { sender: argoSender(w), dst: argoSender(w) + 1, receiver: argoSender(theirPair) + 1, partner: argoSender(theirPair), ringLen: RING_LEN, slot: w + 1 };
+      const [mine, theirs] = [links[w], links[theirPair]];
       const task: BaselineTask = shared
         ? { kind, size, count, out: shared, in: null, domains, barrier, threads: workers }
         : { kind, size, count, out: 'sab' in mine ? mine.sab! : mine.channel!.port1, in: 'sab' in theirs ? theirs.sab! : theirs.channel!.port2, barrier, threads: workers };

@@ -52,6 +52,9 @@ program
     if (options.timeScale !== undefined && options.runtime !== 'parallel') {
       throw new InvalidArgumentError('--time-scale goes with --runtime parallel: the deterministic runtime\'s time is virtual and takes no wall time');
     }
+    if (options.workers !== undefined && options.runtime !== 'parallel') {
+      throw new InvalidArgumentError('--workers goes with --runtime parallel: the deterministic runtime runs in one thread (argosim explore --workers spreads schedules over threads)');
+    }
     if (options.bugs.length > 0 && (options.inspect || options.record)) {
       throw new InvalidArgumentError('--bugs goes with a plain run (deterministic or parallel) or argosim explore; for --inspect or --record write bugs: { … } in the scenario file');
     }

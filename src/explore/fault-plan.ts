@@ -35,10 +35,12 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   const rng = new SeededRandom(seed ^ 0x5bd1e995);
   const atPoint = new SeededRandom(seed ^ 0x27d4eb2f);
   const own = scenario.faults.filter(() => rng.chance(0.5));
-  const { guests, dmEnds, dmGuests } = faultTargets(scenario);
+  const targets = faultTargets(scenario);
+  const { guests, dmEnds, dmGuests } = targets;
   // each kind's coin is drawn in this order (xenstore_tamper's only where it applies, the others'
   // whether or not they do), so every scenario draws as it did before a kind was added
-  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && k !== 'xenstored_live_update' && (k !== 'xenstore_tamper' || dmGuests.length > 0) && rng.chance(0.5) && cannotHit(scenario, k) === null);
+  const lands = (k: FaultKind) => whyNot(scenario, targets, k) === null;
+  const kinds = FAULT_KINDS.filter((k) => (weights[k] ?? 0) > 0 && k !== 'xenstored_live_update' && (k !== 'xenstore_tamper' || lands(k)) && rng.chance(0.5) && lands(k));
   const liveUpdate = liveUpdateOf(scenario, seed, weights, horizonMs, instants);
   if (kinds.length === 0) return [...own, ...liveUpdate];
   const total = kinds.reduce((n, k) => n + weights[k]!, 0);
@@ -64,7 +66,7 @@ export function swarmFaults(scenario: Scenario, seed: number, weights: FaultWeig
   return [...own, ...generated, ...liveUpdate];
 }
 
-/** The domains each fault kind can land on (computed once per scenario). */
+/** The domains each fault kind can land on. */
 interface FaultTargets {
   /** Every domain but the control domain (its death is the host's). */
   guests: Scenario['domains'];
@@ -74,20 +76,14 @@ interface FaultTargets {
   dmGuests: Scenario['domains'];
 }
 
-const TARGETS = new WeakMap<Scenario, FaultTargets>();
-
 function faultTargets(scenario: Scenario): FaultTargets {
-  let targets = TARGETS.get(scenario);
-  if (targets) return targets;
   const mmio = scenario.devices.filter((v) => v.transport === 'mmio');
   const guests = scenario.domains.filter((d) => !d.control);
-  targets = {
+  return {
     guests,
     dmEnds: guests.filter((d) => mmio.some((v) => v.frontend === d.name || v.backend === d.name)),
     dmGuests: guests.filter((d) => mmio.some((v) => v.frontend === d.name)),
   };
-  TARGETS.set(scenario, targets);
-  return targets;
 }
 
 /**
@@ -102,7 +98,10 @@ function faultTargets(scenario: Scenario): FaultTargets {
  * ```
  */
 export function cannotHit(scenario: Scenario, kind: FaultKind): string | null {
-  const { guests, dmEnds, dmGuests } = faultTargets(scenario);
+  return whyNot(scenario, faultTargets(scenario), kind);
+}
+
+function whyNot(scenario: Scenario, { guests, dmEnds, dmGuests }: FaultTargets, kind: FaultKind): string | null {
   if (kind === 'xenstored_live_update') return scenario.domains.some((d) => d.control) ? null : 'no control domain (xenstored runs there)';
   if (guests.length === 0) return 'no guest domain';
   if (kind === 'unregister') return scenario.rings.length > 0 ? null : 'no ring in the scenario';

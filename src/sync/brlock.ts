@@ -108,6 +108,7 @@ export function brlockHolders(words: Int32Array, base: number): string | null {
 function sleepWhileWriter(words: Int32Array, base: number, name: string, waitedMs: number, waitMs: number): number {
   const seen = Atomics.load(words, base);
   if ((seen & WRITER) === 0) return waitedMs;
+  // past the budget, no flag is set: `waitSlice` gives up at once
   if (waitedMs < waitMs && (seen & WAITERS) === 0 && Atomics.compareExchange(words, base, seen, seen | WAITERS) !== seen) return waitedMs;
   return waitSlice(words, base, seen | WAITERS, name, waitedMs, waitMs);
 }

@@ -27,7 +27,7 @@ export const LOCK_WAIT_SLICE_MS = 1;
  * `words[index]` holds `expected`, for at most one slice, and returns the time waited so far. Once
  * `waitedMs` has reached `waitMs` it gives up instead: `giveUp` undoes what the waiter had announced
  * (a "writer waiting" bit, a half-taken lock) so the others go on, and a `LockTimeoutError` names the
- * lock and the word's value.
+ * lock and the word's value as it stood then.
  *
  * @example
  * ```ts
@@ -37,8 +37,9 @@ export const LOCK_WAIT_SLICE_MS = 1;
  */
 export function waitSlice(words: Int32Array, index: number, expected: number, name: string, waitedMs: number, waitMs = LOCK_WAIT_TOTAL_MS, giveUp?: () => void): number {
   if (waitedMs >= waitMs) {
+    const held = Atomics.load(words, index);
     giveUp?.();
-    throw new LockTimeoutError(name, expected, waitedMs);
+    throw new LockTimeoutError(name, held, waitedMs);
   }
   Atomics.wait(words, index, expected, LOCK_WAIT_SLICE_MS);
   return waitedMs + LOCK_WAIT_SLICE_MS;

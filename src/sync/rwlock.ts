@@ -80,6 +80,7 @@ function sleep(
   extra: number,
 ): number {
   const flagged = seen | WAITERS | extra;
+  // past the budget, no flag is set: `waitSlice` gives up at once
   if (waitedMs < waitMs && seen !== flagged && Atomics.compareExchange(words, index, seen, flagged) !== seen) return waitedMs;
   return waitSlice(words, index, flagged, name, waitedMs, waitMs, () => void (extra !== 0 && Atomics.and(words, index, ~extra)));
 }

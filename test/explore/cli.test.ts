@@ -63,7 +63,9 @@ describe('argosim explore (the command)', { timeout: 60_000 }, () => {
     // time here) depends on how soon its thread runs; none is lost
     expect(summary.messages).toMatchObject({ delivered: summary.messages.sent, lost: 0, duplicated: 0 });
     expect(summary.invariantViolations).toEqual([]);
-    expect(cli('run', 'scenarios/tiny.yaml', '--runtime', 'parallel', '--time-scale', '0').err).toMatch(/--time-scale takes a number from 0\.001 to 1000 \(wall time per unit of scenario time\), got "0"/);
+    expect(cli('run', 'scenarios/tiny.yaml', '--runtime', 'parallel', '--time-scale', '0').err).toMatch(/--time-scale takes a number from 0\.01 to 1000 \(wall time per unit of scenario time\), got "0"/);
+    expect(cli('run', 'scenarios/tiny.yaml', '--runtime', 'parallel', '--time-scale', '0x10').err).toMatch(/--time-scale takes a number from/);
     expect(cli('run', 'scenarios/tiny.yaml', '--time-scale', '0.5').err).toMatch(/--time-scale goes with --runtime parallel: the deterministic runtime's time is virtual/);
+    expect(cli('run', 'scenarios/tiny.yaml', '--workers', '3').err).toMatch(/--workers goes with --runtime parallel: the deterministic runtime runs in one thread/);
   });
 });
