@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { createActor, type Actor } from 'xstate';
 import { argoRingMachineFor } from '../../machines/implementations/argo-ring-core.js';
 import { createGuestAppActor } from '../../machines/implementations/guest-app-core.js';
+import { createGuestReceiverActor } from '../../machines/implementations/guest-receiver-core.js';
 import { XEN_ARGO_DOMID_ANY } from '../argo/constants.js';
 import { XEN_DOMINF_running } from '../domain/lifecycle.js';
 import { ArgoError } from '../guest/argo-error.js';
@@ -52,12 +53,11 @@ export interface DomainHostTask {
 interface RingHost {
   ring: ArgoRing;
   actor: Actor<ReturnType<typeof argoRingMachineFor>>;
+  /** The application receiving on it (`guestReceiverMachine`, as in the deterministic runtime): each VIRQ_ARGO reaches it as an event. */
+  receiver: ReturnType<typeof createGuestReceiverActor>;
   incarnation: number;
   /** Whole messages its receiver takes per handler run: every one, or one (`consume: one`, a poller). */
   budget: number;
-  /** Where the guest copies each message out of the ring, and the same bytes as words (digest). */
-  scratch: Uint8Array;
-  scratchWords: Int32Array;
 }
 
 interface AppHost {
@@ -103,11 +103,12 @@ interface Hosted {
 
 /**
  * The guest side of a set of domains in one worker thread (issue #5): each domain's guest kernel
- * (`ArgoGuest`), its rings as ring actors and its workloads as guest-application actors, over a view
- * of the hypervisor attached to the shared buffers — so every hypercall runs here, in the calling
- * domain's thread, under the §8.6 locks. VIRQ_ARGO reaches a domain from any thread through its
- * pending bit (`bridgeVirq`), and its handler consumes, notifies and wakes blocked apps, as the
- * deterministic runtime's handler does. Everything that matters to the invariants is written to
+ * (`ArgoGuest`), its rings as ring actors with a receiving-application actor each, and its
+ * workloads as guest-application actors, over a view of the hypervisor attached to the shared
+ * buffers — so every hypercall runs here, in the calling domain's thread, under the §8.6 locks.
+ * VIRQ_ARGO reaches a domain from any thread through its pending bit (`bridgeVirq`), and its handler
+ * passes it as an event to the receivers (which consume) and to blocked apps (which wake), then
+ * notifies, as the deterministic runtime's handler does. Everything that matters to the invariants is written to
  * this worker's shared run log, stamped with the shared clock.
  *
  * @example
@@ -337,8 +338,15 @@ export class DomainHost {
     }
     const incarnation = Atomics.add(this.control, CTL.INCARNATION, 1) + 1;
     this.log.append(REC.REGISTERED, before, after, h.domid, aport, partner, incarnation, this.hv.domainTable.identityOf(h.domid));
+    // where the guest copies each message out of the ring, and the same bytes as words (the digest)
     const scratch = new Uint8Array(ring.len);
-    h.rings.push({ ring, actor, incarnation, budget, scratch, scratchWords: new Int32Array(scratch.buffer, 0, ring.len >>> 2) });
+    const scratchWords = new Int32Array(scratch.buffer, 0, ring.len >>> 2);
+    const onMessage = (source: number, payload: Uint8Array): void => {
+      const d = this.digest.of(scratch, scratchWords, 0, payload.length);
+      this.log.stage(REC.RECEIVED, h.domid, ring.aport, incarnation, source, payload.length, d.lo, d.hi);
+    };
+    const receiver = createGuestReceiverActor({ ring, scratch, budget, onMessage }, { input: { owner: h.domid, aport: ring.aport } }).start();
+    h.rings.push({ ring, actor, receiver, incarnation, budget });
   }
 
   private unregister(domid: number, aport: number, partner: number): void {
@@ -352,6 +360,7 @@ export class DomainHost {
     this.announce(ACT.IDLE, 0);
     this.log.append(REC.UNREGISTERED, before, after, r.incarnation);
     h.rings.splice(h.rings.indexOf(r), 1);
+    r.receiver.send({ type: 'STOP' });
     r.actor.stop();
   }
 
@@ -364,7 +373,10 @@ export class DomainHost {
     h.stopXenbus();
     this.devices.quiesced(domid);
     for (const app of h.apps) if (app.actor.getSnapshot().status === 'active') app.actor.stop();
-    for (const r of h.rings) r.actor.stop();
+    for (const r of h.rings) {
+      r.receiver.send({ type: 'STOP' });
+      r.actor.stop();
+    }
     h.guest.close();
   }
 
@@ -467,9 +479,10 @@ export class DomainHost {
   }
 
   /**
-   * The guest's VIRQ_ARGO handler (as the deterministic runtime's): acknowledge, consume every ring
-   * (each message logged with its digest), notify once, and let blocked apps re-check. A paused or
-   * held domain leaves the VIRQ pending for later (false).
+   * The guest's VIRQ_ARGO handler (as the deterministic runtime's): acknowledge, pass the VIRQ to
+   * each ring's receiving application (it consumes; each message logged with its digest), notify
+   * once, and pass it to blocked apps, which re-check. A paused or held domain leaves the VIRQ pending
+   * for later (false).
    */
   private handleVirq(h: Hosted, force: boolean): boolean {
     if (!this.runnable(h)) return false;
@@ -478,7 +491,7 @@ export class DomainHost {
     this.announce(ACT.VIRQ_HANDLER, h.domid);
     this.hv.clearVirq(h.domid, VIRQ_ARGO);
     let drained = 0;
-    for (const r of h.rings) drained += this.consume(h, r);
+    for (const r of h.rings) drained += this.consume(r);
     if (drained > 0) {
       this.log.publishStaged(tick(this.control)); // after every read of the batch
       h.guest.notify();
@@ -499,15 +512,14 @@ export class DomainHost {
     return true;
   }
 
-  /** Takes every whole message off the ring, staging a record of each (published by the handler). */
-  private consume(h: Hosted, r: RingHost): number {
-    let taken = 0;
-    for (let n = 0; taken < r.budget && (n = r.ring.recvInto(r.scratch)) >= 0; ) {
-      taken++;
-      const d = this.digest.of(r.scratch, r.scratchWords, 0, n);
-      this.log.stage(REC.RECEIVED, h.domid, r.ring.aport, r.incarnation, r.ring.last.sourceDomid, n, d.lo, d.hi);
-    }
-    return taken;
+  /**
+   * The VIRQ reaches the ring's receiving application as an event: it takes every whole message (a
+   * poller one), each staged as a record (published by the handler). How many it took.
+   */
+  private consume(r: RingHost): number {
+    const before = r.receiver.getSnapshot().context.received;
+    r.receiver.send({ type: 'VIRQ' });
+    return r.receiver.getSnapshot().context.received - before;
   }
 
   /** The end of the run: a last consume of every ring of a running domain, then the figures. */
